@@ -1,0 +1,1 @@
+"""WeftDB: a durable property-graph database."""

@@ -1,0 +1,164 @@
+"""One Config for the whole database.
+
+Every setting is a flag declared once in `FLAGS`, with the name Memgraph uses
+where Memgraph has one. A value can come from (lowest to highest precedence):
+the default, a flag file (`--flag-file`, one `--name=value` a line, `#`
+comments), an environment variable (`WEFTDB_` + the name upper-cased with
+underscores, e.g. `WEFTDB_STORAGE_WAL_ENABLED=false`), and finally keyword
+arguments of `weftdb.open` or command-line options.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from .errors import ClientError
+
+
+class ConfigError(ClientError):
+    """A flag is unknown or its value does not parse."""
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str  # with dashes, as on the command line
+    type: Callable[[str], Any]
+    default: Any
+    help: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def attr(self) -> str:
+        return self.name.replace("-", "_")
+
+
+FLAGS: tuple[Flag, ...] = (
+    Flag("data-directory", str, "./data", "Directory holding the WAL, snapshots and users."),
+    Flag("storage-wal-enabled", _parse_bool, True, "Write every committed transaction to the write-ahead log."),
+    Flag("storage-wal-file-size-kib", int, 20480, "Rotate a WAL segment once it reaches this size."),
+    Flag(
+        "storage-wal-file-flush-every-n-tx",
+        int,
+        1,
+        "fsync the WAL every N commits. 1 (default) means a commit returns only once it is on disk; "
+        "larger values trade the last N-1 acknowledged transactions for speed.",
+    ),
+    Flag("storage-snapshot-interval-sec", int, 300, "Seconds between periodic snapshots; 0 turns them off."),
+    Flag("storage-snapshot-on-exit", _parse_bool, True, "Write a snapshot when the database closes."),
+    Flag("storage-snapshot-retention-count", int, 3, "How many snapshots to keep."),
+    Flag("storage-items-per-batch", int, 1_000_000, "Vertices or edges per snapshot batch."),
+    Flag("storage-recovery-thread-count", int, 1, "Threads decoding snapshot batches during recovery."),
+    Flag(
+        "storage-recover-on-startup",
+        _parse_bool,
+        True,
+        "Recover the data in the data directory at startup.",
+        aliases=("data-recovery-on-startup",),
+    ),
+    Flag("storage-gc-cycle-sec", int, 30, "Seconds between garbage collections of old versions."),
+    Flag("query-execution-timeout-sec", float, 600.0, "Stop a query that runs longer than this; 0 means no limit."),
+    Flag("query-plan-cache-size", int, 1000, "Parsed statements kept by query text."),
+)
+
+_BY_NAME: dict[str, Flag] = {}
+for _flag in FLAGS:
+    _BY_NAME[_flag.attr] = _flag
+    for _alias in _flag.aliases:
+        _BY_NAME[_alias.replace("-", "_")] = _flag
+
+
+def lookup(name: str) -> Flag:
+    """The flag called `name` (dashes or underscores, with or without leading `--`)."""
+    key = name.lstrip("-").replace("-", "_")
+    try:
+        return _BY_NAME[key]
+    except KeyError:
+        raise ConfigError(f"unknown flag --{name.lstrip('-')}; `weftdb serve --help` lists the flags") from None
+
+
+def _convert(flag: Flag, value: Any, source: str) -> Any:
+    if isinstance(value, str) and flag.type is not str:
+        try:
+            return flag.type(value)
+        except ValueError as exc:
+            raise ConfigError(f"--{flag.name} from {source}: {exc}") from None
+    if flag.type is _parse_bool and not isinstance(value, bool):
+        raise ConfigError(f"--{flag.name} from {source}: expected true or false, got {value!r}")
+    if flag.type in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ConfigError(f"--{flag.name} from {source}: expected a number, got {value!r}")
+    return flag.type(value) if flag.type in (int, float) else value
+
+
+def read_flag_file(path: str) -> dict[str, str]:
+    """Parse a flag file: one `--name=value` a line, blank lines and `#` comments ignored."""
+    values: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.readlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read flag file {path}: {exc.strerror}") from None
+    for number, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not line.startswith("--") or "=" not in line:
+            raise ConfigError(f"{path}:{number}: expected --name=value, got {line!r}")
+        name, _, value = line[2:].partition("=")
+        values[lookup(name).attr] = value
+    return values
+
+
+class Config:
+    """The resolved value of every flag, as attributes with underscores:
+    `config.storage_wal_enabled`."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self._values = dict(values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    @classmethod
+    def load(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        flag_file: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> "Config":
+        """Resolve every flag: defaults < flag file < WEFTDB_* env vars < overrides.
+
+        `overrides` keys may use dashes or underscores; a value of None means
+        "not given" (so unset command-line options fall through)."""
+        values = {flag.attr: flag.default for flag in FLAGS}
+        if flag_file:
+            for attr, text in read_flag_file(flag_file).items():
+                values[attr] = _convert(_BY_NAME[attr], text, flag_file)
+        env = os.environ if environ is None else environ
+        for key, text in env.items():
+            if key.startswith("WEFTDB_"):
+                flag = lookup(key[len("WEFTDB_"):].lower())
+                values[flag.attr] = _convert(flag, text, f"environment variable {key}")
+        for key, value in (overrides or {}).items():
+            if value is None:
+                continue
+            flag = lookup(key)
+            values[flag.attr] = _convert(flag, value, "arguments")
+        return cls(values)

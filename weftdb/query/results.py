@@ -1,0 +1,82 @@
+"""What a query gives back: `Result` and the graph values in its rows.
+
+`Node`, `Relationship` and `Path` are immutable copies taken when the row was
+produced; holding one never pins a version of the graph in memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+
+class Node:
+    __slots__ = ("id", "labels", "properties")
+
+    def __init__(self, id: int, labels: frozenset[str], properties: dict[str, Any]):
+        self.id = id
+        self.labels = labels
+        self.properties = properties
+
+    def __getitem__(self, key: str) -> Any:
+        return self.properties[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.properties.get(key, default)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Node) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(("Node", self.id))
+
+    def __repr__(self) -> str:
+        labels = "".join(f":{label}" for label in sorted(self.labels))
+        return f"Node({self.id}{labels} {self.properties!r})"
+
+
+class Relationship:
+    __slots__ = ("id", "type", "start_node_id", "end_node_id", "properties")
+
+    def __init__(self, id: int, type: str, start_node_id: int, end_node_id: int, properties: dict[str, Any]):
+        self.id = id
+        self.type = type
+        self.start_node_id = start_node_id
+        self.end_node_id = end_node_id
+        self.properties = properties
+
+    def __getitem__(self, key: str) -> Any:
+        return self.properties[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.properties.get(key, default)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Relationship) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(("Relationship", self.id))
+
+    def __repr__(self) -> str:
+        return f"Relationship({self.id} ({self.start_node_id})-[:{self.type}]->({self.end_node_id}) {self.properties!r})"
+
+
+class Path:
+    """Alternating nodes and relationships: len(nodes) == len(relationships) + 1."""
+
+    __slots__ = ("nodes", "relationships")
+
+    def __init__(self, nodes: tuple[Node, ...], relationships: tuple[Relationship, ...]):
+        self.nodes = nodes
+        self.relationships = relationships
+
+    def __len__(self) -> int:
+        return len(self.relationships)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Path) and other.nodes == self.nodes and other.relationships == self.relationships
+
+    def __hash__(self) -> int:
+        return hash(("Path", tuple(n.id for n in self.nodes), tuple(r.id for r in self.relationships)))
+
+    def __repr__(self) -> str:
+        return f"Path({[n.id for n in self.nodes]}, {[r.id for r in self.relationships]})"
