@@ -1,2 +1,180 @@
-def main():
-    raise SystemExit("not yet")
+"""The `weftdb` command.
+
+`main` is a click group; each subcommand is a small function. Commands that
+open a database take the flags of `weftdb.config.FLAGS` through the
+`database_options` decorator, which builds the options from FLAGS (so a new
+flag needs no change here) and hands the command one resolved `Config`.
+A new subcommand is one more `@main.command()` function:
+
+    @main.command()
+    @database_options
+    def serve(config: Config) -> None: ...
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Callable
+
+import click
+
+from .config import FLAGS, Config, ConfigError, Flag
+
+_TYPE_NAMES = {str: "TEXT", int: "INTEGER", float: "NUMBER"}
+
+
+def _flag_option(flag: Flag) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    # Values stay strings until Config.load parses them with the flag's own
+    # parser, so `--storage-wal-enabled=false` means what it says. Unset
+    # options are None and fall through to the flag file and environment.
+    names = [f"--{flag.name}", *(f"--{alias}" for alias in flag.aliases)]
+    return click.option(
+        *names,
+        flag.attr,
+        default=None,
+        metavar=_TYPE_NAMES.get(flag.type, "BOOL"),
+        help=f"{flag.help} [default: {_default_text(flag.default)}]",
+    )
+
+
+def _default_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add one option per flag of FLAGS and `--flag-file`; call `command`
+    with `config=` the resolved Config instead of the separate values.
+
+    Precedence, lowest first: defaults, flag file, WEFTDB_* environment
+    variables, options given on the command line."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, flag_file: str | None, **kwargs: Any) -> Any:
+        overrides = {flag.attr: kwargs.pop(flag.attr) for flag in FLAGS}
+        try:
+            config = Config.load(overrides, flag_file=flag_file)
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from None
+        return command(*args, config=config, **kwargs)
+
+    for flag in reversed(FLAGS):
+        wrapper = _flag_option(flag)(wrapper)
+    return click.option(
+        "--flag-file",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Read flags from FILE: one --name=value a line, # comments.",
+    )(wrapper)
+
+
+def open_database(config: Config) -> Any:
+    """The embedded database for `config`, or a clean exit with the reason."""
+    import weftdb
+    from weftdb.errors import Error
+
+    flags = config.as_dict()
+    path = flags.pop("data_directory")
+    try:
+        return weftdb.open(path, **flags)
+    except Error as exc:
+        raise click.ClickException(f"cannot open {path}: {exc}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="weftdb", prog_name="weftdb")
+def main() -> None:
+    """WeftDB: a durable property-graph database that speaks Cypher.
+
+    \b
+    Examples:
+      weftdb shell                              # Cypher shell on ./data
+      weftdb run import.cypherl --data-directory /tmp/graph
+      weftdb COMMAND --help                     # options of one command
+    """
+
+
+@main.command()
+@click.option("--host", help="Connect to a WeftDB server at HOST instead of opening a data directory.")
+@click.option("--port", type=int, default=7687, show_default=True, help="Port of the server given by --host.")
+@click.option("--username", help="User name for the server; the password is asked for.")
+@database_options
+def shell(config: Config, host: str | None, port: int, username: str | None) -> None:
+    """An interactive Cypher shell.
+
+    Statements end with `;` and may span several lines; `:help` lists the
+    shell's own commands. History is kept in ~/.weftdb_history. Without
+    --host the shell opens the data directory itself (embedded).
+
+    When stdin is not a terminal the shell reads statements from it and
+    prints each result as tab-separated lines (a header, then the rows);
+    timings and errors go to stderr, and the exit status is 1 if any
+    statement failed.
+
+    \b
+    Examples:
+      weftdb shell
+      weftdb shell --data-directory /tmp/graph
+      echo 'MATCH (n) RETURN count(n);' | weftdb shell
+      weftdb shell --host 127.0.0.1 --port 7687 --username admin
+    """
+    from .shell import Shell
+
+    if host is None:
+        db = open_database(config)
+        where = f"data directory {config.data_directory}"
+    else:
+        db = _connect(host, port, username)
+        where = f"server {host}:{port}"
+    try:
+        session = Shell(db)
+        if sys.stdin.isatty():
+            status = session.run_interactive(f"WeftDB shell on {where}. Type :help for help, :quit to leave.")
+        else:
+            status = session.run_plain(sys.stdin)
+    finally:
+        db.close()
+    sys.exit(status)
+
+
+def _connect(host: str, port: int, username: str | None) -> Any:
+    raise click.ClickException(
+        f"connecting to a server ({host}:{port}) is not available yet; "
+        "open a data directory with --data-directory instead"
+    )
+
+
+@main.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@database_options
+def run(config: Config, file: Any) -> None:
+    """Run the Cypher statements in FILE ('-' for stdin).
+
+    Statements end with `;`; `//` and `/* */` comments are allowed, as in
+    Memgraph's `.cypherl` files. Each statement is its
+    own transaction. Rows of statements that return some are printed
+    tab-separated. The first failure stops the run: it is reported with its
+    line number and the exit status is 1; statements before it stay
+    committed.
+
+    \b
+    Examples:
+      weftdb run schema.cypherl
+      weftdb run dump.cypherl --data-directory /tmp/graph
+      weftdb run - < queries.cypherl
+    """
+    from .shell import describe_error, execute, print_plain, split_statements
+
+    statements = split_statements(file.read())
+    db = open_database(config)
+    try:
+        for number, statement in enumerate(statements, 1):
+            try:
+                result, _ = execute(db, statement.text)
+            except Exception as exc:
+                click.echo(f"{file.name}:{statement.line}: {describe_error(exc)}", err=True)
+                click.echo(f"stopped after {number - 1} of {len(statements)} statements", err=True)
+                sys.exit(1)
+            print_plain(result, sys.stdout)
+    finally:
+        db.close()
+    click.echo(f"ran {len(statements)} statements", err=True)

@@ -1,0 +1,162 @@
+"""The shell's pieces without an engine: statement splitting, value
+printing, and the non-interactive loop driven by a stand-in database."""
+
+import datetime
+import io
+import threading
+
+import pytest
+
+from weftdb.errors import CypherSyntaxError
+from weftdb.graph.temporal import Duration
+from weftdb.query.results import Node, Path, Relationship
+from weftdb.shell import Shell, Statement, execute, format_value, is_complete, split_statements
+
+
+def texts(source):
+    return [s.text for s in split_statements(source)]
+
+
+class TestSplitStatements:
+    def test_cuts_at_semicolons_and_drops_empty_pieces(self):
+        assert texts("RETURN 1; ;\n RETURN 2 ;") == ["RETURN 1", "RETURN 2"]
+
+    def test_semicolons_inside_strings_and_names_do_not_cut(self):
+        source = """RETURN 'a;b', "c;\\"d", `e;f`;"""
+        assert texts(source) == ["""RETURN 'a;b', "c;\\"d", `e;f`"""]
+
+    def test_escaped_quote_does_not_end_the_string(self):
+        assert texts(r"RETURN 'it\'s; fine'; RETURN 2;") == [r"RETURN 'it\'s; fine'", "RETURN 2"]
+
+    def test_comments_become_blanks_and_keep_lines(self):
+        source = "// intro; with a semicolon\nRETURN /* a;\nb */ 1;\n"
+        [statement] = split_statements(source)
+        assert statement.text.split() == ["RETURN", "1"]
+        assert statement.text.count("\n") == 1
+        assert statement.line == 2
+
+    def test_comment_markers_inside_strings_are_text(self):
+        assert texts("RETURN 'http://x' AS u;") == ["RETURN 'http://x' AS u"]
+
+    def test_line_numbers_point_at_the_first_code_line(self):
+        source = "RETURN 1;\n\n\n  MATCH (n)\n  RETURN n;\nRETURN 3;"
+        assert [s.line for s in split_statements(source)] == [1, 4, 6]
+
+    def test_last_statement_without_semicolon_is_unterminated(self):
+        assert split_statements("RETURN 1; RETURN 2") == [
+            Statement("RETURN 1", 1, True),
+            Statement("RETURN 2", 1, False),
+        ]
+
+    @pytest.mark.parametrize(
+        "source, complete",
+        [
+            ("", True),
+            ("RETURN 1;", True),
+            ("RETURN 1; // trailing comment", True),
+            ("MATCH (n)\n", False),
+            ("RETURN 'open;", False),
+            ("RETURN 1; /* open comment", False),
+            ("RETURN `open;", False),
+        ],
+    )
+    def test_is_complete(self, source, complete):
+        assert is_complete(source) is complete
+
+
+class TestFormatValue:
+    @pytest.mark.parametrize(
+        "value, text",
+        [
+            (None, "null"),
+            (True, "true"),
+            (3, "3"),
+            (2.5, "2.5"),
+            (float("nan"), "NaN"),
+            ("a\"b", '"a\\"b"'),
+            ([1, "x", None], '[1, "x", null]'),
+            ({"k": 1, "two words": [True]}, "{k: 1, `two words`: [true]}"),
+            (datetime.date(2024, 2, 29), "2024-02-29"),
+            (datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc), "2024-01-02T03:04:05+00:00"),
+            (Duration(months=14, days=3, seconds=5, nanoseconds=500_000_000), "P14M3DT5.5S"),
+        ],
+    )
+    def test_values(self, value, text):
+        assert format_value(value) == text
+
+    def test_graph_values(self):
+        ann = Node(1, frozenset({"Person"}), {"name": "Ann"})
+        bob = Node(2, frozenset(), {})
+        knows = Relationship(7, "KNOWS", 1, 2, {"since": 2020})
+        assert format_value(ann) == '(:Person {name: "Ann"})'
+        assert format_value(knows) == "[:KNOWS {since: 2020}]"
+        assert format_value(Path((ann, bob), (knows,))) == '(:Person {name: "Ann"})-[:KNOWS {since: 2020}]->()'
+        assert format_value(Path((bob, ann), (knows,))) == '()<-[:KNOWS {since: 2020}]-(:Person {name: "Ann"})'
+
+
+class FakeResult:
+    def __init__(self, columns, rows, counters=None):
+        self.columns, self.rows, self.counters, self.plan = columns, rows, counters or {}, None
+
+
+class FakeDatabase:
+    """Answers `RETURN <int>`, fails on anything containing BAD, records the rest."""
+
+    def __init__(self):
+        self.queries = []
+
+    def execute(self, query, params=None, *, timeout=None, interrupt=None):
+        self.queries.append(query)
+        if "BAD" in query:
+            raise CypherSyntaxError("Invalid input 'BAD': expected a clause\n  BAD\n  ^")
+        if query.split()[0] == "RETURN":
+            return FakeResult(["x"], [(int(query.split()[1]),)])
+        return FakeResult([], [], {"nodes-created": 1})
+
+
+def run_plain(source):
+    db, out, err = FakeDatabase(), io.StringIO(), io.StringIO()
+    status = Shell(db, out=out, err=err).run_plain(io.StringIO(source))
+    return status, db.queries, out.getvalue(), err.getvalue()
+
+
+class TestPlainShell:
+    def test_multi_line_statements_run_when_complete(self):
+        status, queries, out, err = run_plain("RETURN\n 1;\nCREATE ()\n;RETURN 2;\n")
+        assert status == 0
+        assert queries == ["RETURN\n 1", "CREATE ()", "RETURN 2"]
+        assert out == "x\n1\nx\n2\n"
+        assert "nodes-created: 1" in err
+
+    def test_error_is_one_line_and_the_shell_carries_on(self):
+        status, queries, out, err = run_plain("RETURN 1;\n\nBAD;\nRETURN 2;\n")
+        assert status == 1
+        assert queries[-1] == "RETURN 2"
+        assert "line 3: CypherSyntaxError: Invalid input 'BAD': expected a clause\n" in err
+        assert "^" not in err
+
+    def test_commands(self):
+        status, queries, out, err = run_plain(":help\nRETURN 1;\n:quit\nRETURN 2;\n")
+        assert status == 0 and queries == ["RETURN 1"]
+        assert ":quit" in err
+
+    def test_unknown_command(self):
+        assert "unknown command :nope" in run_plain(":nope\n")[3]
+
+    def test_unterminated_last_statement_still_runs(self):
+        assert run_plain("RETURN 1;\nRETURN 5")[1] == ["RETURN 1", "RETURN 5"]
+
+
+def test_execute_passes_an_interrupt_event_and_reraises():
+    seen = {}
+
+    class Db:
+        def execute(self, query, *, interrupt):
+            seen["interrupt"] = interrupt
+            seen["thread"] = threading.current_thread()
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        execute(Db(), "RETURN 1")
+    assert isinstance(seen["interrupt"], threading.Event)
+    assert seen["thread"] is not threading.main_thread()

@@ -1,0 +1,5 @@
+"""`python -m weftdb` is the `weftdb` command."""
+
+from .cli import main
+
+main(prog_name="weftdb")

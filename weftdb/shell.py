@@ -1,0 +1,389 @@
+"""The interactive shell behind `weftdb shell`, and the script reading it shares with `weftdb run`.
+
+Three things live here because the shell and `run` must agree on them:
+how text is cut into statements (`split_statements`), how a statement is
+executed so that Ctrl-C cancels the query rather than the process
+(`execute`), and how values are printed (`format_value`).
+
+The shell reads from a terminal with prompt_toolkit (multi-line editing,
+history in ~/.weftdb_history) and prints rich tables. When stdin is not a
+terminal it reads statements from stdin and prints rows as tab-separated
+text, so it can be scripted and tested.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import re
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, TextIO
+
+from .graph.temporal import Duration
+from .query.results import Node, Path, Relationship
+
+HISTORY_FILE = "~/.weftdb_history"
+
+HELP = """\
+Type Cypher statements ending with `;`. A statement may span several lines.
+Comments (`// ...` and `/* ... */`) are allowed.
+
+  :help    show this help
+  :quit    leave the shell (also Ctrl-D)
+
+Ctrl-C cancels the statement being typed or the query that is running."""
+
+
+# --------------------------------------------------------------------------
+# Cutting text into statements
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a script: its text without comments or the `;`, the
+    1-based line where it starts, and whether a `;` ended it."""
+
+    text: str
+    line: int
+    terminated: bool
+
+
+def split_statements(source: str) -> list[Statement]:
+    """Cut `source` at every `;` that is outside a string, a backquoted name
+    or a comment; pieces with no code are dropped. A last statement without
+    its `;` is returned with `terminated=False`.
+
+    Comments become spaces (newlines are kept) so that the line and column of
+    a syntax error still point into the source."""
+    return _scan(source)[0]
+
+
+def is_complete(source: str) -> bool:
+    """True when every statement in `source` has its `;` and no string or
+    block comment is left open: the shell can run what was typed."""
+    statements, open_tail = _scan(source)
+    return not open_tail and all(statement.terminated for statement in statements)
+
+
+def _scan(source: str) -> tuple[list[Statement], bool]:
+    """The statements of `source`, and whether it ends inside a string, a
+    backquoted name or a block comment."""
+    statements: list[Statement] = []
+    piece: list[str] = []
+    piece_line = line = 1
+    state = "code"  # or one of: ' " ` // /*
+    i, n = 0, len(source)
+
+    def finish(terminated: bool) -> None:
+        text = "".join(piece)
+        stripped = text.strip()
+        if stripped:
+            start = piece_line + text[: len(text) - len(text.lstrip())].count("\n")
+            statements.append(Statement(stripped, start, terminated))
+
+    while i < n:
+        char = source[i]
+        pair = source[i : i + 2]
+        if state == "code":
+            if char == ";":
+                finish(True)
+                piece, piece_line = [], line
+                i += 1
+                continue
+            if pair in ("//", "/*"):
+                state = pair
+                piece.append("  ")
+                i += 2
+                continue
+            if char in "'\"`":
+                state = char
+        elif state in ("'", '"'):
+            if char == "\\" and i + 1 < n:
+                piece.append(pair)
+                line += pair.count("\n")
+                i += 2
+                continue
+            if char == state:
+                state = "code"
+        elif state == "`":
+            if char == "`":
+                state = "code"
+        elif state == "//":
+            if char == "\n":
+                state = "code"
+            else:
+                char = " "
+        elif pair == "*/":  # state == "/*"
+            state = "code"
+            piece.append("  ")
+            i += 2
+            continue
+        elif char != "\n":
+            char = " "
+        piece.append(char)
+        line += char == "\n"
+        i += 1
+    finish(False)
+    return statements, state not in ("code", "//")
+
+
+# --------------------------------------------------------------------------
+# Executing
+# --------------------------------------------------------------------------
+
+
+def execute(db: Any, query: str) -> tuple[Any, float]:
+    """Run `query` and return the result and the seconds it took.
+
+    The query runs on a worker thread so that Ctrl-C on the main thread can
+    set the query's interrupt event: the engine stops at its next row and
+    rolls back, instead of being torn mid-write by KeyboardInterrupt."""
+    interrupt = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = db.execute(query, interrupt=interrupt)
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    started = time.perf_counter()
+    worker = threading.Thread(target=work, name="weftdb-shell-query", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+    except KeyboardInterrupt:
+        interrupt.set()
+        worker.join()
+    elapsed = time.perf_counter() - started
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"], elapsed
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a person: the error class and the first line of its message."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def summary(result: Any, seconds: float) -> str:
+    """`3 rows in 1.2 ms`, followed by the write counters when there are any."""
+    count = len(result.rows)
+    text = f"{count} row{'' if count == 1 else 's'} in {_format_seconds(seconds)}"
+    counters = getattr(result, "counters", None) or {}
+    if counters:
+        text += "; " + ", ".join(f"{name}: {value}" for name, value in counters.items())
+    return text
+
+
+def _format_seconds(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+# --------------------------------------------------------------------------
+# Printing values
+# --------------------------------------------------------------------------
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _name(name: str) -> str:
+    return name if _PLAIN_NAME.match(name) else "`" + name.replace("`", "``") + "`"
+
+
+def _properties(properties: dict[str, Any]) -> str:
+    return " {" + ", ".join(f"{_name(k)}: {format_value(v)}" for k, v in properties.items()) + "}" if properties else ""
+
+
+def _node(node: Node) -> str:
+    labels = "".join(":" + _name(label) for label in sorted(node.labels))
+    return f"({labels}{_properties(node.properties)})"
+
+
+def _relationship(rel: Relationship) -> str:
+    return f"[:{_name(rel.type)}{_properties(rel.properties)}]"
+
+
+def _duration(value: Duration) -> str:
+    seconds = f"{value.seconds}.{value.nanoseconds:09d}".rstrip("0").rstrip(".") if value.nanoseconds else str(value.seconds)
+    return f"P{value.months}M{value.days}DT{seconds}S"
+
+
+def format_value(value: Any) -> str:
+    """A value as Cypher would write it: strings quoted, maps with bare keys,
+    nodes as `(:Label {k: v})`, relationships as `[:TYPE {k: v}]`, paths as
+    their chain, temporal values in ISO 8601."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_name(k)}: {format_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, Node):
+        return _node(value)
+    if isinstance(value, Relationship):
+        return _relationship(value)
+    if isinstance(value, Path):
+        text = _node(value.nodes[0])
+        for rel, before, after in zip(value.relationships, value.nodes, value.nodes[1:]):
+            forward = rel.start_node_id == before.id
+            text += f"-{_relationship(rel)}->" if forward else f"<-{_relationship(rel)}-"
+            text += _node(after)
+        return text
+    if isinstance(value, Duration):
+        return _duration(value)
+    if isinstance(value, (datetime.date, datetime.time)):  # datetime.datetime is a date
+        return value.isoformat()
+    return str(value)
+
+
+# --------------------------------------------------------------------------
+# The shell
+# --------------------------------------------------------------------------
+
+
+class Shell:
+    """A read-execute-print loop over `db`: anything with
+    `execute(query, *, interrupt)` returning a Result (an embedded
+    `weftdb.Database`, or a connection to a server)."""
+
+    def __init__(self, db: Any, *, out: TextIO | None = None, err: TextIO | None = None):
+        self.db = db
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+
+    # ---- non-interactive: stdin is a pipe or a file
+
+    def run_plain(self, lines: Iterable[str]) -> int:
+        """Execute the statements read from `lines`; print rows tab-separated on
+        `out`, summaries and errors on `err`. Returns 1 if any statement
+        failed, else 0. `:quit` stops early; an unterminated last statement
+        is still run."""
+        failed = False
+        buffer, buffer_line = "", 1
+        for number, line in enumerate(lines, 1):
+            if not buffer.strip() and line.strip().startswith(":"):
+                if not self._command(line.strip(), self.err):
+                    break
+                buffer_line = number + 1
+                continue
+            buffer += line if line.endswith("\n") else line + "\n"
+            if is_complete(buffer):
+                failed |= not self._run_source_plain(buffer, buffer_line)
+                buffer, buffer_line = "", number + 1
+        else:
+            failed |= not self._run_source_plain(buffer, buffer_line)
+        return 1 if failed else 0
+
+    def _run_source_plain(self, source: str, first_line: int) -> bool:
+        ok = True
+        for statement in split_statements(source):
+            try:
+                result, seconds = execute(self.db, statement.text)
+            except Exception as exc:
+                print(f"line {first_line + statement.line - 1}: {describe_error(exc)}", file=self.err)
+                ok = False
+                continue
+            print_plain(result, self.out)
+            print(summary(result, seconds), file=self.err)
+        return ok
+
+    def _command(self, command: str, stream: TextIO) -> bool:
+        """Carry out a `:command`; False means leave the shell."""
+        name = command.split()[0].lower()
+        if name in (":quit", ":exit", ":q"):
+            return False
+        if name == ":help":
+            print(HELP, file=stream)
+        else:
+            print(f"unknown command {name}; :help lists the commands", file=stream)
+        return True
+
+    # ---- interactive: a terminal
+
+    def run_interactive(self, banner: str) -> int:
+        """Read statements with line editing until :quit or Ctrl-D."""
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.key_binding import KeyBindings
+        from rich.console import Console
+
+        console = Console(file=self.out, highlight=False)
+        bindings = KeyBindings()
+
+        @bindings.add("enter")
+        def _(event: Any) -> None:
+            text = event.current_buffer.text
+            if text.strip().startswith(":") or is_complete(text):
+                event.current_buffer.validate_and_handle()
+            else:
+                event.current_buffer.insert_text("\n")
+
+        session: PromptSession[str] = PromptSession(
+            history=FileHistory(os.path.expanduser(HISTORY_FILE)),
+            multiline=True,
+            key_bindings=bindings,
+            prompt_continuation=lambda width, line, wrap: "...> ".rjust(width),
+        )
+        console.print(banner, markup=False)
+        while True:
+            try:
+                text = session.prompt("weftdb> ")
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                return 0
+            if text.strip().startswith(":"):
+                if not self._command(text.strip(), self.out):
+                    return 0
+                continue
+            for statement in split_statements(text):
+                self._run_rich(statement.text, console)
+
+    def _run_rich(self, query: str, console: Any) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        try:
+            result, seconds = execute(self.db, query)
+        except Exception as exc:
+            console.print(Text(describe_error(exc), style="bold red"))
+            return
+        if result.columns:
+            table = Table(*result.columns, show_lines=False)
+            for row in result.rows:
+                table.add_row(*(Text(format_value(value)) for value in row))
+            console.print(table)
+        plan = getattr(result, "plan", None)
+        if plan:
+            console.print(Text(plan))
+        console.print(Text(summary(result, seconds), style="dim"))
+
+
+def print_plain(result: Any, out: TextIO) -> None:
+    """A result as tab-separated text: a header of column names, then one line a row."""
+    if result.columns:
+        print("\t".join(result.columns), file=out)
+        for row in result.rows:
+            print("\t".join(format_value(value) for value in row), file=out)
+    plan = getattr(result, "plan", None)
+    if plan:
+        print(plan, file=out)
