@@ -1,0 +1,133 @@
+"""Existence and uniqueness constraints, checked when a transaction commits.
+
+Checks run under the storage write lock against the newest committed state
+plus the committing transaction's own writes, so two transactions that each
+create the same unique value cannot both commit: the second one fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from ..errors import ConstraintViolation, SchemaError
+from .indexes import index_key
+from .objects import Vertex
+
+# (labels, props, deleted) of the newest committed version of a vertex, as
+# seen by the committing transaction.
+View = Callable[[Vertex], tuple[set[str], dict[str, Any], bool]]
+
+
+def _unique_key(props: dict[str, Any], keys: tuple[str, ...]) -> tuple | None:
+    values = []
+    for key in keys:
+        value = props.get(key)
+        if value is None:
+            return None
+        ikey = index_key(value)
+        if ikey is None:
+            return None
+        values.append(ikey)
+    return tuple(values)
+
+
+def describe(label: str, keys: tuple[str, ...]) -> str:
+    return f":{label}(" + ", ".join(keys) + ")"
+
+
+class Constraints:
+    def __init__(self) -> None:
+        self.existence: set[tuple[str, str]] = set()
+        # (label, keys) -> unique key -> vertices that may hold it (filtered on check)
+        self.unique: dict[tuple[str, tuple[str, ...]], dict[tuple, set[Vertex]]] = {}
+
+    @property
+    def empty(self) -> bool:
+        return not self.existence and not self.unique
+
+    # -- maintenance by writers ----------------------------------------------
+
+    def note(self, vertex: Vertex) -> None:
+        """Record the vertex's current unique keys (after a label or property change)."""
+        for (label, keys), members in self.unique.items():
+            if label in vertex.labels:
+                ukey = _unique_key(vertex.props, keys)
+                if ukey is not None:
+                    members.setdefault(ukey, set()).add(vertex)
+
+    # -- commit-time check ------------------------------------------------------
+
+    def check(self, vertices: Iterable[Vertex], newest: View) -> None:
+        for vertex in vertices:
+            labels, props, deleted = newest(vertex)
+            if deleted:
+                continue
+            for label, key in self.existence:
+                if label in labels and props.get(key) is None:
+                    raise ConstraintViolation(
+                        f"Vertex {vertex.gid} with label :{label} must have property `{key}` "
+                        f"(existence constraint {describe(label, (key,))})."
+                    )
+            for (label, keys), members in self.unique.items():
+                if label not in labels:
+                    continue
+                ukey = _unique_key(props, keys)
+                if ukey is None:
+                    continue
+                for other in members.get(ukey, ()):
+                    if other is vertex:
+                        continue
+                    olabels, oprops, odeleted = newest(other)
+                    if not odeleted and label in olabels and _unique_key(oprops, keys) == ukey:
+                        raise ConstraintViolation(
+                            f"Vertex {vertex.gid} would share the value {_show(ukey)} of "
+                            f"{describe(label, keys)} with vertex {other.gid} (uniqueness constraint)."
+                        )
+
+    # -- schema ---------------------------------------------------------------
+
+    def create_existence(self, label: str, key: str, vertices: Iterable[Vertex], newest: View) -> None:
+        if (label, key) in self.existence:
+            raise SchemaError(f"Existence constraint {describe(label, (key,))} already exists.")
+        for vertex in vertices:
+            labels, props, deleted = newest(vertex)
+            if not deleted and label in labels and props.get(key) is None:
+                raise SchemaError(
+                    f"Cannot create existence constraint {describe(label, (key,))}: "
+                    f"vertex {vertex.gid} has no property `{key}`."
+                )
+        self.existence.add((label, key))
+
+    def create_unique(self, label: str, keys: tuple[str, ...], vertices: Iterable[Vertex], newest: View) -> None:
+        if (label, keys) in self.unique:
+            raise SchemaError(f"Uniqueness constraint {describe(label, keys)} already exists.")
+        members: dict[tuple, set[Vertex]] = {}
+        for vertex in vertices:
+            labels, props, deleted = newest(vertex)
+            if deleted or label not in labels:
+                continue
+            ukey = _unique_key(props, keys)
+            if ukey is None:
+                continue
+            holders = members.setdefault(ukey, set())
+            if holders:
+                raise SchemaError(
+                    f"Cannot create uniqueness constraint {describe(label, keys)}: vertices "
+                    f"{next(iter(holders)).gid} and {vertex.gid} share the value {_show(ukey)}."
+                )
+            holders.add(vertex)
+        self.unique[(label, keys)] = members
+
+    def drop_existence(self, label: str, key: str) -> None:
+        if (label, key) not in self.existence:
+            raise SchemaError(f"There is no existence constraint {describe(label, (key,))}.")
+        self.existence.discard((label, key))
+
+    def drop_unique(self, label: str, keys: tuple[str, ...]) -> None:
+        if (label, keys) not in self.unique:
+            raise SchemaError(f"There is no uniqueness constraint {describe(label, keys)}.")
+        del self.unique[(label, keys)]
+
+
+def _show(ukey: tuple) -> str:
+    return repr(ukey[0]) if len(ukey) == 1 else repr(ukey)

@@ -1,0 +1,136 @@
+"""Label and label+property indexes.
+
+Entries are only ever added by writers, never removed by them: an index may
+hold a vertex that no longer has the label or value (an old version some
+reader still needs, or a rolled-back write), so every lookup is filtered by
+the reader's view of the vertex. The garbage collector removes entries that
+no version anyone can see still matches (`Indexes.forget`).
+
+Every label has a lookup set, declared or not, so `MATCH (n:L)` never scans
+the whole graph; `CREATE INDEX ON :L` records the declaration that
+`SHOW INDEX INFO` lists and the dump writes. Label+property indexes exist only
+when declared.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from .objects import Vertex
+
+
+def index_key(value: Any) -> Any:
+    """A hashable key under which equal Cypher values meet (1 and 1.0 already
+    hash alike in Python). Maps are not indexable: None."""
+    if isinstance(value, list):
+        keys = tuple(index_key(item) for item in value)
+        return None if None in keys else ("list", keys)
+    if isinstance(value, dict):
+        return None
+    return value
+
+
+class Indexes:
+    def __init__(self) -> None:
+        self.by_label: dict[str, set[Vertex]] = {}
+        self.declared_labels: set[str] = set()
+        # (label, key) -> value key -> vertices
+        self.by_property: dict[tuple[str, str], dict[Any, set[Vertex]]] = {}
+        # key -> labels having an index on it, for a cheap "is this key indexed" test
+        self._labels_of_key: dict[str, set[str]] = {}
+
+    # -- maintenance by writers (under the storage write lock) ---------------
+
+    def add_label(self, vertex: Vertex, label: str) -> None:
+        members = self.by_label.get(label)
+        if members is None:
+            members = self.by_label[label] = set()
+        members.add(vertex)
+        if self.by_property:
+            props = vertex.props
+            for key, value in props.items():
+                index = self.by_property.get((label, key))
+                if index is not None:
+                    self._add(index, value, vertex)
+
+    def add_property(self, vertex: Vertex, key: str, value: Any) -> None:
+        labels = self._labels_of_key.get(key)
+        if labels:
+            for label in vertex.labels:
+                if label in labels:
+                    self._add(self.by_property[(label, key)], value, vertex)
+
+    @staticmethod
+    def _add(index: dict[Any, set[Vertex]], value: Any, vertex: Vertex) -> None:
+        key = index_key(value)
+        if key is None:
+            return
+        members = index.get(key)
+        if members is None:
+            members = index[key] = set()
+        members.add(vertex)
+
+    # -- lookups (candidates; the caller filters by visibility) ---------------
+
+    def label_candidates(self, label: str) -> list[Vertex]:
+        members = self.by_label.get(label)
+        return list(members) if members else []
+
+    def property_candidates(self, label: str, key: str, value: Any) -> list[Vertex] | None:
+        """Vertices that may have `label` and `key = value`; None when no such index."""
+        index = self.by_property.get((label, key))
+        if index is None:
+            return None
+        ikey = index_key(value)
+        members = index.get(ikey) if ikey is not None else None
+        return list(members) if members else []
+
+    def has_property_index(self, label: str, key: str) -> bool:
+        return (label, key) in self.by_property
+
+    # -- schema ---------------------------------------------------------------
+
+    def create_property_index(self, label: str, key: str, vertices: Iterable[Vertex], versions) -> None:
+        """Build from every version of every vertex (`versions(v)` yields
+        (labels, props) of each), so readers of older snapshots find theirs."""
+        index: dict[Any, set[Vertex]] = {}
+        for vertex in vertices:
+            for labels, props in versions(vertex):
+                if label in labels and key in props:
+                    self._add(index, props[key], vertex)
+        self.by_property[(label, key)] = index
+        self._labels_of_key.setdefault(key, set()).add(label)
+
+    def drop_property_index(self, label: str, key: str) -> None:
+        del self.by_property[(label, key)]
+        labels = self._labels_of_key[key]
+        labels.discard(label)
+        if not labels:
+            del self._labels_of_key[key]
+
+    # -- garbage collection ---------------------------------------------------
+
+    def forget(self, vertex: Vertex, label: str | None = None, key: str | None = None, value: Any = None) -> None:
+        """Drop entries of `vertex` no version still needs: its label `label`
+        (and the property entries under it), or its value `value` of `key`."""
+        if label is not None:
+            members = self.by_label.get(label)
+            if members is not None:
+                members.discard(vertex)
+                if not members:
+                    del self.by_label[label]
+            for (ilabel, ikey), index in self.by_property.items():
+                if ilabel == label and ikey in vertex.props:
+                    self._discard(index, vertex.props[ikey], vertex)
+        if key is not None:
+            for label_ in self._labels_of_key.get(key, ()):
+                self._discard(self.by_property[(label_, key)], value, vertex)
+
+    @staticmethod
+    def _discard(index: dict[Any, set[Vertex]], value: Any, vertex: Vertex) -> None:
+        key = index_key(value)
+        members = index.get(key) if key is not None else None
+        if members is not None:
+            members.discard(vertex)
+            if not members:
+                del index[key]

@@ -1,0 +1,277 @@
+"""The in-memory graph: objects, timestamps, active transactions, garbage collection.
+
+Timestamps: `last_commit_ts` is the newest timestamp handed to a committing
+transaction; `visible_ts` is the newest one whose transaction, and every
+earlier one, is durable. A transaction starts at `visible_ts`, so no reader
+ever sees a write that a crash could still take away, and publishing strictly
+in timestamp order keeps every snapshot stable.
+
+One lock (`Storage.lock`) serialises writers: each primitive write (check for
+a conflicting writer, push the Delta, mutate) and each commit. Readers take no
+lock (see the ordering rule in `objects.py`).
+
+A commit log (the WAL, from the durability layer) plugs in as
+`storage.commit_log`: `append(commit_ts, wall_time_us, deltas) -> ticket` is
+called under the lock so the log's order is the commit order, then
+`wait(ticket)` outside it until the record is on disk.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any, Iterator, Protocol
+
+from .constraints import Constraints
+from .indexes import Indexes
+from .objects import (
+    CREATED,
+    DELETED,
+    EDGE_ATTACHED,
+    LABEL_ADDED,
+    LABEL_REMOVED,
+    MISSING,
+    PROPERTY,
+    Delta,
+    Edge,
+    Vertex,
+    restore,
+    undo,
+    version,
+)
+from .transaction import Transaction
+
+NEWEST = float("inf")
+
+
+class CommitLog(Protocol):
+    def append(self, commit_ts: int, wall_time_us: int, deltas: list[Delta]) -> Any: ...
+
+    def wait(self, ticket: Any) -> None: ...
+
+
+class Storage:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.vertices: dict[int, Vertex] = {}
+        self.edges: dict[int, Edge] = {}
+        self.next_vertex_id = 0
+        self.next_edge_id = 0
+        self.last_commit_ts = 0
+        self.visible_ts = 0
+        self.indexes = Indexes()
+        self.constraints = Constraints()
+        self.commit_log: CommitLog | None = None
+        self._begin_seq = 0
+        self._active: dict[int, Transaction] = {}  # by begin sequence: oldest first
+        self._finished: deque[Transaction] = deque()
+        self._durable: set[int] = set()
+
+    # -- transactions -----------------------------------------------------------
+
+    def begin(self) -> Transaction:
+        with self.lock:
+            self._begin_seq += 1
+            tx = Transaction(self, self.visible_ts, self._begin_seq)
+            self._active[tx.seq] = tx
+            return tx
+
+    def _commit(self, tx: Transaction) -> None:
+        """Called by Transaction.commit."""
+        if not tx.deltas:
+            with self.lock:
+                self._active.pop(tx.seq, None)
+                self._collect()
+            return
+        log = self.commit_log
+        with self.lock:
+            if not self.constraints.empty:
+                self.constraints.check(tx.touched_vertices(), tx.newest)
+            ts = self.last_commit_ts + 1
+            ticket = log.append(ts, time.time_ns() // 1000, tx.deltas) if log is not None else None
+            self.last_commit_ts = ts
+            tx.info.commit_ts = ts
+            self._active.pop(tx.seq, None)
+            self._finished.append(tx)
+            if log is None:
+                self._publish(ts)
+        if log is not None:
+            log.wait(ticket)
+            with self.lock:
+                self._publish(ts)
+
+    def _publish(self, ts: int) -> None:
+        self._durable.add(ts)
+        while self.visible_ts + 1 in self._durable:
+            self.visible_ts += 1
+            self._durable.discard(self.visible_ts)
+        self._collect()
+
+    def _abort(self, tx: Transaction) -> None:
+        with self.lock:
+            for delta in reversed(tx.deltas):
+                restore(delta)
+            tx.info.aborted = True
+            tx.abort_seq = self._begin_seq
+            self._active.pop(tx.seq, None)
+            if tx.deltas:
+                self._finished.append(tx)
+            self._collect()
+
+    # -- garbage collection -------------------------------------------------------
+
+    def _collect(self) -> None:
+        """Unlink Deltas no transaction can need any more (under the lock).
+
+        A committed transaction's Deltas go once every active transaction
+        started at or after its commit; an aborted one's once every
+        transaction that was running when it aborted has finished."""
+        oldest = next(iter(self._active.values()), None)
+        while self._finished:
+            tx = self._finished[0]
+            if tx.info.aborted:
+                if oldest is not None and oldest.seq <= tx.abort_seq:
+                    return
+                self._finished.popleft()
+                for delta in tx.deltas:
+                    self._unlink(delta)
+            else:
+                ts = tx.info.commit_ts
+                if ts > self.visible_ts or (oldest is not None and oldest.start_ts < ts):
+                    return
+                self._finished.popleft()
+                for delta in tx.deltas:
+                    self._cut(delta)
+
+    def _unlink(self, delta: Delta) -> None:
+        obj = delta.obj
+        if obj.delta is delta:
+            obj.delta = delta.next
+        else:
+            prev = obj.delta
+            while prev is not None and prev.next is not delta:
+                prev = prev.next
+            if prev is None:
+                return  # already cut away below a newer, fully visible Delta
+            prev.next = delta.next
+        if delta.kind == CREATED:
+            self._drop(obj)
+        elif delta.kind == LABEL_ADDED and type(obj) is Vertex:
+            self._forget_label(obj, delta.value)
+
+    def _cut(self, delta: Delta) -> None:
+        """Every reader sees `delta`'s transaction: nothing older is needed."""
+        delta.next = None
+        obj = delta.obj
+        if obj.delta is delta:
+            obj.delta = None
+        kind = delta.kind
+        if kind == DELETED:
+            self._drop(obj)
+        elif kind == PROPERTY and type(obj) is Vertex and delta.value is not MISSING:
+            self._forget_value(obj, delta.key, delta.value)
+        elif kind == LABEL_REMOVED:
+            self._forget_label(obj, delta.value)
+
+    def _still_needed(self, obj: Vertex, kind: int, key: str | None, value: Any) -> bool:
+        delta = obj.delta
+        while delta is not None:
+            if delta.kind == kind and delta.key == key and delta.value == value:
+                return True
+            delta = delta.next
+        return False
+
+    def _forget_value(self, vertex: Vertex, key: str, value: Any) -> None:
+        if value is MISSING or vertex.props.get(key, MISSING) == value:
+            return
+        if not self._still_needed(vertex, PROPERTY, key, value):
+            self.indexes.forget(vertex, key=key, value=value)
+
+    def _forget_label(self, vertex: Vertex, label: str) -> None:
+        if label in vertex.labels or self._still_needed(vertex, LABEL_REMOVED, None, label):
+            return
+        self.indexes.forget(vertex, label=label)
+
+    def _drop(self, obj: Vertex | Edge) -> None:
+        """Remove a deleted (or never committed) object for good."""
+        if not obj.deleted:
+            return
+        if type(obj) is Vertex:
+            if self.vertices.get(obj.gid) is obj:
+                del self.vertices[obj.gid]
+            for label in obj.labels:
+                self.indexes.forget(obj, label=label)
+        else:
+            if self.edges.get(obj.gid) is obj:
+                del self.edges[obj.gid]
+            # Replace, never shrink in place: a reader may be iterating the old list.
+            obj.src.out_edges = [e for e in obj.src.out_edges if e is not obj]
+            obj.dst.in_edges = [e for e in obj.dst.in_edges if e is not obj]
+
+    # -- schema (autocommit, under the lock) --------------------------------------
+
+    def _versions(self, vertex: Vertex) -> Iterator[tuple[set[str], dict[str, Any]]]:
+        """Every version of a vertex still reachable through its Deltas."""
+        labels, props, deleted = set(vertex.labels), dict(vertex.props), vertex.deleted
+        delta = vertex.delta
+        yield labels, props
+        while delta is not None:
+            deleted = undo(delta, labels, props, deleted)
+            yield labels, props
+            delta = delta.next
+
+    def _newest(self, vertex: Vertex) -> tuple[set[str], dict[str, Any], bool]:
+        return version(vertex, None, NEWEST)
+
+    def create_index(self, label: str, key: str | None) -> bool:
+        """False when the index exists already."""
+        with self.lock:
+            if key is None:
+                if label in self.indexes.declared_labels:
+                    return False
+                self.indexes.declared_labels.add(label)
+                return True
+            if self.indexes.has_property_index(label, key):
+                return False
+            self.indexes.create_property_index(label, key, list(self.vertices.values()), self._versions)
+            return True
+
+    def drop_index(self, label: str, key: str | None) -> bool:
+        with self.lock:
+            if key is None:
+                if label not in self.indexes.declared_labels:
+                    return False
+                self.indexes.declared_labels.discard(label)
+                return True
+            if not self.indexes.has_property_index(label, key):
+                return False
+            self.indexes.drop_property_index(label, key)
+            return True
+
+    def create_constraint(self, kind: str, label: str, keys: tuple[str, ...]) -> None:
+        with self.lock:
+            vertices = self.indexes.label_candidates(label)
+            if kind == "exists":
+                for key in keys:
+                    self.constraints.create_existence(label, key, vertices, self._newest)
+            else:
+                self.constraints.create_unique(label, keys, vertices, self._newest)
+
+    def drop_constraint(self, kind: str, label: str, keys: tuple[str, ...]) -> None:
+        with self.lock:
+            if kind == "exists":
+                for key in keys:
+                    self.constraints.drop_existence(label, key)
+            else:
+                self.constraints.drop_unique(label, keys)
+
+    # -- figures ---------------------------------------------------------------------
+
+    def counts(self) -> tuple[int, int]:
+        """Vertices and edges visible to a new transaction."""
+        tx = self.begin()
+        try:
+            return sum(1 for _ in tx.scan_vertices()), sum(1 for _ in tx.scan_edges())
+        finally:
+            tx.commit()

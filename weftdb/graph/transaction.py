@@ -1,0 +1,313 @@
+"""A transaction's view of the graph and its writes (snapshot isolation).
+
+Reads see the state committed at the transaction's start plus its own
+writes. Writes check for a conflicting writer first (first writer wins):
+an object whose newest Delta belongs to another open transaction, or to one
+that committed after this one started, fails this transaction with
+SerializationError.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+from ..errors import ConstraintViolation, EntityNotFound, SerializationError, TransactionError
+from .objects import (
+    CREATED,
+    DELETED,
+    EDGE_ATTACHED,
+    LABEL_ADDED,
+    LABEL_REMOVED,
+    MISSING,
+    PROPERTY,
+    CommitInfo,
+    Delta,
+    Edge,
+    Vertex,
+    version,
+)
+
+if TYPE_CHECKING:
+    from .storage import Storage
+
+NEWEST = float("inf")
+
+
+class Transaction:
+    __slots__ = ("storage", "info", "start_ts", "seq", "deltas", "abort_seq", "closed")
+
+    def __init__(self, storage: "Storage", start_ts: int, seq: int):
+        self.storage = storage
+        self.info = CommitInfo()
+        self.start_ts = start_ts
+        self.seq = seq
+        self.deltas: list[Delta] = []
+        self.abort_seq = 0
+        self.closed = False
+
+    # -- end -----------------------------------------------------------------------
+
+    def commit(self) -> None:
+        self._close()
+        try:
+            self.storage._commit(self)
+        except ConstraintViolation:
+            self.storage._abort(self)
+            raise
+
+    def abort(self) -> None:
+        self._close()
+        self.storage._abort(self)
+
+    def _close(self) -> None:
+        if self.closed:
+            raise TransactionError("The transaction is already closed.")
+        self.closed = True
+
+    @property
+    def is_write(self) -> bool:
+        return bool(self.deltas)
+
+    # -- visibility ------------------------------------------------------------------
+
+    def _sees_head(self, delta: Delta) -> bool:
+        info = delta.info
+        if info is self.info:
+            return True
+        ts = info.commit_ts
+        return ts is not None and ts <= self.start_ts
+
+    def exists(self, obj: Vertex | Edge) -> bool:
+        deleted = obj.deleted  # state before chain: see objects.py
+        delta = obj.delta
+        if delta is None or self._sees_head(delta):
+            return not deleted
+        return not version(obj, self.info, self.start_ts)[2]
+
+    def view(self, obj: Vertex | Edge) -> tuple[Any, dict[str, Any], bool]:
+        """(labels or None for edges, properties, deleted) as this transaction sees them; copies."""
+        return version(obj, self.info, self.start_ts)
+
+    def get(self, obj: Vertex | Edge, key: str) -> Any:
+        """One property, or None."""
+        value = obj.props.get(key)
+        delta = obj.delta
+        if delta is None or self._sees_head(delta):
+            return value
+        return version(obj, self.info, self.start_ts)[1].get(key)
+
+    def properties(self, obj: Vertex | Edge) -> dict[str, Any]:
+        props = dict(obj.props)
+        delta = obj.delta
+        if delta is None or self._sees_head(delta):
+            return props
+        return version(obj, self.info, self.start_ts)[1]
+
+    def labels(self, vertex: Vertex) -> set[str]:
+        labels = set(vertex.labels)
+        delta = vertex.delta
+        if delta is None or self._sees_head(delta):
+            return labels
+        return version(vertex, self.info, self.start_ts)[0]
+
+    def has_label(self, vertex: Vertex, label: str) -> bool:
+        present = label in vertex.labels
+        delta = vertex.delta
+        if delta is None or self._sees_head(delta):
+            return present
+        return label in version(vertex, self.info, self.start_ts)[0]
+
+    def newest(self, vertex: Vertex) -> tuple[set[str], dict[str, Any], bool]:
+        """The newest committed version plus this transaction's writes (constraint checks)."""
+        return version(vertex, self.info, NEWEST)
+
+    # -- scans --------------------------------------------------------------------------
+
+    def scan_vertices(self) -> Iterator[Vertex]:
+        exists = self.exists
+        for vertex in list(self.storage.vertices.values()):
+            if exists(vertex):
+                yield vertex
+
+    def scan_edges(self) -> Iterator[Edge]:
+        exists = self.exists
+        for edge in list(self.storage.edges.values()):
+            if exists(edge):
+                yield edge
+
+    def vertices_with_label(self, label: str) -> Iterator[Vertex]:
+        has_label = self.has_label
+        exists = self.exists
+        for vertex in self.storage.indexes.label_candidates(label):
+            if exists(vertex) and has_label(vertex, label):
+                yield vertex
+
+    def vertices_with_property(self, label: str, key: str, value: Any) -> Iterator[Vertex] | None:
+        """Vertices with `label` and `key = value` via an index, or None when there is no index.
+        The caller compares the value with Cypher equality (the index groups 1 with 1.0)."""
+        candidates = self.storage.indexes.property_candidates(label, key, value)
+        if candidates is None:
+            return None
+        return (v for v in candidates if self.exists(v) and self.has_label(v, label))
+
+    def out_edges(self, vertex: Vertex) -> list[Edge]:
+        exists = self.exists
+        return [e for e in vertex.out_edges if exists(e)]
+
+    def in_edges(self, vertex: Vertex) -> list[Edge]:
+        exists = self.exists
+        return [e for e in vertex.in_edges if exists(e)]
+
+    def vertex_by_id(self, gid: int) -> Vertex | None:
+        vertex = self.storage.vertices.get(gid)
+        return vertex if vertex is not None and self.exists(vertex) else None
+
+    def edge_by_id(self, gid: int) -> Edge | None:
+        edge = self.storage.edges.get(gid)
+        return edge if edge is not None and self.exists(edge) else None
+
+    # -- writes (each under the storage lock) ---------------------------------------------
+
+    def _push(self, obj: Vertex | Edge, kind: int, key: str | None, value: Any) -> None:
+        delta = Delta(kind, key, value, self.info, obj)
+        delta.next = obj.delta
+        obj.delta = delta
+        self.deltas.append(delta)
+
+    def _prepare(self, obj: Vertex | Edge) -> None:
+        """Refuse to write an object another transaction is writing or wrote after we started."""
+        if self.closed:
+            raise TransactionError("The transaction is already closed.")
+        delta = obj.delta
+        while delta is not None:
+            info = delta.info
+            if info is self.info:
+                break
+            if info.aborted:
+                delta = delta.next
+                continue
+            ts = info.commit_ts
+            if ts is None or ts > self.start_ts:
+                kind = "node" if type(obj) is Vertex else "relationship"
+                raise SerializationError(
+                    f"Cannot change {kind} {obj.gid}: another transaction changed it concurrently. "
+                    "This transaction was rolled back; retry it."
+                )
+            break
+        if obj.deleted:
+            kind = "node" if type(obj) is Vertex else "relationship"
+            raise EntityNotFound(f"The {kind} {obj.gid} has been deleted in this transaction.")
+
+    def create_vertex(self, labels: Iterable[str], props: dict[str, Any]) -> Vertex:
+        """`props` must hold no None values (the caller drops them)."""
+        storage = self.storage
+        with storage.lock:
+            if self.closed:
+                raise TransactionError("The transaction is already closed.")
+            gid = storage.next_vertex_id
+            storage.next_vertex_id = gid + 1
+            vertex = Vertex(gid, set(labels), props)
+            self._push(vertex, CREATED, None, None)
+            storage.vertices[gid] = vertex
+            indexes = storage.indexes
+            for label in vertex.labels:
+                indexes.add_label(vertex, label)
+            if vertex.labels and storage.constraints.unique:
+                storage.constraints.note(vertex)
+        return vertex
+
+    def create_edge(self, src: Vertex, dst: Vertex, type_: str, props: dict[str, Any]) -> Edge:
+        storage = self.storage
+        with storage.lock:
+            for end in (src, dst):
+                self._prepare(end)
+                head = end.delta
+                if head is None or head.info is not self.info:
+                    self._push(end, EDGE_ATTACHED, None, None)
+            gid = storage.next_edge_id
+            storage.next_edge_id = gid + 1
+            edge = Edge(gid, type_, src, dst, props)
+            self._push(edge, CREATED, None, None)
+            storage.edges[gid] = edge
+            src.out_edges.append(edge)
+            dst.in_edges.append(edge)
+        return edge
+
+    def set_property(self, obj: Vertex | Edge, key: str, value: Any) -> bool:
+        """Set (or with None remove) one property; False when nothing changed."""
+        storage = self.storage
+        with storage.lock:
+            self._prepare(obj)
+            old = obj.props.get(key, MISSING)
+            if value is None:
+                if old is MISSING:
+                    return False
+                self._push(obj, PROPERTY, key, old)
+                del obj.props[key]
+                return True
+            self._push(obj, PROPERTY, key, old)
+            obj.props[key] = value
+            if type(obj) is Vertex:
+                storage.indexes.add_property(obj, key, value)
+                if storage.constraints.unique:
+                    storage.constraints.note(obj)
+            return True
+
+    def add_label(self, vertex: Vertex, label: str) -> bool:
+        storage = self.storage
+        with storage.lock:
+            self._prepare(vertex)
+            if label in vertex.labels:
+                return False
+            self._push(vertex, LABEL_ADDED, None, label)
+            vertex.labels.add(label)
+            storage.indexes.add_label(vertex, label)
+            if storage.constraints.unique:
+                storage.constraints.note(vertex)
+            return True
+
+    def remove_label(self, vertex: Vertex, label: str) -> bool:
+        with self.storage.lock:
+            self._prepare(vertex)
+            if label not in vertex.labels:
+                return False
+            self._push(vertex, LABEL_REMOVED, None, label)
+            vertex.labels.discard(label)
+            return True
+
+    def delete_edge(self, edge: Edge) -> bool:
+        """False when this transaction already deleted it."""
+        with self.storage.lock:
+            if edge.deleted and edge.delta is not None and edge.delta.info is self.info:
+                return False
+            self._prepare(edge)
+            self._push(edge, DELETED, None, None)
+            edge.deleted = True
+            return True
+
+    def delete_vertex(self, vertex: Vertex, detach: bool) -> tuple[bool, int]:
+        """Returns (deleted now, edges deleted). Without `detach` a vertex
+        that still has relationships is refused."""
+        with self.storage.lock:
+            if vertex.deleted and vertex.delta is not None and vertex.delta.info is self.info:
+                return False, 0
+            self._prepare(vertex)
+            edges = self.out_edges(vertex) + [e for e in self.in_edges(vertex) if e.src is not vertex]
+            if edges and not detach:
+                raise ConstraintViolation(
+                    f"Cannot delete node {vertex.gid} because it still has {len(edges)} relationship(s). "
+                    "Delete them first, or use DETACH DELETE."
+                )
+            for edge in edges:
+                self.delete_edge(edge)
+            self._push(vertex, DELETED, None, None)
+            vertex.deleted = True
+            return True, len(edges)
+
+    def touched_vertices(self) -> list[Vertex]:
+        seen: dict[int, Vertex] = {}
+        for delta in self.deltas:
+            obj = delta.obj
+            if type(obj) is Vertex and delta.kind != EDGE_ATTACHED:
+                seen[id(obj)] = obj
+        return list(seen.values())
