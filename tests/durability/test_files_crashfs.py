@@ -1,0 +1,147 @@
+"""The file layer (real disk) and its crash-simulating twin."""
+
+import errno
+import os
+
+import pytest
+
+from crashfs import CrashFS
+from weftdb.durability.files import FileSystem
+from weftdb.errors import DurabilityError
+
+
+def read(path):
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def test_write_atomic_replaces_and_leaves_no_temporary(tmp_path):
+    fs = FileSystem()
+    p = str(tmp_path / "f")
+    fs.write_atomic(p, b"one")
+    fs.write_atomic(p, b"two")
+    assert read(p) == b"two"
+    assert os.listdir(tmp_path) == ["f"]
+    assert fs.stats["fsync"] == 2 and fs.stats["fsync_dir"] == 2
+
+
+def test_append_read_truncate(tmp_path):
+    fs = FileSystem()
+    p = str(tmp_path / "f")
+    f = fs.create(p)
+    fs.write(f, b"hello ")
+    fs.write(f, b"world")
+    fs.fsync(f)
+    fs.close(f)
+    f = fs.open_append(p)
+    assert f.size == 11
+    fs.close(f)
+    assert fs.read(p, 6, 3) == b"wor" and fs.size(p) == 11
+    fs.truncate_path(p, 5)
+    assert fs.read(p) == b"hello"
+
+
+def test_enospc_mid_write_cuts_back_and_names_file(tmp_path, monkeypatch):
+    fs = FileSystem()
+    p = str(tmp_path / "seg")
+    f = fs.create(p)
+    fs.write(f, b"good record|")
+    real = os.pwrite
+    calls = []
+
+    def partial_then_full(fd, data, offset):
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real(fd, bytes(data)[:3], offset)  # part fits
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "pwrite", partial_then_full)
+    with pytest.raises(DurabilityError) as e:
+        fs.write(f, b"half written record")
+    monkeypatch.undo()
+    assert p in str(e.value) and "No space left" in str(e.value) and "ENOSPC" in str(e.value)
+    assert read(p) == b"good record|"  # no partial record left
+    assert f.size == 12
+
+
+def test_fsync_error_is_durability_error(tmp_path, monkeypatch):
+    fs = FileSystem()
+    f = fs.create(str(tmp_path / "x"))
+
+    def eio(fd):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "fsync", eio)
+    with pytest.raises(DurabilityError, match="Input/output error"):
+        fs.fsync(f)
+    with pytest.raises(DurabilityError, match="directory"):
+        fs.fsync_dir(str(tmp_path))
+
+
+def test_crash_drops_unsynced_data_and_can_tear(tmp_path):
+    fs = CrashFS(tmp_path)
+    p = str(tmp_path / "f")
+    f = fs.create(p)
+    fs.write(f, b"synced")
+    fs.fsync(f)
+    fs.fsync_dir(str(tmp_path))
+    fs.write(f, b"+unsynced")
+    fs.crash()
+    assert read(p) == b"synced"
+    f = fs.open_append(p)
+    fs.write(f, b"+unsynced")
+    fs.crash(tear=3)
+    assert read(p) == b"synced+un"
+
+
+def test_crash_drops_entries_without_directory_fsync(tmp_path):
+    fs = CrashFS(tmp_path)
+    new = str(tmp_path / "new")
+    f = fs.create(new)
+    fs.write(f, b"data")
+    fs.fsync(f)  # data synced, but the entry never was
+    fs.close(f)
+    fs.crash()
+    assert not os.path.exists(new)
+
+
+def test_crash_undoes_rename_and_remove_without_directory_fsync(tmp_path):
+    fs = CrashFS(tmp_path)
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    fs.write_atomic(a, b"A")
+    fs.write_atomic(b, b"B")
+    fs.rename(a, b)
+    fs.crash()
+    assert read(a) == b"A" and read(b) == b"B"
+    fs.remove(a)
+    fs.crash()
+    assert read(a) == b"A"
+    fs.remove(a)
+    fs.fsync_dir(str(tmp_path))
+    fs.crash()
+    assert not os.path.exists(a)
+
+
+def test_write_atomic_survives_crash_either_old_or_new(tmp_path):
+    fs = CrashFS(tmp_path)
+    p = str(tmp_path / "f")
+    fs.write_atomic(p, b"old")
+    fs.write_atomic(p, b"new")
+    fs.crash()
+    assert read(p) == b"new"
+    assert sorted(os.listdir(tmp_path)) == ["f"]
+
+
+def test_injected_faults(tmp_path):
+    fs = CrashFS(tmp_path)
+    f = fs.create(str(tmp_path / "f"))
+    fs.fail_fsync(after=1)
+    fs.fsync(f)
+    with pytest.raises(DurabilityError, match="Input/output error"):
+        fs.fsync(f)
+    fs.clear_faults()
+    fs.fail_writes_after(4)
+    fs.write(f, b"1234")
+    with pytest.raises(DurabilityError, match="No space left"):
+        fs.write(f, b"5678")
+    assert read(str(tmp_path / "f")) == b"1234"

@@ -1,0 +1,217 @@
+"""The one file layer every durable write goes through.
+
+Why a layer of its own (as SQLite's VFS): the durability code (WAL, snapshots,
+retention) needs only a dozen file operations, and keeping them in one class
+means
+
+* the rules of DESIGN.md invariant 3 live in one place: a durability file is
+  written under a temporary name, fsynced, renamed, and its directory fsynced
+  (`write_atomic`); an fsync or write error is fatal for the writer — it is
+  turned into `DurabilityError` naming the file and the errno text and is never
+  retried (after a failed fsync the kernel may already have dropped the dirty
+  pages, so a retry that "succeeds" would be a lie);
+* a test double (`tests/durability/crashfs.py`) can subclass it, remember what
+  was not yet fsynced, and simulate a power cut or inject EIO / ENOSPC.
+
+Writes are append-only: a `File` keeps its own end offset. When a write fails
+part-way (ENOSPC after some bytes), the file is truncated back to the offset
+the write started at, so no partial record is left for a restart to misread;
+if even that truncation fails the torn-tail rule of the WAL reader covers it.
+
+Reads (`read`, `size`, `listdir`, `exists`) raise plain `OSError`: the caller
+(recovery) turns them into `RecoveryError` with the context it knows.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+
+from weftdb.errors import DurabilityError
+
+
+def _fail(action: str, path: str, exc: OSError) -> DurabilityError:
+    reason = exc.strerror or str(exc)
+    code = _errno.errorcode.get(exc.errno, str(exc.errno)) if exc.errno else "?"
+    err = DurabilityError(f"{action} {path} failed: {reason} ({code})")
+    err.path = path
+    err.errno = exc.errno
+    err.reason = f"{reason} ({code})"
+    return err
+
+
+class File:
+    """An open, append-only durable file. `size` is the offset of the next write."""
+
+    __slots__ = ("path", "fd", "size")
+
+    def __init__(self, path: str, fd: int, size: int):
+        self.path = path
+        self.fd = fd
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"File({self.path!r}, size={self.size})"
+
+
+class FileSystem:
+    """Real-disk implementation. Counts fsyncs in `stats` (group-commit tests, storage info)."""
+
+    def __init__(self) -> None:
+        self.stats = {"write": 0, "fsync": 0, "fsync_dir": 0}
+
+    # --- writing ----------------------------------------------------------
+
+    def create(self, path: str) -> File:
+        """Create `path` empty (an existing file is truncated) and open it for appending."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError as e:
+            raise _fail("creating", path, e) from e
+        return File(path, fd, 0)
+
+    def open_append(self, path: str) -> File:
+        """Open an existing (or new) file for appending at its current end."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+            size = os.lseek(fd, 0, os.SEEK_END)
+        except OSError as e:
+            raise _fail("opening", path, e) from e
+        return File(path, fd, size)
+
+    def write(self, f: File, data: bytes) -> None:
+        """Append all of `data` or raise DurabilityError having cut the file back to where it was."""
+        start = f.size
+        view = memoryview(data)
+        done = 0
+        try:
+            while done < len(view):
+                n = self._pwrite(f.fd, view[done:], start + done)
+                if n == 0:  # no progress: treat like a full disk rather than spin
+                    raise OSError(_errno.ENOSPC, os.strerror(_errno.ENOSPC))
+                done += n
+        except OSError as e:
+            self._cut_back(f, start)
+            raise _fail("writing to", f.path, e) from e
+        f.size = start + done
+        self.stats["write"] += 1
+
+    def _cut_back(self, f: File, offset: int) -> None:
+        try:
+            self._ftruncate(f.fd, offset)
+        except OSError:
+            pass  # the reader's torn-tail rule handles what is left
+        f.size = offset
+
+    def fsync(self, f: File) -> None:
+        try:
+            self._fsync(f.fd)
+        except OSError as e:
+            raise _fail("fsync of", f.path, e) from e
+        self.stats["fsync"] += 1
+
+    def truncate(self, f: File, size: int) -> None:
+        """Cut an open file to `size` bytes (not durable until `fsync`)."""
+        try:
+            self._ftruncate(f.fd, size)
+        except OSError as e:
+            raise _fail("truncating", f.path, e) from e
+        f.size = size
+
+    def close(self, f: File) -> None:
+        if f.fd >= 0:
+            fd, f.fd = f.fd, -1
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # The three system calls a test double intercepts to model or fail them.
+    def _pwrite(self, fd: int, data, offset: int) -> int:
+        return os.pwrite(fd, data, offset)
+
+    def _ftruncate(self, fd: int, size: int) -> None:
+        os.ftruncate(fd, size)
+
+    def _fsync(self, fd: int) -> None:
+        os.fsync(fd)
+
+    # --- the namespace ----------------------------------------------------
+
+    def fsync_dir(self, path: str) -> None:
+        """Make the directory's entries (creates, renames, removes) durable."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise _fail("fsync of directory", path, e) from e
+        self.stats["fsync_dir"] += 1
+
+    def makedirs(self, path: str) -> None:
+        """Create `path` (and parents) and fsync each parent whose entries changed."""
+        path = os.path.abspath(path)
+        if os.path.isdir(path):
+            return
+        parent = os.path.dirname(path)
+        self.makedirs(parent)
+        try:
+            os.mkdir(path, 0o755)
+        except FileExistsError:
+            return
+        except OSError as e:
+            raise _fail("creating directory", path, e) from e
+        self.fsync_dir(parent)
+
+    def rename(self, src: str, dst: str) -> None:
+        """Atomically replace `dst` by `src` (not durable until `fsync_dir`)."""
+        try:
+            os.replace(src, dst)
+        except OSError as e:
+            raise _fail(f"renaming {src} to", dst, e) from e
+
+    def remove(self, path: str) -> None:
+        try:
+            os.remove(path)
+        except OSError as e:
+            raise _fail("removing", path, e) from e
+
+    def write_atomic(self, path: str, data: bytes) -> None:
+        """Write a whole file so a crash leaves either the old or the new content, never a mix."""
+        tmp = path + ".tmp"
+        f = self.create(tmp)
+        try:
+            self.write(f, data)
+            self.fsync(f)
+        finally:
+            self.close(f)
+        self.rename(tmp, path)
+        self.fsync_dir(os.path.dirname(os.path.abspath(path)))
+
+    # --- reading ----------------------------------------------------------
+
+    def listdir(self, path: str) -> list[str]:
+        return sorted(os.listdir(path))
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
+    def size(self, path: str) -> int:
+        return os.stat(path).st_size
+
+    def read(self, path: str, offset: int = 0, length: int | None = None) -> bytes:
+        """Read `length` bytes at `offset` (to the end when None); short at end of file."""
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            return fh.read() if length is None else fh.read(length)
+
+    def truncate_path(self, path: str, size: int) -> None:
+        """Cut a closed file to `size` and fsync it (used to drop a torn WAL tail)."""
+        f = self.open_append(path)
+        try:
+            self.truncate(f, size)
+            self.fsync(f)
+        finally:
+            self.close(f)

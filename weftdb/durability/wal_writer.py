@@ -1,0 +1,220 @@
+"""Appending committed transactions to the WAL, with group commit.
+
+Why this shape: DESIGN.md invariant 1 — a commit returns only after its record
+is on stable storage, and concurrent commits share one fsync. The engine calls
+
+    pos = wal.append(body)      # under its commit lock: file order = commit order
+    wal.wait_durable(pos)       # outside the lock; returns once the record is fsynced
+
+`append` only frames the record and queues it in memory (it never does I/O, so
+the commit lock is held for microseconds). `wait_durable` is a leader/follower
+scheme: the first waiter that finds no write in progress becomes the leader,
+takes everything queued so far, writes it with one write() and one fsync, and
+wakes the others; waiters whose record was in that batch return, the rest
+elect the next leader. So N concurrent commits cost about one fsync, not N.
+
+With flush_every_n_tx = N > 1 (the explicit trade of safety for speed), records
+are still written to the file (they survive a killed process) but fsynced only
+when a batch reaches a multiple of N; `wait_durable` of other positions returns
+after the write.
+
+Invariants:
+* records reach the file in `append` order; a segment's records are fsynced
+  before the next segment is created, so only the newest segment can have a
+  torn tail (which is what the reader assumes);
+* a new segment appears under its final name only with a complete, fsynced
+  header (created as `<name>.tmp`, fsynced, renamed, directory fsynced);
+* a segment never grows past `segment_size_bytes` unless it holds one record
+  larger than that;
+* the writer never appends to a segment an earlier process wrote: it starts a
+  new sequence number after the highest one in the directory;
+* after any write or fsync failure the writer is dead: every later `append` or
+  `wait_durable` raises the same DurabilityError (DESIGN.md invariant 3), and
+  nothing is retried.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from weftdb.durability import wal
+from weftdb.durability.files import FileSystem
+from weftdb.errors import DurabilityError
+
+
+class WalWriter:
+    def __init__(
+        self,
+        fs: FileSystem,
+        directory: str,
+        db_uuid,
+        segment_size_bytes: int = 20480 * 1024,
+        flush_every_n_tx: int = 1,
+        next_sequence: int | None = None,
+    ):
+        if flush_every_n_tx < 1:
+            raise ValueError("flush_every_n_tx must be at least 1")
+        self._fs = fs
+        self._dir = directory
+        self._uuid = wal.uuid_bytes(db_uuid)
+        self._segment_size = segment_size_bytes
+        self._n = flush_every_n_tx
+        fs.makedirs(directory)
+        if next_sequence is None:
+            seqs = [wal.sequence_of_name(n) for n in fs.listdir(directory)]
+            next_sequence = 1 + max((s for s in seqs if s is not None), default=0)
+        self._next_seq = next_sequence
+
+        self._cond = threading.Condition()
+        # Guarded by _cond:
+        self._pending: list = []  # framed records (bytes) and new-segment markers (seq, header)
+        self._seed = 0  # header CRC of the segment records are now assigned to
+        self._seg_bytes = 0
+        self._seg_records = -1  # -1: no segment assigned yet
+        self._appended = 0  # positions are 1, 2, 3, ... in append order
+        self._written = 0
+        self._durable = 0
+        self._leader = False
+        self._failed: DurabilityError | None = None
+        # Owned by the current leader:
+        self._file = None
+
+    # --- the engine's side --------------------------------------------------
+
+    def append(self, body: bytes) -> int:
+        """Queue one committed transaction's record; returns its position for wait_durable."""
+        size = wal.FRAME_HEADER_SIZE + len(body)
+        with self._cond:
+            if self._failed:
+                raise self._failed
+            if self._seg_records < 0 or (self._seg_records > 0 and self._seg_bytes + size > self._segment_size):
+                seq = self._next_seq
+                self._next_seq += 1
+                header = wal.pack_header(self._uuid, seq)
+                self._seed = int.from_bytes(header[-4:], "little")
+                self._pending.append((seq, header))
+                self._seg_bytes, self._seg_records = wal.HEADER_SIZE, 0
+            self._pending.append(wal.frame(body, self._seed))
+            self._seg_bytes += size
+            self._seg_records += 1
+            self._appended += 1
+            return self._appended
+
+    def wait_durable(self, position: int) -> None:
+        """Return once the record at `position` is as durable as the flush policy promises."""
+        self._flush(position, force=False)
+
+    def sync(self) -> None:
+        """Write and fsync everything appended so far (shutdown, snapshot boundaries)."""
+        self._flush(self._appended, force=True)
+
+    def close(self) -> None:
+        try:
+            if not self._failed:
+                self.sync()
+        finally:
+            with self._cond:
+                if self._file is not None:
+                    self._fs.close(self._file)
+                    self._file = None
+
+    @property
+    def position(self) -> int:
+        return self._appended
+
+    @property
+    def durable_position(self) -> int:
+        return self._durable
+
+    @property
+    def failed(self) -> DurabilityError | None:
+        return self._failed
+
+    @property
+    def current_segment(self) -> str | None:
+        return self._file.path if self._file is not None else None
+
+    # --- group commit -------------------------------------------------------
+
+    def _done(self, position: int, force: bool) -> bool:
+        if self._durable >= position:
+            return True
+        return not force and self._n > 1 and position % self._n != 0 and self._written >= position
+
+    def _flush(self, position: int, force: bool) -> None:
+        while True:
+            with self._cond:
+                if position > self._appended:
+                    raise ValueError(f"position {position} was never appended")
+                while True:
+                    if self._failed:
+                        raise self._failed
+                    if self._done(position, force):
+                        return
+                    if not self._leader:
+                        break
+                    self._cond.wait()
+                self._leader = True  # we lead: everything queued goes out in one write
+                batch, self._pending = self._pending, []
+                upto = self._appended
+                sync = force or self._n == 1 or upto // self._n > self._durable // self._n
+            try:
+                self._write_batch(batch, sync)
+            except BaseException as e:
+                with self._cond:
+                    self._failed = self._fatal(e)
+                    self._leader = False
+                    self._cond.notify_all()
+                raise self._failed from e
+            with self._cond:
+                self._written = upto
+                if sync:
+                    self._durable = upto
+                self._leader = False
+                self._cond.notify_all()
+
+    def _fatal(self, e: BaseException) -> DurabilityError:
+        path = getattr(e, "path", None) or self.current_segment or self._dir
+        reason = getattr(e, "reason", None) or f"{type(e).__name__}: {e}"
+        return DurabilityError(
+            f"the write-ahead log failed at {path}: {reason}; "
+            "the database refuses writes; restart after fixing the disk"
+        )
+
+    def _write_batch(self, batch: list, sync: bool) -> None:
+        chunk: list[bytes] = []
+        for item in batch:
+            if isinstance(item, tuple):
+                self._write(chunk)
+                chunk = []
+                self._start_segment(*item)
+            else:
+                chunk.append(item)
+        self._write(chunk)
+        if sync and self._file is not None:
+            self._fs.fsync(self._file)
+
+    def _write(self, chunk: list[bytes]) -> None:
+        if chunk:
+            self._fs.write(self._file, b"".join(chunk))
+
+    def _start_segment(self, sequence: int, header: bytes) -> None:
+        """Seal the current segment (fsync, close), then create the next one atomically."""
+        fs = self._fs
+        if self._file is not None:
+            fs.fsync(self._file)
+            fs.close(self._file)
+            self._file = None
+        path = wal.segment_path(self._dir, sequence)
+        f = fs.create(path + ".tmp")
+        try:
+            fs.write(f, header)
+            fs.fsync(f)
+            fs.rename(path + ".tmp", path)
+            f.path = path
+            fs.fsync_dir(os.path.abspath(self._dir))
+        except BaseException:
+            fs.close(f)
+            raise
+        self._file = f
