@@ -1,0 +1,97 @@
+"""One process per data directory (DESIGN.md invariant 7).
+
+Why flock on `<data-dir>/.lock`: two processes appending to the same WAL would
+interleave records and each believe its own recovery, so the second opener
+must fail at once, not wait. An `fcntl.flock` lock belongs to the open file
+description, so it is released by the kernel when the holder dies (even by
+kill -9: no stale lock to clean up) and it also refuses a second open inside
+the same process, which a per-process `fcntl` record lock would not.
+
+The file holds the holder's PID (text, one line) so the error can name it. The
+PID is informational: the lock, not the file's content, decides. The file is
+never deleted — removing it while held would let a third opener lock a new
+inode beside the old one.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+
+from weftdb.errors import DataDirectoryLocked
+
+LOCK_NAME = ".lock"
+
+
+class DataDirectoryLock:
+    """Holds the exclusive lock on `data_dir` from `acquire()` until `release()` (or exit)."""
+
+    def __init__(self, data_dir: str):
+        self.data_dir = os.path.abspath(data_dir)
+        self.path = os.path.join(self.data_dir, LOCK_NAME)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> "DataDirectoryLock":
+        if self._fd is not None:
+            return self
+        os.makedirs(self.data_dir, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+            raise self._locked_error() from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def _locked_error(self) -> DataDirectoryLocked:
+        pid = _read_pid(self.path)
+        if pid == os.getpid():
+            who = f"this process (PID {pid}) already has it open"
+        elif pid is not None:
+            who = f"it is in use by the process with PID {pid}"
+        else:
+            who = "it is in use by another process (its PID is not yet written)"
+        return DataDirectoryLocked(
+            f"cannot open data directory {self.data_dir}: {who} (lock file {self.path}). "
+            "Stop that process or close that database first, or use another data directory."
+        )
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)  # closing the only descriptor releases the flock
+
+    def __enter__(self) -> "DataDirectoryLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def lock_data_directory(data_dir: str) -> DataDirectoryLock:
+    """Take the data directory's lock or raise DataDirectoryLocked naming the holder's PID."""
+    return DataDirectoryLock(data_dir).acquire()
+
+
+def _read_pid(path: str) -> int | None:
+    for _ in range(20):  # the holder writes its PID right after locking: give it a moment
+        try:
+            with open(path, "rb") as fh:
+                text = fh.read(32).strip()
+            if text:
+                return int(text)
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.005)
+    return None
