@@ -1,1 +1,65 @@
-"""WeftDB: a durable property-graph database."""
+"""WeftDB: a durable property-graph database that speaks Cypher.
+
+    import weftdb
+    with weftdb.open("./data") as db:
+        db.execute("CREATE (:Person {name: $name})", {"name": "Ann"})
+        for (name,) in db.execute("MATCH (p:Person) RETURN p.name"):
+            print(name)
+"""
+
+from .database import Database, Transaction, open
+from .errors import (
+    AuthError,
+    ClientError,
+    ConstraintViolation,
+    CypherArithmeticError,
+    CypherSemanticError,
+    CypherSyntaxError,
+    CypherTypeError,
+    DatabaseError,
+    DataDirectoryLocked,
+    DurabilityError,
+    EntityNotFound,
+    Error,
+    ParameterMissing,
+    QueryInterrupted,
+    QueryTimeout,
+    RecoveryError,
+    SchemaError,
+    SerializationError,
+    TransactionError,
+    TransientError,
+)
+from .graph.temporal import Duration
+from .query.results import Node, Path, Relationship, Result
+
+__all__ = [
+    "open",
+    "Database",
+    "Transaction",
+    "Result",
+    "Node",
+    "Relationship",
+    "Path",
+    "Duration",
+    "Error",
+    "ClientError",
+    "TransientError",
+    "DatabaseError",
+    "CypherSyntaxError",
+    "CypherSemanticError",
+    "CypherTypeError",
+    "CypherArithmeticError",
+    "ParameterMissing",
+    "EntityNotFound",
+    "ConstraintViolation",
+    "SchemaError",
+    "TransactionError",
+    "SerializationError",
+    "QueryInterrupted",
+    "QueryTimeout",
+    "DurabilityError",
+    "RecoveryError",
+    "DataDirectoryLocked",
+    "AuthError",
+]

@@ -80,3 +80,48 @@ class Path:
 
     def __repr__(self) -> str:
         return f"Path({[n.id for n in self.nodes]}, {[r.id for r in self.relationships]})"
+
+
+class Result:
+    """The outcome of one statement, fully materialised.
+
+    `columns` names the values of each row; iterating gives tuples in column
+    order. `query_type` is "r" (read), "w" (write), "rw" or "s" (schema or
+    administration), as Bolt reports it. `counters` holds the non-zero
+    update counts ("nodes-created", "properties-set", ...). `plan` is the
+    operator tree for EXPLAIN and PROFILE."""
+
+    __slots__ = ("columns", "rows", "query_type", "counters", "plan")
+
+    def __init__(
+        self,
+        columns: list[str],
+        rows: list[tuple],
+        query_type: str = "r",
+        counters: dict[str, int] | None = None,
+        plan: str | None = None,
+    ):
+        self.columns = columns
+        self.rows = rows
+        self.query_type = query_type
+        self.counters = {k: v for k, v in (counters or {}).items() if v}
+        self.plan = plan
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def data(self) -> list[dict[str, Any]]:
+        columns = self.columns
+        return [dict(zip(columns, row)) for row in self.rows]
+
+    def single(self) -> Any:
+        """The one value of a one-row, one-column result."""
+        if len(self.rows) != 1 or len(self.columns) != 1:
+            raise ValueError(f"expected one row with one column, got {len(self.rows)} row(s) of {len(self.columns)}")
+        return self.rows[0][0]
+
+    def __repr__(self) -> str:
+        return f"Result(columns={self.columns!r}, rows={len(self.rows)})"

@@ -1,0 +1,198 @@
+"""The embedded database: `weftdb.open(path)` returns a `Database`.
+
+The Bolt server drives this same object; it adds a protocol, not a second
+engine. A `Database` is safe to share between threads; a `Transaction` is
+used by one thread at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from .config import Config
+from .errors import ClientError, TransactionError
+from .graph.storage import Storage
+from .graph.transaction import Transaction as _GraphTransaction
+from .query import ast
+from .query.executor import plan_statement, run
+from .query.parser import parse
+from .query.planner import Plan
+from .query.results import Result
+
+_SCHEMA = (ast.CreateIndex, ast.DropIndex, ast.CreateConstraint, ast.DropConstraint, ast.AdminStatement)
+
+
+class Database:
+    def __init__(self, path: str | None = None, config: Config | None = None):
+        self.path = path
+        self.config = config or Config.load()
+        self.storage = Storage()
+        self._plans: OrderedDict[str, Plan] = OrderedDict()
+        self._plans_lock = threading.Lock()
+        self._closed = False
+
+    # -- public API ---------------------------------------------------------------
+
+    def execute(
+        self,
+        query: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        interrupt: threading.Event | None = None,
+    ) -> Result:
+        """Run one statement in its own transaction (autocommit)."""
+        statement = parse(query)
+        if isinstance(statement, _SCHEMA):
+            self._check_open()
+            return self._administer(statement, params)
+        tx = self.begin()
+        try:
+            result = tx._run(query, statement, params, timeout, interrupt)
+        except BaseException:
+            if not tx.closed:
+                tx.rollback()
+            raise
+        tx.commit()
+        return result
+
+    def begin(self) -> "Transaction":
+        """Start an explicit transaction; end it with commit() or rollback()."""
+        self._check_open()
+        return Transaction(self, self.storage.begin())
+
+    @contextmanager
+    def transaction(self) -> Iterator["Transaction"]:
+        """Commits when the block ends normally, rolls back when it raises."""
+        tx = self.begin()
+        try:
+            yield tx
+        except BaseException:
+            if not tx.closed:
+                tx.rollback()
+            raise
+        if not tx.closed:
+            tx.commit()
+
+    def close(self) -> None:
+        self._closed = True
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    # -- internals -----------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientError("The database is closed.")
+
+    def _plan(self, query: str, statement: ast.Statement, tx: _GraphTransaction) -> Plan:
+        plan = self._plans.get(query)
+        if plan is not None:
+            return plan
+        plan = plan_statement(statement, tx)
+        with self._plans_lock:
+            self._plans[query] = plan
+            if len(self._plans) > self.config.query_plan_cache_size:
+                self._plans.popitem(last=False)
+        return plan
+
+    def _forget_plans(self) -> None:
+        """Schema changed: plans chose their indexes under the old schema."""
+        with self._plans_lock:
+            self._plans.clear()
+
+    def _administer(self, statement: ast.Statement, params: dict | None) -> Result:
+        from .query.schema import administer
+
+        result = administer(self, statement, params or {})
+        if isinstance(statement, (ast.CreateIndex, ast.DropIndex)):
+            self._forget_plans()
+        return result
+
+
+class Transaction:
+    """An explicit transaction. Statements see the graph as it was when the
+    transaction began, plus the transaction's own writes."""
+
+    def __init__(self, db: Database, tx: _GraphTransaction):
+        self._db = db
+        self._tx = tx
+
+    @property
+    def closed(self) -> bool:
+        return self._tx.closed
+
+    def execute(
+        self,
+        query: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        interrupt: threading.Event | None = None,
+    ) -> Result:
+        statement = parse(query)
+        if isinstance(statement, _SCHEMA):
+            raise TransactionError(
+                "Schema and administration statements cannot run inside an explicit transaction; "
+                "run them on their own."
+            )
+        return self._run(query, statement, params, timeout, interrupt)
+
+    def _run(self, query, statement, params, timeout, interrupt) -> Result:
+        """A statement that fails rolls its whole transaction back: a
+        half-applied statement is never left for a later commit."""
+        try:
+            return self._execute(query, statement, params, timeout, interrupt)
+        except BaseException:
+            if not self._tx.closed:
+                self._tx.abort()
+            raise
+
+    def _execute(self, query, statement, params, timeout, interrupt) -> Result:
+        if self._tx.closed:
+            raise TransactionError("The transaction is already closed.")
+        if params is not None and not isinstance(params, dict):
+            raise ClientError(f"Parameters must be a dict, not {type(params).__name__}.")
+        if timeout is None:
+            timeout = self._db.config.query_execution_timeout_sec or None
+        if isinstance(statement, ast.Explain):
+            plan = plan_statement(statement.statement, self._tx)
+            lines = plan.explain()
+            return Result(["QUERY PLAN"], [(line,) for line in lines], "r", plan="\n".join(lines))
+        if isinstance(statement, ast.Profile):
+            plan = plan_statement(statement.statement, self._tx)
+            return run(plan, self._tx, params, timeout=timeout, interrupt=interrupt, profile=True)
+        plan = self._db._plan(query, statement, self._tx)
+        return run(plan, self._tx, params, timeout=timeout, interrupt=interrupt)
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        self._tx.abort()
+
+    def __enter__(self) -> "Transaction":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self._tx.closed:
+            return
+        if exc_type is None:
+            self.commit()
+        else:
+            self.rollback()
+
+
+def open(path: str | None = None, **flags: Any) -> Database:
+    """Open the database in `path` (None: in memory only). `flags` are the
+    configuration flags of `weftdb.config` with underscores, e.g.
+    `storage_wal_enabled=False`."""
+    config = Config.load(flags)
+    return Database(path, config)

@@ -1,0 +1,880 @@
+"""The operators a plan is made of.
+
+Each operator pulls rows from its input (`run(ctx, rows)` is a generator) and
+yields rows: lists of slot values laid out by the planner. Binding a variable
+copies the row, so a row once yielded is never changed by the operator that
+made it. The leaf of every plan is `Argument`, which yields the rows handed
+to `run`: one empty row for a statement, the outer row for a subquery.
+
+Write operators are eager: they consume their whole input before yielding,
+so every clause sees the graph as the previous clause left it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Iterator
+
+from ..errors import CypherTypeError, EntityNotFound
+from ..graph.objects import Edge, Vertex
+from . import values
+from .aggregates import CountStar, make_aggregate
+from .expressions import GraphPath
+
+Row = list
+
+
+class Operator:
+    name = "Operator"
+    input: "Operator | None" = None
+
+    def run(self, ctx, rows: Iterable[Row]) -> Iterator[Row]:
+        raise NotImplementedError
+
+    def detail(self) -> str:
+        return ""
+
+    def explain(self, depth: int = 0) -> list[str]:
+        detail = self.detail()
+        lines = [" " * depth + "* " + self.name + (f" ({detail})" if detail else "")]
+        for child in self.children():
+            lines.extend(child.explain(depth + 1))
+        return lines
+
+    def children(self) -> list["Operator"]:
+        return [self.input] if self.input is not None else []
+
+
+class Argument(Operator):
+    name = "Once"
+
+    def run(self, ctx, rows):
+        return iter(rows)
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+class ScanAll(Operator):
+    name = "ScanAll"
+
+    def __init__(self, input: Operator, slot: int, variable: str):
+        self.input, self.slot, self.variable = input, slot, variable
+
+    def detail(self):
+        return self.variable
+
+    def run(self, ctx, rows):
+        slot = self.slot
+        tick = ctx.tick
+        for row in self.input.run(ctx, rows):
+            for vertex in ctx.tx.scan_vertices():
+                tick()
+                out = row.copy()
+                out[slot] = vertex
+                yield out
+
+
+class ScanByLabel(Operator):
+    name = "ScanAllByLabel"
+
+    def __init__(self, input: Operator, slot: int, variable: str, label: str):
+        self.input, self.slot, self.variable, self.label = input, slot, variable, label
+
+    def detail(self):
+        return f"{self.variable} :{self.label}"
+
+    def run(self, ctx, rows):
+        slot, label = self.slot, self.label
+        tick = ctx.tick
+        for row in self.input.run(ctx, rows):
+            for vertex in ctx.tx.vertices_with_label(label):
+                tick()
+                out = row.copy()
+                out[slot] = vertex
+                yield out
+
+
+class ScanByProperty(Operator):
+    """Index lookup `:label(key) = value`; falls back to a label scan with a
+    filter when the index has gone (plans are cached across DROP INDEX)."""
+
+    name = "ScanAllByLabelPropertyValue"
+
+    def __init__(self, input: Operator, slot: int, variable: str, label: str, key: str, value: Callable):
+        self.input, self.slot, self.variable = input, slot, variable
+        self.label, self.key, self.value = label, key, value
+
+    def detail(self):
+        return f"{self.variable} :{self.label}({self.key})"
+
+    def run(self, ctx, rows):
+        slot, label, key, value_of = self.slot, self.label, self.key, self.value
+        tx = ctx.tx
+        equals = values.equals
+        for row in self.input.run(ctx, rows):
+            value = value_of(row, ctx)
+            if value is None:
+                continue
+            candidates = tx.vertices_with_property(label, key, value)
+            if candidates is None:
+                candidates = tx.vertices_with_label(label)
+            for vertex in candidates:
+                ctx.tick()
+                if equals(tx.get(vertex, key), value) is True:
+                    out = row.copy()
+                    out[slot] = vertex
+                    yield out
+
+
+class ScanById(Operator):
+    name = "ScanAllById"
+
+    def __init__(self, input: Operator, slot: int, variable: str, value: Callable):
+        self.input, self.slot, self.variable, self.value = input, slot, variable, value
+
+    def detail(self):
+        return self.variable
+
+    def run(self, ctx, rows):
+        slot, value_of = self.slot, self.value
+        for row in self.input.run(ctx, rows):
+            gid = value_of(row, ctx)
+            if type(gid) is not int:
+                continue
+            vertex = ctx.tx.vertex_by_id(gid)
+            if vertex is not None:
+                out = row.copy()
+                out[slot] = vertex
+                yield out
+
+
+class NodeFilter(Operator):
+    """Labels and property map of a node pattern whose variable is already bound
+    (or was bound by a scan that did not check them)."""
+
+    name = "NodeFilter"
+
+    def __init__(self, input: Operator, slot: int, variable: str, labels: tuple, props: list):
+        self.input, self.slot, self.variable, self.labels, self.props = input, slot, variable, labels, props
+
+    def detail(self):
+        return self.variable + "".join(":" + label for label in self.labels)
+
+    def run(self, ctx, rows):
+        check = node_checker(self.labels, self.props)
+        slot = self.slot
+        for row in self.input.run(ctx, rows):
+            vertex = row[slot]
+            if vertex is not None and check(vertex, row, ctx):
+                yield row
+
+
+def node_checker(labels: tuple, props: list) -> Callable[[Vertex, Row, Any], bool]:
+    """A test for a node pattern's labels and `{key: expr}` map (Cypher equality)."""
+    equals = values.equals
+
+    def check(vertex, row, ctx):
+        tx = ctx.tx
+        if type(vertex) is not Vertex:
+            raise CypherTypeError(f"Expected a node, got {values.type_name(vertex)}.")
+        for label in labels:
+            if not tx.has_label(vertex, label):
+                return False
+        for key, value in props:
+            if equals(tx.get(vertex, key), value(row, ctx)) is not True:
+                return False
+        return True
+
+    return check
+
+
+def edge_checker(types: tuple, props: list) -> Callable[[Edge, Row, Any], bool]:
+    equals = values.equals
+
+    def check(edge, row, ctx):
+        if types and edge.type not in types:
+            return False
+        for key, value in props:
+            if equals(ctx.tx.get(edge, key), value(row, ctx)) is not True:
+                return False
+        return True
+
+    return check
+
+
+def _edges(tx, vertex: Vertex, direction: str) -> list[tuple[Edge, Vertex]]:
+    """(edge, other end) pairs leaving `vertex` in `direction`; a self-loop once."""
+    if direction == "out":
+        return [(e, e.dst) for e in tx.out_edges(vertex)]
+    if direction == "in":
+        return [(e, e.src) for e in tx.in_edges(vertex)]
+    return [(e, e.dst) for e in tx.out_edges(vertex)] + [
+        (e, e.src) for e in tx.in_edges(vertex) if e.src is not vertex
+    ]
+
+
+class Expand(Operator):
+    """One relationship hop. `bound` when the far node is already bound: then
+    it only checks the connection (no cartesian product)."""
+
+    name = "Expand"
+
+    def __init__(self, input, src, rel, dst, direction, types, rel_props, dst_labels, dst_props, bound, distinct_from, text):
+        self.input = input
+        self.src, self.rel, self.dst = src, rel, dst
+        self.direction, self.types = direction, types
+        self.rel_check = edge_checker(types, rel_props)
+        self.dst_check = node_checker(dst_labels, dst_props) if (dst_labels or dst_props) else None
+        self.bound = bound
+        self.distinct_from = distinct_from  # slots of relationships bound earlier in the same MATCH
+        self.text = text
+
+    def detail(self):
+        return self.text
+
+    def run(self, ctx, rows):
+        src, rel, dst = self.src, self.rel, self.dst
+        rel_check, dst_check = self.rel_check, self.dst_check
+        bound, distinct_from, direction = self.bound, self.distinct_from, self.direction
+        tx = ctx.tx
+        for row in self.input.run(ctx, rows):
+            vertex = row[src]
+            if vertex is None:
+                continue
+            target = row[dst] if bound else None
+            for edge, other in _edges(tx, vertex, direction):
+                ctx.tick()
+                if bound and other is not target:
+                    continue
+                if not rel_check(edge, row, ctx):
+                    continue
+                if distinct_from and _used(edge, row, distinct_from):
+                    continue
+                if dst_check is not None and not dst_check(other, row, ctx):
+                    continue
+                out = row.copy()
+                out[rel] = edge
+                out[dst] = other
+                yield out
+
+
+def _used(edge: Edge, row: Row, slots: tuple) -> bool:
+    for slot in slots:
+        bound = row[slot]
+        if bound is edge or (type(bound) is list and edge in bound):
+            return True
+    return False
+
+
+class VarExpand(Operator):
+    """`-[*min..max]-`: depth-first, no relationship twice in one path. Binds a list of edges."""
+
+    name = "ExpandVariable"
+
+    def __init__(self, input, src, rel, dst, direction, types, rel_props, dst_labels, dst_props, bound, distinct_from, min_hops, max_hops, text):
+        self.input = input
+        self.src, self.rel, self.dst = src, rel, dst
+        self.direction = direction
+        self.rel_check = edge_checker(types, rel_props)
+        self.dst_check = node_checker(dst_labels, dst_props) if (dst_labels or dst_props) else None
+        self.bound, self.distinct_from = bound, distinct_from
+        self.min_hops = 1 if min_hops is None else min_hops
+        self.max_hops = max_hops
+        self.text = text
+
+    def detail(self):
+        return self.text
+
+    def run(self, ctx, rows):
+        for row in self.input.run(ctx, rows):
+            start = row[self.src]
+            if start is None:
+                continue
+            yield from self._paths(ctx, row, start)
+
+    def _paths(self, ctx, row, start):
+        tx = ctx.tx
+        min_hops, max_hops, direction = self.min_hops, self.max_hops, self.direction
+        target = row[self.dst] if self.bound else None
+        path: list[Edge] = []
+        on_path: set[int] = set()
+
+        def emit(end):
+            if len(path) < min_hops:
+                return None
+            if self.bound and end is not target:
+                return None
+            if self.dst_check is not None and not self.dst_check(end, row, ctx):
+                return None
+            if self.distinct_from and any(_used(e, row, self.distinct_from) for e in path):
+                return None
+            out = row.copy()
+            out[self.rel] = list(path)
+            out[self.dst] = end
+            return out
+
+        stack = [(start, iter(_edges(tx, start, direction)) if max_hops != 0 else iter(()))]
+        first = emit(start)
+        if first is not None:
+            yield first
+        while stack:
+            _, edges = stack[-1]
+            advanced = False
+            for edge, other in edges:
+                ctx.tick()
+                if edge.gid in on_path or not self.rel_check(edge, row, ctx):
+                    continue
+                path.append(edge)
+                on_path.add(edge.gid)
+                found = emit(other)
+                if found is not None:
+                    yield found
+                if max_hops is None or len(path) < max_hops:
+                    stack.append((other, iter(_edges(tx, other, direction))))
+                    advanced = True
+                    break
+                path.pop()
+                on_path.discard(edge.gid)
+            if not advanced:
+                stack.pop()
+                if path:
+                    on_path.discard(path.pop().gid)
+
+
+class BuildPath(Operator):
+    name = "ConstructNamedPath"
+
+    def __init__(self, input, slot, variable, node_slots, rel_slots):
+        self.input, self.slot, self.variable = input, slot, variable
+        self.node_slots, self.rel_slots = node_slots, rel_slots
+
+    def detail(self):
+        return self.variable
+
+    def run(self, ctx, rows):
+        for row in self.input.run(ctx, rows):
+            out = row.copy()
+            out[self.slot] = make_path(row, self.node_slots, self.rel_slots)
+            yield out
+
+
+def make_path(row: Row, node_slots: tuple, rel_slots: tuple) -> GraphPath | None:
+    nodes = [row[node_slots[0]]]
+    if nodes[0] is None:
+        return None
+    rels: list[Edge] = []
+    for index, rel_slot in enumerate(rel_slots):
+        bound = row[rel_slot]
+        hops = bound if type(bound) is list else [bound]
+        current = nodes[-1]
+        for edge in hops:
+            current = edge.dst if edge.src is current else edge.src
+            rels.append(edge)
+            nodes.append(current)
+        if type(bound) is list and not hops:
+            continue
+        nodes[-1] = row[node_slots[index + 1]]
+    return GraphPath(tuple(nodes), tuple(rels))
+
+
+class Filter(Operator):
+    name = "Filter"
+
+    def __init__(self, input, predicate, text=""):
+        self.input, self.predicate, self.text = input, predicate, text
+
+    def detail(self):
+        return self.text
+
+    def run(self, ctx, rows):
+        predicate = self.predicate
+        for row in self.input.run(ctx, rows):
+            if predicate(row, ctx) is True:
+                yield row
+
+
+class Optional(Operator):
+    """OPTIONAL MATCH: the sub-plan's rows, or the input row with its new variables null."""
+
+    name = "Optional"
+
+    def __init__(self, input, subplan, new_slots):
+        self.input, self.subplan, self.new_slots = input, subplan, new_slots
+
+    def children(self):
+        return [self.input, self.subplan]
+
+    def run(self, ctx, rows):
+        for row in self.input.run(ctx, rows):
+            found = False
+            for out in self.subplan.run(ctx, (row,)):
+                found = True
+                yield out
+            if not found:
+                out = row.copy()
+                for slot in self.new_slots:
+                    out[slot] = None
+                yield out
+
+
+class Unwind(Operator):
+    name = "Unwind"
+
+    def __init__(self, input, expr, slot, variable):
+        self.input, self.expr, self.slot, self.variable = input, expr, slot, variable
+
+    def detail(self):
+        return self.variable
+
+    def run(self, ctx, rows):
+        expr, slot = self.expr, self.slot
+        tick = ctx.tick
+        for row in self.input.run(ctx, rows):
+            value = expr(row, ctx)
+            if value is None:
+                continue
+            items = value if type(value) is list else [value]
+            for item in items:
+                tick()
+                out = row.copy()
+                out[slot] = item
+                yield out
+
+
+class Apply(Operator):
+    """Runs `subplan` once per input row, in order (MERGE's match step, CALL)."""
+
+    name = "Apply"
+
+    def __init__(self, input, subplan):
+        self.input, self.subplan = input, subplan
+
+    def children(self):
+        return [self.input, self.subplan]
+
+    def run(self, ctx, rows):
+        for row in self.input.run(ctx, rows):
+            yield from self.subplan.run(ctx, (row,))
+
+
+class Union(Operator):
+    name = "Union"
+
+    def __init__(self, parts: list, distinct: bool, key_slots: list[list[int]], out_slots: list[int]):
+        self.parts, self.distinct, self.key_slots, self.out_slots = parts, distinct, key_slots, out_slots
+
+    def children(self):
+        return self.parts
+
+    def run(self, ctx, rows):
+        seen = set()
+        group_key = values.group_key
+        out_slots = self.out_slots
+        for part, slots in zip(self.parts, self.key_slots):
+            for row in part.run(ctx, rows):
+                out = row.copy()
+                for target, source in zip(out_slots, slots):
+                    out[target] = row[source]
+                if self.distinct:
+                    key = tuple(group_key(out[s]) for s in out_slots)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                yield out
+
+
+# -- projection --------------------------------------------------------------------------
+
+
+class Project(Operator):
+    """The items of WITH / RETURN without aggregates: each into its own slot."""
+
+    name = "Produce"
+
+    def __init__(self, input, items: list[tuple[int, Callable]], names: list[str]):
+        self.input, self.items, self.names = input, items, names
+
+    def detail(self):
+        return ", ".join(self.names)
+
+    def run(self, ctx, rows):
+        items = self.items
+        for row in self.input.run(ctx, rows):
+            out = row.copy()
+            for slot, expr in items:
+                out[slot] = expr(row, ctx)
+            yield out
+
+
+class Aggregate(Operator):
+    """Groups by the key items; aggregates go to their own slots. With no key
+    items and no input rows, one row of empty aggregates (count = 0)."""
+
+    name = "Aggregate"
+
+    def __init__(self, input, keys: list[tuple[int, Callable]], aggregates: list[tuple[int, str, bool, Callable | None, list]], names):
+        self.input, self.keys, self.aggregates, self.names = input, keys, aggregates, names
+
+    def detail(self):
+        return ", ".join(self.names)
+
+    def _new(self, ctx, row):
+        return [
+            CountStar() if arg is None else make_aggregate(name, distinct, [e(row, ctx) for e in extra])
+            for _, name, distinct, arg, extra in self.aggregates
+        ]
+
+    def run(self, ctx, rows):
+        groups: dict[tuple, tuple[Row, list]] = {}
+        group_key = values.group_key
+        keys, aggregates = self.keys, self.aggregates
+        for row in self.input.run(ctx, rows):
+            ctx.tick()
+            key_values = [expr(row, ctx) for _, expr in keys]
+            key = tuple(group_key(v) for v in key_values)
+            group = groups.get(key)
+            if group is None:
+                out = row.copy()
+                for (slot, _), value in zip(keys, key_values):
+                    out[slot] = value
+                group = groups[key] = (out, self._new(ctx, row))
+            for accumulator, (_, _, _, arg, _) in zip(group[1], aggregates):
+                accumulator.add(arg(row, ctx) if arg is not None else True)
+        if not groups and not keys:
+            base = [None] * ctx.nslots
+            groups[()] = (base, self._new(ctx, base))
+        for out, accumulators in groups.values():
+            for (slot, *_), accumulator in zip(aggregates, accumulators):
+                out[slot] = accumulator.result()
+            yield out
+
+
+class Distinct(Operator):
+    name = "Distinct"
+
+    def __init__(self, input, slots: list[int]):
+        self.input, self.slots = input, slots
+
+    def run(self, ctx, rows):
+        seen = set()
+        group_key = values.group_key
+        slots = self.slots
+        for row in self.input.run(ctx, rows):
+            key = tuple(group_key(row[s]) for s in slots)
+            if key not in seen:
+                seen.add(key)
+                yield row
+
+
+class OrderBy(Operator):
+    name = "OrderBy"
+
+    def __init__(self, input, keys: list[tuple[Callable, bool]], text: str):
+        self.input, self.keys, self.text = input, keys, text
+
+    def detail(self):
+        return self.text
+
+    def run(self, ctx, rows):
+        order_key = values.order_key
+        decorated = [([order_key(expr(row, ctx)) for expr, _ in self.keys], row) for row in self.input.run(ctx, rows)]
+        # Stable sorts from the last key to the first give mixed directions.
+        for index in range(len(self.keys) - 1, -1, -1):
+            decorated.sort(key=lambda item: item[0][index], reverse=self.keys[index][1])
+        for _, row in decorated:
+            yield row
+
+
+class Skip(Operator):
+    name = "Skip"
+
+    def __init__(self, input, count: Callable):
+        self.input, self.count = input, count
+
+    def run(self, ctx, rows):
+        remaining = ctx.row_count(self.count, "SKIP")
+        for row in self.input.run(ctx, rows):
+            if remaining > 0:
+                remaining -= 1
+                continue
+            yield row
+
+
+class Limit(Operator):
+    name = "Limit"
+
+    def __init__(self, input, count: Callable):
+        self.input, self.count = input, count
+
+    def run(self, ctx, rows):
+        remaining = ctx.row_count(self.count, "LIMIT")
+        if remaining <= 0:
+            return
+        for row in self.input.run(ctx, rows):
+            yield row
+            remaining -= 1
+            if remaining <= 0:
+                return
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+class Eager(Operator):
+    """Materialises its input: every read before it finishes before any write after it."""
+
+    name = "Eager"
+
+    def __init__(self, input):
+        self.input = input
+
+    def run(self, ctx, rows):
+        return iter(list(self.input.run(ctx, rows)))
+
+
+class Write(Operator):
+    """Base of the write operators: eager, one `apply(ctx, row) -> row` per input row."""
+
+    def __init__(self, input, text=""):
+        self.input, self.text = input, text
+
+    def detail(self):
+        return self.text
+
+    def run(self, ctx, rows):
+        apply = self.apply
+        out = [apply(ctx, row) for row in list(self.input.run(ctx, rows))]
+        return iter(out)
+
+    def apply(self, ctx, row):
+        raise NotImplementedError
+
+
+def check_property_value(value: Any, key: str) -> Any:
+    """A value that may be stored as a property, or a CypherTypeError saying why not."""
+    kind = type(value)
+    if kind in (str, int, float, bool) or value is None:
+        if kind is int and not -(1 << 63) <= value < (1 << 63):
+            raise CypherTypeError(f"Property `{key}`: integer {value} does not fit in 64 bits.")
+        return value
+    if kind is list:
+        for item in value:
+            if item is None:
+                raise CypherTypeError(f"Property `{key}`: a list stored as a property cannot hold null.")
+            check_property_value(item, key)
+        return value
+    if kind is dict:
+        for inner_key, item in value.items():
+            check_property_value(item, key)
+        return value
+    if getattr(value, "cypher_kind", None) is not None:
+        raise CypherTypeError(f"Property `{key}`: a {values.type_name(value)} cannot be stored as a property value.")
+    if values.type_name(value) in ("DATE", "LOCAL_TIME", "ZONED_TIME", "LOCAL_DATE_TIME", "ZONED_DATE_TIME", "DURATION"):
+        return value
+    raise CypherTypeError(f"Property `{key}`: values of type {type(value).__name__} cannot be stored.")
+
+
+def evaluate_properties(props: list, row: Row, ctx) -> dict:
+    out = {}
+    for key, expr in props:
+        value = check_property_value(expr(row, ctx), key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+class CreatePattern(Write):
+    """Creates the nodes and relationships of CREATE (and of MERGE when nothing matched).
+
+    `nodes`: (slot, labels, props, create?) per node pattern; `rels`: (slot,
+    type, props, from-node index, to-node index) per relationship."""
+
+    name = "Create"
+
+    def __init__(self, input, parts, text):
+        super().__init__(input, text)
+        self.parts = parts  # list of (nodes, rels, path_slot, node_slots, rel_slots)
+
+    def apply(self, ctx, row):
+        out = row.copy()
+        tx = ctx.tx
+        counters = ctx.counters
+        for nodes, rels, path_slot, node_slots, rel_slots in self.parts:
+            for slot, labels, props, create in nodes:
+                if not create:
+                    if out[slot] is None:
+                        raise EntityNotFound("Cannot create a relationship to a null node.")
+                    continue
+                properties = evaluate_properties(props, out, ctx)
+                out[slot] = tx.create_vertex(labels, properties)
+                counters["nodes-created"] += 1
+                counters["labels-added"] += len(labels)
+                counters["properties-set"] += len(properties)
+            for slot, type_, props, start, end in rels:
+                properties = evaluate_properties(props, out, ctx)
+                out[slot] = tx.create_edge(out[start], out[end], type_, properties)
+                counters["relationships-created"] += 1
+                counters["properties-set"] += len(properties)
+            if path_slot is not None:
+                out[path_slot] = make_path(out, node_slots, rel_slots)
+        return out
+
+
+class SetItems(Write):
+    """SET and the ON CREATE / ON MATCH parts of MERGE. Items:
+    ("property", subject, key, value) / ("properties", slot, value, replace) / ("labels", slot, labels)."""
+
+    name = "SetProperties"
+
+    def __init__(self, input, items, text):
+        super().__init__(input, text)
+        self.items = items
+
+    def apply(self, ctx, row):
+        set_items(ctx, row, self.items)
+        return row
+
+
+def _entity(value: Any, what: str) -> Any:
+    if value is None or type(value) in (Vertex, Edge):
+        return value
+    raise CypherTypeError(f"{what} needs a node or relationship, not {values.type_name(value)}.")
+
+
+def set_items(ctx, row: Row, items: list) -> None:
+    tx = ctx.tx
+    counters = ctx.counters
+    for item in items:
+        kind = item[0]
+        if kind == "property":
+            _, subject, key, value = item
+            target = _entity(subject(row, ctx), "SET")
+            if target is None:
+                continue
+            if tx.set_property(target, key, check_property_value(value(row, ctx), key)):
+                counters["properties-set"] += 1
+        elif kind == "properties":
+            _, slot, value, replace = item
+            target = _entity(row[slot], "SET")
+            if target is None:
+                continue
+            new = value(row, ctx)
+            if type(new) in (Vertex, Edge):
+                new = tx.properties(new)
+            elif new is None:
+                new = {}
+            elif type(new) is not dict:
+                raise CypherTypeError(f"SET {'=' if replace else '+='} needs a map, not {values.type_name(new)}.")
+            if replace:
+                for key in list(tx.properties(target)):
+                    if key not in new and tx.set_property(target, key, None):
+                        counters["properties-set"] += 1
+            for key, item_value in new.items():
+                if tx.set_property(target, key, check_property_value(item_value, key)):
+                    counters["properties-set"] += 1
+        else:
+            _, slot, labels = item
+            target = row[slot]
+            if target is None:
+                continue
+            if type(target) is not Vertex:
+                raise CypherTypeError(f"Labels can only be set on a node, not {values.type_name(target)}.")
+            for label in labels:
+                if tx.add_label(target, label):
+                    counters["labels-added"] += 1
+
+
+class RemoveItems(Write):
+    """Items: ("property", subject, key) / ("labels", slot, labels)."""
+
+    name = "RemoveProperties"
+
+    def __init__(self, input, items, text):
+        super().__init__(input, text)
+        self.items = items
+
+    def apply(self, ctx, row):
+        tx = ctx.tx
+        for item in self.items:
+            if item[0] == "property":
+                target = _entity(item[1](row, ctx), "REMOVE")
+                if target is not None and tx.set_property(target, item[2], None):
+                    ctx.counters["properties-set"] += 1
+            else:
+                target = row[item[1]]
+                if target is None:
+                    continue
+                if type(target) is not Vertex:
+                    raise CypherTypeError(f"Labels can only be removed from a node, not {values.type_name(target)}.")
+                for label in item[2]:
+                    if tx.remove_label(target, label):
+                        ctx.counters["labels-removed"] += 1
+        return row
+
+
+class DeleteItems(Write):
+    name = "Delete"
+
+    def __init__(self, input, exprs, detach, text):
+        super().__init__(input, text)
+        self.exprs, self.detach = exprs, detach
+
+    def run(self, ctx, rows):
+        rows = list(self.input.run(ctx, rows))
+        # Relationships first, so `MATCH (a)-[r]->(b) DELETE r, a, b` needs no DETACH.
+        targets = [expr(row, ctx) for row in rows for expr in self.exprs]
+        ordered = sorted(targets, key=lambda t: 0 if type(t) is Edge else 1)
+        for target in ordered:
+            self._delete(ctx, target)
+        return iter(rows)
+
+    def _delete(self, ctx, target):
+        tx = ctx.tx
+        kind = type(target)
+        if target is None:
+            return
+        if kind is Edge:
+            if tx.delete_edge(target):
+                ctx.counters["relationships-deleted"] += 1
+        elif kind is Vertex:
+            deleted, edges = tx.delete_vertex(target, self.detach)
+            ctx.counters["nodes-deleted"] += int(deleted)
+            ctx.counters["relationships-deleted"] += edges
+        elif kind is GraphPath:
+            for edge in target.relationships:
+                self._delete(ctx, edge)
+            for vertex in target.nodes:
+                self._delete(ctx, vertex)
+        else:
+            raise CypherTypeError(f"DELETE needs a node, relationship or path, not {values.type_name(target)}.")
+
+
+class Merge(Operator):
+    """MERGE: the match sub-plan's rows with ON MATCH applied, or else one
+    created row with ON CREATE applied."""
+
+    name = "Merge"
+
+    def __init__(self, input, match, create: CreatePattern, on_match, on_create, text):
+        self.input, self.match, self.create = input, match, create
+        self.on_match, self.on_create, self.text = on_match, on_create, text
+
+    def detail(self):
+        return self.text
+
+    def children(self):
+        return [self.input, self.match]
+
+    def run(self, ctx, rows):
+        out = []
+        for row in list(self.input.run(ctx, rows)):
+            matched = list(self.match.run(ctx, (row,)))
+            if matched:
+                for found in matched:
+                    set_items(ctx, found, self.on_match)
+                out.extend(matched)
+            else:
+                created = self.create.apply(ctx, row)
+                set_items(ctx, created, self.on_create)
+                out.append(created)
+        return iter(out)

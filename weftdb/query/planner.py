@@ -1,0 +1,600 @@
+"""Turn a parsed statement into a tree of operators.
+
+The planner lays out one row of slots for the whole statement (every
+variable, named or anonymous, gets a slot), compiles expressions against that
+layout, and picks how each pattern is matched:
+
+- a pattern part starts from a node that is already bound, else from an
+  indexed `:Label(key) = value` (from the node's property map or a WHERE
+  equality), else from `id(n) = value`, else from a label, else a full scan;
+- it then expands along its relationships, so connected nodes are reached
+  by traversal and never by a cartesian product;
+- each WHERE conjunct is applied as soon as its variables are bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import CypherSemanticError
+from ..graph.indexes import Indexes
+from . import ast
+from . import operators as op
+from .expressions import ExpressionCompiler, find_aggregates, is_aggregate
+
+HIDDEN = " "  # prefix of the names of anonymous pattern elements and internal slots
+
+
+@dataclass
+class Plan:
+    root: op.Operator
+    nslots: int
+    columns: list[str]
+    column_slots: list[int]
+    writes: bool
+    returns: bool
+
+    @property
+    def query_type(self) -> str:
+        if self.writes:
+            return "rw" if self.returns else "w"
+        return "r"
+
+    def explain(self) -> list[str]:
+        return self.root.explain()
+
+
+def split_and(expr: ast.Expr | None) -> list[ast.Expr]:
+    if expr is None:
+        return []
+    if isinstance(expr, ast.BinaryOp) and expr.op == "and":
+        return split_and(expr.left) + split_and(expr.right)
+    return [expr]
+
+
+def variables_in(expr: Any, found: set[str] | None = None) -> set[str]:
+    """Names an expression reads (over-approximated: local names of
+    comprehensions are included; they are simply never bound outside)."""
+    found = set() if found is None else found
+    if isinstance(expr, ast.Variable):
+        found.add(expr.name)
+    elif isinstance(expr, (ast.NodePattern, ast.RelPattern)):
+        if expr.variable is not None:
+            found.add(expr.variable)
+        variables_in(expr.properties, found)
+    elif isinstance(expr, (ast.ListComprehension, ast.Quantifier, ast.Reduce)):
+        inner: set[str] = set()
+        for name in expr.__dataclass_fields__:
+            variables_in(getattr(expr, name), inner)
+        inner.discard(expr.variable)
+        if isinstance(expr, ast.Reduce):
+            inner.discard(expr.accumulator)
+        found |= inner
+    elif isinstance(expr, ast.Node):
+        for name in expr.__dataclass_fields__:
+            variables_in(getattr(expr, name), found)
+    elif isinstance(expr, tuple):
+        for item in expr:
+            variables_in(item, found)
+    return found
+
+
+@dataclass
+class _Part:
+    """A pattern part with the slot of each of its elements."""
+
+    part: ast.PatternPart
+    node_slots: list[int]
+    rel_slots: list[int]
+    path_slot: int | None = None
+
+
+@dataclass
+class _Conjunct:
+    expr: ast.Expr
+    needs: set[str]
+    used: bool = False
+
+
+class Planner:
+    def __init__(self, indexes: Indexes):
+        self.indexes = indexes
+        self.nslots = 0
+        self.writes = False
+        self.compiler = ExpressionCompiler(self.new_slot, self)
+
+    def new_slot(self, name: str = "") -> int:
+        slot = self.nslots
+        self.nslots += 1
+        return slot
+
+    def expr(self, expr: ast.Expr, scope: dict[str, int], aggregates=None):
+        return self.compiler.compile(expr, scope, aggregates)
+
+    # -- statements ------------------------------------------------------------------
+
+    def plan(self, statement: ast.Statement) -> Plan:
+        if isinstance(statement, ast.SingleQuery):
+            root, columns, slots, returns = self.single(statement, op.Argument())
+            return Plan(root, self.nslots, columns, slots, self.writes, returns)
+        if isinstance(statement, ast.Union):
+            return self.union(statement)
+        raise CypherSemanticError(f"Cannot plan a {type(statement).__name__}.")
+
+    def union(self, statement: ast.Union) -> Plan:
+        parts, part_slots, columns = [], [], None
+        for part in statement.parts:
+            root, names, slots, _ = self.single(part, op.Argument())
+            if columns is None:
+                columns = names
+            elif names != columns:
+                raise CypherSemanticError("All sub queries in a UNION must have the same return column names.")
+            parts.append(root)
+            part_slots.append(slots)
+        if len(set(statement.all_flags)) > 1:
+            raise CypherSemanticError("Mixing UNION and UNION ALL is not supported.")
+        out_slots = [self.new_slot() for _ in columns]
+        distinct = not statement.all_flags[0]
+        root = op.Union(parts, distinct, part_slots, out_slots)
+        return Plan(root, self.nslots, columns, out_slots, self.writes, True)
+
+    def single(self, query: ast.SingleQuery, root: op.Operator):
+        scope: dict[str, int] = {}
+        clauses = query.clauses
+        columns, column_slots, returns = [], [], False
+        for index, clause in enumerate(clauses):
+            last = index == len(clauses) - 1
+            if isinstance(clause, ast.Return):
+                if not last:
+                    raise CypherSemanticError("RETURN can only be the last clause of a query.")
+                root, scope, columns, column_slots = self.projection(root, clause.projection, scope, None, True)
+                returns = True
+            elif isinstance(clause, ast.With):
+                root, scope, _, _ = self.projection(root, clause.projection, scope, clause.where, False)
+            elif isinstance(clause, ast.Match):
+                root = self.match_clause(root, clause, scope)
+            elif isinstance(clause, ast.Unwind):
+                if clause.variable in scope:
+                    raise CypherSemanticError(f"Variable `{clause.variable}` already declared.")
+                value = self.expr(clause.expr, scope)
+                slot = self.new_slot(clause.variable)
+                scope = {**scope, clause.variable: slot}
+                root = op.Unwind(root, value, slot, clause.variable)
+            elif isinstance(clause, ast.Create):
+                root = self.create(root, clause.patterns, scope)
+            elif isinstance(clause, ast.Merge):
+                root = self.merge(root, clause, scope)
+            elif isinstance(clause, ast.Set):
+                self.writes = True
+                root = op.SetItems(root, self.set_items(clause.items, scope), "SET")
+            elif isinstance(clause, ast.Remove):
+                self.writes = True
+                root = op.RemoveItems(root, self.remove_items(clause.items, scope), "REMOVE")
+            elif isinstance(clause, ast.Delete):
+                self.writes = True
+                exprs = [self.expr(e, scope) for e in clause.exprs]
+                root = op.DeleteItems(root, exprs, clause.detach, "DETACH DELETE" if clause.detach else "DELETE")
+            elif isinstance(clause, ast.Call):
+                raise CypherSemanticError(f"There is no procedure named `{clause.procedure}`.")
+            else:
+                raise CypherSemanticError(f"Unsupported clause {type(clause).__name__}.")
+        last = clauses[-1]
+        if not isinstance(last, (ast.Return, ast.Create, ast.Merge, ast.Set, ast.Remove, ast.Delete)):
+            raise CypherSemanticError(
+                f"A query cannot end with {type(last).__name__.upper()}; "
+                "end it with RETURN or with an updating clause (CREATE, MERGE, SET, REMOVE, DELETE)."
+            )
+        return root, columns, column_slots, returns
+
+    # -- MATCH -----------------------------------------------------------------------
+
+    def match_clause(self, root, clause: ast.Match, scope: dict[str, int]):
+        if not clause.optional:
+            return self.match(root, clause.patterns, clause.where, scope)
+        before = set(scope.values())
+        inner = self.match(op.Argument(), clause.patterns, clause.where, scope)
+        new_slots = sorted(set(scope.values()) - before)
+        return op.Optional(root, inner, new_slots)
+
+    def pattern(self, patterns, where, scope):
+        """A sub-plan for a pattern inside an expression (EXISTS, pattern predicates)."""
+        return self.match(op.Argument(), patterns, where, dict(scope))
+
+    def pattern_with_scope(self, patterns, where, scope):
+        inner = dict(scope)
+        return self.match(op.Argument(), patterns, where, inner), inner
+
+    def bind_slots(self, patterns, scope: dict[str, int]) -> list[_Part]:
+        """Give every pattern element a slot; named ones join `scope`."""
+        parts = []
+        for part in patterns:
+            node_slots = [self._element_slot(node.variable, scope) for node in part.nodes]
+            rel_slots = [self._element_slot(rel.variable, scope) for rel in part.rels]
+            path_slot = None
+            if part.path_variable is not None:
+                if part.path_variable in scope:
+                    raise CypherSemanticError(f"Variable `{part.path_variable}` already declared.")
+                path_slot = scope[part.path_variable] = self.new_slot(part.path_variable)
+            parts.append(_Part(part, node_slots, rel_slots, path_slot))
+        return parts
+
+    def _element_slot(self, variable: str | None, scope: dict[str, int]) -> int:
+        if variable is None:
+            return self.new_slot()
+        if variable not in scope:
+            scope[variable] = self.new_slot(variable)
+        return scope[variable]
+
+    def _props(self, properties, scope) -> list:
+        if properties is None:
+            return []
+        if isinstance(properties, ast.MapLiteral):
+            return [(key, self.expr(value, scope)) for key, value in properties.items]
+        raise CypherSemanticError("A pattern's properties must be a map literal such as {name: $name}.")
+
+    def match(self, root, patterns, where, scope: dict[str, int], parts: list[_Part] | None = None, bound: set[int] | None = None):
+        """Plan a MATCH. `parts` and `bound` come pre-computed from MERGE,
+        which lays out its slots before planning both its match and its create."""
+        if parts is None:
+            bound = set(scope.values())
+            parts = self.bind_slots(patterns, scope)
+        bound = set(bound)
+        conjuncts = [_Conjunct(c, variables_in(c)) for c in split_and(where)]
+        names = {slot: name for name, slot in scope.items()}
+        rels_seen: list[int] = []
+
+        def bound_names():
+            return {names[s] for s in bound if s in names}
+
+        def apply_filters(root):
+            known = bound_names() | {n for n, s in scope.items() if s in bound}
+            for conjunct in conjuncts:
+                if not conjunct.used and conjunct.needs <= known:
+                    conjunct.used = True
+                    root = op.Filter(root, self.expr(conjunct.expr, scope), _text(conjunct.expr))
+            return root
+
+        root = apply_filters(root)
+        remaining = list(parts)
+        while remaining:
+            part = self._next_part(remaining, bound)
+            remaining.remove(part)
+            root = self._match_part(root, part, scope, bound, conjuncts, rels_seen, apply_filters)
+        for conjunct in conjuncts:
+            if not conjunct.used:  # reads a variable local to a pattern, or an undefined one (compile says which)
+                root = op.Filter(root, self.expr(conjunct.expr, scope), _text(conjunct.expr))
+        return root
+
+    @staticmethod
+    def _next_part(parts: list[_Part], bound: set[int]) -> _Part:
+        for part in parts:
+            if any(slot in bound for slot in part.node_slots):
+                return part
+        return parts[0]
+
+    def _match_part(self, root, part: _Part, scope, bound: set[int], conjuncts, rels_seen, apply_filters):
+        nodes, rels = part.part.nodes, part.part.rels
+        start = self._choose_start(part, scope, bound, conjuncts)
+        root = self._start(root, part, start, scope, bound, conjuncts)
+        root = apply_filters(root)
+        order = [(i, i, i + 1, False) for i in range(start, len(rels))]
+        order += [(i, i + 1, i, True) for i in range(start - 1, -1, -1)]
+        for rel_index, src, dst, reverse in order:
+            rel = rels[rel_index]
+            rel_slot = part.rel_slots[rel_index]
+            if rel_slot in bound:
+                raise CypherSemanticError(f"Relationship variable `{rel.variable}` is already bound; match it by id instead.")
+            direction = rel.direction
+            if reverse and direction != "both":
+                direction = "in" if direction == "out" else "out"
+            dst_node = nodes[dst]
+            dst_bound = part.node_slots[dst] in bound
+            args = dict(
+                input=root,
+                src=part.node_slots[src],
+                rel=rel_slot,
+                dst=part.node_slots[dst],
+                direction=direction,
+                types=rel.types,
+                rel_props=self._props(rel.properties, scope),
+                dst_labels=dst_node.labels,
+                dst_props=self._props(dst_node.properties, scope),
+                bound=dst_bound,
+                distinct_from=tuple(rels_seen),
+                text=_rel_text(nodes[src], rel, dst_node, direction),
+            )
+            if rel.var_length:
+                root = op.VarExpand(min_hops=rel.min_hops, max_hops=rel.max_hops, **args)
+            else:
+                root = op.Expand(**args)
+            rels_seen.append(rel_slot)
+            bound.add(rel_slot)
+            bound.add(part.node_slots[dst])
+            root = apply_filters(root)
+        if part.path_slot is not None:
+            root = op.BuildPath(root, part.path_slot, part.part.path_variable, tuple(part.node_slots), tuple(part.rel_slots))
+            bound.add(part.path_slot)
+            root = apply_filters(root)
+        return root
+
+    def _index_candidates(self, node: ast.NodePattern, slot: int, scope, bound, conjuncts):
+        """(label, key, value expr) pairs that an index could answer for this node."""
+        equalities = []
+        if isinstance(node.properties, ast.MapLiteral):
+            equalities += [(key, value) for key, value in node.properties.items]
+        if node.variable is not None:
+            for conjunct in conjuncts:
+                found = _equality_on(conjunct.expr, node.variable)
+                if found and not conjunct.used:
+                    key, value = found
+                    if key is not None and self._bound_expr(value, scope, bound):
+                        equalities.append((key, value))
+        return [
+            (label, key, value)
+            for key, value in equalities
+            for label in node.labels
+            if self.indexes.has_property_index(label, key)
+        ]
+
+    def _bound_expr(self, expr, scope, bound) -> bool:
+        return all(name in scope and scope[name] in bound for name in variables_in(expr))
+
+    def _choose_start(self, part: _Part, scope, bound, conjuncts) -> int:
+        nodes = part.part.nodes
+        for index, slot in enumerate(part.node_slots):
+            if slot in bound:
+                return index
+        for index, node in enumerate(nodes):
+            if self._index_candidates(node, part.node_slots[index], scope, bound, conjuncts):
+                return index
+        for index, node in enumerate(nodes):
+            if node.labels:
+                return index
+        return 0
+
+    def _start(self, root, part: _Part, index: int, scope, bound: set[int], conjuncts):
+        node = part.part.nodes[index]
+        slot = part.node_slots[index]
+        name = node.variable or "anon"
+        props = self._props(node.properties, scope)
+        if slot in bound:
+            if node.labels or props:
+                root = op.NodeFilter(root, slot, name, node.labels, props)
+            return root
+        candidates = self._index_candidates(node, slot, scope, bound, conjuncts)
+        labels = node.labels
+        if candidates:
+            label, key, value = candidates[0]
+            root = op.ScanByProperty(root, slot, name, label, key, self.expr(value, scope))
+            labels = tuple(other for other in labels if other != label)
+            if isinstance(node.properties, ast.MapLiteral):
+                props = self._props(ast.MapLiteral(tuple((k, v) for k, v in node.properties.items if k != key or v != value)), scope)
+        elif node.variable is not None and (by_id := self._id_lookup(node.variable, scope, bound, conjuncts)):
+            root = op.ScanById(root, slot, name, self.expr(by_id, scope))
+        elif labels:
+            root = op.ScanByLabel(root, slot, name, labels[0])
+            labels = labels[1:]
+        else:
+            root = op.ScanAll(root, slot, name)
+        bound.add(slot)
+        if labels or props:
+            root = op.NodeFilter(root, slot, name, labels, props)
+        return root
+
+    def _id_lookup(self, variable, scope, bound, conjuncts):
+        for conjunct in conjuncts:
+            expr = conjunct.expr
+            if not (isinstance(expr, ast.BinaryOp) and expr.op == "="):
+                continue
+            for this, other in ((expr.left, expr.right), (expr.right, expr.left)):
+                if (
+                    isinstance(this, ast.FunctionCall)
+                    and this.name.lower() == "id"
+                    and this.args == (ast.Variable(variable),)
+                    and self._bound_expr(other, scope, bound)
+                ):
+                    return other
+        return None
+
+    # -- CREATE / MERGE ------------------------------------------------------------------
+
+    def create(self, root, patterns, scope):
+        self.writes = True
+        bound = set(scope.values())
+        for part in patterns:
+            for node in part.nodes:
+                if node.variable in scope and (node.labels or node.properties is not None):
+                    raise CypherSemanticError(
+                        f"Can't create node `{node.variable}` with labels or properties here: "
+                        "the variable is already declared in this context."
+                    )
+            for rel in part.rels:
+                if rel.variable is not None and rel.variable in scope:
+                    raise CypherSemanticError(f"Variable `{rel.variable}` already declared.")
+                if rel.direction == "both":
+                    raise CypherSemanticError("Only directed relationships can be created; use -> or <-.")
+        parts = self.bind_slots(patterns, scope)
+        return op.CreatePattern(root, self._create_parts(parts, scope, bound), "CREATE")
+
+    def _create_parts(self, parts: list[_Part], scope, bound: set[int]) -> list:
+        """What CreatePattern needs for each part; nodes whose slot is in
+        `bound` (or made earlier in the pattern) are reused, not created."""
+        made = set(bound)
+        out = []
+        for part in parts:
+            nodes = []
+            for node, slot in zip(part.part.nodes, part.node_slots):
+                nodes.append((slot, node.labels, self._props(node.properties, scope), slot not in made))
+                made.add(slot)
+            rels = []
+            for index, (rel, slot) in enumerate(zip(part.part.rels, part.rel_slots)):
+                if len(rel.types) != 1:
+                    raise CypherSemanticError("A relationship created by CREATE or MERGE needs exactly one type, like [:KNOWS].")
+                if rel.var_length:
+                    raise CypherSemanticError("Variable length relationships cannot be created.")
+                start, end = (index, index + 1) if rel.direction != "in" else (index + 1, index)
+                props = self._props(rel.properties, scope)
+                rels.append((slot, rel.types[0], props, part.node_slots[start], part.node_slots[end]))
+            out.append((nodes, rels, part.path_slot, tuple(part.node_slots), tuple(part.rel_slots)))
+        return out
+
+    def merge(self, root, clause: ast.Merge, scope):
+        self.writes = True
+        for node in clause.pattern.nodes:
+            if node.variable in scope and (node.labels or node.properties is not None) and len(clause.pattern.nodes) == 1:
+                raise CypherSemanticError(f"Variable `{node.variable}` already declared; MERGE cannot add to it.")
+        bound = set(scope.values())
+        parts = self.bind_slots((clause.pattern,), scope)
+        match = self.match(op.Argument(), (clause.pattern,), None, scope, parts, bound)
+        create = op.CreatePattern(op.Argument(), self._create_parts(parts, scope, bound), "MERGE CREATE")
+        on_match = self.set_items(clause.on_match, scope)
+        on_create = self.set_items(clause.on_create, scope)
+        return op.Merge(root, match, create, on_match, on_create, "MERGE")
+
+    # -- SET / REMOVE -----------------------------------------------------------------------
+
+    def _slot(self, name: str, scope) -> int:
+        try:
+            return scope[name]
+        except KeyError:
+            raise CypherSemanticError(f"Variable `{name}` not defined.") from None
+
+    def set_items(self, items, scope) -> list:
+        out = []
+        for item in items:
+            if isinstance(item, ast.SetProperty):
+                out.append(("property", self.expr(item.subject, scope), item.key, self.expr(item.value, scope)))
+            elif isinstance(item, ast.SetProperties):
+                out.append(("properties", self._slot(item.variable, scope), self.expr(item.value, scope), item.replace))
+            else:
+                out.append(("labels", self._slot(item.variable, scope), item.labels))
+        return out
+
+    def remove_items(self, items, scope) -> list:
+        out = []
+        for item in items:
+            if isinstance(item, ast.RemoveProperty):
+                out.append(("property", self.expr(item.subject, scope), item.key))
+            else:
+                out.append(("labels", self._slot(item.variable, scope), item.labels))
+        return out
+
+    # -- WITH / RETURN ------------------------------------------------------------------------
+
+    def projection(self, root, proj: ast.Projection, scope, where, is_return):
+        items = list(proj.items)
+        if proj.star:
+            visible = sorted(name for name in scope if not name.startswith(HIDDEN))
+            if not visible and not items:
+                raise CypherSemanticError("RETURN * / WITH * needs at least one variable in scope.")
+            items = [ast.ReturnItem(ast.Variable(name), None, name) for name in visible] + items
+        names = [item.name for item in items]
+        if len(set(names)) != len(names):
+            raise CypherSemanticError("Multiple result columns with the same name are not supported; use AS to rename.")
+        if not is_return:
+            for item in items:
+                if item.alias is None and not isinstance(item.expr, ast.Variable):
+                    raise CypherSemanticError(f"Expression in WITH must be aliased (use AS): {item.text}")
+        slots = [self.new_slot(name) for name in names]
+        aggregates = [find_aggregates(item.expr, []) for item in items]
+        new_scope = dict(zip(names, slots))
+        if any(aggregates):
+            root = self._aggregate(root, items, slots, aggregates, scope, names)
+            order_scope = new_scope
+        else:
+            root = op.Project(root, [(slot, self.expr(item.expr, scope)) for slot, item in zip(slots, items)], names)
+            order_scope = {**scope, **new_scope}
+        if proj.distinct:
+            root = op.Distinct(root, slots)
+            order_scope = new_scope
+        if proj.order_by:
+            keys = []
+            for sort in proj.order_by:
+                slot = next((s for s, item in zip(slots, items) if item.expr == sort.expr), None)
+                if slot is not None:
+                    keys.append((_read(slot), sort.descending))
+                else:
+                    keys.append((self.expr(sort.expr, order_scope), sort.descending))
+            root = op.OrderBy(root, keys, ", ".join(_text(s.expr) for s in proj.order_by))
+        if proj.skip is not None:
+            root = op.Skip(root, self.expr(proj.skip, {}))
+        if proj.limit is not None:
+            root = op.Limit(root, self.expr(proj.limit, {}))
+        if where is not None:
+            root = op.Filter(root, self.expr(where, new_scope), _text(where))
+        return root, new_scope, names, slots
+
+    def _aggregate(self, root, items, slots, aggregates, scope, names):
+        keys = []
+        specs = []
+        agg_slots: dict[int, int] = {}
+        for slot, item, found in zip(slots, items, aggregates):
+            if not found:
+                keys.append((slot, self.expr(item.expr, scope)))
+                continue
+            for call in found:
+                if id(call) in agg_slots:
+                    continue
+                agg_slot = self.new_slot()
+                agg_slots[id(call)] = agg_slot
+                if isinstance(call, ast.CountStar):
+                    specs.append((agg_slot, "count(*)", False, None, []))
+                    continue
+                if not call.args:
+                    raise CypherSemanticError(f"{call.name}() needs an argument.")
+                for arg in call.args:
+                    if find_aggregates(arg, []):
+                        raise CypherSemanticError("Aggregate functions cannot be nested.")
+                specs.append(
+                    (agg_slot, call.name.lower(), call.distinct, self.expr(call.args[0], scope), [self.expr(a, scope) for a in call.args[1:]])
+                )
+        root = op.Aggregate(root, keys, specs, names)
+        key_scope = {name: slot for name, slot, found in zip(names, slots, aggregates) if not found}
+        outer = {**scope, **key_scope}
+        finals = [
+            (slot, self.expr(item.expr, outer, agg_slots))
+            for slot, item, found in zip(slots, items, aggregates)
+            if found
+        ]
+        return op.Project(root, finals, [n for n, f in zip(names, aggregates) if f])
+
+
+def _read(slot: int):
+    return lambda row, ctx: row[slot]
+
+
+def _equality_on(expr: ast.Expr, variable: str):
+    """(key, other side) when `expr` is `variable.key = other` (either way round)."""
+    if not (isinstance(expr, ast.BinaryOp) and expr.op == "="):
+        return None
+    for this, other in ((expr.left, expr.right), (expr.right, expr.left)):
+        if isinstance(this, ast.Property) and this.subject == ast.Variable(variable):
+            if variable not in variables_in(other):
+                return this.key, other
+    return None
+
+
+def _text(expr: ast.Expr) -> str:
+    """A short description of an expression for EXPLAIN."""
+    if isinstance(expr, ast.Variable):
+        return expr.name
+    if isinstance(expr, ast.Property):
+        return f"{_text(expr.subject)}.{expr.key}"
+    if isinstance(expr, ast.Literal):
+        return repr(expr.value)
+    if isinstance(expr, ast.Parameter):
+        return "$" + expr.name
+    if isinstance(expr, ast.BinaryOp):
+        return f"{_text(expr.left)} {expr.op.upper().replace('_', ' ')} {_text(expr.right)}"
+    if isinstance(expr, ast.FunctionCall):
+        return f"{expr.name}(" + ", ".join(_text(a) for a in expr.args) + ")"
+    return type(expr).__name__
+
+
+def _rel_text(src: ast.NodePattern, rel: ast.RelPattern, dst: ast.NodePattern, direction: str) -> str:
+    types = "|".join(rel.types)
+    body = f"[{rel.variable or ''}{':' + types if types else ''}{'*' if rel.var_length else ''}]"
+    left = "<-" if direction == "in" else "-"
+    right = "->" if direction == "out" else "-"
+    return f"({src.variable or ''}){left}{body}{right}({dst.variable or ''})"
