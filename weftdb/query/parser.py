@@ -1,0 +1,946 @@
+"""Cypher text -> `ast.Statement`.
+
+The grammar (`cypher.lark`) is compiled once into an LALR(1) table with lark's
+contextual lexer, which is fast enough for first parses and lets keywords stay
+ordinary names wherever the grammar expects a name. Parsed statements are
+immutable, so `parse` caches them by text: a driver that sends the same
+parameterised query a million times pays for one parse.
+
+`_AstBuilder` turns lark's tree into the AST and settles what the LALR grammar
+deliberately leaves open (see the grammar's header): whether a parenthesised
+expression is a node pattern, and which `[... IN ... | ...]` or `f(x IN l WHERE p)`
+is a comprehension, quantifier or reduce. Every error, from the lexer, the
+parser or the builder, becomes a `CypherSyntaxError` with a line, a column and a
+short list of what would have been accepted there.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from pathlib import Path
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.lexer import PatternStr
+
+from weftdb.errors import CypherSyntaxError
+from weftdb.query import ast
+
+_INT_MAX = 2**63 - 1
+_END_OF_INPUT = "Unexpected end of input"
+_MAX_EXPECTED_SHOWN = 12
+
+# What a person calls the terminals that are not spelled out literally.
+_TERMINAL_DESCRIPTIONS = {
+    "NAME": "a name",
+    "QUOTED_NAME": "a name",
+    "PARAMETER": "a parameter",
+    "INT": "a number",
+    "MIN_INT": "a number",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "COMP_OP": "a comparison",
+    "EQ": "=",
+    "$END": "end of input",
+}
+
+_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+_ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
+
+# Words that start or join clauses; unquoted, they are never variables, so that a
+# missing expression (`WHERE n.x = RETURN n`) is reported where it is missing.
+_CLAUSE_KEYWORDS = frozenset(
+    {"MATCH", "OPTIONAL", "WHERE", "RETURN", "WITH", "CREATE", "MERGE", "SET", "DELETE", "DETACH", "REMOVE", "UNWIND", "CALL", "UNION"}
+)
+
+_QUANTIFIERS = frozenset({"all", "any", "none", "single"})
+
+
+@functools.lru_cache(maxsize=1024)
+def parse(text: str) -> ast.Statement:
+    """Parse one Cypher statement (an optional trailing `;` is allowed)."""
+    with _PARSE_LOCK:
+        _BUILDER.text = text
+        try:
+            return _LARK.parse(text)
+        except UnexpectedInput as error:
+            raise _syntax_error(text, error) from None
+
+
+# --------------------------------------------------------------------------
+# Error messages
+# --------------------------------------------------------------------------
+
+
+def _syntax_error(text: str, error: UnexpectedInput) -> CypherSyntaxError:
+    if isinstance(error, UnexpectedToken):
+        misplaced = _misplaced_keyword(text, error)
+        if misplaced is not None:
+            keyword, expected = misplaced
+            return _invalid_input(f"Invalid input '{keyword.value}'", keyword.line, keyword.column, expected)
+        if error.token.type == "$END":
+            return _invalid_input(_END_OF_INPUT, *_end_position(text), error.accepts or error.expected)
+        found = f"Invalid input '{error.token.value}'"
+        return _invalid_input(found, error.line, error.column, error.accepts or error.expected)
+    if isinstance(error, UnexpectedCharacters):
+        word = _word_at(text, error.pos_in_stream)
+        found = "Unterminated string" if word in ("'", '"') else f"Invalid input '{word}'"
+        return _invalid_input(found, error.line, error.column, error.allowed)
+    return _invalid_input(_END_OF_INPUT, *_end_position(text), getattr(error, "expected", ()))
+
+
+def _invalid_input(found: str, line: int, column: int, expected_terminals) -> CypherSyntaxError:
+    expected = _describe_expected(expected_terminals)
+    message = f"{found} at line {line}, column {column}: {_expected_phrase(expected)}"
+    return CypherSyntaxError(message, line, column, expected)
+
+
+def _misplaced_keyword(text: str, error: UnexpectedToken):
+    """A clause keyword where an expression was due (`WHERE n.x = RETURN n`).
+
+    The contextual lexer read it as a name, so the parser only fails one token
+    later; point at the keyword instead, with what was expected before it.
+    """
+    stack = error.interactive_parser.parser_state.value_stack
+    keyword = stack[-1] if stack else None
+    if not (isinstance(keyword, Token) and keyword.type == "NAME" and keyword.value.upper() in _CLAUSE_KEYWORDS):
+        return None
+    probe = _LARK.parse_interactive(text)
+    for token in probe.iter_parse():
+        if token.start_pos == keyword.start_pos:
+            break
+    expected = probe.accepts()
+    if "INT" not in expected:
+        return None
+    return keyword, expected
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    lines = text.split("\n")
+    return len(lines), len(lines[-1]) + 1
+
+
+def _word_at(text: str, pos: int) -> str:
+    match = re.compile(r"\w+|\S").match(text, pos)
+    return match.group() if match else ""
+
+
+def _describe_terminal(name: str) -> str:
+    if name in _TERMINAL_DESCRIPTIONS:
+        return _TERMINAL_DESCRIPTIONS[name]
+    pattern = _LARK.get_terminal(name).pattern
+    if isinstance(pattern, PatternStr):
+        return pattern.value.upper() if pattern.value.isalpha() else pattern.value
+    return name.lstrip("_")
+
+
+def _describe_expected(names) -> tuple[str, ...]:
+    """Readable, de-duplicated: keywords first, then punctuation, then kinds of token."""
+    described = {_describe_terminal(name) for name in names if name not in _LARK.ignore_tokens}
+
+    def rank(item: str) -> tuple[int, str]:
+        if item.isupper():
+            return (0, item)
+        if " " not in item:
+            return (1, item)
+        return (2, item)
+
+    return tuple(sorted(described, key=rank))
+
+
+def _expected_phrase(expected: tuple[str, ...]) -> str:
+    if not expected:
+        return "unexpected here"
+    if len(expected) == 1:
+        return f"expected {expected[0]}"
+    shown = ", ".join(expected[:_MAX_EXPECTED_SHOWN])
+    more = ", ..." if len(expected) > _MAX_EXPECTED_SHOWN else ""
+    return f"expected one of {shown}{more}"
+
+
+def _fail(message: str, token: Token) -> CypherSyntaxError:
+    """An error found while building the AST, placed at `token`."""
+    return CypherSyntaxError(f"{message} at line {token.line}, column {token.column}", token.line, token.column, ())
+
+
+# --------------------------------------------------------------------------
+# Literals
+# --------------------------------------------------------------------------
+
+
+def _integer_value(token: Token) -> int:
+    text = token.value.lower()
+    if text.startswith("0x"):
+        value = int(text[2:], 16)
+    elif text.startswith("0o"):
+        value = int(text[2:], 8)
+    else:
+        value = int(text)
+    if value > _INT_MAX:
+        raise _fail(f"Integer literal {token.value} does not fit in 64 bits", token)
+    return value
+
+
+def _unescape(token: Token) -> str:
+    def replace(match: re.Match) -> str:
+        code = match.group(1)
+        if code[0] == "u" and len(code) == 5:
+            return chr(int(code[1:], 16))
+        if code in _ESCAPES:
+            return _ESCAPES[code]
+        raise _fail(f"Invalid escape sequence \\{code} in string literal", token)
+
+    return _ESCAPE_RE.sub(replace, token.value[1:-1])
+
+
+def _name(token: Token) -> str:
+    if token.type == "QUOTED_NAME":
+        return token.value[1:-1].replace("``", "`")
+    return token.value
+
+
+# --------------------------------------------------------------------------
+# Reshaping what the grammar leaves open
+# --------------------------------------------------------------------------
+
+
+def _callee_name(callee: ast.Expr) -> str | None:
+    """`f` or `date.truncate` written before `(`; None if it is not a name."""
+    if isinstance(callee, ast.Variable):
+        return callee.name
+    if isinstance(callee, ast.Property):
+        prefix = _callee_name(callee.subject)
+        return None if prefix is None else f"{prefix}.{callee.key}"
+    return None
+
+
+def _in_form(expr: ast.Expr) -> tuple[str, ast.Expr] | None:
+    """(variable, source) when `expr` is `var IN source`."""
+    if isinstance(expr, ast.BinaryOp) and expr.op == "in" and isinstance(expr.left, ast.Variable):
+        return expr.left.name, expr.right
+    return None
+
+
+def _pattern_form(expr: ast.Expr) -> ast.PatternPart | None:
+    """The pattern of `(a)-->(b)` or of a named `p = (a)-->(b)`."""
+    if isinstance(expr, ast.PatternPredicate):
+        return expr.pattern
+    if (
+        isinstance(expr, ast.BinaryOp)
+        and expr.op == "="
+        and isinstance(expr.left, ast.Variable)
+        and isinstance(expr.right, ast.PatternPredicate)
+    ):
+        part = expr.right.pattern
+        return ast.PatternPart(expr.left.name, part.nodes, part.rels)
+    return None
+
+
+def _as_node(expr, meta) -> ast.NodePattern:
+    """The node pattern a parenthesised expression stands for, e.g. `(a:L {k: 1})`."""
+    if isinstance(expr, ast.NodePattern):
+        return expr
+    if isinstance(expr, ast.Variable):
+        return ast.NodePattern(expr.name, (), None)
+    if isinstance(expr, ast.HasLabels) and isinstance(expr.subject, ast.Variable):
+        return ast.NodePattern(expr.subject.name, expr.labels, None)
+    if isinstance(expr, (ast.MapLiteral, ast.Parameter)):
+        return ast.NodePattern(None, (), expr)
+    if isinstance(expr, ast.MapProjection) and all(kind == "literal" for kind, _, _ in expr.items):
+        properties = ast.MapLiteral(tuple((key, value) for _, key, value in expr.items))
+        return ast.NodePattern(expr.subject.name, (), properties)
+    raise _fail("Expected a node pattern such as (n:Label {key: value}) before the relationship", meta)
+
+
+def _comprehension(subject, where, projection, meta) -> ast.Expr:
+    in_form = _in_form(subject)
+    if in_form is not None:
+        return ast.ListComprehension(in_form[0], in_form[1], where, projection)
+    pattern = _pattern_form(subject)
+    if pattern is not None and projection is not None:
+        return ast.PatternComprehension(pattern, where, projection)
+    raise _fail("Expected `variable IN list` or a pattern with `| expression` in a comprehension", meta)
+
+
+def _property_path(names: list[str]) -> tuple[ast.Expr, str]:
+    """`n.a.b` as written after SET/REMOVE -> (subject `n.a`, key `b`)."""
+    subject: ast.Expr = ast.Variable(names[0])
+    for key in names[1:-1]:
+        subject = ast.Property(subject, key)
+    return subject, names[-1]
+
+
+# --------------------------------------------------------------------------
+# Operator precedence
+# --------------------------------------------------------------------------
+
+# Binding power of each binary operator: higher binds tighter. NOT sits between
+# AND and the comparisons; all operators are left-associative; comparisons chain.
+_BINDING = {
+    "or": 1,
+    "xor": 2,
+    "and": 3,
+    "=": 5, "<>": 5, "<": 5, ">": 5, "<=": 5, ">=": 5,
+    "starts_with": 6, "ends_with": 6, "contains": 6, "in": 6, "=~": 6,
+    "+": 7, "-": 7,
+    "*": 8, "/": 8, "%": 8,
+    "^": 9,
+}
+_NOT_OPERAND = 5
+_COMPARISON = 5
+_PREDICATE = 6
+
+_INFIX = {
+    "OR": "or",
+    "XOR": "xor",
+    "AND": "and",
+    "IN": "in",
+    "CONTAINS": "contains",
+    "STARTS": "starts_with",
+    "ENDS": "ends_with",
+}
+
+
+class _NullTest:
+    """`IS NULL` / `IS NOT NULL` in an operator sequence."""
+
+    __slots__ = ("negated",)
+
+    def __init__(self, negated: bool):
+        self.negated = negated
+
+
+_IS_NULL = _NullTest(False)
+_IS_NOT_NULL = _NullTest(True)
+
+
+class _OperatorSequence:
+    """Precedence climbing over `[NOT...] operand (op [NOT...] operand | IS [NOT] NULL)*`.
+
+    Items are NOT tokens, operator strings, `_NullTest`s and operand expressions.
+    """
+
+    __slots__ = ("items", "pos")
+
+    def __init__(self, items: list):
+        self.items = items
+        self.pos = 0
+
+    def parse(self) -> ast.Expr:
+        return self._expression(0)
+
+    def _expression(self, min_binding: int) -> ast.Expr:
+        left = self._operand()
+        while self.pos < len(self.items):
+            item = self.items[self.pos]
+            if isinstance(item, _NullTest):
+                if _PREDICATE < min_binding:
+                    break
+                self.pos += 1
+                left = ast.IsNull(left, item.negated)
+                continue
+            binding = _BINDING[item]
+            if binding < min_binding:
+                break
+            if binding == _COMPARISON:
+                left = self._comparison_chain(left)
+            else:
+                self.pos += 1
+                left = ast.BinaryOp(item, left, self._expression(binding + 1))
+        return left
+
+    def _operand(self) -> ast.Expr:
+        item = self.items[self.pos]
+        self.pos += 1
+        if isinstance(item, Token):  # NOT
+            return ast.UnaryOp("not", self._expression(_NOT_OPERAND))
+        return item
+
+    def _comparison_chain(self, left: ast.Expr) -> ast.Expr:
+        """`a < b <= c` -> `a < b AND b <= c`."""
+        result = None
+        while self.pos < len(self.items) and _BINDING.get(self.items[self.pos]) == _COMPARISON:
+            op = self.items[self.pos]
+            self.pos += 1
+            right = self._expression(_COMPARISON + 1)
+            step = ast.BinaryOp(op, left, right)
+            result = step if result is None else ast.BinaryOp("and", result, step)
+            left = right
+        return result
+
+
+class _Arguments:
+    """What was written between a function's parentheses, before reshaping."""
+
+    __slots__ = ("kind", "parts", "distinct")
+
+    def __init__(self, kind: str, parts: tuple, distinct: bool = False):
+        self.kind = kind
+        self.parts = parts
+        self.distinct = distinct
+
+
+# --------------------------------------------------------------------------
+# Tree -> AST
+# --------------------------------------------------------------------------
+
+
+class _TokenTracker:
+    """Lark post-lexer that remembers the last two tokens handed to the parser.
+
+    The AST is built while parsing (no parse tree), so positions come from here:
+    when a rule is reduced, `last` is the lookahead token that follows it.
+    """
+
+    always_accept = ()
+
+    def __init__(self):
+        self.last = self.previous = None
+        self.exhausted = False
+
+    def process(self, stream):
+        self.last = self.previous = None
+        self.exhausted = False
+        for token in stream:
+            self.previous, self.last = self.last, token
+            yield token
+        self.exhausted = True
+
+    def end_of_previous(self) -> int:
+        """End offset of the last token of the rule being reduced."""
+        token = self.last if self.exhausted else self.previous
+        return token.end_pos
+
+    def position(self) -> Token:
+        """A token to report an error in the rule being reduced at (its last token)."""
+        return self.last if self.exhausted or self.previous is None else self.previous
+
+
+def _admin(command: str):
+    def build(self, children):
+        return ast.AdminStatement(command)
+
+    return build
+
+
+class _AstBuilder:
+    """Lark callbacks, one per grammar rule (or alias), run as the parser reduces.
+
+    Shared by all parses under `_PARSE_LOCK`; `text` is the statement being parsed.
+    """
+
+    def __init__(self, tracker: _TokenTracker):
+        self._tracker = tracker
+        self.text = ""
+
+    # -- statements --------------------------------------------------------
+
+    def start(self, children):
+        return children[0]
+
+    def explain(self, children):
+        return ast.Explain(children[0])
+
+    def profile(self, children):
+        return ast.Profile(children[0])
+
+    def query(self, children):
+        if len(children) == 1:
+            return children[0]
+        return ast.Union(tuple(children[0::2]), tuple(children[1::2]))
+
+    def union_op(self, children):
+        return bool(children)
+
+    def single_query(self, children):
+        return ast.SingleQuery(tuple(children))
+
+    # -- clauses -----------------------------------------------------------
+
+    def match(self, children):
+        optional, patterns, where = children
+        return ast.Match(patterns, where, optional is not None)
+
+    def where(self, children):
+        return children[0]
+
+    def create(self, children):
+        return ast.Create(children[0])
+
+    def merge(self, children):
+        pattern, *actions = children
+        on_create = tuple(item for kind, items in actions if kind == "create" for item in items)
+        on_match = tuple(item for kind, items in actions if kind == "match" for item in items)
+        return ast.Merge(pattern, on_create, on_match)
+
+    def on_create(self, children):
+        return ("create", children[0])
+
+    def on_match(self, children):
+        return ("match", children[0])
+
+    def unwind(self, children):
+        return ast.Unwind(children[0], children[1])
+
+    def with_clause(self, children):
+        return ast.With(children[0], children[1])
+
+    def return_clause(self, children):
+        return ast.Return(children[0])
+
+    def set_clause(self, children):
+        return ast.Set(children[0])
+
+    def set_items(self, children):
+        return tuple(children)
+
+    def set_property(self, children):
+        *names, value = children
+        subject, key = _property_path(names)
+        return ast.SetProperty(subject, key, value)
+
+    def set_all(self, children):
+        return ast.SetProperties(children[0], children[1], replace=True)
+
+    def set_merge(self, children):
+        return ast.SetProperties(children[0], children[1], replace=False)
+
+    def set_labels(self, children):
+        return ast.SetLabels(children[0], children[1])
+
+    def remove_clause(self, children):
+        return ast.Remove(tuple(children))
+
+    def remove_property(self, children):
+        return ast.RemoveProperty(*_property_path(children))
+
+    def remove_labels(self, children):
+        return ast.RemoveLabels(children[0], children[1])
+
+    def delete_clause(self, children):
+        detach, *exprs = children
+        return ast.Delete(tuple(exprs), detach is not None)
+
+    def call_clause(self, children):
+        procedure, args, yields, where = children
+        return ast.Call(procedure, args or (), yields or (), where)
+
+    def call_arguments(self, children):
+        return tuple(children)
+
+    def dotted_name(self, children):
+        return ".".join(children)
+
+    def yield_star(self, children):
+        return ()
+
+    def yield_items(self, children):
+        return tuple(children)
+
+    def yield_item(self, children):
+        return (children[0], children[1])
+
+    def projection(self, children):
+        distinct, (star, items), order_by, skip, limit = children
+        return ast.Projection(items, distinct is not None, star, order_by or (), skip, limit)
+
+    def projection_items(self, children):
+        star = isinstance(children[0], Token)
+        return (star, tuple(children[1:] if star else children))
+
+    def return_item(self, children):
+        (expr, text), alias = children
+        return ast.ReturnItem(expr, alias, text)
+
+    def return_expr(self, children):
+        start, expr = children
+        return (expr, self.text[start : self._tracker.end_of_previous()])
+
+    def item_start(self, children):
+        """Empty rule reduced just before a RETURN/WITH item: the lookahead is its first token."""
+        return self._tracker.last.start_pos
+
+    def order_by(self, children):
+        return tuple(children)
+
+    def sort_asc(self, children):
+        return ast.SortItem(children[0], descending=False)
+
+    def sort_desc(self, children):
+        return ast.SortItem(children[0], descending=True)
+
+    def skip(self, children):
+        return children[0]
+
+    def limit(self, children):
+        return children[0]
+
+    # -- patterns ----------------------------------------------------------
+
+    def pattern(self, children):
+        return tuple(children)
+
+    def pattern_part(self, children):
+        path_variable, *elements = children
+        return ast.PatternPart(path_variable, tuple(elements[0::2]), tuple(elements[1::2]))
+
+    def node_pattern(self, children):
+        variable, labels, properties = children
+        return ast.NodePattern(variable, labels or (), properties)
+
+    def node_labels(self, children):
+        return tuple(children)
+
+    def rel_out(self, children):
+        return self._relationship(children, "out")
+
+    def rel_in(self, children):
+        return self._relationship(children, "in")
+
+    def rel_both(self, children):
+        return self._relationship(children, "both")
+
+    @staticmethod
+    def _relationship(children, direction: str) -> ast.RelPattern:
+        detail = children[1] if len(children) == 3 else (None, None, None, None)
+        variable, types, var_length, properties = detail
+        if var_length is None:
+            return ast.RelPattern(variable, types or (), properties, direction)
+        min_hops, max_hops = var_length
+        return ast.RelPattern(variable, types or (), properties, direction, True, min_hops, max_hops)
+
+    def rel_detail(self, children):
+        return tuple(children)
+
+    def rel_types(self, children):
+        return tuple(children)
+
+    def var_length(self, children):
+        _star, low, tail = children
+        low = None if low is None else _integer_value(low)
+        if tail is None:
+            return (low, low)
+        return (low, tail[0])
+
+    def range_tail(self, children):
+        """`..` and the upper bound, if written."""
+        _dots, high = children
+        return (None if high is None else _integer_value(high),)
+
+    # -- expressions -------------------------------------------------------
+
+    def operators(self, children):
+        return _OperatorSequence(children).parse()
+
+    def infix(self, children):
+        first = children[0]
+        return _INFIX.get(first.type) or first.value
+
+    def is_null(self, children):
+        return _IS_NULL
+
+    def is_not_null(self, children):
+        return _IS_NOT_NULL
+
+    def neg(self, children):
+        operand = children[0]
+        if isinstance(operand, ast.Literal) and type(operand.value) in (int, float):
+            return ast.Literal(-operand.value)
+        return ast.UnaryOp("-", operand)
+
+    def pos(self, children):
+        return ast.UnaryOp("+", children[0])
+
+    def property(self, children):
+        return ast.Property(children[0], children[1])
+
+    def subscript(self, children):
+        return ast.Subscript(children[0], children[1])
+
+    def slice(self, children):
+        subject, start, _dots, end = children
+        return ast.Slice(subject, start, end)
+
+    def has_labels(self, children):
+        return ast.HasLabels(children[0], children[1])
+
+    def call_no_args(self, children):
+        meta = self._tracker.position()
+        return ast.FunctionCall(self._function_name(children[0], meta), ())
+
+    def call(self, children):
+        meta = self._tracker.position()
+        callee, arguments = children
+        name = self._function_name(callee, meta)
+        build = getattr(self, f"_call_{arguments.kind}")
+        return build(name, arguments, meta)
+
+    @staticmethod
+    def _function_name(callee, meta) -> str:
+        name = _callee_name(callee)
+        if name is None:
+            raise _fail("Only a function name can be called", meta)
+        return name
+
+    @staticmethod
+    def _call_star(name, arguments, meta):
+        if name.lower() != "count":
+            raise _fail(f"`*` is only allowed in count(*), not in {name}(*)", meta)
+        return ast.CountStar()
+
+    @staticmethod
+    def _call_plain(name, arguments, meta):
+        return ast.FunctionCall(name, arguments.parts, arguments.distinct)
+
+    @staticmethod
+    def _call_filter(name, arguments, meta):
+        subject, where = arguments.parts
+        in_form = _in_form(subject)
+        if name.lower() not in _QUANTIFIERS or in_form is None:
+            raise _fail(f"`{name}(... WHERE ...)` is not a quantifier; use all/any/none/single(x IN list WHERE ...)", meta)
+        return ast.Quantifier(name.lower(), in_form[0], in_form[1], where)
+
+    @staticmethod
+    def _call_reduce(name, arguments, meta):
+        init, iteration, expr = arguments.parts
+        in_form = _in_form(iteration)
+        accumulator = isinstance(init, ast.BinaryOp) and init.op == "=" and isinstance(init.left, ast.Variable)
+        if name.lower() != "reduce" or in_form is None or not accumulator:
+            raise _fail("Expected reduce(accumulator = initial, variable IN list | expression)", meta)
+        return ast.Reduce(init.left.name, init.right, in_form[0], in_form[1], expr)
+
+    def args_star(self, children):
+        return _Arguments("star", ())
+
+    def args(self, children):
+        distinct, *exprs = children
+        return _Arguments("plain", tuple(exprs), distinct is not None)
+
+    def args_filter(self, children):
+        return _Arguments("filter", tuple(children))
+
+    def args_reduce(self, children):
+        return _Arguments("reduce", tuple(children))
+
+    # -- atoms -------------------------------------------------------------
+
+    def variable(self, children):
+        token = children[0]
+        if token.type == "NAME" and token.value.upper() in _CLAUSE_KEYWORDS:
+            raise CypherSyntaxError(
+                f"Invalid input '{token.value}' at line {token.line}, column {token.column}: expected an expression"
+                f" (write `{token.value}` in backquotes to use it as a name)",
+                token.line,
+                token.column,
+                ("an expression",),
+            )
+        return ast.Variable(_name(token))
+
+    def map_projection(self, children):
+        subject, *items = children
+        return ast.MapProjection(subject, tuple(item for item in items if item is not None))
+
+    def project_property(self, children):
+        return ("property", children[0], None)
+
+    def project_all(self, children):
+        return ("all", None, None)
+
+    def project_literal(self, children):
+        return ("literal", children[0], children[1])
+
+    def project_variable(self, children):
+        return ("variable", children[0], None)
+
+    def map_literal(self, children):
+        return ast.MapLiteral(tuple(entry for entry in children if entry is not None))
+
+    def map_entry(self, children):
+        return (children[0], children[1])
+
+    def list_empty(self, children):
+        return ast.ListLiteral(())
+
+    def list_items(self, children):
+        if len(children) == 1 and _in_form(children[0]) is not None:
+            variable, source = _in_form(children[0])
+            return ast.ListComprehension(variable, source, None, None)
+        return ast.ListLiteral(tuple(children))
+
+    def list_where(self, children):
+        meta = self._tracker.position()
+        subject, where = children
+        if _in_form(subject) is None:
+            raise _fail("Expected `variable IN list WHERE ...` in a list comprehension", meta)
+        return _comprehension(subject, where, None, meta)
+
+    def list_map(self, children):
+        meta = self._tracker.position()
+        return _comprehension(children[0], None, children[1], meta)
+
+    def list_where_map(self, children):
+        meta = self._tracker.position()
+        return _comprehension(children[0], children[1], children[2], meta)
+
+    def case_expr(self, children):
+        subject, *whens, default = children
+        return ast.Case(subject, tuple(whens), default)
+
+    def case_when(self, children):
+        return (children[0], children[1])
+
+    def paren(self, children):
+        return children[0]
+
+    def empty_node(self, children):
+        return ast.NodePattern(None, (), None)
+
+    def anonymous_node(self, children):
+        labels, properties = children
+        return ast.NodePattern(None, labels, properties)
+
+    def labelled_node(self, children):
+        meta = self._tracker.position()
+        subject, labels, properties = children
+        if not isinstance(subject, ast.Variable):
+            raise _fail("Expected a variable before the labels of a node pattern", meta)
+        return ast.NodePattern(subject.name, labels, properties)
+
+    def pattern_predicate(self, children):
+        meta = self._tracker.position()
+        first, *elements = children
+        nodes = (_as_node(first, meta), *elements[1::2])
+        return ast.PatternPredicate(ast.PatternPart(None, nodes, tuple(elements[0::2])))
+
+    def exists_call(self, children):
+        keyword, argument = children
+        if isinstance(argument, ast.PatternPredicate):
+            return ast.Exists((argument.pattern,), None)
+        return ast.FunctionCall(keyword.value, (argument,))
+
+    def exists_subquery(self, children):
+        _keyword, patterns, where = children
+        return ast.Exists(patterns, where)
+
+    # -- literals ----------------------------------------------------------
+
+    def integer(self, children):
+        return ast.Literal(_integer_value(children[0]))
+
+    def min_integer(self, children):
+        return ast.Literal(-(2**63))
+
+    def float(self, children):
+        return ast.Literal(float(children[0].value))
+
+    def string(self, children):
+        return ast.Literal(_unescape(children[0]))
+
+    def true(self, children):
+        return ast.Literal(True)
+
+    def false(self, children):
+        return ast.Literal(False)
+
+    def null(self, children):
+        return ast.Literal(None)
+
+    def parameter(self, children):
+        return ast.Parameter(children[0].value[1:])
+
+    def name(self, children):
+        return _name(children[0])
+
+    # -- schema ------------------------------------------------------------
+
+    def create_index(self, children):
+        return ast.CreateIndex(children[0], children[1])
+
+    def drop_index(self, children):
+        return ast.DropIndex(children[0], children[1])
+
+    def create_constraint(self, children):
+        meta = self._tracker.position()
+        return ast.CreateConstraint(*self._constraint(children, meta))
+
+    def drop_constraint(self, children):
+        meta = self._tracker.position()
+        return ast.DropConstraint(*self._constraint(children, meta))
+
+    @staticmethod
+    def _constraint(children, meta) -> tuple[str, str, tuple[str, ...]]:
+        variable, label, (kind, refs) = children
+        for ref_variable, key in refs:
+            if ref_variable != variable:
+                raise _fail(f"Constraint property {ref_variable}.{key} must use the variable {variable}", meta)
+        return kind, label, tuple(key for _, key in refs)
+
+    def exists_constraint(self, children):
+        return ("exists", tuple(children[1:]))
+
+    def unique_constraint(self, children):
+        return ("unique", tuple(children))
+
+    def property_ref(self, children):
+        return (children[0], children[1])
+
+    # -- admin -------------------------------------------------------------
+
+    begin = _admin("begin")
+    commit = _admin("commit")
+    rollback = _admin("rollback")
+    create_snapshot = _admin("create_snapshot")
+    show_snapshots = _admin("show_snapshots")
+    show_next_snapshot = _admin("show_next_snapshot")
+    lock_data_directory = _admin("lock_data_directory")
+    unlock_data_directory = _admin("unlock_data_directory")
+    data_directory_lock_status = _admin("data_directory_lock_status")
+    dump_database = _admin("dump_database")
+    show_storage_info = _admin("show_storage_info")
+    checkpoint_create = _admin("checkpoint_create")
+    checkpoint_release = _admin("checkpoint_release")
+    checkpoint_status = _admin("checkpoint_status")
+    show_users = _admin("show_users")
+    show_index_info = _admin("show_index_info")
+    show_constraint_info = _admin("show_constraint_info")
+
+
+    def storage_mode(self, children):
+        return ast.AdminStatement("storage_mode", (("mode", children[0].upper()),))
+
+    def create_user(self, children):
+        return ast.AdminStatement("create_user", (("user", children[0]), ("password", children[1])))
+
+    def set_password(self, children):
+        return ast.AdminStatement("set_password", (("user", children[0]), ("password", children[1])))
+
+    def drop_user(self, children):
+        return ast.AdminStatement("drop_user", (("user", children[0]),))
+
+    def user_name(self, children):
+        value = children[0]
+        return _unescape(value) if isinstance(value, Token) else value
+
+    def password_string(self, children):
+        return ast.Literal(_unescape(children[0]))
+
+    def password_parameter(self, children):
+        return ast.Parameter(children[0].value[1:])
+
+    def password_null(self, children):
+        return ast.Literal(None)
+
+
+_TRACKER = _TokenTracker()
+_BUILDER = _AstBuilder(_TRACKER)
+_PARSE_LOCK = threading.Lock()
+_LARK = Lark(
+    Path(__file__).with_name("cypher.lark").read_text(encoding="utf-8"),
+    parser="lalr",
+    lexer="contextual",
+    postlex=_TRACKER,
+    transformer=_BUILDER,
+    maybe_placeholders=True,
+)
