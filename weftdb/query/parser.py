@@ -6,10 +6,13 @@ ordinary names wherever the grammar expects a name. Parsed statements are
 immutable, so `parse` caches them by text: a driver that sends the same
 parameterised query a million times pays for one parse.
 
-`_AstBuilder` turns lark's tree into the AST and settles what the LALR grammar
-deliberately leaves open (see the grammar's header): whether a parenthesised
-expression is a node pattern, and which `[... IN ... | ...]` or `f(x IN l WHERE p)`
-is a comprehension, quantifier or reduce. Every error, from the lexer, the
+`_AstBuilder` builds the AST while lark parses (no parse tree is made, which
+halves the cost of a first parse) and settles what the LALR grammar deliberately
+leaves open (see the grammar's header): operator precedence, whether a
+parenthesised expression is a node pattern, and which `[... IN ... | ...]` or
+`f(x IN l WHERE p)` is a comprehension, quantifier or reduce. Positions for
+RETURN column names and error messages come from `_TokenTracker`; the builder
+and tracker are shared, so parses take a lock (they hold the GIL anyway). Every error, from the lexer, the
 parser or the builder, becomes a `CypherSyntaxError` with a line, a column and a
 short list of what would have been accepted there.
 """
@@ -238,7 +241,7 @@ def _pattern_form(expr: ast.Expr) -> ast.PatternPart | None:
     return None
 
 
-def _as_node(expr, meta) -> ast.NodePattern:
+def _as_node(expr, at) -> ast.NodePattern:
     """The node pattern a parenthesised expression stands for, e.g. `(a:L {k: 1})`."""
     if isinstance(expr, ast.NodePattern):
         return expr
@@ -251,17 +254,17 @@ def _as_node(expr, meta) -> ast.NodePattern:
     if isinstance(expr, ast.MapProjection) and all(kind == "literal" for kind, _, _ in expr.items):
         properties = ast.MapLiteral(tuple((key, value) for _, key, value in expr.items))
         return ast.NodePattern(expr.subject.name, (), properties)
-    raise _fail("Expected a node pattern such as (n:Label {key: value}) before the relationship", meta)
+    raise _fail("Expected a node pattern such as (n:Label {key: value}) before the relationship", at)
 
 
-def _comprehension(subject, where, projection, meta) -> ast.Expr:
+def _comprehension(subject, where, projection, at) -> ast.Expr:
     in_form = _in_form(subject)
     if in_form is not None:
         return ast.ListComprehension(in_form[0], in_form[1], where, projection)
     pattern = _pattern_form(subject)
     if pattern is not None and projection is not None:
         return ast.PatternComprehension(pattern, where, projection)
-    raise _fail("Expected `variable IN list` or a pattern with `| expression` in a comprehension", meta)
+    raise _fail("Expected `variable IN list` or a pattern with `| expression` in a comprehension", at)
 
 
 def _property_path(names: list[str]) -> tuple[ast.Expr, str]:
@@ -383,7 +386,7 @@ class _Arguments:
 
 
 # --------------------------------------------------------------------------
-# Tree -> AST
+# Building the AST
 # --------------------------------------------------------------------------
 
 
@@ -667,48 +670,48 @@ class _AstBuilder:
         return ast.HasLabels(children[0], children[1])
 
     def call_no_args(self, children):
-        meta = self._tracker.position()
-        return ast.FunctionCall(self._function_name(children[0], meta), ())
+        at = self._tracker.position()
+        return ast.FunctionCall(self._function_name(children[0], at), ())
 
     def call(self, children):
-        meta = self._tracker.position()
+        at = self._tracker.position()
         callee, arguments = children
-        name = self._function_name(callee, meta)
+        name = self._function_name(callee, at)
         build = getattr(self, f"_call_{arguments.kind}")
-        return build(name, arguments, meta)
+        return build(name, arguments, at)
 
     @staticmethod
-    def _function_name(callee, meta) -> str:
+    def _function_name(callee, at) -> str:
         name = _callee_name(callee)
         if name is None:
-            raise _fail("Only a function name can be called", meta)
+            raise _fail("Only a function name can be called", at)
         return name
 
     @staticmethod
-    def _call_star(name, arguments, meta):
+    def _call_star(name, arguments, at):
         if name.lower() != "count":
-            raise _fail(f"`*` is only allowed in count(*), not in {name}(*)", meta)
+            raise _fail(f"`*` is only allowed in count(*), not in {name}(*)", at)
         return ast.CountStar()
 
     @staticmethod
-    def _call_plain(name, arguments, meta):
+    def _call_plain(name, arguments, at):
         return ast.FunctionCall(name, arguments.parts, arguments.distinct)
 
     @staticmethod
-    def _call_filter(name, arguments, meta):
+    def _call_filter(name, arguments, at):
         subject, where = arguments.parts
         in_form = _in_form(subject)
         if name.lower() not in _QUANTIFIERS or in_form is None:
-            raise _fail(f"`{name}(... WHERE ...)` is not a quantifier; use all/any/none/single(x IN list WHERE ...)", meta)
+            raise _fail(f"`{name}(... WHERE ...)` is not a quantifier; use all/any/none/single(x IN list WHERE ...)", at)
         return ast.Quantifier(name.lower(), in_form[0], in_form[1], where)
 
     @staticmethod
-    def _call_reduce(name, arguments, meta):
+    def _call_reduce(name, arguments, at):
         init, iteration, expr = arguments.parts
         in_form = _in_form(iteration)
         accumulator = isinstance(init, ast.BinaryOp) and init.op == "=" and isinstance(init.left, ast.Variable)
         if name.lower() != "reduce" or in_form is None or not accumulator:
-            raise _fail("Expected reduce(accumulator = initial, variable IN list | expression)", meta)
+            raise _fail("Expected reduce(accumulator = initial, variable IN list | expression)", at)
         return ast.Reduce(init.left.name, init.right, in_form[0], in_form[1], expr)
 
     def args_star(self, children):
@@ -770,19 +773,19 @@ class _AstBuilder:
         return ast.ListLiteral(tuple(children))
 
     def list_where(self, children):
-        meta = self._tracker.position()
+        at = self._tracker.position()
         subject, where = children
         if _in_form(subject) is None:
-            raise _fail("Expected `variable IN list WHERE ...` in a list comprehension", meta)
-        return _comprehension(subject, where, None, meta)
+            raise _fail("Expected `variable IN list WHERE ...` in a list comprehension", at)
+        return _comprehension(subject, where, None, at)
 
     def list_map(self, children):
-        meta = self._tracker.position()
-        return _comprehension(children[0], None, children[1], meta)
+        at = self._tracker.position()
+        return _comprehension(children[0], None, children[1], at)
 
     def list_where_map(self, children):
-        meta = self._tracker.position()
-        return _comprehension(children[0], children[1], children[2], meta)
+        at = self._tracker.position()
+        return _comprehension(children[0], children[1], children[2], at)
 
     def case_expr(self, children):
         subject, *whens, default = children
@@ -802,16 +805,16 @@ class _AstBuilder:
         return ast.NodePattern(None, labels, properties)
 
     def labelled_node(self, children):
-        meta = self._tracker.position()
+        at = self._tracker.position()
         subject, labels, properties = children
         if not isinstance(subject, ast.Variable):
-            raise _fail("Expected a variable before the labels of a node pattern", meta)
+            raise _fail("Expected a variable before the labels of a node pattern", at)
         return ast.NodePattern(subject.name, labels, properties)
 
     def pattern_predicate(self, children):
-        meta = self._tracker.position()
+        at = self._tracker.position()
         first, *elements = children
-        nodes = (_as_node(first, meta), *elements[1::2])
+        nodes = (_as_node(first, at), *elements[1::2])
         return ast.PatternPredicate(ast.PatternPart(None, nodes, tuple(elements[0::2])))
 
     def exists_call(self, children):
@@ -862,19 +865,19 @@ class _AstBuilder:
         return ast.DropIndex(children[0], children[1])
 
     def create_constraint(self, children):
-        meta = self._tracker.position()
-        return ast.CreateConstraint(*self._constraint(children, meta))
+        at = self._tracker.position()
+        return ast.CreateConstraint(*self._constraint(children, at))
 
     def drop_constraint(self, children):
-        meta = self._tracker.position()
-        return ast.DropConstraint(*self._constraint(children, meta))
+        at = self._tracker.position()
+        return ast.DropConstraint(*self._constraint(children, at))
 
     @staticmethod
-    def _constraint(children, meta) -> tuple[str, str, tuple[str, ...]]:
+    def _constraint(children, at) -> tuple[str, str, tuple[str, ...]]:
         variable, label, (kind, refs) = children
         for ref_variable, key in refs:
             if ref_variable != variable:
-                raise _fail(f"Constraint property {ref_variable}.{key} must use the variable {variable}", meta)
+                raise _fail(f"Constraint property {ref_variable}.{key} must use the variable {variable}", at)
         return kind, label, tuple(key for _, key in refs)
 
     def exists_constraint(self, children):
