@@ -87,7 +87,7 @@ class WalWriter:
         size = wal.FRAME_HEADER_SIZE + len(body)
         with self._cond:
             if self._failed:
-                raise self._failed
+                raise self._refusal()
             if self._seg_records < 0 or (self._seg_records > 0 and self._seg_bytes + size > self._segment_size):
                 seq = self._next_seq
                 self._next_seq += 1
@@ -149,7 +149,7 @@ class WalWriter:
                     raise ValueError(f"position {position} was never appended")
                 while True:
                     if self._failed:
-                        raise self._failed
+                        raise self._refusal()
                     if self._done(position, force):
                         return
                     if not self._leader:
@@ -164,15 +164,22 @@ class WalWriter:
             except BaseException as e:
                 with self._cond:
                     self._failed = self._fatal(e)
+                    self._failed.__cause__ = e
                     self._leader = False
                     self._cond.notify_all()
-                raise self._failed from e
+                raise self._refusal() from e
             with self._cond:
                 self._written = upto
                 if sync:
                     self._durable = upto
                 self._leader = False
                 self._cond.notify_all()
+
+    def _refusal(self) -> DurabilityError:
+        # A fresh exception per raise: the same object raised in many threads would share a traceback.
+        err = DurabilityError(str(self._failed))
+        err.__cause__ = self._failed.__cause__
+        return err
 
     def _fatal(self, e: BaseException) -> DurabilityError:
         path = getattr(e, "path", None) or self.current_segment or self._dir
