@@ -36,8 +36,10 @@ class Indexes:
         self.declared_labels: set[str] = set()
         # (label, key) -> value key -> vertices
         self.by_property: dict[tuple[str, str], dict[Any, set[Vertex]]] = {}
-        # key -> labels having an index on it, for a cheap "is this key indexed" test
+        # Which (label, key) pairs are indexed, looked up from either side
+        # so writers pay one dict lookup when nothing is indexed.
         self._labels_of_key: dict[str, set[str]] = {}
+        self._keys_of_label: dict[str, set[str]] = {}
 
     # -- maintenance by writers (under the storage write lock) ---------------
 
@@ -46,12 +48,12 @@ class Indexes:
         if members is None:
             members = self.by_label[label] = set()
         members.add(vertex)
-        if self.by_property:
+        keys = self._keys_of_label.get(label)
+        if keys:
             props = vertex.props
-            for key, value in props.items():
-                index = self.by_property.get((label, key))
-                if index is not None:
-                    self._add(index, value, vertex)
+            for key in keys:
+                if key in props:
+                    self._add(self.by_property[(label, key)], props[key], vertex)
 
     def add_property(self, vertex: Vertex, key: str, value: Any) -> None:
         labels = self._labels_of_key.get(key)
@@ -100,13 +102,15 @@ class Indexes:
                     self._add(index, props[key], vertex)
         self.by_property[(label, key)] = index
         self._labels_of_key.setdefault(key, set()).add(label)
+        self._keys_of_label.setdefault(label, set()).add(key)
 
     def drop_property_index(self, label: str, key: str) -> None:
         del self.by_property[(label, key)]
-        labels = self._labels_of_key[key]
-        labels.discard(label)
-        if not labels:
-            del self._labels_of_key[key]
+        for mapping, outer, inner in ((self._labels_of_key, key, label), (self._keys_of_label, label, key)):
+            members = mapping[outer]
+            members.discard(inner)
+            if not members:
+                del mapping[outer]
 
     # -- garbage collection ---------------------------------------------------
 

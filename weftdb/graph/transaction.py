@@ -15,7 +15,6 @@ from ..errors import ConstraintViolation, EntityNotFound, SerializationError, Tr
 from .objects import (
     CREATED,
     DELETED,
-    EDGE_ATTACHED,
     LABEL_ADDED,
     LABEL_REMOVED,
     MISSING,
@@ -25,6 +24,7 @@ from .objects import (
     Edge,
     Vertex,
     version,
+    without,
 )
 
 if TYPE_CHECKING:
@@ -104,10 +104,10 @@ class Transaction:
         return version(obj, self.info, self.start_ts)[1]
 
     def labels(self, vertex: Vertex) -> set[str]:
-        labels = set(vertex.labels)
+        labels = vertex.labels
         delta = vertex.delta
         if delta is None or self._sees_head(delta):
-            return labels
+            return set(labels)
         return version(vertex, self.info, self.start_ts)[0]
 
     def has_label(self, vertex: Vertex, label: str) -> bool:
@@ -174,26 +174,27 @@ class Transaction:
         obj.delta = delta
         self.deltas.append(delta)
 
-    def _prepare(self, obj: Vertex | Edge) -> None:
-        """Refuse to write an object another transaction is writing or wrote after we started."""
-        if self.closed:
-            raise TransactionError("The transaction is already closed.")
+    def _conflicts(self, obj: Vertex | Edge) -> bool:
+        """Whether another transaction is writing `obj`, or wrote it after we started."""
         delta = obj.delta
         while delta is not None:
             info = delta.info
             if info is self.info:
-                break
+                return False
             if info.aborted:
                 delta = delta.next
                 continue
             ts = info.commit_ts
-            if ts is None or ts > self.start_ts:
-                kind = "node" if type(obj) is Vertex else "relationship"
-                raise SerializationError(
-                    f"Cannot change {kind} {obj.gid}: another transaction changed it concurrently. "
-                    "This transaction was rolled back; retry it."
-                )
-            break
+            return ts is None or ts > self.start_ts
+        return False
+
+    def _prepare(self, obj: Vertex | Edge) -> None:
+        """Refuse to write an object another transaction is writing or wrote
+        after we started (first writer wins), or one that is deleted."""
+        if self.closed:
+            raise TransactionError("The transaction is already closed.")
+        if self._conflicts(obj):
+            raise _conflict(obj)
         if obj.deleted:
             kind = "node" if type(obj) is Vertex else "relationship"
             raise EntityNotFound(f"The {kind} {obj.gid} has been deleted in this transaction.")
@@ -206,7 +207,7 @@ class Transaction:
                 raise TransactionError("The transaction is already closed.")
             gid = storage.next_vertex_id
             storage.next_vertex_id = gid + 1
-            vertex = Vertex(gid, set(labels), props)
+            vertex = Vertex(gid, tuple(dict.fromkeys(labels)), props)
             self._push(vertex, CREATED, None, None)
             storage.vertices[gid] = vertex
             indexes = storage.indexes
@@ -217,20 +218,26 @@ class Transaction:
         return vertex
 
     def create_edge(self, src: Vertex, dst: Vertex, type_: str, props: dict[str, Any]) -> Edge:
+        """The endpoints are checked, not written: a concurrent delete of an
+        endpoint conflicts here or, if it comes later, in `delete_vertex`."""
         storage = self.storage
         with storage.lock:
-            for end in (src, dst):
-                self._prepare(end)
-                head = end.delta
-                if head is None or head.info is not self.info:
-                    self._push(end, EDGE_ATTACHED, None, None)
+            self._prepare(src)
+            if dst is not src:
+                self._prepare(dst)
             gid = storage.next_edge_id
             storage.next_edge_id = gid + 1
             edge = Edge(gid, type_, src, dst, props)
             self._push(edge, CREATED, None, None)
             storage.edges[gid] = edge
-            src.out_edges.append(edge)
-            dst.in_edges.append(edge)
+            if src.out_edges:
+                src.out_edges.append(edge)
+            else:
+                src.out_edges = [edge]
+            if dst.in_edges:
+                dst.in_edges.append(edge)
+            else:
+                dst.in_edges = [edge]
         return edge
 
     def set_property(self, obj: Vertex | Edge, key: str, value: Any) -> bool:
@@ -260,7 +267,7 @@ class Transaction:
             if label in vertex.labels:
                 return False
             self._push(vertex, LABEL_ADDED, None, label)
-            vertex.labels.add(label)
+            vertex.labels = vertex.labels + (label,)
             storage.indexes.add_label(vertex, label)
             if storage.constraints.unique:
                 storage.constraints.note(vertex)
@@ -272,7 +279,7 @@ class Transaction:
             if label not in vertex.labels:
                 return False
             self._push(vertex, LABEL_REMOVED, None, label)
-            vertex.labels.discard(label)
+            vertex.labels = without(vertex.labels, label)
             return True
 
     def delete_edge(self, edge: Edge) -> bool:
@@ -292,6 +299,9 @@ class Transaction:
             if vertex.deleted and vertex.delta is not None and vertex.delta.info is self.info:
                 return False, 0
             self._prepare(vertex)
+            for edge in (*vertex.out_edges, *vertex.in_edges):
+                if self._conflicts(edge):
+                    raise _conflict(vertex)
             edges = self.out_edges(vertex) + [e for e in self.in_edges(vertex) if e.src is not vertex]
             if edges and not detach:
                 raise ConstraintViolation(
@@ -308,6 +318,14 @@ class Transaction:
         seen: dict[int, Vertex] = {}
         for delta in self.deltas:
             obj = delta.obj
-            if type(obj) is Vertex and delta.kind != EDGE_ATTACHED:
+            if type(obj) is Vertex:
                 seen[id(obj)] = obj
         return list(seen.values())
+
+
+def _conflict(obj: Vertex | Edge) -> SerializationError:
+    kind = "node" if type(obj) is Vertex else "relationship"
+    return SerializationError(
+        f"Cannot change {kind} {obj.gid}: another transaction changed it concurrently. "
+        "This transaction was rolled back; retry it."
+    )
