@@ -162,7 +162,7 @@ def run(config: Config, file: Any) -> None:
       weftdb run dump.cypherl --data-directory /tmp/graph
       weftdb run - < queries.cypherl
     """
-    from .shell import describe_error, execute, print_plain, split_statements
+    from .shell import describe_error, error_line, execute, print_plain, split_statements
 
     statements = split_statements(file.read())
     db = open_database(config)
@@ -171,7 +171,7 @@ def run(config: Config, file: Any) -> None:
             try:
                 result, _ = execute(db, statement.text)
             except Exception as exc:
-                click.echo(f"{file.name}:{statement.line}: {describe_error(exc)}", err=True)
+                click.echo(f"{file.name}:{error_line(statement, exc)}: {describe_error(exc)}", err=True)
                 click.echo(f"stopped after {number - 1} of {len(statements)} statements", err=True)
                 sys.exit(1)
             print_plain(result, sys.stdout)

@@ -168,6 +168,13 @@ def execute(db: Any, query: str) -> tuple[Any, float]:
     return outcome["result"], elapsed
 
 
+def error_line(statement: Statement, exc: BaseException) -> int:
+    """The source line to blame: the statement's first line, or for a syntax
+    error the line inside the statement where the parser stopped."""
+    inner = getattr(exc, "line", None)
+    return statement.line + inner - 1 if isinstance(inner, int) and inner > 0 else statement.line
+
+
 def describe_error(exc: BaseException) -> str:
     """One line for a person: the error class and the first line of its message."""
     lines = str(exc).strip().splitlines()
@@ -299,7 +306,7 @@ class Shell:
             try:
                 result, seconds = execute(self.db, statement.text)
             except Exception as exc:
-                print(f"line {first_line + statement.line - 1}: {describe_error(exc)}", file=self.err)
+                print(f"line {first_line + error_line(statement, exc) - 1}: {describe_error(exc)}", file=self.err)
                 ok = False
                 continue
             print_plain(result, self.out)
@@ -372,9 +379,6 @@ class Shell:
             for row in result.rows:
                 table.add_row(*(Text(format_value(value)) for value in row))
             console.print(table)
-        plan = getattr(result, "plan", None)
-        if plan:
-            console.print(Text(plan))
         console.print(Text(summary(result, seconds), style="dim"))
 
 
@@ -384,6 +388,4 @@ def print_plain(result: Any, out: TextIO) -> None:
         print("\t".join(result.columns), file=out)
         for row in result.rows:
             print("\t".join(format_value(value) for value in row), file=out)
-    plan = getattr(result, "plan", None)
-    if plan:
-        print(plan, file=out)
+    out.flush()  # rows before the summary or error that follows on stderr
