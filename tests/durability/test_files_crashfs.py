@@ -145,3 +145,13 @@ def test_injected_faults(tmp_path):
     with pytest.raises(DurabilityError, match="No space left"):
         fs.write(f, b"5678")
     assert read(str(tmp_path / "f")) == b"1234"
+
+
+def test_write_atomic_failure_keeps_old_file_and_no_temporary(tmp_path):
+    fs = CrashFS(tmp_path)
+    p = str(tmp_path / "f")
+    fs.write_atomic(p, b"old")
+    fs.fail_writes_after(2)
+    with pytest.raises(DurabilityError):
+        fs.write_atomic(p, b"new content")
+    assert read(p) == b"old" and os.listdir(tmp_path) == ["f"]

@@ -374,3 +374,14 @@ def test_flush_every_n_tx_fsyncs_every_nth(tmp_path):
     assert fs.stats["fsync"] - before == 5
     assert len(read_all(fs, d)[0]) == 21  # written (a killed process loses nothing), not all fsynced
     w.close()
+
+
+def test_enospc_while_creating_a_segment_leaves_no_file(tmp_path):
+    fs, d = CrashFS(tmp_path), str(tmp_path / "wal")
+    fs.fail_writes_after(10)  # not even the 40-byte header fits
+    w = WalWriter(fs, d, UUID)
+    pos = w.append(body(0))
+    with pytest.raises(DurabilityError, match=r"failed at .*0000000000000001\.wal\.tmp: No space left"):
+        w.wait_durable(pos)
+    assert os.listdir(d) == []
+    w.close()

@@ -178,6 +178,13 @@ class FileSystem:
         except OSError as e:
             raise _fail("removing", path, e) from e
 
+    def discard(self, path: str) -> None:
+        """Best-effort removal of a temporary file after a failure (errors ignored)."""
+        try:
+            self.remove(path)
+        except DurabilityError:
+            pass
+
     def write_atomic(self, path: str, data: bytes) -> None:
         """Write a whole file so a crash leaves either the old or the new content, never a mix."""
         tmp = path + ".tmp"
@@ -185,8 +192,11 @@ class FileSystem:
         try:
             self.write(f, data)
             self.fsync(f)
-        finally:
+        except BaseException:
             self.close(f)
+            self.discard(tmp)
+            raise
+        self.close(f)
         self.rename(tmp, path)
         self.fsync_dir(os.path.dirname(os.path.abspath(path)))
 

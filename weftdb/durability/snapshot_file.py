@@ -148,10 +148,7 @@ def write_snapshot(
         size = f.size
     except BaseException:
         fs.close(f)
-        try:
-            fs.remove(tmp)
-        except Exception:
-            pass
+        fs.discard(tmp)
         raise
     fs.close(f)
     fs.rename(tmp, path)

@@ -223,5 +223,7 @@ class WalWriter:
             fs.fsync_dir(os.path.abspath(self._dir))
         except BaseException:
             fs.close(f)
+            if f.path != path:  # not renamed yet: no half-made segment is left behind
+                fs.discard(f.path)
             raise
         self._file = f
