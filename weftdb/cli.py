@@ -96,9 +96,10 @@ def main() -> None:
 @main.command()
 @click.option("--host", help="Connect to a WeftDB server at HOST instead of opening a data directory.")
 @click.option("--port", type=int, default=7687, show_default=True, help="Port of the server given by --host.")
-@click.option("--username", help="User name for the server; the password is asked for.")
+@click.option("--username", help="User name on the server.")
+@click.option("--password", help="Password on the server; asked for when --username is given without it.")
 @database_options
-def shell(config: Config, host: str | None, port: int, username: str | None) -> None:
+def shell(config: Config, host: str | None, port: int, username: str | None, password: str | None) -> None:
     """An interactive Cypher shell.
 
     Statements end with `;` and may span several lines; `:help` lists the
@@ -123,7 +124,7 @@ def shell(config: Config, host: str | None, port: int, username: str | None) -> 
         db = open_database(config)
         where = f"data directory {config.data_directory}"
     else:
-        db = _connect(host, port, username)
+        db = _connect(host, port, username, password)
         where = f"server {host}:{port}"
     try:
         session = Shell(db)
@@ -136,11 +137,22 @@ def shell(config: Config, host: str | None, port: int, username: str | None) -> 
     sys.exit(status)
 
 
-def _connect(host: str, port: int, username: str | None) -> Any:
-    raise click.ClickException(
-        f"connecting to a server ({host}:{port}) is not available yet; "
-        "open a data directory with --data-directory instead"
-    )
+def _connect(host: str, port: int, username: str | None, password: str | None) -> Any:
+    """A session on the server at host:port, or a clean exit with the reason."""
+    import importlib.util
+
+    from .shell import ServerSession
+
+    if importlib.util.find_spec("neo4j") is None:  # an optional dependency
+        raise click.ClickException("connecting to a server needs the neo4j driver: pip install neo4j")
+    if username and password is None:
+        if not sys.stdin.isatty():
+            raise click.UsageError("give --password: stdin holds the statements, not a password")
+        password = click.prompt("Password", hide_input=True)
+    try:
+        return ServerSession(f"bolt://{host}:{port}", (username, password or "") if username else None)
+    except Exception as exc:
+        raise click.ClickException(f"cannot connect to {host}:{port}: {exc}") from None
 
 
 @main.command()

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, TextIO
 
 from .graph.temporal import Duration
-from .query.results import Node, Path, Relationship
+from .query.results import Node, Path, Relationship, Result
 
 HISTORY_FILE = "~/.weftdb_history"
 
@@ -380,6 +380,68 @@ class Shell:
                 table.add_row(*(Text(format_value(value)) for value in row))
             console.print(table)
         console.print(Text(summary(result, seconds), style="dim"))
+
+
+# --------------------------------------------------------------------------
+# A server instead of a data directory
+# --------------------------------------------------------------------------
+
+
+class ServerSession:
+    """A Bolt session to a server through the `neo4j` driver, offering the
+    `execute`/`close` the Shell uses and giving back WeftDB's own Result and
+    values, so that both kinds of shell print alike. The interrupt event is
+    not sent: Ctrl-C returns once the server has answered."""
+
+    def __init__(self, uri: str, auth: tuple[str, str] | None):
+        import neo4j
+
+        self._driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+        try:
+            self._driver.verify_connectivity()
+            self._session = self._driver.session()
+        except Exception:
+            self._driver.close()
+            raise
+
+    def execute(self, query: str, params: dict[str, Any] | None = None, *, interrupt: Any = None) -> Result:
+        result = self._session.run(query, params or {})
+        rows = [tuple(_from_bolt(value) for value in record.values()) for record in result]
+        counters = result.consume().counters
+        names = ("nodes_created", "nodes_deleted", "relationships_created", "relationships_deleted", "properties_set",
+                 "labels_added", "labels_removed", "indexes_added", "indexes_removed", "constraints_added",
+                 "constraints_removed")
+        return Result(list(result.keys()), rows, counters={n.replace("_", "-"): getattr(counters, n) for n in names})
+
+    def close(self) -> None:
+        self._session.close()
+        self._driver.close()
+
+
+def _element_id(element_id: str) -> Any:
+    return int(element_id) if element_id.isdigit() else element_id
+
+
+def _from_bolt(value: Any) -> Any:
+    """A value from the driver as the embedded API gives it."""
+    from neo4j import graph, time as bolt_time
+
+    if isinstance(value, list):
+        return [_from_bolt(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _from_bolt(item) for key, item in value.items()}
+    if isinstance(value, graph.Node):
+        return Node(_element_id(value.element_id), frozenset(value.labels), _from_bolt(dict(value)))
+    if isinstance(value, graph.Relationship):
+        return Relationship(_element_id(value.element_id), value.type, _element_id(value.start_node.element_id),
+                            _element_id(value.end_node.element_id), _from_bolt(dict(value)))
+    if isinstance(value, graph.Path):
+        return Path(tuple(_from_bolt(n) for n in value.nodes), tuple(_from_bolt(r) for r in value.relationships))
+    if isinstance(value, bolt_time.Duration):
+        return Duration(value.months, value.days, value.seconds, value.nanoseconds)
+    if isinstance(value, (bolt_time.Date, bolt_time.Time, bolt_time.DateTime)):
+        return value.to_native()
+    return value
 
 
 def print_plain(result: Any, out: TextIO) -> None:
