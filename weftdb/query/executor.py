@@ -79,6 +79,8 @@ def run(
     if profile:
         counts = _instrument(plan.root)
     rows = [tuple(public(row[s], tx) for s in slots) for row in plan.root.run(ctx, (start,))]
+    if not plan.returns:
+        rows = []  # every row ran its updates; a statement without RETURN has no result rows
     ctx.check()
     if profile:
         lines = plan.root.explain()
