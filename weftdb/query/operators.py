@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator
 
-from ..errors import CypherTypeError, EntityNotFound
+from ..errors import CypherSemanticError, CypherTypeError, EntityNotFound
 from ..graph.objects import Edge, Vertex
 from . import values
 from .aggregates import CountStar, make_aggregate
@@ -674,12 +674,16 @@ def check_property_value(value: Any, key: str) -> Any:
     raise CypherTypeError(f"Property `{key}`: values of type {type(value).__name__} cannot be stored.")
 
 
-def evaluate_properties(props: list, row: Row, ctx) -> dict:
+def evaluate_properties(props: list, row: Row, ctx, merging: bool = False) -> dict:
+    """The property map to store; null values are dropped, except that MERGE
+    refuses them: it could never match what it created (openCypher)."""
     out = {}
     for key, expr in props:
         value = check_property_value(expr(row, ctx), key)
         if value is not None:
             out[key] = value
+        elif merging:
+            raise CypherSemanticError(f"Cannot merge using a null property value for `{key}`.")
     return out
 
 
@@ -691,9 +695,10 @@ class CreatePattern(Write):
 
     name = "Create"
 
-    def __init__(self, input, parts, text):
+    def __init__(self, input, parts, text, merging: bool = False):
         super().__init__(input, text)
         self.parts = parts  # list of (nodes, rels, path_slot, node_slots, rel_slots)
+        self.merging = merging
 
     def apply(self, ctx, row):
         out = row.copy()
@@ -705,13 +710,13 @@ class CreatePattern(Write):
                     if out[slot] is None:
                         raise EntityNotFound("Cannot create a relationship to a null node.")
                     continue
-                properties = evaluate_properties(props, out, ctx)
+                properties = evaluate_properties(props, out, ctx, self.merging)
                 out[slot] = tx.create_vertex(labels, properties)
                 counters["nodes-created"] += 1
                 counters["labels-added"] += len(labels)
                 counters["properties-set"] += len(properties)
             for slot, type_, props, start, end in rels:
-                properties = evaluate_properties(props, out, ctx)
+                properties = evaluate_properties(props, out, ctx, self.merging)
                 out[slot] = tx.create_edge(out[start], out[end], type_, properties)
                 counters["relationships-created"] += 1
                 counters["properties-set"] += len(properties)

@@ -447,7 +447,7 @@ class Planner:
         bound = set(scope.values())
         parts = self.bind_slots((clause.pattern,), scope)
         match = self.match(op.Argument(), (clause.pattern,), None, scope, parts, bound)
-        create = op.CreatePattern(op.Argument(), self._create_parts(parts, scope, bound), "MERGE CREATE")
+        create = op.CreatePattern(op.Argument(), self._create_parts(parts, scope, bound), "MERGE CREATE", merging=True)
         on_match = self.set_items(clause.on_match, scope)
         on_create = self.set_items(clause.on_create, scope)
         return op.Merge(root, match, create, on_match, on_create, "MERGE")
