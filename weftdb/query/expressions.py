@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..errors import CypherSemanticError, CypherTypeError, ParameterMissing
+from ..errors import CypherSemanticError, CypherTypeError, EntityNotFound, ParameterMissing
 from ..graph.objects import Edge, Vertex
 from ..graph.temporal import temporal_property
 from . import ast, values
@@ -72,10 +72,19 @@ def find_aggregates(expr: Any, found: list) -> list:
     return found
 
 
+def entity_property(entity: Vertex | Edge, key: str, ctx: Any) -> Any:
+    """A property of a node or relationship. One this transaction deleted has
+    none left to read: openCypher makes that an error, not a silent null."""
+    if entity.deleted and not ctx.tx.exists(entity):
+        kind = "node" if type(entity) is Vertex else "relationship"
+        raise EntityNotFound(f"Cannot read property `{key}` of {kind} {entity.gid}: it was deleted.")
+    return ctx.tx.get(entity, key)
+
+
 def property_of(subject: Any, key: str, ctx: Any) -> Any:
     kind = type(subject)
     if kind is Vertex or kind is Edge:
-        return ctx.tx.get(subject, key)
+        return entity_property(subject, key, ctx)
     if kind is dict:
         return subject.get(key)
     if subject is None:
@@ -170,7 +179,7 @@ class ExpressionCompiler:
             def variable_property(row, ctx):
                 subject = row[slot]
                 kind = type(subject)
-                if kind is Vertex or kind is Edge:
+                if (kind is Vertex or kind is Edge) and not subject.deleted:
                     return ctx.tx.get(subject, key)
                 return property_of(subject, key, ctx)
 
@@ -190,7 +199,7 @@ class ExpressionCompiler:
                     return None
                 if not isinstance(key, str):
                     raise CypherTypeError(f"A property name must be a STRING, not {values.type_name(key)}.")
-                return ctx.tx.get(container, key)
+                return entity_property(container, key, ctx)
             return values.subscript(container, key)
 
         return subscript
