@@ -160,3 +160,32 @@ def test_execute_passes_an_interrupt_event_and_reraises():
         execute(Db(), "RETURN 1")
     assert isinstance(seen["interrupt"], threading.Event)
     assert seen["thread"] is not threading.main_thread()
+
+
+def test_syntax_error_is_blamed_on_its_own_line():
+    class Db:
+        def execute(self, query, *, interrupt):
+            raise CypherSyntaxError("Unexpected end of input at line 2, column 6", line=2, column=6)
+
+    err = io.StringIO()
+    Shell(Db(), out=io.StringIO(), err=err).run_plain(io.StringIO("\n\nRETURN\n  1 +\n;\n"))
+    assert err.getvalue().startswith("line 4: CypherSyntaxError: Unexpected end of input")
+
+
+def test_interactive_shell_waits_for_the_semicolon(monkeypatch, tmp_path):
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    db, out = FakeDatabase(), io.StringIO()
+    with create_pipe_input() as keys, create_app_session(input=keys, output=DummyOutput()):
+        keys.send_text("RETURN\r 7;\rBAD;\r:help\r:quit\r")
+        status = Shell(db, out=out).run_interactive("hello")
+    assert status == 0
+    assert db.queries == ["RETURN\n 7", "BAD"]
+    text = out.getvalue()
+    assert "hello" in text and "│ 7 │" in text and "1 row in" in text
+    assert "CypherSyntaxError: Invalid input 'BAD': expected a clause" in text
+    assert ":quit" in text  # the help
+    assert (tmp_path / ".weftdb_history").exists()

@@ -1,4 +1,4 @@
-"""The interactive shell behind `weftdb shell`, and the script reading it shares with `weftdb run`.
+"""`weftdb shell`, and the pieces `weftdb run` shares with it.
 
 Three things live here because the shell and `run` must agree on them:
 how text is cut into statements (`split_statements`), how a statement is
