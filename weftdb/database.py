@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from .config import Config
+from .durability.manager import Durability
 from .errors import ClientError, TransactionError
 from .graph.storage import Storage
 from .graph.transaction import Transaction as _GraphTransaction
@@ -29,7 +30,12 @@ class Database:
     def __init__(self, path: str | None = None, config: Config | None = None):
         self.path = path
         self.config = config or Config.load()
-        self.storage = Storage()
+        self.durability: Durability | None = None
+        if path is None:
+            self.storage = Storage()
+        else:
+            self.durability = Durability.open(path, self.config)
+            self.storage = self.durability.storage
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._plans_lock = threading.Lock()
         self._closed = False
@@ -78,7 +84,12 @@ class Database:
             tx.commit()
 
     def close(self) -> None:
+        """Write the on-exit snapshot (if enabled), flush the WAL, release the directory."""
+        if self._closed:
+            return
         self._closed = True
+        if self.durability is not None:
+            self.durability.close()
 
     def __enter__(self) -> "Database":
         return self
@@ -190,9 +201,10 @@ class Transaction:
             self.rollback()
 
 
-def open(path: str | None = None, **flags: Any) -> Database:
-    """Open the database in `path` (None: in memory only). `flags` are the
-    configuration flags of `weftdb.config` with underscores, e.g.
-    `storage_wal_enabled=False`."""
-    config = Config.load(flags)
+def open(path: str | None = None, *, flag_file: str | None = None, **flags: Any) -> Database:
+    """Open (recovering if needed) the database in directory `path`; None
+    keeps it in memory only. `flags` are the configuration flags of
+    `weftdb.config` with underscores, e.g. `storage_wal_enabled=False`;
+    `flag_file` and WEFTDB_* environment variables are read too."""
+    config = Config.load(flags, flag_file=flag_file)
     return Database(path, config)

@@ -11,9 +11,10 @@ a conflicting writer, push the Delta, mutate) and each commit. Readers take no
 lock (see the ordering rule in `objects.py`).
 
 A commit log (the WAL, from the durability layer) plugs in as
-`storage.commit_log`: `append(commit_ts, wall_time_us, deltas) -> ticket` is
+`storage.commit_log`: `append(commit_ts, wall_time_us, ops) -> ticket` is
 called under the lock so the log's order is the commit order, then
-`wait(ticket)` outside it until the record is on disk.
+`wait(ticket)` outside it until the record is on disk. The ops are the redo
+operations of `redo.py`, made from the transaction's Deltas.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections import deque
 from typing import Any, Iterator, Protocol
 
 from .constraints import Constraints
+from . import redo
 from .indexes import Indexes
 from .objects import (
     CREATED,
@@ -53,7 +55,7 @@ load spends more time in the collector than in the database."""
 
 
 class CommitLog(Protocol):
-    def append(self, commit_ts: int, wall_time_us: int, deltas: list[Delta]) -> Any: ...
+    def append(self, commit_ts: int, wall_time_us: int, ops: list[tuple]) -> Any: ...
 
     def wait(self, ticket: Any) -> None: ...
 
@@ -69,6 +71,10 @@ class Storage:
         self.visible_ts = 0
         self.indexes = Indexes()
         self.constraints = Constraints()
+        # Every edge type and property key ever used (a superset of the live
+        # ones): the name dictionaries of a snapshot.
+        self.edge_types: set[str] = set()
+        self.property_keys: set[str] = set()
         self.commit_log: CommitLog | None = None
         self._begin_seq = 0
         self._active: dict[int, Transaction] = {}  # by begin sequence: oldest first
@@ -96,7 +102,7 @@ class Storage:
             if not self.constraints.empty:
                 self.constraints.check(tx.touched_vertices(), tx.newest)
             ts = self.last_commit_ts + 1
-            ticket = log.append(ts, time.time_ns() // 1000, tx.deltas) if log is not None else None
+            ticket = log.append(ts, time.time_ns() // 1000, redo.ops_of(tx.deltas)) if log is not None else None
             self.last_commit_ts = ts
             tx.info.commit_ts = ts
             self._active.pop(tx.seq, None)
@@ -234,9 +240,28 @@ class Storage:
     def _newest(self, vertex: Vertex) -> tuple[set[str], dict[str, Any], bool]:
         return version(vertex, None, NEWEST)
 
-    def create_index(self, label: str, key: str | None) -> bool:
-        """False when the index exists already."""
+    def _log_schema(self, op: tuple) -> Any:
+        """Give a schema change its own commit timestamp and WAL record (under the lock)."""
+        ts = self.last_commit_ts + 1
+        self.last_commit_ts = ts
+        ticket = self.commit_log.append(ts, time.time_ns() // 1000, [op]) if self.commit_log is not None else None
+        self._publish(ts)
+        return ticket
+
+    def _schema_change(self, change, op: tuple, log: bool) -> Any:
+        """Run `change()` under the lock; when it changed something and `log`,
+        write `op` to the WAL and wait for it outside the lock."""
         with self.lock:
+            result = change()
+            ticket = self._log_schema(op) if result is not False and log else None
+        if ticket is not None:
+            self.commit_log.wait(ticket)
+        return result
+
+    def create_index(self, label: str, key: str | None, log: bool = True) -> bool:
+        """False when the index exists already."""
+
+        def change():
             if key is None:
                 if label in self.indexes.declared_labels:
                     return False
@@ -247,8 +272,12 @@ class Storage:
             self.indexes.create_property_index(label, key, list(self.vertices.values()), self._versions)
             return True
 
-    def drop_index(self, label: str, key: str | None) -> bool:
-        with self.lock:
+        return self._schema_change(change, (redo.CREATE_INDEX, label, key), log)
+
+    def drop_index(self, label: str, key: str | None, log: bool = True) -> bool:
+        """False when there is no such index."""
+
+        def change():
             if key is None:
                 if label not in self.indexes.declared_labels:
                     return False
@@ -259,8 +288,15 @@ class Storage:
             self.indexes.drop_property_index(label, key)
             return True
 
-    def create_constraint(self, kind: str, label: str, keys: tuple[str, ...]) -> None:
-        with self.lock:
+        return self._schema_change(change, (redo.DROP_INDEX, label, key), log)
+
+    def has_constraint(self, kind: str, label: str, keys: tuple[str, ...]) -> bool:
+        if kind == "exists":
+            return all((label, key) in self.constraints.existence for key in keys)
+        return (label, keys) in self.constraints.unique
+
+    def create_constraint(self, kind: str, label: str, keys: tuple[str, ...], log: bool = True) -> None:
+        def change():
             vertices = self.indexes.label_candidates(label)
             if kind == "exists":
                 for key in keys:
@@ -268,13 +304,63 @@ class Storage:
             else:
                 self.constraints.create_unique(label, keys, vertices, self._newest)
 
-    def drop_constraint(self, kind: str, label: str, keys: tuple[str, ...]) -> None:
-        with self.lock:
+        self._schema_change(change, (redo.CREATE_CONSTRAINT, kind, label, list(keys)), log)
+
+    def drop_constraint(self, kind: str, label: str, keys: tuple[str, ...], log: bool = True) -> None:
+        def change():
             if kind == "exists":
                 for key in keys:
                     self.constraints.drop_existence(label, key)
             else:
                 self.constraints.drop_unique(label, keys)
+
+        self._schema_change(change, (redo.DROP_CONSTRAINT, kind, label, list(keys)), log)
+
+    # -- recovery (single-threaded, before the database serves) --------------------
+
+    def load_vertex(self, gid: int, labels, props: dict[str, Any]) -> Vertex:
+        """Insert a committed vertex as it was recovered: no Delta, visible to all."""
+        vertex = Vertex(gid, tuple(labels), props)
+        self.vertices[gid] = vertex
+        self.property_keys.update(props)
+        for label in vertex.labels:
+            self.indexes.add_label(vertex, label)
+        if vertex.labels and self.constraints.unique:
+            self.constraints.note(vertex)
+        if gid >= self.next_vertex_id:
+            self.next_vertex_id = gid + 1
+        return vertex
+
+    def load_edge(self, gid: int, type_: str, src: int, dst: int, props: dict[str, Any]) -> Edge:
+        source, target = self.vertices[src], self.vertices[dst]
+        edge = Edge(gid, type_, source, target, props)
+        self.edges[gid] = edge
+        self.edge_types.add(type_)
+        self.property_keys.update(props)
+        if source.out_edges:
+            source.out_edges.append(edge)
+        else:
+            source.out_edges = [edge]
+        if target.in_edges:
+            target.in_edges.append(edge)
+        else:
+            target.in_edges = [edge]
+        if gid >= self.next_edge_id:
+            self.next_edge_id = gid + 1
+        return edge
+
+    def unload(self, obj: Vertex | Edge) -> None:
+        """Remove a recovered object that a later WAL record deleted."""
+        obj.deleted = True
+        if type(obj) is Vertex:
+            for edge in (*obj.out_edges, *obj.in_edges):
+                edge.deleted = True
+                self._drop(edge)
+        self._drop(obj)
+
+    def recovered_to(self, commit_ts: int) -> None:
+        """Everything up to `commit_ts` is loaded: new transactions start there."""
+        self.last_commit_ts = self.visible_ts = commit_ts
 
     # -- figures ---------------------------------------------------------------------
 

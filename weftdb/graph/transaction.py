@@ -48,11 +48,15 @@ class Transaction:
     # -- end -----------------------------------------------------------------------
 
     def commit(self) -> None:
+        """On a constraint violation or a failed WAL append the transaction is
+        rolled back. Once it has its commit timestamp it is committed in
+        memory; if the WAL then fails it is never published (never seen)."""
         self._close()
         try:
             self.storage._commit(self)
-        except ConstraintViolation:
-            self.storage._abort(self)
+        except BaseException:
+            if self.info.commit_ts is None:
+                self.storage._abort(self)
             raise
 
     def abort(self) -> None:
@@ -210,6 +214,8 @@ class Transaction:
             vertex = Vertex(gid, tuple(dict.fromkeys(labels)), props)
             self._push(vertex, CREATED, None, None)
             storage.vertices[gid] = vertex
+            if props:
+                storage.property_keys.update(props)
             indexes = storage.indexes
             for label in vertex.labels:
                 indexes.add_label(vertex, label)
@@ -230,6 +236,9 @@ class Transaction:
             edge = Edge(gid, type_, src, dst, props)
             self._push(edge, CREATED, None, None)
             storage.edges[gid] = edge
+            storage.edge_types.add(type_)
+            if props:
+                storage.property_keys.update(props)
             if src.out_edges:
                 src.out_edges.append(edge)
             else:
@@ -254,6 +263,7 @@ class Transaction:
                 return True
             self._push(obj, PROPERTY, key, old)
             obj.props[key] = value
+            storage.property_keys.add(key)
             if type(obj) is Vertex:
                 storage.indexes.add_property(obj, key, value)
                 if storage.constraints.unique:

@@ -7,6 +7,8 @@ built yet say so instead of pretending.
 
 from __future__ import annotations
 
+import os
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ClientError, TransactionError
@@ -43,6 +45,12 @@ def administer(db: "Database", statement: ast.Statement, params: dict[str, Any])
             f"{command.upper()} is transaction control for the Bolt server; "
             "in Python use db.begin() / tx.commit() / tx.rollback() or `with db.transaction()`."
         )
+    if command in _DURABILITY:
+        if db.durability is None:
+            raise ClientError(f"{command.replace('_', ' ').upper()} needs a data directory; this database is in memory only.")
+        return _DURABILITY[command](db.durability)
+    if command == "show_storage_info":
+        return show_storage_info(db)
     if command == "storage_mode":
         mode = statement.arg("mode")
         if mode != "IN_MEMORY_TRANSACTIONAL":
@@ -71,3 +79,70 @@ def show_constraint_info(db: "Database") -> Result:
     rows = [("exists", label, key) for label, key in sorted(constraints.existence)]
     rows += [("unique", label, list(keys)) for label, keys in sorted(constraints.unique)]
     return Result(["constraint type", "label", "properties"], rows, "s")
+
+
+def _create_snapshot(durability) -> Result:
+    return Result(["path"], [(durability.create_snapshot(),)], "s")
+
+
+def _show_snapshots(durability) -> Result:
+    rows = [(s.path, s.timestamp, s.creation_time, s.size) for s in durability.snapshots()]
+    return Result(["path", "timestamp", "creation_time", "size"], rows, "s")
+
+
+def _show_next_snapshot(durability) -> Result:
+    if durability.next_snapshot_at is None:
+        return Result(["path", "timestamp", "creation_time", "size"], [], "s")
+    when = datetime.fromtimestamp(durability.next_snapshot_at, timezone.utc).isoformat()
+    return Result(["path", "timestamp", "creation_time", "size"], [(None, None, when, None)], "s")
+
+
+def _lock(durability) -> Result:
+    status = "Data directory is now locked." if durability.hold("lock") else "Data directory is already locked."
+    return Result(["STATUS"], [(status,)], "s")
+
+
+def _unlock(durability) -> Result:
+    status = "Data directory is now unlocked." if durability.release("lock") else "Data directory is already unlocked."
+    return Result(["STATUS"], [(status,)], "s")
+
+
+def _lock_status(durability) -> Result:
+    status = "Data directory is locked." if durability.held("lock") else "Data directory is unlocked."
+    return Result(["STATUS"], [(status,)], "s")
+
+
+_DURABILITY = {
+    "create_snapshot": _create_snapshot,
+    "show_snapshots": _show_snapshots,
+    "show_next_snapshot": _show_next_snapshot,
+    "lock_data_directory": _lock,
+    "unlock_data_directory": _unlock,
+    "data_directory_lock_status": _lock_status,
+}
+
+
+def show_storage_info(db: "Database") -> Result:
+    vertices, edges = db.storage.counts()
+    rows = [
+        ("vertex_count", vertices),
+        ("edge_count", edges),
+        ("average_degree", round(2 * edges / vertices, 3) if vertices else 0.0),
+        ("memory_res", _resident_bytes()),
+        ("storage_mode", "IN_MEMORY_TRANSACTIONAL"),
+        ("global_isolation_level", "SNAPSHOT_ISOLATION"),
+        ("last_commit_timestamp", db.storage.last_commit_ts),
+    ]
+    if db.durability is not None:
+        rows += [(key, value) for key, value in db.durability.info().items()]
+        rows.append(("data_directory", db.durability.data_dir))
+    return Result(["storage info", "value"], rows, "s")
+
+
+def _resident_bytes() -> int:
+    """Resident set size of this process, from /proc (0 where there is none)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0

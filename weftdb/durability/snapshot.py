@@ -1,0 +1,172 @@
+"""Snapshots of the graph: written from one MVCC view, loaded at recovery.
+
+A snapshot is consistent at one commit timestamp: it is written through a
+read transaction, so writers go on while it is written and their changes
+simply are not in it (they are in the WAL after that timestamp). The file
+container is `snapshot_file.py`; this module decides what goes in it:
+
+    header   {db_uuid, commit_ts, wall_time_us, vertex_count, edge_count,
+              next_vertex_id, next_edge_id}
+    names    {labels: [...], edge_types: [...], property_keys: [...]}
+    vertex   [gid, [label id, ...], [key id, value, key id, value, ...]]
+    edge     [gid, type id, from gid, to gid, [key id, value, ...]]
+    schema   {label_indexes, property_indexes, existence, unique}
+
+File names sort by commit timestamp: `<commit ts, 20 digits>_<UTC time>.snapshot`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+from ..graph.storage import Storage
+from .files import FileSystem
+from .snapshot_file import SnapshotInfo, SnapshotReader, write_snapshot
+
+SUFFIX = ".snapshot"
+_NAME = re.compile(r"(\d{20})_(\d{8}T\d{12})\.snapshot")
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    path: str
+    commit_ts: int
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+
+def snapshot_name(commit_ts: int, wall_time_us: int) -> str:
+    moment = datetime.fromtimestamp(wall_time_us / 1e6, timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    return f"{commit_ts:020d}_{moment}{SUFFIX}"
+
+
+def list_snapshots(fs: FileSystem, directory: str) -> list[SnapshotFile]:
+    """Snapshots in `directory`, oldest first; temporaries and strangers ignored."""
+    if not fs.exists(directory):
+        return []
+    found = []
+    for name in fs.listdir(directory):
+        match = _NAME.fullmatch(name)
+        if match:
+            found.append(SnapshotFile(os.path.join(directory, name), int(match.group(1))))
+    return sorted(found, key=lambda s: (s.commit_ts, s.name))
+
+
+def _flat(props: dict[str, Any], key_id: dict[str, int]) -> list:
+    """Properties as [key id, value, ...]: msgpack maps take only string keys here."""
+    flat = []
+    for key, value in props.items():
+        flat.append(key_id[key])
+        flat.append(value)
+    return flat
+
+
+def _unflat(flat: list, keys: list[str]) -> dict[str, Any]:
+    return {keys[flat[i]]: flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def _batches(items: Iterator[list], size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def write(storage: Storage, fs: FileSystem, directory: str, db_uuid: bytes, items_per_batch: int, compress: bool = False) -> tuple[SnapshotInfo, int]:
+    """Write a snapshot of what a transaction starting now sees; returns
+    (file info, the commit timestamp it is consistent at)."""
+    tx = storage.begin()
+    try:
+        with storage.lock:
+            schema = {
+                "label_indexes": sorted(storage.indexes.declared_labels),
+                "property_indexes": sorted([label, key] for label, key in storage.indexes.by_property),
+                "existence": sorted([label, key] for label, key in storage.constraints.existence),
+                "unique": sorted([label, list(keys)] for label, keys in storage.constraints.unique),
+            }
+            labels = sorted(storage.indexes.by_label)
+            edge_types = sorted(storage.edge_types)
+            keys = sorted(storage.property_keys)
+            next_ids = (storage.next_vertex_id, storage.next_edge_id)
+        label_id = {name: i for i, name in enumerate(labels)}
+        type_id = {name: i for i, name in enumerate(edge_types)}
+        key_id = {name: i for i, name in enumerate(keys)}
+        counts = {"vertices": 0, "edges": 0}
+
+        def vertices() -> Iterator[list]:
+            for vertex in tx.scan_vertices():
+                vertex_labels, props, _ = tx.view(vertex)
+                counts["vertices"] += 1
+                yield [vertex.gid, [label_id[l] for l in vertex_labels], _flat(props, key_id)]
+
+        def edges() -> Iterator[list]:
+            for edge in tx.scan_edges():
+                counts["edges"] += 1
+                props = tx.properties(edge)
+                yield [edge.gid, type_id[edge.type], edge.src.gid, edge.dst.gid, _flat(props, key_id)]
+
+        wall_time_us = time.time_ns() // 1000
+        path = os.path.join(directory, snapshot_name(tx.start_ts, wall_time_us))
+        header = {
+            "db_uuid": db_uuid,
+            "commit_ts": tx.start_ts,
+            "wall_time_us": wall_time_us,
+            "next_vertex_id": next_ids[0],
+            "next_edge_id": next_ids[1],
+        }
+        names = {"labels": labels, "edge_types": edge_types, "property_keys": keys}
+        fs.makedirs(directory)
+        info = write_snapshot(
+            fs, path, header, names, _batches(vertices(), items_per_batch), _batches(edges(), items_per_batch), schema, compress
+        )
+        return info, tx.start_ts
+    finally:
+        tx.commit()
+
+
+def load(storage: Storage, reader: SnapshotReader, threads: int = 1, progress=None) -> int:
+    """Load a checked snapshot into an empty store; returns its commit timestamp."""
+    header, names, schema = reader.header, reader.names, reader.schema
+    labels, edge_types, keys = names["labels"], names["edge_types"], names["property_keys"]
+    for label in schema.get("label_indexes", []):
+        storage.create_index(label, None, log=False)
+    for label, key in schema.get("property_indexes", []):
+        storage.create_index(label, key, log=False)
+    load_vertex, load_edge = storage.load_vertex, storage.load_edge
+    for batch in reader.vertex_batches(threads):
+        for gid, label_ids, props in batch:
+            load_vertex(gid, [labels[i] for i in label_ids], _unflat(props, keys))
+        if progress:
+            progress(len(batch))
+    for batch in reader.edge_batches(threads):
+        for gid, type_index, src, dst, props in batch:
+            load_edge(gid, edge_types[type_index], src, dst, _unflat(props, keys))
+        if progress:
+            progress(len(batch))
+    for label, key in schema.get("existence", []):
+        storage.create_constraint("exists", label, (key,), log=False)
+    for label, unique_keys in schema.get("unique", []):
+        storage.create_constraint("unique", label, tuple(unique_keys), log=False)
+    storage.next_vertex_id = max(storage.next_vertex_id, header.get("next_vertex_id", 0))
+    storage.next_edge_id = max(storage.next_edge_id, header.get("next_edge_id", 0))
+    return header["commit_ts"]
+
+
+def describe(reader: SnapshotReader) -> dict[str, Any]:
+    return {
+        "commit_ts": reader.header.get("commit_ts"),
+        "vertices": reader.vertex_count,
+        "edges": reader.edge_count,
+        "size": reader.size,
+    }

@@ -1,0 +1,137 @@
+"""Redo operations: what a committed transaction did, for the WAL and replication.
+
+`ops_of(deltas)` turns a transaction's undo Deltas into redo operations in
+one pass at commit, reading the value each changed property has now (the
+Delta holds the old one). `apply(storage, ops)` replays them on recovery.
+Both sides live here so the vocabulary cannot drift apart; the durability
+layer only frames and stores the tuples.
+
+Every op is a tuple starting with its code. Replaying is idempotent where it
+can be (creating an index that exists, deleting what is gone), so a snapshot
+taken while a schema change committed may meet that change again in the WAL.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import RecoveryError
+from .objects import CREATED, DELETED, LABEL_ADDED, LABEL_REMOVED, PROPERTY, Delta, Edge, Vertex, without
+
+if TYPE_CHECKING:
+    from .storage import Storage
+
+CREATE_VERTEX = 1  # gid, labels, props
+DELETE_VERTEX = 2  # gid
+ADD_LABEL = 3  # gid, label
+REMOVE_LABEL = 4  # gid, label
+SET_VERTEX_PROPERTY = 5  # gid, key, value (None removes)
+CREATE_EDGE = 6  # gid, type, src gid, dst gid, props
+DELETE_EDGE = 7  # gid
+SET_EDGE_PROPERTY = 8  # gid, key, value (None removes)
+CREATE_INDEX = 20  # label, key or None
+DROP_INDEX = 21  # label, key or None
+CREATE_CONSTRAINT = 22  # kind, label, keys
+DROP_CONSTRAINT = 23  # kind, label, keys
+
+NAMES = {
+    CREATE_VERTEX: "create vertex",
+    DELETE_VERTEX: "delete vertex",
+    ADD_LABEL: "add label",
+    REMOVE_LABEL: "remove label",
+    SET_VERTEX_PROPERTY: "set vertex property",
+    CREATE_EDGE: "create edge",
+    DELETE_EDGE: "delete edge",
+    SET_EDGE_PROPERTY: "set edge property",
+    CREATE_INDEX: "create index",
+    DROP_INDEX: "drop index",
+    CREATE_CONSTRAINT: "create constraint",
+    DROP_CONSTRAINT: "drop constraint",
+}
+
+
+def ops_of(deltas: list[Delta]) -> list[tuple]:
+    ops: list[tuple] = []
+    append = ops.append
+    for delta in deltas:
+        obj = delta.obj
+        kind = delta.kind
+        if type(obj) is Vertex:
+            if kind == PROPERTY:
+                append((SET_VERTEX_PROPERTY, obj.gid, delta.key, obj.props.get(delta.key)))
+            elif kind == CREATED:
+                append((CREATE_VERTEX, obj.gid, list(obj.labels), dict(obj.props)))
+            elif kind == LABEL_ADDED:
+                append((ADD_LABEL, obj.gid, delta.value))
+            elif kind == LABEL_REMOVED:
+                append((REMOVE_LABEL, obj.gid, delta.value))
+            elif kind == DELETED:
+                append((DELETE_VERTEX, obj.gid))
+        elif kind == CREATED:
+            append((CREATE_EDGE, obj.gid, obj.type, obj.src.gid, obj.dst.gid, dict(obj.props)))
+        elif kind == PROPERTY:
+            append((SET_EDGE_PROPERTY, obj.gid, delta.key, obj.props.get(delta.key)))
+        elif kind == DELETED:
+            append((DELETE_EDGE, obj.gid))
+    return ops
+
+
+def apply(storage: "Storage", ops: list[tuple], where: str) -> None:
+    """Replay one record's ops directly on the store (recovery: no readers yet).
+    `where` names the record for errors (file and offset)."""
+    vertices, edges = storage.vertices, storage.edges
+    indexes = storage.indexes
+    for op in ops:
+        try:
+            code = op[0]
+            if code == CREATE_VERTEX:
+                storage.load_vertex(op[1], op[2], op[3])
+            elif code == CREATE_EDGE:
+                storage.load_edge(op[1], op[2], op[3], op[4], op[5])
+            elif code == SET_VERTEX_PROPERTY or code == SET_EDGE_PROPERTY:
+                obj = (vertices if code == SET_VERTEX_PROPERTY else edges)[op[1]]
+                _set(obj, op[2], op[3])
+                storage.property_keys.add(op[2])
+                if code == SET_VERTEX_PROPERTY and op[3] is not None:
+                    indexes.add_property(obj, op[2], op[3])
+                    storage.constraints.note(obj)
+            elif code == ADD_LABEL:
+                vertex = vertices[op[1]]
+                if op[2] not in vertex.labels:
+                    vertex.labels = vertex.labels + (op[2],)
+                    indexes.add_label(vertex, op[2])
+                    storage.constraints.note(vertex)
+            elif code == REMOVE_LABEL:
+                vertex = vertices[op[1]]
+                vertex.labels = without(vertex.labels, op[2])
+                indexes.forget(vertex, label=op[2])
+            elif code == DELETE_EDGE:
+                storage.unload(edges[op[1]])
+            elif code == DELETE_VERTEX:
+                storage.unload(vertices[op[1]])
+            elif code == CREATE_INDEX:
+                storage.create_index(op[1], op[2], log=False)
+            elif code == DROP_INDEX:
+                storage.drop_index(op[1], op[2], log=False)
+            elif code == CREATE_CONSTRAINT:
+                if not storage.has_constraint(op[1], op[2], tuple(op[3])):
+                    storage.create_constraint(op[1], op[2], tuple(op[3]), log=False)
+            elif code == DROP_CONSTRAINT:
+                if storage.has_constraint(op[1], op[2], tuple(op[3])):
+                    storage.drop_constraint(op[1], op[2], tuple(op[3]), log=False)
+            else:
+                raise RecoveryError(f"{where}: unknown operation code {code!r}.")
+        except (KeyError, IndexError, TypeError) as exc:
+            raise RecoveryError(
+                f"{where}: operation {NAMES.get(op[0] if op else None, op)!s} {op!r} does not apply "
+                f"to the recovered graph ({type(exc).__name__}: {exc}). The WAL does not match the snapshot "
+                "it follows; recover from an older snapshot or a backup."
+            ) from None
+
+
+def _set(obj: Vertex | Edge, key: str, value: Any) -> None:
+    if value is None:
+        obj.props.pop(key, None)
+    else:
+        obj.props[key] = value
+
