@@ -69,6 +69,17 @@ FLAGS: tuple[Flag, ...] = (
     Flag("storage-gc-cycle-sec", int, 30, "Seconds between garbage collections of old versions."),
     Flag("query-execution-timeout-sec", float, 600.0, "Stop a query that runs longer than this; 0 means no limit."),
     Flag("query-plan-cache-size", int, 1000, "Parsed statements kept by query text."),
+    Flag("bolt-address", str, "127.0.0.1", "Address the Bolt server listens on."),
+    Flag("bolt-port", int, 7687, "Port the Bolt server listens on."),
+    Flag("bolt-cert-file", str, "", "TLS certificate (PEM) for Bolt; with --bolt-key-file turns TLS on."),
+    Flag("bolt-key-file", str, "", "TLS private key (PEM) for Bolt."),
+    Flag("bolt-session-inactivity-timeout", int, 1800, "Close a Bolt connection idle for this many seconds."),
+    Flag("bolt-num-workers", int, 0, "Threads running queries for Bolt clients; 0 means 4 per CPU, at least 16."),
+    Flag("bolt-max-connections", int, 1000, "Refuse Bolt connections beyond this many."),
+    Flag("bolt-max-message-size-kib", int, 16384, "Close a Bolt connection that sends a larger message."),
+    Flag("bolt-shutdown-grace-sec", float, 10.0, "On SIGTERM, wait this long for running work before rolling it back."),
+    Flag("log-level", str, "WARNING", "DEBUG, INFO, WARNING, ERROR or CRITICAL."),
+    Flag("log-file", str, "", "Append the log to this file instead of standard error."),
 )
 
 _BY_NAME: dict[str, Flag] = {}

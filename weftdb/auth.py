@@ -1,0 +1,161 @@
+"""Users and their passwords.
+
+With no user defined, the server lets every client in (as Memgraph does); once
+one exists, every Bolt client must authenticate. Passwords are kept only as
+salted scrypt hashes, in `<data-directory>/auth/users.json`, rewritten whole and
+atomically (temporary file, fsync, rename, fsync of the directory) on every
+change, so a crash leaves either the old or the new list. With no data
+directory the store lives in memory.
+
+Checking a password costs one scrypt whether or not the user exists, so the
+time taken does not tell an attacker which names are real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+
+from .errors import ClientError, DatabaseError
+
+FILE_NAME = "users.json"
+FORMAT_VERSION = 1
+# scrypt cost: ~16 MiB and a few tens of milliseconds per check.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MAX_NAME_LENGTH = 128
+
+
+class UserError(ClientError):
+    """A user statement cannot be carried out."""
+
+
+class UserExists(UserError):
+    """CREATE USER named a user that exists already."""
+
+
+class UnknownUser(UserError):
+    """SET PASSWORD or DROP USER named a user that does not exist."""
+
+
+def _hash(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32)
+
+
+def _new_record(password: str) -> dict:
+    if not isinstance(password, str):
+        raise UserError("a password must be a string")
+    salt = secrets.token_bytes(16)
+    digest = _hash(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return {"salt": salt.hex(), "hash": digest.hex(), "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P}
+
+
+def _check_name(user: str) -> None:
+    if not isinstance(user, str) or not user or len(user) > MAX_NAME_LENGTH:
+        raise UserError(f"a user name must be a non-empty string of at most {MAX_NAME_LENGTH} characters")
+    if any(ch.isspace() or not ch.isprintable() for ch in user):
+        raise UserError(f"a user name cannot contain spaces or control characters: {user!r}")
+
+
+class UserStore:
+    """The users of one database. `directory` is the data directory (None: in memory only)."""
+
+    def __init__(self, directory: str | None):
+        self._lock = threading.Lock()
+        self._path = None if directory is None else os.path.join(directory, "auth", FILE_NAME)
+        self._users: dict[str, dict] = {}
+        self._dummy = _new_record(secrets.token_hex(8))
+        if self._path is not None and os.path.exists(self._path):
+            self._users = self._load(self._path)
+
+    @staticmethod
+    def _load(path: str) -> dict[str, dict]:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                document = json.load(handle)
+            if document.get("version") != FORMAT_VERSION:
+                raise ValueError(f"unknown format version {document.get('version')!r}")
+            users = document["users"]
+            for name, record in users.items():
+                bytes.fromhex(record["salt"]), bytes.fromhex(record["hash"])
+                n, r, p = int(record["n"]), int(record["r"]), int(record["p"])
+                if n < 2 or n & (n - 1) or not 1 <= r <= 64 or not 1 <= p <= 16 or 128 * n * r > 32 * 1024 * 1024:
+                    raise ValueError(f"scrypt parameters of user {name!r} are out of range")
+            return users
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DatabaseError(f"cannot read the user file {path}: {exc}") from None
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        directory = os.path.dirname(self._path)
+        os.makedirs(directory, exist_ok=True)
+        temporary = self._path + ".tmp"
+        data = json.dumps({"version": FORMAT_VERSION, "users": self._users}, indent=1, sort_keys=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, self._path)
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    @property
+    def has_users(self) -> bool:
+        return bool(self._users)
+
+    def users(self) -> list[str]:
+        with self._lock:
+            return sorted(self._users)
+
+    def create(self, user: str, password: str) -> None:
+        _check_name(user)
+        record = _new_record(password)
+        with self._lock:
+            if user in self._users:
+                raise UserExists(f"user {user!r} already exists")
+            self._users[user] = record
+            self._commit(lambda: self._users.pop(user))
+
+    def set_password(self, user: str, password: str) -> None:
+        record = _new_record(password)
+        with self._lock:
+            if user not in self._users:
+                raise UnknownUser(f"user {user!r} does not exist")
+            previous = self._users[user]
+            self._users[user] = record
+            self._commit(lambda: self._users.__setitem__(user, previous))
+
+    def drop(self, user: str) -> None:
+        with self._lock:
+            if user not in self._users:
+                raise UnknownUser(f"user {user!r} does not exist")
+            previous = self._users.pop(user)
+            self._commit(lambda: self._users.__setitem__(user, previous))
+
+    def _commit(self, undo) -> None:
+        try:
+            self._save()
+        except OSError as exc:
+            undo()
+            raise DatabaseError(f"cannot write the user file {self._path}: {exc}") from None
+
+    def verify(self, user: str, password: str) -> bool:
+        """True when `password` is the password of `user`. Unknown users cost the same time."""
+        with self._lock:
+            record = self._users.get(user) if isinstance(user, str) else None
+        known = record is not None
+        record = record or self._dummy
+        if not isinstance(password, str):
+            password = ""
+            known = False
+        digest = _hash(password, bytes.fromhex(record["salt"]), record["n"], record["r"], record["p"])
+        return hmac.compare_digest(digest, bytes.fromhex(record["hash"])) and known

@@ -1,0 +1,388 @@
+"""Bolt, sans I/O: bytes in, requests out; outcomes in, bytes out.
+
+`BoltProtocol` never touches a socket (the h11 design). The transport feeds it
+whatever bytes arrived (`receive_data`), asks for the next request the
+application must carry out (`next_request`), reports the outcome (`succeed`,
+`stream`, `fail`) and writes `data_to_send()`. Everything that needs no
+database is answered here: the handshake, IGNORED while failed or while a
+RESET is on its way, PULL and DISCARD paging over an already materialised
+result, TELEMETRY, and FAILURE for a message the current state does not allow.
+
+Versions: 4.4 and 5.0 to 5.8. What differs between them is kept to a few
+checks: where credentials arrive (HELLO before 5.1, LOGON after), which
+messages exist (LOGON/LOGOFF 5.1+, TELEMETRY 5.4+), the FAILURE shape (GQL
+fields from 5.7) and the value shapes (`values.dehydrate`).
+
+The legal transitions are the table `TRANSITIONS`: (state, request) -> state
+after SUCCESS. A request not in the table for the current state is a protocol
+violation: FAILURE, then the connection is closed. FAILURE of any other request
+moves to FAILED, where everything but RESET is IGNORED. A RESET counts from the
+moment its bytes arrive (`interrupt_pending`, so the transport can cancel the
+running query); requests queued before it are IGNORED, as in Bolt's
+INTERRUPTED state.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from .packstream import DEFAULT_MAX_DEPTH, PackStreamError, Structure, pack, unpack
+from .values import BadValue, dehydrate
+
+MAGIC = b"\x60\x60\xb0\x17"
+# Supported versions: major -> (lowest minor, highest minor).
+SUPPORTED = {5: (0, 8), 4: (4, 4)}
+MAX_CHUNK = 0xFFFF
+DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+
+SUCCESS, RECORD, IGNORED, FAILURE = 0x70, 0x71, 0x7E, 0x7F
+
+
+class State(enum.Enum):
+    NEGOTIATION = "NEGOTIATION"
+    CONNECTED = "CONNECTED"
+    AUTHENTICATION = "AUTHENTICATION"
+    READY = "READY"
+    STREAMING = "STREAMING"
+    TX_READY = "TX_READY"
+    TX_STREAMING = "TX_STREAMING"
+    FAILED = "FAILED"
+    DEFUNCT = "DEFUNCT"
+
+
+S = State
+TRANSITIONS: dict[tuple[State, str], State] = {
+    (S.CONNECTED, "HELLO"): S.READY,  # AUTHENTICATION from 5.1: credentials come with LOGON
+    (S.AUTHENTICATION, "LOGON"): S.READY,
+    (S.READY, "LOGOFF"): S.AUTHENTICATION,
+    (S.READY, "RUN"): S.STREAMING,
+    (S.READY, "BEGIN"): S.TX_READY,
+    (S.READY, "ROUTE"): S.READY,
+    (S.READY, "TELEMETRY"): S.READY,
+    (S.STREAMING, "PULL"): S.READY,  # stays STREAMING while the result has more
+    (S.STREAMING, "DISCARD"): S.READY,
+    (S.TX_READY, "RUN"): S.TX_STREAMING,
+    (S.TX_READY, "COMMIT"): S.READY,
+    (S.TX_READY, "ROLLBACK"): S.READY,
+    (S.TX_STREAMING, "RUN"): S.TX_STREAMING,
+    (S.TX_STREAMING, "PULL"): S.TX_READY,  # stays TX_STREAMING while any result has more
+    (S.TX_STREAMING, "DISCARD"): S.TX_READY,
+    (S.TX_STREAMING, "COMMIT"): S.READY,
+    (S.TX_STREAMING, "ROLLBACK"): S.READY,
+    **{(state, "RESET"): S.READY for state in (S.READY, S.STREAMING, S.TX_READY, S.TX_STREAMING, S.FAILED)},
+}
+# After RUN of the text BEGIN / COMMIT / ROLLBACK (pymgclient's transaction control).
+AFTER_CONTROL_RUN = {"begin": S.TX_STREAMING, "commit": S.STREAMING, "rollback": S.STREAMING}
+
+_MAP, _LIST, _STR, _INT, _ANY = dict, list, str, int, object
+# signature -> (name, field types, lowest version that has it)
+MESSAGES: dict[int, tuple[str, tuple[type, ...], tuple[int, int]]] = {
+    0x01: ("HELLO", (_MAP,), (4, 4)),
+    0x02: ("GOODBYE", (), (4, 4)),
+    0x0F: ("RESET", (), (4, 4)),
+    0x10: ("RUN", (_STR, _MAP, _MAP), (4, 4)),
+    0x11: ("BEGIN", (_MAP,), (4, 4)),
+    0x12: ("COMMIT", (), (4, 4)),
+    0x13: ("ROLLBACK", (), (4, 4)),
+    0x2F: ("DISCARD", (_MAP,), (4, 4)),
+    0x3F: ("PULL", (_MAP,), (4, 4)),
+    0x66: ("ROUTE", (_MAP, _LIST, _ANY), (4, 4)),
+    0x6A: ("LOGON", (_MAP,), (5, 1)),
+    0x6B: ("LOGOFF", (), (5, 1)),
+    0x54: ("TELEMETRY", (_INT,), (5, 4)),
+}
+
+
+class ProtocolError(Exception):
+    """The peer broke the framing or sent something that is not a Bolt message;
+    the connection must be closed. The message says why, for the log."""
+
+
+@dataclass(frozen=True)
+class Request:
+    name: str
+    fields: tuple
+
+
+@dataclass
+class _Stream:
+    rows: list
+    summary: dict
+    position: int = 0
+
+
+def negotiate(proposals: bytes) -> tuple[int, int] | None:
+    """The highest version among the four 4-byte proposals that this server speaks."""
+    for i in range(0, 16, 4):
+        _, span, minor, major = proposals[i : i + 4]
+        if major not in SUPPORTED:
+            continue  # includes 0xFF, the manifest style: a plain reply suffices
+        low, high = SUPPORTED[major]
+        best = min(minor, high)
+        if best >= max(low, minor - span):
+            return (major, best)
+    return None
+
+
+def _gql_status(code: str) -> tuple[str, str]:
+    """A GQLSTATUS class for a Neo4j code (5.7+ FAILURE), with its description."""
+    if code == "Neo.ClientError.Statement.SyntaxError":
+        return "42001", "syntax error or access rule violation - invalid syntax"
+    if code.startswith(("Neo.ClientError.Statement.SemanticError", "Neo.ClientError.Security.")):
+        return "42000", "syntax error or access rule violation"
+    if code.startswith(("Neo.ClientError.Statement.", "Neo.ClientError.Schema.")):
+        return "22000", "data exception"
+    if code.startswith("Neo.TransientError.Transaction."):
+        return "40000", "transaction rollback"
+    return "50N42", "general processing exception - unexpected error"
+
+
+class BoltProtocol:
+    """One Bolt connection's protocol state. Not thread-safe; one transport drives it."""
+
+    def __init__(self, *, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE, max_depth: int = DEFAULT_MAX_DEPTH):
+        self.max_message_size = max_message_size
+        self.max_depth = max_depth
+        self.version: tuple[int, int] | None = None
+        self.state = State.NEGOTIATION
+        self._inbox = bytearray()
+        self._message = bytearray()
+        self._requests: deque[Request] = deque()
+        self._out = bytearray()
+        self._resets_pending = 0
+        self._current: Request | None = None
+        self._streams: dict[int, _Stream] = {}
+        self._next_qid = 0
+        self._last_qid = -1
+
+    # -- bytes in -------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Take bytes from the peer. Raises ProtocolError when they cannot be a Bolt stream."""
+        if self.state is State.DEFUNCT:
+            return
+        self._inbox += data
+        try:
+            if self.state is State.NEGOTIATION:
+                self._handshake()
+            if self.state is not State.NEGOTIATION:
+                self._read_chunks()
+        except ProtocolError:
+            self.state = State.DEFUNCT
+            raise
+
+    def _handshake(self) -> None:
+        if len(self._inbox) < 20:
+            if not MAGIC.startswith(bytes(self._inbox[:4])):
+                raise ProtocolError("not a Bolt client: wrong magic bytes")
+            return
+        if self._inbox[:4] != MAGIC:
+            raise ProtocolError("not a Bolt client: wrong magic bytes")
+        self.version = negotiate(bytes(self._inbox[4:20]))
+        del self._inbox[:20]
+        if self.version is None:
+            self._out += b"\x00\x00\x00\x00"
+            raise ProtocolError("no common Bolt version (this server speaks 4.4 and 5.0 to 5.8)")
+        self._out += bytes((0, 0, self.version[1], self.version[0]))
+        self.state = State.CONNECTED
+
+    def _read_chunks(self) -> None:
+        inbox, pos = self._inbox, 0
+        while len(inbox) - pos >= 2:
+            size = (inbox[pos] << 8) | inbox[pos + 1]
+            if size == 0:
+                pos += 2
+                if self._message:  # an empty message is a NOOP keep-alive
+                    self._requests.append(self._decode(bytes(self._message)))
+                    self._message.clear()
+                continue
+            if len(self._message) + size > self.max_message_size:
+                raise ProtocolError(f"message larger than the limit of {self.max_message_size} bytes")
+            if len(inbox) - pos - 2 < size:
+                break
+            self._message += inbox[pos + 2 : pos + 2 + size]
+            pos += 2 + size
+        del inbox[:pos]
+
+    def _decode(self, data: bytes) -> Request:
+        try:
+            message = unpack(data, self.max_depth)
+        except PackStreamError as exc:
+            raise ProtocolError(f"malformed message: {exc}") from None
+        if not isinstance(message, Structure):
+            raise ProtocolError("a message must be a structure")
+        spec = MESSAGES.get(message.tag)
+        if spec is None:
+            raise ProtocolError(f"unknown message signature 0x{message.tag:02X}")
+        name, types, since = spec
+        if self.version < since:
+            raise ProtocolError(f"{name} does not exist in Bolt {self.version[0]}.{self.version[1]}")
+        fields = message.fields
+        if len(fields) != len(types) or not all(isinstance(f, t) for f, t in zip(fields, types)):
+            raise ProtocolError(f"{name} with malformed fields")
+        if name == "RESET":
+            self._resets_pending += 1
+        return Request(name, fields)
+
+    # -- requests out ---------------------------------------------------------------------
+
+    @property
+    def interrupt_pending(self) -> bool:
+        """A RESET has arrived that has not been carried out yet: cancel the running query."""
+        return self._resets_pending > 0
+
+    @property
+    def backlog(self) -> int:
+        """Requests received and not yet handed out."""
+        return len(self._requests)
+
+    @property
+    def closed(self) -> bool:
+        """The connection must be closed once `data_to_send()` is written."""
+        return self.state is State.DEFUNCT
+
+    def next_request(self) -> Request | None:
+        """The next request the application must carry out, answering in passing those that
+        need no database. None when nothing is ready (or the connection is closing)."""
+        if self._current is not None:
+            raise RuntimeError(f"the outcome of {self._current.name} has not been reported")
+        while self._requests and self.state is not State.DEFUNCT:
+            request = self._requests.popleft()
+            name = request.name
+            if name == "GOODBYE":
+                self.state = State.DEFUNCT
+                return None
+            if name == "RESET":
+                self._resets_pending -= 1
+            elif self._resets_pending or self.state is State.FAILED:
+                self._emit(IGNORED)
+                continue
+            if (self.state, name) not in TRANSITIONS:
+                self._emit_failure("Neo.ClientError.Request.Invalid", f"{name} is not allowed in state {self.state.value}")
+                self.state = State.DEFUNCT
+                return None
+            if name in ("PULL", "DISCARD"):
+                self._page(request)
+            elif name == "TELEMETRY":
+                self._emit(SUCCESS, {})
+            else:
+                self._current = request
+                return request
+        return None
+
+    # -- outcomes in ----------------------------------------------------------------------
+
+    def succeed(self, metadata: dict | None = None) -> None:
+        """The current request (not RUN) succeeded; SUCCESS carries `metadata`."""
+        request = self._take_current()
+        next_state = TRANSITIONS[(self.state, request.name)]
+        if request.name == "HELLO" and self.version >= (5, 1):
+            next_state = State.AUTHENTICATION
+        if request.name in ("COMMIT", "ROLLBACK", "RESET", "LOGOFF"):
+            self._streams.clear()
+        self.state = next_state
+        self._emit(SUCCESS, metadata or {})
+
+    def stream(self, columns: list[str], rows: list, summary: dict, t_first: int = 0, control: str | None = None) -> None:
+        """The current RUN succeeded with a materialised result; PULL pages through `rows`
+        and the last PULL's SUCCESS carries `summary`. `control` is "begin", "commit" or
+        "rollback" when the RUN text was transaction control."""
+        request = self._take_current()
+        if request.name != "RUN":
+            raise RuntimeError("stream() answers RUN only")
+        next_state = AFTER_CONTROL_RUN[control] if control else TRANSITIONS[(self.state, "RUN")]
+        if control:
+            self._streams.clear()
+        qid = self._next_qid
+        self._next_qid += 1
+        self._last_qid = qid
+        self._streams[qid] = _Stream(rows, summary)
+        metadata = {"fields": list(columns), "t_first": t_first}
+        if next_state is State.TX_STREAMING:
+            metadata["qid"] = qid
+        self.state = next_state
+        self._emit(SUCCESS, metadata)
+
+    def fail(self, code: str, message: str) -> None:
+        """The current request failed. A failed HELLO or LOGON closes the connection."""
+        request = self._take_current()
+        self._emit_failure(code, message)
+        self.state = State.DEFUNCT if request.name in ("HELLO", "LOGON") else State.FAILED
+
+    def data_to_send(self) -> bytes:
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _take_current(self) -> Request:
+        request, self._current = self._current, None
+        if request is None:
+            raise RuntimeError("no request is waiting for an outcome")
+        return request
+
+    def _page(self, request: Request) -> None:
+        extra = request.fields[0]
+        n, qid = extra.get("n", -1), extra.get("qid", -1)
+        if not isinstance(n, int) or not isinstance(qid, int) or n == 0 or n < -1:
+            self._emit_failure("Neo.ClientError.Request.Invalid", f"{request.name} needs n > 0 or n = -1")
+            self.state = State.FAILED
+            return
+        qid = self._last_qid if qid == -1 else qid
+        stream = self._streams.get(qid)
+        if stream is None:
+            self._emit_failure("Neo.ClientError.Request.Invalid", f"no open result with qid {qid}")
+            self.state = State.FAILED
+            return
+        end = len(stream.rows) if n == -1 else min(len(stream.rows), stream.position + n)
+        if request.name == "PULL":
+            major = self.version[0]
+            try:
+                records = [self._encode(RECORD, [dehydrate(v, major) for v in row]) for row in stream.rows[stream.position : end]]
+            except (BadValue, PackStreamError) as exc:  # a value this version cannot carry
+                self._emit_failure("Neo.DatabaseError.Statement.ExecutionFailed", f"cannot send the result: {exc}")
+                self.state = State.FAILED
+                return
+            for record in records:
+                self._out += record
+        stream.position = end
+        if end < len(stream.rows):
+            self._emit(SUCCESS, {"has_more": True})
+            return
+        del self._streams[qid]
+        if not self._streams:
+            self.state = TRANSITIONS[(self.state, request.name)]
+        self._emit(SUCCESS, {**stream.summary, "has_more": False})  # pymgclient reads has_more always
+
+    def _emit_failure(self, code: str, message: str) -> None:
+        if self.version >= (5, 7):
+            status, description = _gql_status(code)
+            self._emit(
+                FAILURE,
+                {
+                    "neo4j_code": code,
+                    "message": message,
+                    "gql_status": status,
+                    "description": f"error: {description}. {message}",
+                },
+            )
+        else:
+            self._emit(FAILURE, {"code": code, "message": message})
+
+    def _emit(self, tag: int, *fields: Any) -> None:
+        self._out += self._encode(tag, *fields)
+
+    @staticmethod
+    def _encode(tag: int, *fields: Any) -> bytes:
+        """A message framed in chunks of at most 64 KiB, ended by a zero-size chunk."""
+        body = pack(Structure(tag, fields))
+        framed = bytearray()
+        for start in range(0, len(body), MAX_CHUNK):
+            piece = body[start : start + MAX_CHUNK]
+            framed += len(piece).to_bytes(2, "big") + piece
+        framed += b"\x00\x00"
+        return bytes(framed)

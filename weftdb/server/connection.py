@@ -1,0 +1,274 @@
+"""One Bolt client: the asyncio glue between its socket, `BoltProtocol` and the Database.
+
+Two tasks per client. The reader feeds bytes to the protocol as they arrive,
+so a RESET or a dropped connection is seen while a query is still running and
+sets `interrupt`, which the engine checks at every row. The worker takes the
+protocol's requests one at a time, in order, runs queries in the server's
+thread pool (one slow query never stalls the event loop or other clients) and
+writes the answers. Everything Bolt-specific is in `bolt/protocol.py`; this
+module only knows what each request asks of the Database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from .. import errors
+from .bolt.protocol import BoltProtocol, ProtocolError, Request
+from .bolt.values import hydrate
+
+if TYPE_CHECKING:
+    from .server import BoltServer
+
+log = logging.getLogger("weftdb.server")
+
+SERVER_AGENT = "WeftDB/0.1.0"
+DATABASE_NAME = "weftdb"
+AUTH_FAILURE_DELAY = 0.5  # seconds; slows password guessing, says nothing about why
+MAX_BACKLOG = 64  # pipelined requests buffered before reading pauses
+READ_SIZE = 64 * 1024
+UNAUTHORIZED = "The client is unauthorized due to authentication failure."
+_CONTROL_TEXTS = {"BEGIN": "begin", "COMMIT": "commit", "ROLLBACK": "rollback"}
+
+
+class RequestError(errors.ClientError):
+    """A Bolt request asked for something this server does not do."""
+
+    code = "Neo.ClientError.Request.Invalid"
+
+
+class DatabaseNotFound(errors.ClientError):
+    code = "Neo.ClientError.Database.DatabaseNotFound"
+
+
+def control_command(query: str) -> str | None:
+    """"begin", "commit" or "rollback" when the query text is only that keyword."""
+    return _CONTROL_TEXTS.get(query.strip().rstrip(";").strip().upper())
+
+
+class Connection:
+    def __init__(self, server: "BoltServer", reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int):
+        self.server = server
+        self.db = server.db
+        self.reader = reader
+        self.writer = writer
+        self.id = f"bolt-{number}"
+        self.peer = writer.get_extra_info("peername")
+        self.proto = BoltProtocol(max_message_size=server.max_message_size)
+        self.interrupt = threading.Event()
+        self.tx: Any = None  # the open explicit transaction
+        self.tx_timeout: float | None = None
+        self.busy = False
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()  # the backlog has room again
+        self._reading = True
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        worker = asyncio.create_task(self._work())
+        try:
+            await self._read()
+        finally:
+            self._reading = False
+            self.interrupt.set()
+            self._wake.set()
+            try:
+                await worker
+            finally:
+                await self._rollback_quietly()
+                self.writer.close()
+
+    async def _read(self) -> None:
+        idle = self.server.idle_timeout or None
+        while not self.proto.closed:
+            if self.proto.backlog >= MAX_BACKLOG:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            try:
+                data = await asyncio.wait_for(self.reader.read(READ_SIZE), idle)
+            except asyncio.TimeoutError:
+                if self.busy:
+                    continue
+                log.info("%s %s: closed after %s s without a message", self.id, self.peer, idle)
+                return
+            except (ConnectionError, OSError):
+                return
+            if not data:
+                return
+            try:
+                self.proto.receive_data(data)
+            except ProtocolError as exc:
+                log.warning("%s %s: closing the connection: %s", self.id, self.peer, exc)
+                self.writer.write(self.proto.data_to_send())
+                return
+            if self.proto.interrupt_pending:
+                self.interrupt.set()
+            self.writer.write(self.proto.data_to_send())
+            self._wake.set()
+
+    async def _work(self) -> None:
+        try:
+            while self._reading:
+                self._wake.clear()
+                request = self.proto.next_request()
+                self._room.set()
+                await self._flush()
+                if self.proto.closed:
+                    break
+                if request is None:
+                    await self._wake.wait()
+                    continue
+                self.busy = True
+                try:
+                    await self._handle(request)
+                finally:
+                    self.busy = False
+                await self._flush()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._reading = False
+            self._room.set()
+            self.writer.close()  # ends the reader too
+
+    async def _flush(self) -> None:
+        data = self.proto.data_to_send()
+        if data and not self.writer.is_closing():
+            self.writer.write(data)
+            await self.writer.drain()
+
+    async def _in_thread(self, function, *args, **kwargs):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.server.executor, functools.partial(function, *args, **kwargs))
+
+    async def _rollback_quietly(self) -> None:
+        tx, self.tx = self.tx, None
+        if tx is not None and not tx.closed:
+            try:
+                await self._in_thread(tx.rollback)
+            except errors.Error as exc:
+                log.warning("%s: rollback of an abandoned transaction failed: %s", self.id, exc)
+
+    # -- requests ------------------------------------------------------------------------
+
+    async def _handle(self, request: Request) -> None:
+        handler = getattr(self, "_on_" + request.name.lower())
+        try:
+            await handler(*request.fields)
+        except errors.Error as exc:
+            self.proto.fail(exc.code, str(exc))
+        except Exception as exc:  # an engine bug must not take the server down
+            log.exception("%s: %s failed unexpectedly", self.id, request.name)
+            self.proto.fail("Neo.DatabaseError.General.UnknownError", f"internal error: {type(exc).__name__}: {exc}")
+
+    async def _on_hello(self, extra: dict) -> None:
+        if self.proto.version < (5, 1):
+            await self._authenticate(extra)
+        self.proto.succeed({"server": SERVER_AGENT, "connection_id": self.id, "hints": {}})
+
+    async def _on_logon(self, auth: dict) -> None:
+        await self._authenticate(auth)
+        self.proto.succeed()
+
+    async def _on_logoff(self) -> None:
+        self.proto.succeed()
+
+    async def _authenticate(self, auth: dict) -> None:
+        users = self.db.users
+        if not users.has_users:
+            return
+        principal, credentials = auth.get("principal"), auth.get("credentials")
+        ok = auth.get("scheme") == "basic" and await self._in_thread(users.verify, principal, credentials)
+        if not ok:
+            log.warning("%s %s: failed login as %r", self.id, self.peer, principal)
+            await asyncio.sleep(AUTH_FAILURE_DELAY)
+            raise errors.AuthError(UNAUTHORIZED)
+
+    async def _on_reset(self) -> None:
+        await self._rollback_quietly()
+        if not self.proto.interrupt_pending:
+            self.interrupt.clear()
+        self.proto.succeed()
+
+    async def _on_begin(self, extra: dict) -> None:
+        self._check_database(extra)
+        self.tx = await self._in_thread(self.db.begin)
+        self.tx_timeout = self._timeout(extra)
+        self.proto.succeed()
+
+    async def _on_commit(self) -> None:
+        tx, self.tx = self.tx, None
+        await self._in_thread(tx.commit)
+        self.proto.succeed({"bookmark": self.server.next_bookmark()})
+
+    async def _on_rollback(self) -> None:
+        tx, self.tx = self.tx, None
+        await self._in_thread(tx.rollback)
+        self.proto.succeed()
+
+    async def _on_route(self, routing: dict, bookmarks: list, extra: Any) -> None:
+        database = extra.get("db") if isinstance(extra, dict) else extra
+        self._check_database({"db": database})
+        address = routing.get("address") if isinstance(routing.get("address"), str) else self.server.public_address
+        servers = [{"addresses": [address], "role": role} for role in ("ROUTE", "READ", "WRITE")]
+        self.proto.succeed({"rt": {"ttl": 300, "db": DATABASE_NAME, "servers": servers}})
+
+    async def _on_run(self, query: str, parameters: dict, extra: dict) -> None:
+        self._check_database(extra)
+        control = control_command(query)
+        if control is not None:
+            await self._run_control(control)
+            return
+        params = hydrate(parameters, self.proto.version[0])
+        tx = self.tx
+        timeout = self.tx_timeout if tx is not None else self._timeout(extra)
+        execute = tx.execute if tx is not None else self.db.execute
+        started = time.monotonic()
+        result = await self._in_thread(execute, query, params, timeout=timeout, interrupt=self.interrupt)
+        t_first = int((time.monotonic() - started) * 1000)
+        summary: dict[str, Any] = {"type": result.query_type, "db": DATABASE_NAME, "t_last": 0}
+        if result.counters:
+            summary["stats"] = dict(result.counters)
+        if tx is None and result.query_type != "r":
+            summary["bookmark"] = self.server.next_bookmark()
+        self.proto.stream(result.columns, result.rows, summary, t_first)
+
+    async def _run_control(self, control: str) -> None:
+        """BEGIN, COMMIT and ROLLBACK sent as query text (pymgclient does this)."""
+        summary: dict[str, Any] = {"type": "w", "db": DATABASE_NAME, "t_last": 0}
+        tx, self.tx = self.tx, None
+        if control == "begin":
+            if tx is not None:
+                self.tx = tx
+                raise errors.TransactionError("a transaction is open already; COMMIT or ROLLBACK it first")
+            self.tx = await self._in_thread(self.db.begin)
+            self.tx_timeout = self._timeout({})
+        elif control == "commit":
+            if tx is None:
+                raise errors.TransactionError("COMMIT without an open transaction")
+            await self._in_thread(tx.commit)
+            summary["bookmark"] = self.server.next_bookmark()
+        elif tx is not None:  # ROLLBACK without a transaction is a harmless no-op
+            await self._in_thread(tx.rollback)
+        self.proto.stream([], [], summary, control=control)
+
+    def _check_database(self, extra: dict) -> None:
+        database = extra.get("db")
+        if database not in (None, "", DATABASE_NAME):
+            raise DatabaseNotFound(f"database {database!r} does not exist; this server holds {DATABASE_NAME!r}")
+
+    def _timeout(self, extra: dict) -> float | None:
+        """The server's query timeout, shortened by the client's tx_timeout (milliseconds)."""
+        limit = self.server.query_timeout or None
+        requested = extra.get("tx_timeout")
+        if isinstance(requested, int) and not isinstance(requested, bool) and requested > 0:
+            limit = min(limit or float("inf"), requested / 1000)
+        return limit
+

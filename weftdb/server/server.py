@@ -1,0 +1,208 @@
+"""The Bolt server: listener, limits, TLS and a graceful lifecycle.
+
+`serve(config)` is what `weftdb serve` runs: it opens the database, listens on
+`--bolt-address:--bolt-port` and blocks until SIGTERM or SIGINT. Then it stops
+accepting, gives running work `--bolt-shutdown-grace-sec` to finish, rolls
+back whatever is still open, closes the database (which writes the on-exit
+snapshot when enabled and releases the data directory lock) and returns. A
+second signal exits at once: every acknowledged commit is in the WAL already.
+
+`BoltServer` is the listener on the current event loop; `ServerThread` runs
+one on a background thread, for tests, benchmarks and programs that embed a
+server next to their own code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import signal
+import ssl
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ..config import Config, ConfigError
+from .connection import Connection
+
+log = logging.getLogger("weftdb.server")
+
+
+def tls_context(config: Config) -> ssl.SSLContext | None:
+    """A server TLS context from --bolt-cert-file and --bolt-key-file, or None when both are unset."""
+    cert, key = config.bolt_cert_file, config.bolt_key_file
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ConfigError("--bolt-cert-file and --bolt-key-file must be given together")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot load the TLS certificate {cert} / key {key}: {exc}") from None
+    return context
+
+
+class BoltServer:
+    """Accepts Bolt clients for one Database on the running event loop."""
+
+    def __init__(self, db: Any, config: Config):
+        self.db = db
+        self.config = config
+        self.max_message_size = config.bolt_max_message_size_kib * 1024
+        self.idle_timeout = config.bolt_session_inactivity_timeout
+        self.query_timeout = config.query_execution_timeout_sec
+        workers = config.bolt_num_workers or max(16, 4 * (os.cpu_count() or 1))
+        self.executor = ThreadPoolExecutor(workers, thread_name_prefix="weftdb-bolt")
+        self.connections: set[Connection] = set()
+        self.public_address = ""
+        self.port = 0
+        self._tasks: set[asyncio.Task] = set()
+        self._numbers = itertools.count(1)
+        self._bookmarks = itertools.count(1)
+        self._listener: asyncio.Server | None = None
+
+    def next_bookmark(self) -> str:
+        return f"weftdb:{next(self._bookmarks)}"
+
+    async def start(self) -> None:
+        context = tls_context(self.config)
+        self._listener = await asyncio.start_server(
+            self._accept,
+            self.config.bolt_address,
+            self.config.bolt_port,
+            ssl=context,
+            ssl_handshake_timeout=30 if context else None,
+        )
+        host, self.port = self._listener.sockets[0].getsockname()[:2]
+        self.public_address = f"{host}:{self.port}"
+        log.info("listening on %s%s", self.public_address, " with TLS" if context else "")
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        if len(self.connections) >= self.config.bolt_max_connections:
+            log.warning("refused %s: %d connections open already", peer, len(self.connections))
+            writer.close()
+            return
+        connection = Connection(self, reader, writer, next(self._numbers))
+        task = asyncio.current_task()
+        self.connections.add(connection)
+        self._tasks.add(task)
+        try:
+            await connection.run()
+        except Exception:  # one client's trouble never reaches the others
+            log.exception("%s %s: connection failed", connection.id, peer)
+        finally:
+            self.connections.discard(connection)
+            self._tasks.discard(task)
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop accepting, let running work finish for up to `grace` seconds, then roll
+        back and close every connection."""
+        if self._listener is not None:
+            self._listener.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while any(c.busy or c.tx is not None for c in self.connections) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for connection in list(self.connections):
+            connection.interrupt.set()
+            connection.writer.close()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=max(grace, 1.0))
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class ServerThread:
+    """A BoltServer on its own event loop in a daemon thread. The Database stays the caller's."""
+
+    def __init__(self, db: Any, config: Config):
+        self.server = BoltServer(db, config)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="weftdb-bolt-server", daemon=True)
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self.server.start())
+        except BaseException as exc:
+            self._error = exc
+            self._started.set()
+            return
+        self._started.set()
+        self._loop.run_forever()
+
+    def start(self) -> "ServerThread":
+        self._thread.start()
+        self._started.wait()
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self, grace: float = 0.0) -> None:
+        future = asyncio.run_coroutine_threadsafe(self.server.shutdown(grace), self._loop)
+        future.result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def __enter__(self) -> "ServerThread":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+
+def configure_logging(config: Config) -> None:
+    level = getattr(logging, str(config.log_level).upper(), None)
+    if not isinstance(level, int):
+        raise ConfigError(f"--log-level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {config.log_level!r}")
+    handler = logging.FileHandler(config.log_file) if config.log_file else logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("weftdb")
+    root.setLevel(level)
+    root.addHandler(handler)
+
+
+async def _serve_until_signal(db: Any, config: Config) -> None:
+    server = BoltServer(db, config)
+    await server.start()
+    scheme = "bolt+s" if server.config.bolt_cert_file else "bolt"
+    print(f"WeftDB is listening on {scheme}://{server.public_address}", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            log.warning("second %s: exiting at once", signal.Signals(signum).name)
+            os._exit(1)
+        log.warning("%s: shutting down (again to exit at once)", signal.Signals(signum).name)
+        stop.set()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    await stop.wait()
+    await server.shutdown(config.bolt_shutdown_grace_sec)
+
+
+def serve(config: Config) -> None:
+    """Run the Bolt server for the database in `config.data_directory` until SIGTERM/SIGINT."""
+    import weftdb  # here, not at the top: importing the server must not load the engine
+
+    configure_logging(config)
+    flags = {name: value for name, value in config.as_dict().items() if name != "data_directory"}
+    db = weftdb.open(config.data_directory, **flags)
+    try:
+        asyncio.run(_serve_until_signal(db, config))
+    finally:
+        db.close()
