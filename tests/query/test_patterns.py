@@ -228,6 +228,25 @@ def test_labels_on_both_ends(db):
     assert names(db, "MATCH (x:A)-->(y:A) RETURN x.n, y.n") == [(3, 4)]
 
 
-def test_rebinding_a_relationship_variable_is_an_error(chain):
+def test_match_with_relationship_bound_earlier(db):
+    db.execute("CREATE ()-[:T1]->(), ()-[:T2]->()")
+    assert names(db, "MATCH ()-[r1]->() WITH r1 AS r2 MATCH ()-[r2]->() RETURN type(r2)") == [("T1",), ("T2",)]
+    assert value(db, "MATCH ()-[r:T1]->() MATCH (x)-[r]-(y) RETURN count(*) AS c") == 2
+
+
+def test_optional_match_with_relationship_bound_earlier(db):
+    db.execute("CREATE (:A {n: 'a'})-[:T]->(:B {n: 'b'})")
+    query = "MATCH ()-[r]->() WITH r LIMIT 1 OPTIONAL MATCH (a2)-[r]->(b2) RETURN a2.n, type(r), b2.n"
+    assert rows(db, query) == [("a", "T", "b")]
+    query = "MATCH (a1)-[r]->() WITH r, a1 LIMIT 1 OPTIONAL MATCH (a1)<-[r]-(b2) RETURN a1.n, type(r), b2"
+    assert rows(db, query) == [("a", "T", None)]
+
+
+@pytest.mark.parametrize("query", [
+    "MATCH (a)-[r]->(b) MERGE (a)-[r]->(b)",
+    "MATCH ()-[r]->() CREATE ()-[r:T]->()",
+    "MATCH ()-[r*]->() MATCH ()-[r*]->() RETURN r",
+])
+def test_rebinding_a_relationship_is_an_error(chain, query):
     with pytest.raises(CypherSemanticError):
-        chain.execute("MATCH ()-[r]->() MATCH ()-[r]->() RETURN r")
+        chain.execute(query)

@@ -215,11 +215,13 @@ def _edges(tx, vertex: Vertex, direction: str) -> list[tuple[Edge, Vertex]]:
 
 class Expand(Operator):
     """One relationship hop. `bound` when the far node is already bound: then
-    it only checks the connection (no cartesian product)."""
+    it only checks the connection (no cartesian product). `rel_bound` when the
+    relationship variable was bound by an earlier clause: only that
+    relationship matches."""
 
     name = "Expand"
 
-    def __init__(self, input, src, rel, dst, direction, types, rel_props, dst_labels, dst_props, bound, distinct_from, text):
+    def __init__(self, input, src, rel, dst, direction, types, rel_props, dst_labels, dst_props, bound, distinct_from, text, rel_bound=False):
         self.input = input
         self.src, self.rel, self.dst = src, rel, dst
         self.direction, self.types = direction, types
@@ -228,6 +230,7 @@ class Expand(Operator):
         self.bound = bound
         self.distinct_from = distinct_from  # slots of relationships bound earlier in the same MATCH
         self.text = text
+        self.rel_bound = rel_bound
 
     def detail(self):
         return self.text
@@ -235,16 +238,17 @@ class Expand(Operator):
     def run(self, ctx, rows):
         src, rel, dst = self.src, self.rel, self.dst
         rel_check, dst_check = self.rel_check, self.dst_check
-        bound, distinct_from, direction = self.bound, self.distinct_from, self.direction
+        bound, distinct_from, direction, rel_bound = self.bound, self.distinct_from, self.direction, self.rel_bound
         tx = ctx.tx
         for row in self.input.run(ctx, rows):
             vertex = row[src]
             if vertex is None:
                 continue
             target = row[dst] if bound else None
+            known_edge = row[rel] if rel_bound else None
             for edge, other in _edges(tx, vertex, direction):
                 ctx.tick()
-                if bound and other is not target:
+                if (bound and other is not target) or (rel_bound and edge is not known_edge):
                     continue
                 if not rel_check(edge, row, ctx):
                     continue

@@ -283,8 +283,9 @@ class Planner:
         for rel_index, src, dst, reverse in order:
             rel = rels[rel_index]
             rel_slot = part.rel_slots[rel_index]
-            if rel_slot in bound:
-                raise CypherSemanticError(f"Relationship variable `{rel.variable}` is already bound; match it by id instead.")
+            rel_bound = rel_slot in bound
+            if rel_bound and rel.var_length:
+                raise CypherSemanticError(f"Variable length relationship `{rel.variable}` is already bound; bind it only once.")
             direction = rel.direction
             if reverse and direction != "both":
                 direction = "in" if direction == "out" else "out"
@@ -307,7 +308,7 @@ class Planner:
             if rel.var_length:
                 root = op.VarExpand(min_hops=rel.min_hops, max_hops=rel.max_hops, **args)
             else:
-                root = op.Expand(**args)
+                root = op.Expand(rel_bound=rel_bound, **args)
             rels_seen.append(rel_slot)
             bound.add(rel_slot)
             bound.add(part.node_slots[dst])
@@ -409,13 +410,20 @@ class Planner:
                         f"Can't create node `{node.variable}` with labels or properties here: "
                         "the variable is already declared in this context."
                     )
+            self._check_new_relationships(part, scope)
             for rel in part.rels:
-                if rel.variable is not None and rel.variable in scope:
-                    raise CypherSemanticError(f"Variable `{rel.variable}` already declared.")
                 if rel.direction == "both":
                     raise CypherSemanticError("Only directed relationships can be created; use -> or <-.")
         parts = self.bind_slots(patterns, scope)
         return op.CreatePattern(root, self._create_parts(parts, scope, bound), "CREATE")
+
+    @staticmethod
+    def _check_new_relationships(part: ast.PatternPart, scope) -> None:
+        """CREATE and MERGE make every relationship of their pattern; one bound
+        before cannot be made again (MATCH, by contrast, may re-match it)."""
+        for rel in part.rels:
+            if rel.variable is not None and rel.variable in scope:
+                raise CypherSemanticError(f"Variable `{rel.variable}` already declared.")
 
     def _create_parts(self, parts: list[_Part], scope, bound: set[int]) -> list:
         """What CreatePattern needs for each part; nodes whose slot is in
@@ -444,6 +452,7 @@ class Planner:
         for node in clause.pattern.nodes:
             if node.variable in scope and (node.labels or node.properties is not None) and len(clause.pattern.nodes) == 1:
                 raise CypherSemanticError(f"Variable `{node.variable}` already declared; MERGE cannot add to it.")
+        self._check_new_relationships(clause.pattern, scope)
         bound = set(scope.values())
         parts = self.bind_slots((clause.pattern,), scope)
         match = self.match(op.Argument(), (clause.pattern,), None, scope, parts, bound)
