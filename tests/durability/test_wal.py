@@ -385,3 +385,13 @@ def test_enospc_while_creating_a_segment_leaves_no_file(tmp_path):
         w.wait_durable(pos)
     assert os.listdir(d) == []
     w.close()
+
+
+def test_flush_every_n_tx_power_cut_keeps_every_nth_boundary(tmp_path):
+    fs, d = CrashFS(tmp_path), str(tmp_path / "wal")
+    w = WalWriter(fs, d, UUID, flush_every_n_tx=4)
+    bodies = [body(i) for i in range(10)]
+    for b in bodies:
+        w.wait_durable(w.append(b))
+    fs.crash()  # records 9 and 10 were written, acknowledged under N=4, never fsynced
+    assert read_all(fs, d) == (bodies[:8], None)
