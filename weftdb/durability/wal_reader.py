@@ -9,7 +9,8 @@ trouble (DESIGN.md invariant 5):
   leaves; the record was never fsynced, so never acknowledged. The reader stops
   there and sets `torn_tail` (file, offset to truncate to, bytes dropped,
   reason); the caller logs a warning and calls `truncate_torn_tail` once the
-  rest of startup has succeeded.
+  rest of startup has succeeded — and before a new `WalWriter` starts the
+  next segment, since a torn tail is only tolerated in the newest one.
 * anything else — a bad checksum in an older segment (the writer fsyncs a
   segment before starting the next, so older ones cannot be torn), damage
   followed by valid records, a gap in the sequence numbers, a segment of
@@ -161,6 +162,9 @@ class WalReader:
         if not newest:
             raise _damaged(seg.path, offset, why + " (not the newest segment, so not a torn tail)", self._dir)
         follower = _next_valid_record(data, offset + 1, seg.seed)
+        if follower == -1:
+            raise _damaged(seg.path, offset, f"{why}; too much data follows to tell a torn tail from damage",
+                           self._dir)
         if follower is not None:
             raise _damaged(
                 seg.path, offset, f"{why}; a valid record follows at byte {follower}, so this is damage, "
@@ -169,7 +173,8 @@ class WalReader:
 
 
 def _next_valid_record(data: bytes, start: int, seed: int) -> int | None:
-    """Offset of the first whole valid record at or after `start`, None if there is none."""
+    """Offset of the first whole valid record at or after `start`, None if there is none,
+    -1 if the search ran out of budget (the caller then refuses to guess)."""
     budget = _SCAN_BUDGET
     end = len(data) - wal.FRAME_HEADER_SIZE
     unpack = struct.Struct("<I").unpack_from
@@ -178,7 +183,7 @@ def _next_valid_record(data: bytes, start: int, seed: int) -> int | None:
         if 0 < length <= end - off:
             budget -= length
             if budget < 0:
-                return off  # cannot tell in reasonable time: refuse to guess, report as damage
+                return -1
             if wal.unframe(data, off, seed)[0] is not None:
                 return off
     return None
