@@ -348,3 +348,18 @@ def test_transaction_block_rolls_back_on_exception(db):
 def test_counters_sum_over_rows(db):
     result = db.execute("UNWIND range(1, 4) AS i CREATE (a:A {i: i})-[:R {i: i}]->(b:B)")
     assert result.counters == {"nodes-created": 8, "labels-added": 8, "properties-set": 8, "relationships-created": 4}
+
+
+def test_create_with_a_parameter_map(db):
+    result = db.execute("CREATE (n:P $props)-[r:R $rel]->(m) RETURN properties(n) AS p, r.w AS w",
+                        {"props": {"a": 1, "b": None, "l": [1, 2]}, "rel": {"w": 3}})
+    assert result.rows == [({"a": 1, "l": [1, 2]}, 3)]
+    assert result.counters == {"nodes-created": 2, "labels-added": 1, "properties-set": 3, "relationships-created": 1}
+    with pytest.raises(CypherTypeError):
+        db.execute("CREATE (n $props)", {"props": 1})
+
+
+@pytest.mark.parametrize("query", ["MATCH (n $props) RETURN n", "MERGE (n:P $props)"])
+def test_parameter_map_only_in_create(db, query):
+    with pytest.raises(CypherSemanticError):
+        db.execute(query, {"props": {"a": 1}})

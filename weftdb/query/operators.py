@@ -678,9 +678,12 @@ def check_property_value(value: Any, key: str) -> Any:
     raise CypherTypeError(f"Property `{key}`: values of type {type(value).__name__} cannot be stored.")
 
 
-def evaluate_properties(props: list, row: Row, ctx, merging: bool = False) -> dict:
+def evaluate_properties(props: list | Callable, row: Row, ctx, merging: bool = False) -> dict:
     """The property map to store; null values are dropped, except that MERGE
-    refuses them: it could never match what it created (openCypher)."""
+    refuses them: it could never match what it created (openCypher). `props`
+    is a list of (key, expr), or one expr giving the whole map (`CREATE (n $map)`)."""
+    if not isinstance(props, list):
+        return _map_properties(props(row, ctx))
     out = {}
     for key, expr in props:
         value = check_property_value(expr(row, ctx), key)
@@ -689,6 +692,12 @@ def evaluate_properties(props: list, row: Row, ctx, merging: bool = False) -> di
         elif merging:
             raise CypherSemanticError(f"Cannot merge using a null property value for `{key}`.")
     return out
+
+
+def _map_properties(value: Any) -> dict:
+    if type(value) is not dict:
+        raise CypherTypeError(f"The properties of a created element must be a map, not {values.type_name(value)}.")
+    return {key: check_property_value(item, key) for key, item in value.items() if item is not None}
 
 
 class CreatePattern(Write):

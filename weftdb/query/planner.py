@@ -233,6 +233,13 @@ class Planner:
             return [(key, self.expr(value, scope)) for key, value in properties.items]
         raise CypherSemanticError("A pattern's properties must be a map literal such as {name: $name}.")
 
+    def _create_props(self, properties, scope):
+        """Properties of an element CREATE makes: a map literal, or one map
+        parameter as in `CREATE (n:Person $props)` (a compiled expression)."""
+        if isinstance(properties, ast.Parameter):
+            return self.expr(properties, scope)
+        return self._props(properties, scope)
+
     def match(self, root, patterns, where, scope: dict[str, int], parts: list[_Part] | None = None, bound: set[int] | None = None):
         """Plan a MATCH. `parts` and `bound` come pre-computed from MERGE,
         which lays out its slots before planning both its match and its create."""
@@ -433,7 +440,7 @@ class Planner:
         for part in parts:
             nodes = []
             for node, slot in zip(part.part.nodes, part.node_slots):
-                nodes.append((slot, node.labels, self._props(node.properties, scope), slot not in made))
+                nodes.append((slot, tuple(dict.fromkeys(node.labels)), self._create_props(node.properties, scope), slot not in made))
                 made.add(slot)
             rels = []
             for index, (rel, slot) in enumerate(zip(part.part.rels, part.rel_slots)):
@@ -442,7 +449,7 @@ class Planner:
                 if rel.var_length:
                     raise CypherSemanticError("Variable length relationships cannot be created.")
                 start, end = (index, index + 1) if rel.direction != "in" else (index + 1, index)
-                props = self._props(rel.properties, scope)
+                props = self._create_props(rel.properties, scope)
                 rels.append((slot, rel.types[0], props, part.node_slots[start], part.node_slots[end]))
             out.append((nodes, rels, part.path_slot, tuple(part.node_slots), tuple(part.rel_slots)))
         return out
