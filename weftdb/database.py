@@ -12,6 +12,7 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+from .auth import UserStore
 from .config import Config
 from .durability.manager import Durability
 from .errors import ClientError, TransactionError
@@ -36,6 +37,9 @@ class Database:
         else:
             self.durability = Durability.open(path, self.config)
             self.storage = self.durability.storage
+        # Users for Bolt authentication (added by the server work, issue 4): the
+        # server checks `db.users.verify`; CREATE USER & co. go to the same store.
+        self.users = UserStore(path)
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._plans_lock = threading.Lock()
         self._closed = False

@@ -197,11 +197,10 @@ async def _serve_until_signal(db: Any, config: Config) -> None:
 
 def serve(config: Config) -> None:
     """Run the Bolt server for the database in `config.data_directory` until SIGTERM/SIGINT."""
-    import weftdb  # here, not at the top: importing the server must not load the engine
+    from ..database import Database  # here, not at the top: importing the server must not load the engine
 
     configure_logging(config)
-    flags = {name: value for name, value in config.as_dict().items() if name != "data_directory"}
-    db = weftdb.open(config.data_directory, **flags)
+    db = Database(config.data_directory, config)
     try:
         asyncio.run(_serve_until_signal(db, config))
     finally:
