@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from .auth import UserStore
+from .backup.checkpoint import restore_if_requested
 from .config import Config
 from .durability.manager import Durability
 from .errors import ClientError, TransactionError
@@ -35,7 +36,7 @@ class Database:
         if path is None:
             self.storage = Storage()
         else:
-            self.durability = Durability.open(path, self.config)
+            self.durability = Durability.open(path, self.config, before_recovery=restore_if_requested)
             self.storage = self.durability.storage
         # Users for Bolt authentication (added by the server work, issue 4): the
         # server checks `db.users.verify`; CREATE USER & co. go to the same store.

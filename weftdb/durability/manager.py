@@ -64,10 +64,23 @@ class Durability:
     # -- opening and closing -------------------------------------------------------------
 
     @classmethod
-    def open(cls, data_dir: str, config: Config, fs: FileSystem | None = None, report: Callable[[str], None] | None = None) -> "Durability":
+    def open(
+        cls,
+        data_dir: str,
+        config: Config,
+        fs: FileSystem | None = None,
+        report: Callable[[str], None] | None = None,
+        before_recovery: Callable[[FileSystem, str], Callable[[], None] | None] | None = None,
+    ) -> "Durability":
+        """Lock, recover and start the WAL. `before_recovery(fs, data_dir)`, when
+        given, runs under the lock before anything is read and may return a step
+        to run once the directory is open: it is how the `_restore` trigger
+        (backup/checkpoint.py, a layer above this one) puts a copied checkpoint
+        in place without this module importing it."""
         fs = fs or FileSystem()
         lock = lock_data_directory(data_dir)
         try:
+            after_open = before_recovery(fs, data_dir) if before_recovery is not None else None
             if config.storage_recover_on_startup:
                 recovered = recover(fs, data_dir, config.storage_recovery_thread_count, report)
                 if recovered.torn_tail is not None:
@@ -93,6 +106,8 @@ class Durability:
                     config.storage_wal_file_flush_every_n_tx,
                 )
                 storage.commit_log = self
+            if after_open is not None:
+                after_open()
             self._start_timer()
             return self
         except BaseException:

@@ -11,6 +11,8 @@ import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from ..backup import checkpoint
+from ..durability import dump
 from ..errors import ClientError, TransactionError
 from . import ast
 from .results import Result
@@ -45,6 +47,8 @@ def administer(db: "Database", statement: ast.Statement, params: dict[str, Any])
             f"{command.upper()} is transaction control for the Bolt server; "
             "in Python use db.begin() / tx.commit() / tx.rollback() or `with db.transaction()`."
         )
+    if command == "dump_database":
+        return Result(["QUERY"], [(line,) for line in dump.dump(storage)], "r")
     if command in _DURABILITY:
         if db.durability is None:
             raise ClientError(f"{command.replace('_', ' ').upper()} needs a data directory; this database is in memory only.")
@@ -112,7 +116,24 @@ def _lock_status(durability) -> Result:
     return Result(["STATUS"], [(status,)], "s")
 
 
+def _checkpoint_create(durability) -> Result:
+    manifest = checkpoint.create(durability)
+    return Result(["path", "commit_timestamp"], [(os.path.join(durability.data_dir, checkpoint.MANIFEST), manifest["commit_timestamp"])], "s")
+
+
+def _checkpoint_release(durability) -> Result:
+    status = "Checkpoint released." if checkpoint.release(durability) else "No checkpoint is in flight."
+    return Result(["STATUS"], [(status,)], "s")
+
+
+def _checkpoint_status(durability) -> Result:
+    return Result(checkpoint.STATUS_COLUMNS, [checkpoint.status(durability)], "s")
+
+
 _DURABILITY = {
+    "checkpoint_create": _checkpoint_create,
+    "checkpoint_release": _checkpoint_release,
+    "checkpoint_status": _checkpoint_status,
     "create_snapshot": _create_snapshot,
     "show_snapshots": _show_snapshots,
     "show_next_snapshot": _show_next_snapshot,

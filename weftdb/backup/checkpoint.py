@@ -1,0 +1,216 @@
+"""Checkpoint mode: make a data directory safe to copy with any tool, and restore the copy.
+
+Why this shape (QuestDB's CHECKPOINT, with WeftDB's files): a WeftDB data
+directory is append-only while deletions are paused. Snapshots never change
+once renamed into place and closed WAL segments never grow, so the only thing
+a copy taken while writes go on can get "too much" of is the newest WAL
+segment, plus files that appear after the checkpoint. `CHECKPOINT CREATE`
+therefore writes down exactly which files and how many bytes of each make up
+the checkpoint, and pauses deletions until `CHECKPOINT RELEASE`; a restore cuts
+the copy back to that list.
+
+* `create`: under the commit lock (no commit can append meanwhile) fsync the
+  WAL, take the last commit timestamp and the size of every snapshot and WAL
+  segment; then write `checkpoint.json` atomically (docs/formats.md,
+  "Checkpoint manifest") and hold deletions with reason "checkpoint".
+* `release`: remove the manifest, then let the deferred deletions run.
+* `status`: in flight or not, and the manifest's creation time and timestamp.
+* `restore_if_requested`: the `_restore` trigger. `Durability.open` calls it
+  under the directory lock and before recovery (this module sits above
+  durability/, so the manager takes it as a hook that `Database` passes in).
+  It checks everything before it changes anything, then sets aside (moves to
+  `.restore-set-aside/<utc>/`, never deletes) every durability file not in
+  the manifest and every WAL byte past the listed length. The manifest and
+  then `_restore` are removed only after recovery succeeded, so a failed
+  restore can be retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from ..durability import snapshot, snapshot_file, wal
+from ..durability.files import FileSystem
+from ..errors import ClientError, RecoveryError
+
+log = logging.getLogger("weftdb.backup")
+
+MANIFEST = "checkpoint.json"
+TRIGGER = "_restore"
+SET_ASIDE = ".restore-set-aside"
+FORMAT = "weftdb-checkpoint"
+VERSION = 1
+REASON = "checkpoint"  # the Durability.hold reason
+STATUS_COLUMNS = ["in_progress", "started_at", "commit_timestamp"]
+_DIRECTORIES = ("snapshots", "wal")
+
+
+def create(durability) -> dict[str, Any]:
+    """Enter checkpoint mode; returns the manifest written. One checkpoint at a time."""
+    if durability.wal is None:
+        raise ClientError("CHECKPOINT CREATE needs the WAL (--storage-wal-enabled=true): without it the files do not hold the latest commits.")
+    if not durability.hold(REASON):
+        started = (_read_manifest(durability.fs, durability.data_dir, quiet=True) or {}).get("created")
+        raise ClientError(f"A checkpoint is already in flight (since {started}); run CHECKPOINT RELEASE first.")
+    try:
+        storage, fs = durability.storage, durability.fs
+        with storage.lock:
+            durability.wal.sync()
+            commit_ts = storage.last_commit_ts
+            files = [
+                {"path": os.path.relpath(path, durability.data_dir), "bytes": fs.size(path)}
+                for path in _durability_files(fs, durability.data_dir, complete_only=True)
+            ]
+        manifest = {
+            "format": FORMAT,
+            "version": VERSION,
+            "database_uuid": str(uuid.UUID(bytes=durability.db_uuid)),
+            "commit_timestamp": commit_ts,
+            "created": datetime.now(timezone.utc).isoformat(),
+            "wal_format_version": wal.VERSION,
+            "snapshot_format_version": snapshot_file.VERSION,
+            "files": files,
+        }
+        data = json.dumps(manifest, indent=2).encode() + b"\n"
+        fs.write_atomic(os.path.join(durability.data_dir, MANIFEST), data)
+    except BaseException:
+        durability.release(REASON)
+        raise
+    log.info("checkpoint at commit %d: %d files; deletions paused until CHECKPOINT RELEASE", commit_ts, len(files))
+    return manifest
+
+
+def release(durability) -> bool:
+    """Leave checkpoint mode; False when none was in flight."""
+    if not durability.held(REASON):
+        return False
+    path = os.path.join(durability.data_dir, MANIFEST)
+    if durability.fs.exists(path):
+        durability.fs.remove(path)
+    return durability.release(REASON)
+
+
+def status(durability) -> tuple[bool, str | None, int | None]:
+    """(in_progress, started_at, commit_timestamp), as the STATUS_COLUMNS say."""
+    if not durability.held(REASON):
+        return False, None, None
+    manifest = _read_manifest(durability.fs, durability.data_dir, quiet=True) or {}
+    return True, manifest.get("created"), manifest.get("commit_timestamp")
+
+
+# -- the _restore trigger ---------------------------------------------------------------------
+
+
+def restore_if_requested(fs: FileSystem, data_dir: str) -> Callable[[], None] | None:
+    """When `data_dir` holds `_restore`: bring its files back to the checkpoint's
+    and return the step to run after recovery succeeded (remove the manifest,
+    then `_restore`). None when there is nothing to restore."""
+    data_dir = os.path.abspath(data_dir)
+    trigger = os.path.join(data_dir, TRIGGER)
+    if not fs.exists(trigger):
+        return None
+    manifest = _read_manifest(fs, data_dir)
+    listed = _check(fs, data_dir, manifest)
+    aside = os.path.join(data_dir, SET_ASIDE, datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ"))
+    moved = 0
+    for path in _durability_files(fs, data_dir, complete_only=False):
+        relative = os.path.relpath(path, data_dir)
+        target = os.path.join(aside, relative)
+        if relative not in listed:
+            fs.makedirs(os.path.dirname(target))
+            fs.rename(path, target)
+            moved += 1
+        elif fs.size(path) > listed[relative]:
+            fs.makedirs(os.path.dirname(target))
+            fs.write_atomic(target + ".tail", fs.read(path, listed[relative]))
+            fs.truncate_path(path, listed[relative])
+            moved += 1
+    if moved:
+        log.warning("restore: set aside %d files or WAL tails written after the checkpoint in %s", moved, aside)
+    log.info("restore: data directory is at checkpoint commit %d; recovering", manifest["commit_timestamp"])
+
+    def finish() -> None:
+        fs.remove(os.path.join(data_dir, MANIFEST))
+        fs.remove(trigger)
+        fs.fsync_dir(data_dir)
+        log.info("restore from checkpoint (commit %d) finished", manifest["commit_timestamp"])
+
+    return finish
+
+
+def _check(fs: FileSystem, data_dir: str, manifest: dict) -> dict[str, int]:
+    """Every listed file present with its bytes and of the manifest's database;
+    returns {relative path: bytes}. Raises RecoveryError before anything changed."""
+    where = os.path.join(data_dir, MANIFEST)
+    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+        raise _refuse(f"{where} is a {manifest.get('format')!r} manifest of version {manifest.get('version')!r}; this WeftDB reads {FORMAT!r} version {VERSION}")
+    for key, ours in (("wal_format_version", wal.VERSION), ("snapshot_format_version", snapshot_file.VERSION)):
+        if manifest.get(key) != ours:
+            raise _refuse(f"the checkpoint's {key.replace('_', ' ')} is {manifest.get(key)!r}; this WeftDB reads version {ours}")
+    try:
+        db_uuid = uuid.UUID(manifest["database_uuid"]).bytes
+        listed = {os.path.normpath(entry["path"]): int(entry["bytes"]) for entry in manifest["files"]}
+        int(manifest["commit_timestamp"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _refuse(f"{where} is not a complete checkpoint manifest ({type(exc).__name__}: {exc})") from None
+    for relative, size in listed.items():
+        path = os.path.normpath(os.path.join(data_dir, relative))
+        if os.path.dirname(os.path.relpath(path, data_dir)) not in _DIRECTORIES:
+            raise _refuse(f"{where} lists {relative!r}, which is not a file in wal/ or snapshots/")
+        if not fs.exists(path):
+            raise _refuse(f"{relative} is listed in the checkpoint but missing from the copy")
+        actual = fs.size(path)
+        is_snapshot = relative.startswith("snapshots")
+        if actual < size or (is_snapshot and actual != size):
+            raise _refuse(f"{relative} has {actual} bytes; the checkpoint holds {size} bytes of it")
+        if is_snapshot:
+            snapshot_file.SnapshotReader(fs, path, expected_uuid=db_uuid)
+        else:
+            try:
+                _version, file_uuid, _seq, _crc = wal.unpack_header(fs.read(path, 0, wal.HEADER_SIZE))
+            except wal.HeaderError as exc:
+                raise _refuse(f"{relative}: {exc}") from None
+            if file_uuid != db_uuid:
+                raise _refuse(f"{relative} belongs to database {uuid.UUID(bytes=file_uuid)}, the checkpoint to {manifest['database_uuid']}")
+    return listed
+
+
+def _refuse(reason: str) -> RecoveryError:
+    return RecoveryError(
+        f"Cannot restore from the checkpoint: {reason}. Nothing was changed and {TRIGGER} stays: "
+        "copy the directory again from a checkpoint, or remove _restore to start without restoring."
+    )
+
+
+def _read_manifest(fs: FileSystem, data_dir: str, quiet: bool = False) -> dict | None:
+    path = os.path.join(data_dir, MANIFEST)
+    try:
+        manifest = json.loads(fs.read(path))
+        if not isinstance(manifest, dict):
+            raise ValueError("not a JSON object")
+        return manifest
+    except (OSError, ValueError) as exc:
+        if quiet:
+            return None
+        raise _refuse(f"{path} cannot be read ({exc})") from None
+
+
+def _durability_files(fs: FileSystem, data_dir: str, complete_only: bool) -> list[str]:
+    """Snapshots and WAL segments; with complete_only, only those under their
+    final names (not temporaries being written), else every file in wal/ and snapshots/."""
+    if complete_only:
+        wal_dir = os.path.join(data_dir, "wal")
+        names = fs.listdir(wal_dir) if fs.exists(wal_dir) else []
+        segments = [os.path.join(wal_dir, name) for name in names if wal.sequence_of_name(name) is not None]
+        return [s.path for s in snapshot.list_snapshots(fs, os.path.join(data_dir, "snapshots"))] + segments
+    paths = []
+    for directory in _DIRECTORIES:
+        full = os.path.join(data_dir, directory)
+        if fs.exists(full):
+            paths += [os.path.join(full, name) for name in fs.listdir(full) if not os.path.isdir(os.path.join(full, name))]
+    return paths
