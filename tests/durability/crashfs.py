@@ -10,7 +10,8 @@ power cut would leave:
 `crash()` rewrites the tree under `root` to that state: entries created or
 renamed since their directory's last fsync vanish (a removed-but-not-synced
 entry comes back), each surviving file holds only its fsynced bytes, and
-optionally a prefix of its unsynced tail (`tear`), as a write cut off mid-way.
+optionally the first `tear` bytes of the writes made since (in write order,
+the last one cut off mid-way), as a write interrupted by the power cut.
 Afterwards the model starts afresh from the new on-disk state, so the same
 object serves the "restarted" process.
 
@@ -32,11 +33,36 @@ from weftdb.durability.files import File, FileSystem
 
 
 class _Inode:
-    __slots__ = ("current", "synced")
+    """A file's bytes now, as of its last fsync, and the writes/truncations in between."""
 
-    def __init__(self, content: bytes = b"", synced: bytes = b""):
+    __slots__ = ("current", "synced", "pending")
+
+    def __init__(self, content: bytes = b""):
         self.current = bytearray(content)
-        self.synced = bytes(synced)
+        self.synced = bytes(content)
+        self.pending: list[tuple] = []  # ("write", offset, bytes) | ("truncate", size), in order
+
+    def after_crash(self, keep: int) -> bytes:
+        """The synced bytes plus the first `keep` bytes of unsynced writes (in write order)."""
+        out = bytearray(self.synced)
+        for op in self.pending:
+            if keep <= 0:
+                break
+            if op[0] == "truncate":
+                _resize(out, op[1])
+                continue
+            _, offset, data = op
+            data = data[:keep]
+            keep -= len(data)
+            if len(out) < offset:
+                out.extend(bytes(offset - len(out)))
+            out[offset : offset + len(data)] = data
+        return bytes(out)
+
+
+def _resize(buf: bytearray, size: int) -> None:
+    del buf[size:]
+    buf.extend(bytes(size - len(buf)))
 
 
 class CrashFS(FileSystem):
@@ -59,7 +85,7 @@ class CrashFS(FileSystem):
                 p = os.path.join(dirpath, name)
                 with open(p, "rb") as fh:
                     data = fh.read()
-                self._live[p] = _Inode(data, data)
+                self._live[p] = _Inode(data)
         self._durable: dict[str, _Inode] = dict(self._live)
 
     def clear_faults(self) -> None:
@@ -78,7 +104,7 @@ class CrashFS(FileSystem):
 
     def unsynced_bytes(self, path: str) -> int:
         inode = self._live[os.path.abspath(path)]
-        return len(inode.current) - len(inode.synced)
+        return sum(len(op[2]) for op in inode.pending if op[0] == "write")
 
     # --- intercepted operations -------------------------------------------
 
@@ -87,13 +113,12 @@ class CrashFS(FileSystem):
         self._open.append(f)
         return f
 
-    def create(self, path: str) -> File:
+    def _create(self, path: str) -> File:
         path = os.path.abspath(path)
-        f = super().create(path)
-        inode = self._live.get(path)
-        if inode is None:
-            inode = self._live[path] = _Inode()
-        inode.current = bytearray()
+        f = super()._create(path)
+        inode = self._live.setdefault(path, _Inode())
+        _resize(inode.current, 0)
+        inode.pending.append(("truncate", 0))
         return self._track(f, inode)
 
     def open_append(self, path: str) -> File:
@@ -110,17 +135,19 @@ class CrashFS(FileSystem):
             data = data[: self._write_budget]
             self._write_budget -= len(data)
         n = os.pwrite(fd, data, offset)
-        cur = self._by_fd[fd].current
+        inode = self._by_fd[fd]
+        cur = inode.current
         if len(cur) < offset:
-            cur.extend(b"\0" * (offset - len(cur)))
+            cur.extend(bytes(offset - len(cur)))
         cur[offset : offset + n] = data[:n]
+        inode.pending.append(("write", offset, data[:n]))
         return n
 
     def _ftruncate(self, fd: int, size: int) -> None:
         os.ftruncate(fd, size)
-        cur = self._by_fd[fd].current
-        del cur[size:]
-        cur.extend(b"\0" * (size - len(cur)))
+        inode = self._by_fd[fd]
+        _resize(inode.current, size)
+        inode.pending.append(("truncate", size))
 
     def _fsync(self, fd: int) -> None:
         path = next((f.path for f in self._open if f.fd == fd), "")
@@ -128,6 +155,10 @@ class CrashFS(FileSystem):
         os.fsync(fd)
         inode = self._by_fd[fd]
         inode.synced = bytes(inode.current)
+        inode.pending.clear()
+
+    def _fdatasync(self, fd: int) -> None:
+        self._fsync(fd)  # same model: data and length become durable
 
     def _maybe_fail_fsync(self, path: str) -> None:
         if self._fsync_fault is None:
@@ -182,10 +213,8 @@ class CrashFS(FileSystem):
             for name in names:
                 os.remove(os.path.join(dirpath, name))
         for path, inode in self._durable.items():
-            data = inode.synced
             keep = tear.get(path, 0) if isinstance(tear, dict) else (tear or 0)
-            if keep and bytes(inode.current[: len(data)]) == data:
-                data = data + bytes(inode.current[len(data) : len(data) + keep])
+            data = inode.after_crash(keep)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "wb") as fh:
                 fh.write(data)
