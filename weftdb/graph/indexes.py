@@ -9,7 +9,9 @@ no version anyone can see still matches (`Indexes.forget`).
 Every label has a lookup set, declared or not, so `MATCH (n:L)` never scans
 the whole graph; `CREATE INDEX ON :L` records the declaration that
 `SHOW INDEX INFO` lists and the dump writes. Label+property indexes exist only
-when declared.
+when declared. A property index maps a value to the one vertex holding it, or
+to a set once a second vertex shares the value: most indexed values (ids,
+names) are unique, and a set per entry would double the index's memory.
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ from .objects import Vertex
 def index_key(value: Any) -> Any:
     """A hashable key under which equal Cypher values meet (1 and 1.0 already
     hash alike in Python). Maps are not indexable: None."""
-    if isinstance(value, list):
+    kind = type(value)
+    if kind is int or kind is str or kind is float:
+        return value
+    if kind is list:
         keys = tuple(index_key(item) for item in value)
         return None if None in keys else ("list", keys)
-    if isinstance(value, dict):
+    if kind is dict:
         return None
     return value
 
@@ -34,8 +39,8 @@ class Indexes:
     def __init__(self) -> None:
         self.by_label: dict[str, set[Vertex]] = {}
         self.declared_labels: set[str] = set()
-        # (label, key) -> value key -> vertices
-        self.by_property: dict[tuple[str, str], dict[Any, set[Vertex]]] = {}
+        # (label, key) -> value key -> a vertex, or a set of vertices
+        self.by_property: dict[tuple[str, str], dict[Any, Any]] = {}
         # Which (label, key) pairs are indexed, looked up from either side
         # so writers pay one dict lookup when nothing is indexed.
         self._labels_of_key: dict[str, set[str]] = {}
@@ -63,14 +68,17 @@ class Indexes:
                     self._add(self.by_property[(label, key)], value, vertex)
 
     @staticmethod
-    def _add(index: dict[Any, set[Vertex]], value: Any, vertex: Vertex) -> None:
+    def _add(index: dict[Any, Any], value: Any, vertex: Vertex) -> None:
         key = index_key(value)
         if key is None:
             return
         members = index.get(key)
         if members is None:
-            members = index[key] = set()
-        members.add(vertex)
+            index[key] = vertex
+        elif type(members) is set:
+            members.add(vertex)
+        elif members is not vertex:
+            index[key] = {members, vertex}
 
     # -- lookups (candidates; the caller filters by visibility) ---------------
 
@@ -85,7 +93,9 @@ class Indexes:
             return None
         ikey = index_key(value)
         members = index.get(ikey) if ikey is not None else None
-        return list(members) if members else []
+        if members is None:
+            return []
+        return [members] if type(members) is Vertex else list(members)
 
     def has_property_index(self, label: str, key: str) -> bool:
         return (label, key) in self.by_property
@@ -95,7 +105,7 @@ class Indexes:
     def create_property_index(self, label: str, key: str, vertices: Iterable[Vertex], versions) -> None:
         """Build from every version of every vertex (`versions(v)` yields
         (labels, props) of each), so readers of older snapshots find theirs."""
-        index: dict[Any, set[Vertex]] = {}
+        index: dict[Any, Any] = {}
         for vertex in vertices:
             for labels, props in versions(vertex):
                 if label in labels and key in props:
@@ -131,10 +141,12 @@ class Indexes:
                 self._discard(self.by_property[(label_, key)], value, vertex)
 
     @staticmethod
-    def _discard(index: dict[Any, set[Vertex]], value: Any, vertex: Vertex) -> None:
+    def _discard(index: dict[Any, Any], value: Any, vertex: Vertex) -> None:
         key = index_key(value)
         members = index.get(key) if key is not None else None
-        if members is not None:
+        if members is vertex:
+            del index[key]
+        elif type(members) is set:
             members.discard(vertex)
             if not members:
                 del index[key]

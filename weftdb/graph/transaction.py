@@ -146,13 +146,25 @@ class Transaction:
             if exists(vertex) and has_label(vertex, label):
                 yield vertex
 
-    def vertices_with_property(self, label: str, key: str, value: Any) -> Iterator[Vertex] | None:
-        """Vertices with `label` and `key = value` via an index, or None when there is no index.
-        The caller compares the value with Cypher equality (the index groups 1 with 1.0)."""
+    def vertices_with_property(self, label: str, key: str, value: Any) -> list[tuple[Vertex, Any]] | None:
+        """(vertex, its value of `key`) for the visible vertices with `label`
+        that the index files under `value`, or None when there is no index.
+        The caller compares with Cypher equality (the index groups 1 with 1.0).
+        This is the hot path of every indexed lookup, so the common case of a
+        vertex with no pending versions is inlined."""
         candidates = self.storage.indexes.property_candidates(label, key, value)
         if candidates is None:
             return None
-        return (v for v in candidates if self.exists(v) and self.has_label(v, label))
+        found = []
+        for vertex in candidates:
+            deleted, labels, held = vertex.deleted, vertex.labels, vertex.props.get(key)  # state first
+            delta = vertex.delta
+            if delta is not None and not self._sees_head(delta):
+                labels, props, deleted = version(vertex, self.info, self.start_ts)
+                held = props.get(key)
+            if not deleted and label in labels:
+                found.append((vertex, held))
+        return found
 
     def out_edges(self, vertex: Vertex) -> list[Edge]:
         exists = self.exists
@@ -203,15 +215,16 @@ class Transaction:
             kind = "node" if type(obj) is Vertex else "relationship"
             raise EntityNotFound(f"The {kind} {obj.gid} has been deleted in this transaction.")
 
-    def create_vertex(self, labels: Iterable[str], props: dict[str, Any]) -> Vertex:
-        """`props` must hold no None values (the caller drops them)."""
+    def create_vertex(self, labels: tuple[str, ...], props: dict[str, Any]) -> Vertex:
+        """`labels` must be distinct and `props` hold no None values (the
+        planner and executor guarantee both; checking here would cost every row)."""
         storage = self.storage
         with storage.lock:
             if self.closed:
                 raise TransactionError("The transaction is already closed.")
             gid = storage.next_vertex_id
             storage.next_vertex_id = gid + 1
-            vertex = Vertex(gid, tuple(dict.fromkeys(labels)), props)
+            vertex = Vertex(gid, labels, props)
             self._push(vertex, CREATED, None, None)
             storage.vertices[gid] = vertex
             if props:

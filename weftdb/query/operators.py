@@ -117,10 +117,10 @@ class ScanByProperty(Operator):
                 continue
             candidates = tx.vertices_with_property(label, key, value)
             if candidates is None:
-                candidates = tx.vertices_with_label(label)
-            for vertex in candidates:
-                ctx.tick()
-                if equals(tx.get(vertex, key), value) is True:
+                candidates = [(vertex, tx.get(vertex, key)) for vertex in tx.vertices_with_label(label)]
+            kind = type(value)
+            for vertex, held in candidates:
+                if (held == value and type(held) is kind) or equals(held, value) is True:
                     out = row.copy()
                     out[slot] = vertex
                     yield out

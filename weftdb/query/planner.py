@@ -14,7 +14,7 @@ layout, and picks how each pattern is matched:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import CypherSemanticError
@@ -566,6 +566,7 @@ class Planner:
                     (agg_slot, call.name.lower(), call.distinct, self.expr(call.args[0], scope), [self.expr(a, scope) for a in call.args[1:]])
                 )
         root = op.Aggregate(root, keys, specs, names)
+        _check_grouping(items, aggregates, scope)
         key_scope = {name: slot for name, slot, found in zip(names, slots, aggregates) if not found}
         outer = {**scope, **key_scope}
         finals = [
@@ -574,6 +575,35 @@ class Planner:
             if found
         ]
         return op.Project(root, finals, [n for n, f in zip(names, aggregates) if f])
+
+
+def _check_grouping(items, aggregates, scope) -> None:
+    """An item that aggregates may read other variables only through grouping
+    keys (`RETURN n.x, n.x + count(*)`, `RETURN n, n.x + count(*)`); the
+    finals read such values from each group's first row, so anything else
+    would be an arbitrary row's value (openCypher AmbiguousAggregationExpression)."""
+    keys = [item.expr for item, found in zip(items, aggregates) if not found]
+    key_variables = {key.name for key in keys if isinstance(key, ast.Variable)}
+    for item, found in zip(items, aggregates):
+        if not found:
+            continue
+        loose = (variables_in(_without_grouped(item.expr, keys)) & set(scope)) - key_variables
+        if loose:
+            raise CypherSemanticError(
+                f"Ambiguous aggregation expression `{item.text}`: `{sorted(loose)[0]}` is neither aggregated "
+                "nor a grouping key; add it to the projection or aggregate it."
+            )
+
+
+def _without_grouped(expr: Any, keys: list) -> Any:
+    """`expr` with its aggregate calls and grouping-key subexpressions replaced by null."""
+    if is_aggregate(expr) or (isinstance(expr, ast.Expr) and expr in keys):
+        return ast.Literal(None)
+    if isinstance(expr, ast.Node):
+        return replace(expr, **{name: _without_grouped(getattr(expr, name), keys) for name in expr.__dataclass_fields__})
+    if isinstance(expr, tuple):
+        return tuple(_without_grouped(item, keys) for item in expr)
+    return expr
 
 
 def _read(slot: int):
