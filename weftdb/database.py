@@ -15,6 +15,7 @@ from typing import Any, Iterator
 from .auth import UserStore
 from .backup.checkpoint import restore_if_requested
 from .config import Config
+from .durability.files import FileSystem
 from .durability.manager import Durability
 from .errors import ClientError, TransactionError
 from .graph.storage import Storage
@@ -28,8 +29,15 @@ from .query.results import Result
 _SCHEMA = (ast.CreateIndex, ast.DropIndex, ast.CreateConstraint, ast.DropConstraint, ast.AdminStatement)
 
 
+def runs_alone(statement: ast.Statement) -> bool:
+    """Schema and administration statements run on their own, never inside a transaction."""
+    return isinstance(statement, _SCHEMA)
+
+
 class Database:
-    def __init__(self, path: str | None = None, config: Config | None = None):
+    def __init__(self, path: str | None = None, config: Config | None = None, fs: FileSystem | None = None):
+        """`fs` replaces the file layer every durable write goes through (the
+        crash-simulating twin in the tests)."""
         self.path = path
         self.config = config or Config.load()
         self.durability: Durability | None = None
@@ -57,7 +65,7 @@ class Database:
     ) -> Result:
         """Run one statement in its own transaction (autocommit)."""
         statement = parse(query)
-        if isinstance(statement, _SCHEMA):
+        if runs_alone(statement):
             self._check_open()
             return self._administer(statement, params)
         tx = self.begin()
@@ -154,7 +162,7 @@ class Transaction:
         interrupt: threading.Event | None = None,
     ) -> Result:
         statement = parse(query)
-        if isinstance(statement, _SCHEMA):
+        if runs_alone(statement):
             raise TransactionError(
                 "Schema and administration statements cannot run inside an explicit transaction; "
                 "run them on their own."
