@@ -49,6 +49,8 @@ def administer(db: "Database", statement: ast.Statement, params: dict[str, Any])
         )
     if command == "dump_database":
         return Result(["QUERY"], [(line,) for line in dump.dump(storage)], "r")
+    if command in _USERS:
+        return _USERS[command](db.users, statement, params)
     if command in _DURABILITY:
         if db.durability is None:
             raise ClientError(f"{command.replace('_', ' ').upper()} needs a data directory; this database is in memory only.")
@@ -167,3 +169,45 @@ def _resident_bytes() -> int:
             return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 0
+
+
+def _password(statement: ast.AdminStatement, params: dict[str, Any]) -> str | None:
+    expr = statement.arg("password")
+    if expr is None:
+        return None
+    if isinstance(expr, ast.Parameter):
+        if expr.name not in params:
+            raise ClientError(f"Expected parameter ${expr.name} for the password, which was not given.")
+        value = params[expr.name]
+    else:
+        value = expr.value
+    if not isinstance(value, str):
+        raise ClientError("A password must be a string.")
+    return value
+
+
+def _create_user(users, statement, params) -> Result:
+    users.create(statement.arg("user"), _password(statement, params) or "")
+    return Result([], [], "s")
+
+
+def _set_password(users, statement, params) -> Result:
+    users.set_password(statement.arg("user"), _password(statement, params) or "")
+    return Result([], [], "s")
+
+
+def _drop_user(users, statement, params) -> Result:
+    users.drop(statement.arg("user"))
+    return Result([], [], "s")
+
+
+def _show_users(users, statement, params) -> Result:
+    return Result(["user"], [(name,) for name in users.users()], "s")
+
+
+_USERS = {
+    "create_user": _create_user,
+    "set_password": _set_password,
+    "drop_user": _drop_user,
+    "show_users": _show_users,
+}
