@@ -1,12 +1,41 @@
-"""Fixtures for the Cypher engine tests: a fresh in-memory database per test."""
+"""Fixtures for the Cypher engine tests.
+
+Opening a database is not free (it sets up the user store), so the tests
+share one in-memory database and `db` hands it over empty: after each test
+every node, relationship, index and constraint is removed again, and the
+fixture checks that it was."""
 
 import pytest
 
 import weftdb
 
 
-@pytest.fixture
-def db():
+@pytest.fixture(scope="session")
+def _shared_database():
     database = weftdb.open()
     yield database
     database.close()
+
+
+@pytest.fixture
+def db(_shared_database):
+    yield _shared_database
+    _wipe(_shared_database)
+
+
+def _name(text):
+    return "`" + text.replace("`", "``") + "`"
+
+
+def _wipe(db):
+    db.execute("MATCH (n) DETACH DELETE n")
+    for kind, label, properties in db.execute("SHOW CONSTRAINT INFO").rows:
+        if kind == "exists":
+            db.execute(f"DROP CONSTRAINT ON (n:{_name(label)}) ASSERT EXISTS (n.{_name(properties)})")
+        else:
+            keys = ", ".join("n." + _name(key) for key in properties)
+            db.execute(f"DROP CONSTRAINT ON (n:{_name(label)}) ASSERT {keys} IS UNIQUE")
+    for _, label, key, _ in db.execute("SHOW INDEX INFO").rows:
+        db.execute(f"DROP INDEX ON :{_name(label)}" + (f"({_name(key)})" if key is not None else ""))
+    assert db.execute("MATCH (n) RETURN count(n)").single() == 0
+    assert db.execute("SHOW INDEX INFO").rows == [] and db.execute("SHOW CONSTRAINT INFO").rows == []

@@ -174,3 +174,24 @@ def test_collect_of_maps_and_nodes(scores):
 def test_distinct_return(scores):
     assert rows(scores, "MATCH (p:P) RETURN DISTINCT p.team AS t ORDER BY t") == [("blue",), ("green",), ("red",)]
     assert value(scores, "MATCH (p:P) WITH DISTINCT p.team AS t RETURN count(*) AS c") == 3
+
+
+@pytest.mark.parametrize("query", [
+    "MATCH (p:P) RETURN p.score + count(*) AS x",
+    "MATCH (p:P), (q:P) RETURN p.team AS t, p.team + q.team + toString(count(*)) AS x",
+    "MATCH (p:P) WITH p.team AS t, p.name + toString(count(*)) AS x RETURN *",
+    "MATCH (p:P) RETURN CASE WHEN p:P THEN count(*) END AS x",
+])
+def test_ambiguous_aggregation_expression_is_rejected(scores, query):
+    with pytest.raises(CypherSemanticError, match="[Aa]mbiguous"):
+        scores.execute(query)
+
+
+def test_expression_over_grouping_keys_and_aggregates(scores):
+    query = "MATCH (p:P) RETURN p.team AS team, p.team + toString(count(*)) AS x ORDER BY team"
+    assert rows(scores, query) == [("blue", "blue2"), ("green", "green1"), ("red", "red2")]
+    query = "MATCH (p:P) RETURN p, p.name + toString(count(*)) AS x ORDER BY x"
+    assert [x for _, x in rows(scores, query)] == ["Ann1", "Bob1", "Cy1", "Di1", "Ed1"]
+    query = "MATCH (p:P) WITH p, count(*) AS c RETURN p, CASE WHEN p.team = 'red' THEN sum(c) ELSE 0 END AS x ORDER BY p.name"
+    assert [x for _, x in rows(scores, query)] == [1, 1, 0, 0, 0]
+    assert value(scores, "MATCH (p:P) RETURN $k + count(*) AS x", {"k": 10}) == 15
