@@ -44,7 +44,7 @@ class Database:
         if path is None:
             self.storage = Storage()
         else:
-            self.durability = Durability.open(path, self.config, before_recovery=restore_if_requested)
+            self.durability = Durability.open(path, self.config, fs=fs, before_recovery=restore_if_requested)
             self.storage = self.durability.storage
         # Users for Bolt authentication (added by the server work, issue 4): the
         # server checks `db.users.verify`; CREATE USER & co. go to the same store.
