@@ -44,3 +44,59 @@ def replies(data):
             message_bytes += data[pos : pos + size]
             pos += size
     return out
+
+
+class RawClient:
+    """A socket speaking Bolt 5.8 byte by byte, for tests that need exact control."""
+
+    def __init__(self, port, version=(5, 8), timeout=5.0):
+        import socket
+
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.sendall(handshake(version))
+        self.version = self.recv_exact(4)
+        self.buffer = b""
+
+    def recv_exact(self, n):
+        data = b""
+        while len(data) < n:
+            piece = self.sock.recv(n - len(data))
+            if not piece:
+                raise ConnectionError("closed by the server")
+            data += piece
+        return data
+
+    def send(self, *messages):
+        self.sock.sendall(b"".join(messages))
+
+    def read(self, count):
+        """The next `count` replies as (name, fields)."""
+        out = []
+        while len(out) < count:
+            body = b""
+            while True:
+                size = int.from_bytes(self.recv_exact(2), "big")
+                if size == 0:
+                    break
+                body += self.recv_exact(size)
+            if body:
+                s = unpack(body)
+                out.append((NAMES[s.tag], s.fields))
+        return out
+
+    def login(self):
+        self.send(message("HELLO", {"user_agent": "raw"}), message("LOGON", {"scheme": "none"}))
+        assert [name for name, _ in self.read(2)] == ["SUCCESS", "SUCCESS"]
+        return self
+
+    def is_closed_by_server(self, wait=3.0):
+        self.sock.settimeout(wait)
+        try:
+            return self.sock.recv(1) == b""
+        except ConnectionError:
+            return True
+        except OSError:
+            return False
+
+    def close(self):
+        self.sock.close()

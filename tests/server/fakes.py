@@ -41,6 +41,7 @@ class FakeDatabase:
         self.users = UserStore(None)
         self.lock = threading.Lock()
         self.closed = False
+        self.interrupted = 0  # SLEEP queries stopped by their interrupt event
 
     def execute(self, query, params=None, *, timeout=None, interrupt=None):
         writes: list = []
@@ -76,6 +77,7 @@ class FakeDatabase:
             started = time.monotonic()
             while time.monotonic() < deadline:
                 if interrupt is not None and interrupt.is_set():
+                    self.interrupted += 1
                     raise errors.QueryInterrupted("the query was interrupted")
                 if timeout is not None and time.monotonic() - started > timeout:
                     raise errors.QueryTimeout(f"the query ran longer than {timeout} s")

@@ -1,0 +1,98 @@
+"""Users: the scrypt store on disk, and the server refusing bad logins from both clients."""
+
+import json
+import os
+import time
+
+import mgclient
+import neo4j
+import pytest
+from neo4j.exceptions import AuthError
+
+import weftdb
+from conftest import start
+from serverproc import ServerProcess
+from weftdb.auth import UnknownUser, UserError, UserExists, UserStore
+from weftdb.errors import ClientError, DatabaseError
+
+
+def test_store_persists_hashes_only(tmp_path):
+    store = UserStore(str(tmp_path))
+    assert not store.has_users
+    store.create("ann", "s3cret")
+    store.create("bob", "")
+    assert store.users() == ["ann", "bob"] and store.has_users
+    text = (tmp_path / "auth" / "users.json").read_text()
+    assert "s3cret" not in text and json.loads(text)["version"] == 1
+    assert oct(os.stat(tmp_path / "auth" / "users.json").st_mode & 0o777) == "0o600"
+    reopened = UserStore(str(tmp_path))
+    assert reopened.verify("ann", "s3cret") and not reopened.verify("ann", "S3cret")
+    assert not reopened.verify("nobody", "s3cret") and reopened.verify("bob", "")
+    reopened.set_password("ann", "new")
+    reopened.drop("bob")
+    again = UserStore(str(tmp_path))
+    assert again.users() == ["ann"] and again.verify("ann", "new")
+    assert not os.path.exists(tmp_path / "auth" / "users.json.tmp")
+
+
+def test_store_errors_are_client_errors():
+    store = UserStore(None)
+    store.create("ann", "pw")
+    for call, error in [
+        (lambda: store.create("ann", "x"), UserExists),
+        (lambda: store.drop("zed"), UnknownUser),
+        (lambda: store.set_password("zed", "x"), UnknownUser),
+        (lambda: store.create("", "x"), UserError),
+        (lambda: store.create("a b", "x"), UserError),
+        (lambda: store.create("c", None), UserError),
+    ]:
+        with pytest.raises(error) as caught:
+            call()
+        assert isinstance(caught.value, ClientError) and str(caught.value)
+    assert not store.verify(None, "pw") and not store.verify("ann", None)
+
+
+def test_damaged_user_file_is_refused_with_its_name(tmp_path):
+    (tmp_path / "auth").mkdir()
+    (tmp_path / "auth" / "users.json").write_text("{not json")
+    with pytest.raises(DatabaseError, match="users.json"):
+        UserStore(str(tmp_path))
+
+
+@pytest.fixture(scope="module")
+def secured():
+    db = weftdb.open()
+    db.users.create("ann", "pw")
+    server = start(db)
+    yield server
+    server.stop()
+    db.close()
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [("ann", "wrong"), ("nobody", "pw"), None],
+    ids=["wrong password", "unknown user", "no auth"],
+)
+def test_driver_bad_logins_are_refused(secured, auth):
+    started = time.monotonic()
+    with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{secured.port}", auth=auth) as driver:
+        with pytest.raises(AuthError, match="authentication failure"):
+            driver.verify_connectivity()
+    assert time.monotonic() - started >= 0.5  # failed logins are slowed
+
+
+def test_driver_good_login(secured):
+    with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{secured.port}", auth=("ann", "pw")) as driver:
+        assert driver.execute_query("RETURN 1 AS x").records[0]["x"] == 1
+
+
+def test_pymgclient_logins():
+    with ServerProcess("--user=ann:pw") as server:
+        for kwargs in ({"username": "ann", "password": "bad"}, {"username": "x", "password": "pw"}, {}):
+            with pytest.raises(mgclient.OperationalError, match="authentication failure"):
+                mgclient.connect(host="127.0.0.1", port=server.port, **kwargs)
+        connection = mgclient.connect(host="127.0.0.1", port=server.port, username="ann", password="pw")
+        cursor = connection.cursor()
+        cursor.execute("RETURN 1")
+        assert cursor.fetchall() == [(1,)]

@@ -1,0 +1,96 @@
+"""pymgclient (Bolt 4.4, transaction control sent as query text) against the real engine.
+
+The server runs in a child process: pymgclient keeps the GIL while it waits on
+the socket, so a server thread in this process could never answer it."""
+
+import datetime as dt
+import itertools
+
+import mgclient
+import pytest
+
+from serverproc import ServerProcess
+
+_labels = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def server():
+    with ServerProcess() as process:
+        yield process
+
+
+@pytest.fixture
+def label():
+    return f"M{next(_labels)}"
+
+
+def connect(server, **kwargs):
+    return mgclient.connect(host="127.0.0.1", port=server.port, **kwargs)
+
+
+def count(cursor, label):
+    cursor.execute(f"MATCH (n:{label}) RETURN count(n)")
+    return cursor.fetchall()[0][0]
+
+
+def test_autocommit(server, label):
+    connection = connect(server)
+    connection.autocommit = True
+    cursor = connection.cursor()
+    cursor.execute(f"CREATE (:{label} {{v: $v}})", {"v": 1})
+    other = connect(server).cursor()
+    assert count(other, label) == 1
+    cursor.execute("UNWIND range(1, 1000) AS i RETURN i")
+    assert len(cursor.fetchall()) == 1000
+
+
+def test_commit_and_rollback(server, label):
+    connection = connect(server)
+    cursor = connection.cursor()
+    cursor.execute(f"CREATE (:{label} {{v: 1}})")
+    connection.rollback()
+    cursor.execute(f"CREATE (:{label} {{v: 2}})")
+    cursor.execute(f"CREATE (:{label} {{v: 3}})")
+    assert count(cursor, label) == 2  # own writes are visible inside the transaction
+    connection.commit()
+    watcher = connect(server)
+    watcher.autocommit = True
+    assert count(watcher.cursor(), label) == 2
+
+
+def test_error_then_reuse(server, label):
+    connection = connect(server)
+    cursor = connection.cursor()
+    cursor.execute(f"CREATE (:{label})")
+    with pytest.raises(mgclient.DatabaseError, match="(?i)invalid|expected|syntax"):
+        cursor.execute("RETURN RETURN")
+    connection.rollback()
+    cursor.execute("RETURN 1 AS x")
+    assert cursor.fetchall() == [(1,)]
+    connection.commit()
+    connection.autocommit = True
+    with pytest.raises(mgclient.DatabaseError):
+        cursor.execute("RETURN $missing")
+    assert count(cursor, label) == 0  # the failed transaction's write was rolled back
+
+
+def test_values_and_graph_shapes_of_bolt_4(server, label):
+    connection = connect(server)
+    connection.autocommit = True
+    cursor = connection.cursor()
+    params = {
+        "list": [1, "a", None, 2.5],
+        "map": {"k": [True]},
+        "date": dt.date(2024, 2, 29),
+        "time": dt.time(1, 2, 3, 456),
+        "ldt": dt.datetime(2024, 1, 2, 3, 4, 5, 6),
+        "dur": dt.timedelta(days=2, seconds=5, microseconds=7),
+    }
+    cursor.execute("RETURN $list AS a, $map AS b, $date AS c, $time AS d, $ldt AS e, $dur AS f", params)
+    assert cursor.fetchall()[0] == tuple(params.values())
+    cursor.execute(f"CREATE p = (a:{label} {{n: 1}})-[r:R {{w: 2}}]->(b:{label}) RETURN a, r, p")
+    node, rel, path = cursor.fetchall()[0]
+    assert isinstance(node, mgclient.Node) and node.labels == {label} and node.properties == {"n": 1}
+    assert isinstance(rel, mgclient.Relationship) and rel.type == "R" and rel.start_id == node.id
+    assert isinstance(path, mgclient.Path) and len(path.nodes) == 2 and path.relationships[0].properties == {"w": 2}
