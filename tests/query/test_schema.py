@@ -250,3 +250,27 @@ def test_cached_plan_follows_index_changes(db):
     assert rows(db, query, {"v": 3}) == [(3,)]
     db.execute("DROP INDEX ON :L(p)")
     assert rows(db, query, {"v": 1}) == [(1,)]
+
+
+def test_index_lookups_respect_transaction_visibility(db):
+    db.execute("CREATE INDEX ON :L(p)")
+    db.execute("UNWIND range(1, 3) AS i CREATE (:L {p: i})")
+    with db.transaction() as tx:
+        tx.execute("MATCH (n:L {p: 1}) DELETE n")
+        tx.execute("MATCH (n:L {p: 2}) SET n.p = 20")
+        tx.execute("MATCH (n:L {p: 3}) REMOVE n:L")
+        for p, seen in ((1, 0), (2, 0), (20, 1), (3, 0)):
+            assert tx.execute("MATCH (n:L {p: $p}) RETURN count(n)", {"p": p}).single() == seen
+        other = db.begin()  # started before the commit: sees the old values only
+        for p, seen in ((1, 1), (2, 1), (20, 0), (3, 1)):
+            assert other.execute("MATCH (n:L) WHERE n.p = $p RETURN count(n)", {"p": p}).single() == seen
+        other.rollback()
+    assert rows(db, "MATCH (n:L) RETURN n.p") == [(20,)]
+
+
+def test_unique_value_freed_in_the_same_statement_can_be_reused(db):
+    db.execute("CREATE CONSTRAINT ON (n:U) ASSERT n.k IS UNIQUE")
+    db.execute("CREATE (:U {k: 1})")
+    db.execute("MATCH (u:U {k: 1}) DELETE u CREATE (:U {k: 1})")
+    db.execute("MATCH (u:U {k: 1}) SET u.k = 10 CREATE (:U {k: 1})")
+    assert rows(db, "MATCH (u:U) RETURN u.k ORDER BY u.k") == [(1,), (10,)]
