@@ -27,7 +27,7 @@ values = st.recursive(
 
 
 @given(values)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_round_trip(value):
     assert unpack(pack(value)) == value
 
