@@ -139,7 +139,31 @@ def test_shell_reads_stdin_when_not_a_terminal(data_dir):
     assert "nodes-created: 1" in process.stderr
 
 
-def test_shell_to_a_server_is_not_there_yet():
-    result = CliRunner().invoke(main, ["shell", "--host", "127.0.0.1"])
+def test_shell_says_when_the_server_is_not_there():
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(main, ["shell", "--host", "127.0.0.1", "--port", str(port)])
     assert result.exit_code == 1
-    assert "not available yet" in result.output
+    assert f"cannot connect to 127.0.0.1:{port}" in result.output
+
+
+def test_shell_against_a_server():
+    from weftdb.config import Config
+    from weftdb.server.server import ServerThread
+
+    with weftdb.open() as db, ServerThread(db, Config.load({"bolt_port": 0})) as server:
+        result = CliRunner().invoke(
+            main,
+            ["shell", "--host", "127.0.0.1", "--port", str(server.port)],
+            input="CREATE (:City {name: 'Oslo'})-[:IN]->(:Country {name: 'Norway'});\n"
+                  "MATCH p = (:City)-[:IN]->(c) RETURN c, p, date('2024-01-02') AS d;\n",
+        )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        'c\tp\td\n(:Country {name: "Norway"})\t'
+        '(:City {name: "Oslo"})-[:IN]->(:Country {name: "Norway"})\t2024-01-02\n'
+    )
+    assert "nodes-created: 2, relationships-created: 1" in result.stderr
