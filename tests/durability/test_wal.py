@@ -151,19 +151,43 @@ def test_torn_tail_at_every_byte_of_the_last_record(tmp_path):
     assert read_all(fs, d) == (bodies, None)
 
 
-def test_zeroed_tail_is_torn_but_valid_record_after_damage_is_an_error(tmp_path):
+def test_zero_padding_ends_a_segment_but_valid_record_after_damage_is_an_error(tmp_path):
     fs, d = FileSystem(), str(tmp_path / "wal")
     bodies = write_wal(fs, d, 3)
     p = os.path.join(d, wal.segment_name(1))
     full = open(p, "rb").read()
-    open(p, "wb").write(full + bytes(4096))  # a crash that extended the file but not its data
-    got, torn = read_all(fs, d)
-    assert got == bodies and torn.dropped_bytes == 4096
+    open(p, "wb").write(full + bytes(4096))  # as a killed writer leaves its zero-filled segment
+    r = WalReader(fs, d, UUID)
+    assert [rec.body for rec in r.records()] == bodies
+    assert r.torn_tail is None and (r.tail.torn, r.tail.offset, r.tail.dropped_bytes) == (False, len(full), 4096)
     second = wal.HEADER_SIZE + wal.FRAME_HEADER_SIZE + len(bodies[0])
     damaged = bytearray(full)
     damaged[second + 10] ^= 0x40
     open(p, "wb").write(bytes(damaged))
     with pytest.raises(RecoveryError, match=f"damaged at byte {second}.*valid record follows"):
+        read_all(fs, d)
+
+
+def test_killed_writer_leaves_padding_and_the_next_writer_continues(tmp_path):
+    fs, d = FileSystem(), str(tmp_path / "wal")
+    w = WalWriter(fs, d, UUID, segment_size_bytes=4096)
+    first = [body(i) for i in range(3)]
+    for b in first:
+        w.wait_durable(w.append(b))
+    seg1 = os.path.join(d, wal.segment_name(1))
+    assert fs.size(seg1) == 4096  # zero-filled up front
+    w._fs.close(w._file)  # the process dies: no close(), the padding stays
+    r = WalReader(fs, d, UUID)
+    assert [rec.body for rec in r.records()] == first and r.tail.torn is False and r.torn_tail is None
+    w = WalWriter(fs, d, UUID, segment_size_bytes=4096)
+    w.wait_durable(w.append(body(3)))
+    w.close()
+    assert fs.size(os.path.join(d, wal.segment_name(2))) < 4096  # sealed by close()
+    assert read_all(fs, d) == (first + [body(3)], None)  # padding inside an older segment is its end
+    data = bytearray(open(seg1, "rb").read())
+    data[3000] = 7  # but garbage in it is damage: only the newest segment may be torn
+    open(seg1, "wb").write(bytes(data))
+    with pytest.raises(RecoveryError, match="not the newest segment"):
         read_all(fs, d)
 
 
@@ -302,12 +326,12 @@ def test_enospc_leaves_no_partial_record_and_restart_resumes(tmp_path):
     for b in good:
         w.wait_durable(w.append(b))
     seg = os.path.join(d, wal.segment_name(1))
-    size_before = fs.size(seg)
-    fs.fail_writes_after(7)  # part of the next batch fits, then the disk is full
+    good_end = wal.HEADER_SIZE + sum(wal.FRAME_HEADER_SIZE + len(b) for b in good)
+    fs.fail_writes_after(7)  # part of the next batch fits, then the disk is full (e.g. copy-on-write fs)
     positions = [w.append(body(i, 50)) for i in range(3, 6)]
     with pytest.raises(DurabilityError, match="No space left on device"):
         w.wait_durable(positions[-1])
-    assert fs.size(seg) == size_before  # cut back to the last good record
+    assert fs.size(seg) == good_end  # cut back to the last good record
     assert read_all(fs, d) == (good, None)
     with pytest.raises(DurabilityError):
         w.append(body(9))

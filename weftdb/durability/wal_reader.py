@@ -1,22 +1,31 @@
 """Reading the WAL back at startup: segments in sequence order, records in file order.
 
 Why it decides so little: as LevelDB's log reader, this module reports what it
-found and the caller (recovery) acts. It distinguishes exactly two kinds of
-trouble (DESIGN.md invariant 5):
+found and the caller (recovery) acts. What it finds after the last valid record
+of a segment is one of three things (DESIGN.md invariant 5):
 
-* a torn tail — the newest segment ends in bytes that are not a whole valid
-  record and no valid record follows them. That is what a crash during a write
-  leaves; the record was never fsynced, so never acknowledged. The reader stops
-  there and sets `torn_tail` (file, offset to truncate to, bytes dropped,
-  reason); the caller logs a warning and calls `truncate_torn_tail` once the
-  rest of startup has succeeded — and before a new `WalWriter` starts the
-  next segment, since a torn tail is only tolerated in the newest one.
-* anything else — a bad checksum in an older segment (the writer fsyncs a
+* nothing, or zero padding — the segment's end. The writer zero-fills a
+  segment when it creates it and cuts the padding off when it seals it, but a
+  killed process leaves it in place, and the next process starts a new segment
+  after it; so padding is the end of data in any segment. (A lost tail of an
+  older segment cannot hide there: recovery checks that commit timestamps
+  continue without a gap into the next segment.)
+* a torn tail — in the newest segment, bytes that are not a whole valid record
+  and are followed by no valid record. That is what a crash during a write
+  leaves; the record was never fsynced, so never acknowledged.
+* anything else — a bad record in an older segment (the writer fsyncs a
   segment before starting the next, so older ones cannot be torn), damage
   followed by valid records, a gap in the sequence numbers, a segment of
   another database or of an unknown format version: `RecoveryError` naming the
   file, the byte offset and the operator's choices. Nothing is skipped and
   nothing is changed on disk.
+
+For a torn tail the reader stops and sets `torn_tail` (file, offset of the end
+of the last valid record, bytes after it, reason); the caller logs a warning
+and calls `truncate_torn_tail` once the rest of startup has succeeded — and
+before a new `WalWriter` starts the next segment, since a torn tail is only
+tolerated in the newest one. Padding of the newest segment is reported as
+`tail` (torn False); cutting it off is optional (it only frees disk space).
 
 Reading never allocates more than the segment's size: each segment is read
 whole (bounded by its file size) and every length field is checked against it.
@@ -67,15 +76,23 @@ class WalRecord:
 
 
 @dataclass(frozen=True)
-class TornTail:
+class SegmentTail:
+    """What follows the last valid record of the newest segment."""
+
     path: str
     offset: int  # truncate the segment to this many bytes
     dropped_bytes: int
+    torn: bool  # True: a cut-off write (log a warning); False: zero padding
     reason: str
 
 
-def truncate_torn_tail(fs: FileSystem, torn: TornTail) -> None:
-    fs.truncate_path(torn.path, torn.offset)
+def truncate_tail(fs: FileSystem, tail: SegmentTail) -> None:
+    """Cut the newest segment after its last valid record (and fsync it)."""
+    fs.truncate_path(tail.path, tail.offset)
+
+
+truncate_torn_tail = truncate_tail
+TornTail = SegmentTail  # the name recovery.py imports
 
 
 def _damaged(path: str, offset: int, reason: str, directory: str) -> RecoveryError:
@@ -94,7 +111,11 @@ class WalReader:
         self._fs = fs
         self._dir = directory
         self.db_uuid = wal.uuid_bytes(db_uuid) if db_uuid is not None else None
-        self.torn_tail: TornTail | None = None
+        self.tail: SegmentTail | None = None
+
+    @property
+    def torn_tail(self) -> SegmentTail | None:
+        return self.tail if self.tail is not None and self.tail.torn else None
 
     def segments(self) -> list[Segment]:
         """Headers of every segment, in sequence order, checked for UUID, version and gaps."""
@@ -143,22 +164,26 @@ class WalReader:
         return out
 
     def records(self) -> Iterator[WalRecord]:
-        """Every valid record in commit order; sets `torn_tail` if the newest segment ends torn."""
-        self.torn_tail = None
+        """Every valid record in commit order; sets `tail` if the newest segment ends torn or padded."""
+        self.tail = None
         segs = self.segments()
         for i, seg in enumerate(segs):
             data = self._fs.read(seg.path)
             offset = wal.HEADER_SIZE
             while offset < len(data):
                 body, why = wal.unframe(data, offset, seg.seed)
-                if body is None:
-                    newest = i == len(segs) - 1
-                    self._bad_record(seg, data, offset, why, newest)
-                    return
+                if body is None:  # padding, a torn tail or damage: _bad_record decides or raises
+                    self._bad_record(seg, data, offset, why, newest=i == len(segs) - 1)
+                    break
                 yield WalRecord(seg.path, seg.sequence, offset, body)
                 offset += wal.FRAME_HEADER_SIZE + len(body)
 
     def _bad_record(self, seg: Segment, data: bytes, offset: int, why: str, newest: bool) -> None:
+        rest = len(data) - offset
+        if data.count(0, offset) == rest:
+            if newest:
+                self.tail = SegmentTail(seg.path, offset, rest, False, "zero padding after the last record")
+            return
         if not newest:
             raise _damaged(seg.path, offset, why + " (not the newest segment, so not a torn tail)", self._dir)
         follower = _next_valid_record(data, offset + 1, seg.seed)
@@ -169,7 +194,7 @@ class WalReader:
             raise _damaged(
                 seg.path, offset, f"{why}; a valid record follows at byte {follower}, so this is damage, "
                 "not a torn tail from a crash", self._dir)
-        self.torn_tail = TornTail(seg.path, offset, len(data) - offset, why)
+        self.tail = SegmentTail(seg.path, offset, rest, True, why)
 
 
 def _next_valid_record(data: bytes, start: int, seed: int) -> int | None:
@@ -178,12 +203,18 @@ def _next_valid_record(data: bytes, start: int, seed: int) -> int | None:
     budget = _SCAN_BUDGET
     end = len(data) - wal.FRAME_HEADER_SIZE
     unpack = struct.Struct("<I").unpack_from
-    for off in range(start, end + 1):
+    off = start
+    while off <= end:
         (length,) = unpack(data, off)
-        if 0 < length <= end - off:
+        if length == 0:  # skip a run of zeros (padding) at C speed: no frame starts inside it
+            window = data[off : off + 65536]
+            off += max(1, len(window) - len(window.lstrip(b"\0")) - 3)
+            continue
+        if length <= end - off:
             budget -= length
             if budget < 0:
                 return -1
             if wal.unframe(data, off, seed)[0] is not None:
                 return off
+        off += 1
     return None

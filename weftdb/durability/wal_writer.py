@@ -26,6 +26,12 @@ Invariants:
   header (created as `<name>.tmp`, fsynced, renamed, directory fsynced);
 * a segment never grows past `segment_size_bytes` unless it holds one record
   larger than that;
+* with `preallocate` (the default) a segment is created zero-filled to
+  `segment_size_bytes` and records overwrite the zeros, so the fsync of a
+  batch is an fdatasync that needs no metadata update — the trick that makes
+  SQLite's and PostgreSQL's WAL commits cheap. A segment is cut to its last
+  record ("sealed") before the next one is created and on `close`; a killed
+  process leaves the padding, which the reader takes as the end of data;
 * the writer never appends to a segment an earlier process wrote: it starts a
   new sequence number after the highest one in the directory;
 * after any write or fsync failure the writer is dead: every later `append` or
@@ -53,6 +59,7 @@ class WalWriter:
         segment_size_bytes: int = 20480 * 1024,
         flush_every_n_tx: int = 1,
         next_sequence: int | None = None,
+        preallocate: bool = True,
     ):
         if flush_every_n_tx < 1:
             raise ValueError("flush_every_n_tx must be at least 1")
@@ -61,6 +68,7 @@ class WalWriter:
         self._uuid = wal.uuid_bytes(db_uuid)
         self._segment_size = segment_size_bytes
         self._n = flush_every_n_tx
+        self._preallocate = preallocate
         fs.makedirs(directory)
         if next_sequence is None:
             seqs = [wal.sequence_of_name(n) for n in fs.listdir(directory)]
@@ -121,9 +129,13 @@ class WalWriter:
         self._flush(self._appended, force=True)
 
     def close(self) -> None:
+        """Sync, cut the current segment's zero padding off (seal it) and close."""
         try:
             if not self._failed:
                 self.sync()
+                with self._cond:
+                    if self._file is not None:
+                        self._seal()
         finally:
             with self._cond:
                 if self._file is not None:
@@ -247,21 +259,32 @@ class WalWriter:
                 chunk.append(item)
         self._write(chunk)
         if sync and self._file is not None:
-            self._fs.fsync(self._file)
+            self._fs.fsync(self._file, data_only=True)  # overwriting zero-filled blocks: no metadata
 
     def _write(self, chunk: list[bytes]) -> None:
         if chunk:
             self._fs.write(self._file, b"".join(chunk))
 
+    def _seal(self) -> None:
+        """Cut the zero padding after the last record and fsync: the segment is final."""
+        fs, f = self._fs, self._file
+        if self._preallocate:
+            fs.truncate(f, f.size)
+        fs.fsync(f)
+
     def _start_segment(self, sequence: int, header: bytes) -> None:
-        """Seal the current segment (fsync, close), then create the next one atomically."""
+        """Seal the current segment and close it, then create the next one atomically."""
         fs = self._fs
         if self._file is not None:
-            fs.fsync(self._file)
+            self._seal()
             fs.close(self._file)
             self._file = None
         path = wal.segment_path(self._dir, sequence)
-        f = fs.create(path + ".tmp")
+        try:
+            f = fs.create(path + ".tmp", zero_fill=self._segment_size if self._preallocate else 0)
+        except BaseException:
+            fs.discard(path + ".tmp")
+            raise
         try:
             fs.write(f, header)
             fs.fsync(f)
