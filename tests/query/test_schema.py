@@ -102,6 +102,15 @@ def test_explain_uses_property_index_from_map_and_where(db):
     assert "ScanAllByLabelPropertyValue" in plan(db, "MATCH (n:L {p: $v}) RETURN n")
 
 
+def test_index_lookup_replaces_the_where_filter(db):
+    db.execute("CREATE INDEX ON :L(p)")
+    text = plan(db, "MATCH (n:L) WHERE n.p = 1 AND n.q IS NULL RETURN n")
+    assert "ScanAllByLabelPropertyValue" in text and "n.p = 1" not in text and "Filter" in text
+    db.execute("CREATE (:L {p: 1}), (:L {p: 1, q: 2}), (:L {p: 2})")
+    assert value(db, "MATCH (n:L) WHERE n.p = 1 AND n.q IS NULL RETURN count(n) AS c") == 1
+    assert value(db, "MATCH (n:L {p: 1}) WHERE n.p = 2 RETURN count(n) AS c") == 0
+
+
 def test_explain_without_index_scans_by_label(db):
     text = plan(db, "MATCH (n:L {p: 1}) RETURN n")
     assert "ScanAllByLabel" in text and "ScanAllByLabelPropertyValue" not in text

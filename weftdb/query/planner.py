@@ -378,6 +378,9 @@ class Planner:
             labels = tuple(other for other in labels if other != label)
             if isinstance(node.properties, ast.MapLiteral):
                 props = self._props(ast.MapLiteral(tuple((k, v) for k, v in node.properties.items if k != key or v != value)), scope)
+            for conjunct in conjuncts:  # the lookup already tests `n.key = value`: no Filter for it
+                if not conjunct.used and node.variable is not None and _equality_on(conjunct.expr, node.variable) == (key, value):
+                    conjunct.used = True
         elif node.variable is not None and (by_id := self._id_lookup(node.variable, scope, bound, conjuncts)):
             root = op.ScanById(root, slot, name, self.expr(by_id, scope))
         elif labels:
