@@ -195,3 +195,11 @@ def test_expression_over_grouping_keys_and_aggregates(scores):
     query = "MATCH (p:P) WITH p, count(*) AS c RETURN p, CASE WHEN p.team = 'red' THEN sum(c) ELSE 0 END AS x ORDER BY p.name"
     assert [x for _, x in rows(scores, query)] == [1, 1, 0, 0, 0]
     assert value(scores, "MATCH (p:P) RETURN $k + count(*) AS x", {"k": 10}) == 15
+
+
+def test_map_projection_with_aggregate_groups_by_its_variable(scores):
+    query = "MATCH (p:P) WHERE p.team <> 'green' WITH p ORDER BY p.name RETURN p {.team, n: count(*)} AS m ORDER BY m.team"
+    assert [m["team"] for (m,) in rows(scores, query)] == ["blue", "blue", "red", "red"]
+    scores.execute("MATCH (p:P {team: 'red'}) CREATE (p)-[:HAS]->(:Item {i: 1}), (p)-[:HAS]->(:Item {i: 2})")
+    query = "MATCH (p:P)-[:HAS]->(i) RETURN p {.name, items: collect(i.i)} AS m ORDER BY m.name"
+    assert [(m["name"], sorted(m["items"])) for (m,) in rows(scores, query)] == [("Ann", [1, 2]), ("Bob", [1, 2])]

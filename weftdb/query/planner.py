@@ -552,6 +552,9 @@ class Planner:
             if not found:
                 keys.append((slot, self.expr(item.expr, scope)))
                 continue
+            implicit = _implicit_key(item.expr)
+            if implicit is not None:
+                keys.append((self.new_slot(), self.expr(implicit, scope)))
             for call in found:
                 if id(call) in agg_slots:
                     continue
@@ -586,6 +589,7 @@ def _check_grouping(items, aggregates, scope) -> None:
     finals read such values from each group's first row, so anything else
     would be an arbitrary row's value (openCypher AmbiguousAggregationExpression)."""
     keys = [item.expr for item, found in zip(items, aggregates) if not found]
+    keys += [key for item, found in zip(items, aggregates) if found and (key := _implicit_key(item.expr)) is not None]
     key_variables = {key.name for key in keys if isinstance(key, ast.Variable)}
     for item, found in zip(items, aggregates):
         if not found:
@@ -596,6 +600,14 @@ def _check_grouping(items, aggregates, scope) -> None:
                 f"Ambiguous aggregation expression `{item.text}`: `{sorted(loose)[0]}` is neither aggregated "
                 "nor a grouping key; add it to the projection or aggregate it."
             )
+
+
+def _implicit_key(expr: ast.Expr) -> ast.Variable | None:
+    """The variable that `n {.name, movies: collect(m.title)}` groups by, as in
+    Neo4j: one map per `n`."""
+    if isinstance(expr, ast.MapProjection) and isinstance(expr.subject, ast.Variable):
+        return expr.subject
+    return None
 
 
 def _without_grouped(expr: Any, keys: list) -> Any:
