@@ -167,3 +167,25 @@ def test_shell_against_a_server():
         '(:City {name: "Oslo"})-[:IN]->(:Country {name: "Norway"})\t2024-01-02\n'
     )
     assert "nodes-created: 2, relationships-created: 1" in result.stderr
+
+
+def test_run_groups_statements_between_begin_and_commit(tmp_path, data_dir):
+    script = tmp_path / "tx.cypherl"
+    script.write_text(
+        "BEGIN;\nCREATE (:A);\nCREATE (:A);\nROLLBACK;\n"
+        "BEGIN;\nCREATE (:B);\nMATCH (b:B) RETURN count(b) AS seen;\nCOMMIT;\n"
+        "MATCH (n) RETURN count(n) AS total;\n"
+    )
+    result = CliRunner().invoke(main, ["run", str(script), "--data-directory", data_dir])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "seen\n1\ntotal\n1\n"
+
+
+def test_run_refuses_a_file_ending_inside_a_transaction(tmp_path, data_dir):
+    script = tmp_path / "open.cypherl"
+    script.write_text("BEGIN;\nCREATE (:A);\n")
+    result = CliRunner().invoke(main, ["run", str(script), "--data-directory", data_dir])
+    assert result.exit_code == 1
+    assert "ends inside a transaction" in result.stderr
+    check = CliRunner().invoke(main, ["shell", "--data-directory", data_dir], input="MATCH (n) RETURN count(n) AS n;\n")
+    assert check.stdout == "n\n0\n"

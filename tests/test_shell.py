@@ -189,3 +189,40 @@ def test_interactive_shell_waits_for_the_semicolon(monkeypatch, tmp_path):
     assert "CypherSyntaxError: Invalid input 'BAD': expected a clause" in text
     assert ":quit" in text  # the help
     assert (tmp_path / ".weftdb_history").exists()
+
+
+class TestEmbeddedSession:
+    """BEGIN/COMMIT/ROLLBACK as statements over a real in-memory database."""
+
+    @pytest.fixture
+    def session(self):
+        import weftdb
+        from weftdb.shell import EmbeddedSession
+
+        session = EmbeddedSession(weftdb.open())
+        yield session
+        session.close()
+
+    def count(self, session):
+        return session.execute("MATCH (n) RETURN count(n)").rows[0][0]
+
+    def test_commit_and_rollback(self, session):
+        session.execute("BEGIN")
+        assert session.in_transaction
+        session.execute("CREATE ()")
+        session.execute("ROLLBACK")
+        assert not session.in_transaction and self.count(session) == 0
+        session.execute("begin")
+        session.execute("CREATE ()")
+        assert self.count(session) == 1  # its own write, inside the transaction
+        session.execute("COMMIT;")
+        assert self.count(session) == 1
+
+    def test_misuse_is_a_transaction_error(self, session):
+        from weftdb.errors import TransactionError
+
+        with pytest.raises(TransactionError, match="needs a BEGIN"):
+            session.execute("COMMIT")
+        session.execute("BEGIN")
+        with pytest.raises(TransactionError, match="open already"):
+            session.execute("BEGIN")

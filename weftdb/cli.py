@@ -67,6 +67,13 @@ def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(wrapper)
 
 
+def open_session(config: Config) -> Any:
+    """An EmbeddedSession (BEGIN/COMMIT/ROLLBACK as statements) on the database for `config`."""
+    from .shell import EmbeddedSession
+
+    return EmbeddedSession(open_database(config))
+
+
 def open_database(config: Config) -> Any:
     """The embedded database for `config`, or a clean exit with the reason."""
     import weftdb
@@ -121,7 +128,7 @@ def shell(config: Config, host: str | None, port: int, username: str | None, pas
     from .shell import Shell
 
     if host is None:
-        db = open_database(config)
+        db = open_session(config)
         where = f"data directory {config.data_directory}"
     else:
         db = _connect(host, port, username, password)
@@ -162,11 +169,12 @@ def run(config: Config, file: Any) -> None:
     """Run the Cypher statements in FILE ('-' for stdin).
 
     Statements end with `;`; `//` and `/* */` comments are allowed, as in
-    Memgraph's `.cypherl` files. Each statement is its
-    own transaction. Rows of statements that return some are printed
-    tab-separated. The first failure stops the run: it is reported with its
-    line number and the exit status is 1; statements before it stay
-    committed.
+    Memgraph's `.cypherl` files. Each statement is its own transaction,
+    except that statements between BEGIN and COMMIT (or ROLLBACK) form one.
+    Rows of statements that return some are printed tab-separated. The
+    first failure stops the run: it is reported with its line number and the
+    exit status is 1; transactions committed before it stay committed, an
+    open one is rolled back.
 
     \b
     Examples:
@@ -177,16 +185,19 @@ def run(config: Config, file: Any) -> None:
     from .shell import describe_error, error_line, execute, print_plain, split_statements
 
     statements = split_statements(file.read())
-    db = open_database(config)
+    session = open_session(config)
     try:
         for number, statement in enumerate(statements, 1):
             try:
-                result, _ = execute(db, statement.text)
+                result, _ = execute(session, statement.text)
             except Exception as exc:
                 click.echo(f"{file.name}:{error_line(statement, exc)}: {describe_error(exc)}", err=True)
                 click.echo(f"stopped after {number - 1} of {len(statements)} statements", err=True)
                 sys.exit(1)
             print_plain(result, sys.stdout)
+        if session.in_transaction:
+            click.echo(f"{file.name}: ends inside a transaction (BEGIN without COMMIT); rolled back", err=True)
+            sys.exit(1)
     finally:
-        db.close()
+        session.close()
     click.echo(f"ran {len(statements)} statements", err=True)

@@ -269,8 +269,8 @@ def format_value(value: Any) -> str:
 
 class Shell:
     """A read-execute-print loop over `db`: anything with
-    `execute(query, *, interrupt)` returning a Result (an embedded
-    `weftdb.Database`, or a connection to a server)."""
+    `execute(query, *, interrupt)` returning a Result (an EmbeddedSession
+    or a ServerSession, below)."""
 
     def __init__(self, db: Any, *, out: TextIO | None = None, err: TextIO | None = None):
         self.db = db
@@ -353,7 +353,7 @@ class Shell:
         console.print(banner, markup=False)
         while True:
             try:
-                text = session.prompt("weftdb> ")
+                text = session.prompt("weftdb(tx)> " if getattr(self.db, "in_transaction", False) else "weftdb> ")
             except KeyboardInterrupt:
                 continue
             except EOFError:
@@ -383,15 +383,64 @@ class Shell:
 
 
 # --------------------------------------------------------------------------
-# A server instead of a data directory
+# What the shell talks to: a database in this process, or a server
 # --------------------------------------------------------------------------
+
+_TRANSACTION_CONTROL = frozenset({"begin", "commit", "rollback"})
+
+
+class EmbeddedSession:
+    """An embedded Database with `BEGIN`, `COMMIT` and `ROLLBACK` as
+    statements, as a server session has them: between BEGIN and COMMIT the
+    statements run in one transaction; any other statement is its own."""
+
+    def __init__(self, db: Any):
+        self.db = db
+        self.tx: Any = None
+
+    @property
+    def in_transaction(self) -> bool:
+        if self.tx is not None and self.tx.closed:  # a failed statement ended it
+            self.tx = None
+        return self.tx is not None
+
+    def execute(self, query: str, params: dict[str, Any] | None = None, *, interrupt: Any = None) -> Result:
+        from .errors import TransactionError
+        from .query import ast
+        from .query.parser import parse
+
+        statement = parse(query)  # cached: the engine does not parse it twice
+        if isinstance(statement, ast.AdminStatement) and statement.command in _TRANSACTION_CONTROL:
+            command, open_tx = statement.command, self.in_transaction
+            if command == "begin" and open_tx:
+                raise TransactionError("a transaction is open already; COMMIT or ROLLBACK it first")
+            if command != "begin" and not open_tx:
+                raise TransactionError(f"no transaction is open; {command.upper()} needs a BEGIN first")
+            if command == "begin":
+                self.tx = self.db.begin()
+            else:
+                tx, self.tx = self.tx, None
+                tx.commit() if command == "commit" else tx.rollback()
+            return Result([], [], query_type="s")
+        target = self.tx if self.in_transaction else self.db
+        return target.execute(query, params, interrupt=interrupt)
+
+    def close(self) -> None:
+        """Roll back an open transaction, then close the database."""
+        try:
+            if self.in_transaction:
+                self.tx.rollback()
+        finally:
+            self.db.close()
+
 
 
 class ServerSession:
-    """A Bolt session to a server through the `neo4j` driver, offering the
-    `execute`/`close` the Shell uses and giving back WeftDB's own Result and
-    values, so that both kinds of shell print alike. The interrupt event is
-    not sent: Ctrl-C returns once the server has answered."""
+    """A Bolt session to a server through the `neo4j` driver, with the
+    `execute`/`close` of EmbeddedSession, giving back WeftDB's own Result and
+    values so that both kinds of shell print alike. BEGIN, COMMIT and
+    ROLLBACK go to the server as statements. The interrupt event is not
+    sent: Ctrl-C returns once the server has answered."""
 
     def __init__(self, uri: str, auth: tuple[str, str] | None):
         import neo4j
