@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import defaultdict
 from typing import Any
 
 from ..errors import CypherSemanticError, QueryInterrupted, QueryTimeout
@@ -29,7 +29,7 @@ class ExecutionContext:
     def __init__(self, tx: Transaction, params: dict, nslots: int, interrupt: threading.Event | None, deadline: float | None):
         self.tx = tx
         self.params = params
-        self.counters: Counter = Counter()
+        self.counters: defaultdict[str, int] = defaultdict(int)
         self.nslots = nslots
         self.interrupt = interrupt
         self.deadline = deadline
@@ -78,10 +78,18 @@ def run(
     start = [None] * plan.nslots
     if profile:
         counts = _instrument(plan.root)
-    rows = [tuple(public(row[s], tx) for s in slots) for row in plan.root.run(ctx, (start,))]
+    produced = plan.root.run(ctx, (start,))
     if not plan.returns:
-        rows = []  # every row ran its updates; a statement without RETURN has no result rows
-    ctx.check()
+        for _ in produced:  # every row runs its updates; a statement without RETURN has no result rows
+            pass
+        rows = []
+    elif len(slots) == 1:
+        (slot,) = slots
+        rows = [(public(row[slot], tx),) for row in produced]
+    else:
+        rows = [tuple([public(row[s], tx) for s in slots]) for row in produced]
+    if interrupt is not None or deadline is not None:
+        ctx.check()
     if profile:
         lines = plan.root.explain()
         rows = [(line, counts.get(i, 0)) for i, line in enumerate(lines)]
