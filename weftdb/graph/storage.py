@@ -13,7 +13,8 @@ lock (see the ordering rule in `objects.py`).
 A commit log (the WAL, from the durability layer) plugs in as
 `storage.commit_log`: `append(commit_ts, wall_time_us, ops) -> ticket` is
 called under the lock so the log's order is the commit order, then
-`wait(ticket)` outside it until the record is on disk. The ops are the redo
+`wait(ticket)` outside it until the record is on disk — and with it every
+record appended before (the log is written in order). The ops are the redo
 operations of `redo.py`, made from the transaction's Deltas.
 """
 
@@ -112,12 +113,21 @@ class Storage:
         if log is not None:
             log.wait(ticket)
             with self.lock:
-                self._publish(ts)
+                self._publish(ts, ordered=True)
         if len(tx.deltas) >= FREEZE_AFTER:
             gc.freeze()
 
-    def _publish(self, ts: int) -> None:
-        self._durable.add(ts)
+    def _publish(self, ts: int, ordered: bool = False) -> None:
+        """`ordered`: the commit log made `ts` durable, and with it every earlier
+        timestamp (it writes in order), so readers may see up to `ts` at once. The
+        committer's next transaction must see its own acknowledged commit even when
+        an earlier committer's thread has not yet come back to publish its own."""
+        if ordered:
+            if ts > self.visible_ts:
+                self.visible_ts = ts
+                self._durable = {t for t in self._durable if t > ts}
+        else:
+            self._durable.add(ts)
         while self.visible_ts + 1 in self._durable:
             self.visible_ts += 1
             self._durable.discard(self.visible_ts)
