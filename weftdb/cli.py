@@ -110,8 +110,9 @@ def shell(config: Config, host: str | None, port: int, username: str | None, pas
     """An interactive Cypher shell.
 
     Statements end with `;` and may span several lines; `:help` lists the
-    shell's own commands. History is kept in ~/.weftdb_history. Without
-    --host the shell opens the data directory itself (embedded).
+    shell's own commands. Each statement is its own transaction unless
+    BEGIN; ... COMMIT; groups several. History is kept in ~/.weftdb_history.
+    Without --host the shell opens the data directory itself (embedded).
 
     When stdin is not a terminal the shell reads statements from it and
     prints each result as tab-separated lines (a header, then the rows);
@@ -128,19 +129,19 @@ def shell(config: Config, host: str | None, port: int, username: str | None, pas
     from .shell import Shell
 
     if host is None:
-        db = open_session(config)
+        session = open_session(config)
         where = f"data directory {config.data_directory}"
     else:
-        db = _connect(host, port, username, password)
+        session = _connect(host, port, username, password)
         where = f"server {host}:{port}"
     try:
-        session = Shell(db)
+        repl = Shell(session)
         if sys.stdin.isatty():
-            status = session.run_interactive(f"WeftDB shell on {where}. Type :help for help, :quit to leave.")
+            status = repl.run_interactive(f"WeftDB shell on {where}. Type :help for help, :quit to leave.")
         else:
-            status = session.run_plain(sys.stdin)
+            status = repl.run_plain(sys.stdin)
     finally:
-        db.close()
+        session.close()
     sys.exit(status)
 
 

@@ -31,7 +31,8 @@ HISTORY_FILE = "~/.weftdb_history"
 
 HELP = """\
 Type Cypher statements ending with `;`. A statement may span several lines.
-Comments (`// ...` and `/* ... */`) are allowed.
+Comments (`// ...` and `/* ... */`) are allowed. Each statement is its own
+transaction; `BEGIN;` ... `COMMIT;` (or `ROLLBACK;`) makes one of several.
 
   :help    show this help
   :quit    leave the shell (also Ctrl-D)
