@@ -1,0 +1,272 @@
+"""`weftdb backup`: fetch a full or incremental backup from a running server.
+
+Why it is built like this:
+
+* Everything received is data to check, not instructions. The server never
+  names a file: the client names the snapshot from its (checked) commit
+  timestamp and wall time and the WAL segments from the manifest's next
+  sequence number, and every write passes `target.check_name`. Sizes are
+  bounded before anything is allocated; the snapshot is checked against the
+  announced SHA-256 and opened with `SnapshotReader` (UUID, structure,
+  checksums); every record's commit timestamp must be the next one.
+* Files are first assembled in a local staging directory — the snapshot as
+  sent, the records through `WalWriter` into new segments numbered on from the
+  chain's last one — then published (sealed when asked) to the target, and the
+  manifest is rewritten last. A backup cut off half-way leaves the manifest
+  as it was, so the chain stays valid.
+* A plain local backup is a data directory: `snapshots/`, `wal/` with the
+  source's UUID, and `backup.json` beside them.
+* `--type auto` takes an incremental when the target holds a backup, else a
+  full; an incremental the source can no longer serve (its WAL segments were
+  removed by retention) becomes a full backup, with a message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from ..durability import snapshot, wal
+from ..durability.files import FileSystem
+from ..durability.snapshot_file import SnapshotReader
+from ..errors import RecoveryError
+from . import protocol
+from .artifacts import publish
+from .manifest import COMPRESSION, ENCRYPTION, Artifact, Manifest, key_check, now
+from .records import ChainBroken, RecordSink
+from .target import Target, open_target
+
+MAX_SNAPSHOT = 1 << 44  # 16 TiB: an announced size beyond this is not believed
+MAX_TS = 10**19  # commit timestamps fit the 20-digit snapshot names
+
+
+class BackupError(Exception):
+    """The backup could not be taken; the target's manifest is unchanged."""
+
+
+@dataclass
+class Summary:
+    kind: str
+    target: str
+    bytes_received: int = 0
+    bytes_stored: int = 0
+    records: int = 0
+    snapshot_ts: int | None = None
+    last_ts: int = 0
+    seconds: float = 0.0
+    messages: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        what = f"snapshot at {self.snapshot_ts} + " if self.snapshot_ts is not None else ""
+        return (f"{self.kind} backup to {self.target}: {what}{self.records} transactions, up to commit timestamp "
+                f"{self.last_ts}; {self.bytes_received:,} bytes received, {self.bytes_stored:,} stored, {self.seconds:.2f} s")
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        return text, protocol.DEFAULT_PORT
+    try:
+        return host.strip("[]"), int(port)
+    except ValueError:
+        raise BackupError(f"--from {text!r}: expected HOST:PORT") from None
+
+
+def backup(
+    source: str,
+    to: str,
+    kind: str = "auto",
+    user: str | None = None,
+    password: str | None = None,
+    compress: bool = False,
+    key: bytes | None = None,
+    progress: Callable[[int], None] | None = None,
+    storage_options: dict[str, Any] | None = None,
+    timeout: float = 60.0,
+) -> Summary:
+    """Take one backup of the server at `source` ("host:port") into `to` (a path or URL)."""
+    if kind not in ("auto", "full", "incremental"):
+        raise BackupError(f"--type must be full, incremental or auto, not {kind!r}")
+    started = time.monotonic()
+    target = open_target(to, storage_options)
+    manifest = Manifest.load(target)
+    if manifest is not None:
+        if manifest.compressed != compress or manifest.encrypted != (key is not None):
+            raise BackupError(
+                f"{target.url} holds a backup {_settings(manifest.compressed, manifest.encrypted)}; "
+                f"this one would be {_settings(compress, key is not None)}: use the same options, or another --to")
+        manifest.check_key(key)
+    elif not target.is_empty() and not target.exists("backup.json") and target.names():
+        raise BackupError(f"{target.url} holds backup files but no backup.json: give an empty directory")
+    if kind == "incremental" and manifest is None:
+        raise BackupError(f"{target.url} holds no backup yet: take a full backup first (--type full or auto)")
+    want = "incremental" if kind == "incremental" or (kind == "auto" and manifest is not None) else "full"
+    summary = Summary(want, target.url)
+    address = parse_address(source)
+    staging = tempfile.mkdtemp(prefix="weftdb-backup-client-")
+    try:
+        if want == "incremental":
+            try:
+                _take(address, target, manifest, "incremental", user, password, key, staging, summary, progress, timeout)
+            except _Fallback as fallback:
+                note = f"incremental backup not possible ({fallback}); taking a full backup instead"
+                summary.messages.append(note)
+                summary.kind = want = "full"
+                shutil.rmtree(staging, ignore_errors=True)
+                os.makedirs(staging)
+        if want == "full":
+            if manifest is None:
+                manifest = Manifest("", COMPRESSION if compress else None, ENCRYPTION if key else None,
+                                    key_check(key) if key else None)
+            _take(address, target, manifest, "full", user, password, key, staging, summary, progress, timeout)
+    except (OSError, protocol.ProtocolError, ChainBroken, RecoveryError) as exc:
+        raise BackupError(f"backup from {source} failed: {exc}; {target.url} was left as it was") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+class _Fallback(Exception):
+    pass
+
+
+def _settings(compressed: bool, encrypted: bool) -> str:
+    parts = [p for p, on in (("compressed", compressed), ("encrypted", encrypted)) if on]
+    return " and ".join(parts) if parts else "uncompressed and unencrypted"
+
+
+def _take(address, target: Target, manifest: Manifest, kind: str, user, password, key, staging: str,
+          summary: Summary, progress, timeout: float) -> None:
+    with socket.create_connection(address, timeout=timeout) as sock:
+        protocol.send(sock, {"type": "hello", "version": protocol.VERSION, "user": user, "password": password})
+        welcome = protocol.receive(sock, ("welcome", "refused"))
+        if welcome["type"] == "refused":
+            raise BackupError(f"the server refused the backup: {protocol.field(welcome, 'message', str)[:500]}")
+        db_uuid = protocol.field(welcome, "database_uuid", bytes)
+        if len(db_uuid) != 16:
+            raise protocol.ProtocolError("a database UUID of the wrong length")
+        if manifest.database_uuid and manifest.db_uuid != db_uuid:
+            raise BackupError(f"{target.url} holds a backup of database {manifest.database_uuid}; the server holds "
+                              f"{uuid.UUID(bytes=db_uuid)}: use another --to")
+        if kind == "incremental":
+            protocol.send(sock, {"type": "incremental", "database_uuid": db_uuid, "since": manifest.last_ts})
+        else:
+            protocol.send(sock, {"type": "full"})
+        artifact = Artifact(kind, now(), manifest.last_ts + 1, manifest.last_ts)
+        snapshot_path = None
+        if kind == "full":
+            snapshot_path, snapshot_ts, snapshot_wall = _receive_snapshot(sock, db_uuid, staging, summary, progress)
+            artifact.snapshot_ts, artifact.snapshot_wall_us = snapshot_ts, snapshot_wall
+            artifact.first_ts = artifact.last_ts = snapshot_ts
+            artifact.first_ts += 1
+            after = snapshot_ts
+        else:
+            after = manifest.last_ts
+        sink = RecordSink(os.path.join(staging, "wal"), db_uuid, manifest.next_wal_sequence, after)
+        last_ts = _receive_records(sock, sink, kind, summary, progress)
+    sequences = sink.close()
+    artifact.last_ts = last_ts
+    artifact.first_wall_us, artifact.last_wall_us = sink.first_wall_us, sink.last_wall_us
+    if not manifest.database_uuid:
+        manifest.database_uuid = str(uuid.UUID(bytes=db_uuid))
+    if snapshot_path is not None:
+        artifact.files.append(publish(target, manifest, snapshot_path, "snapshots/" + os.path.basename(snapshot_path), key))
+    for sequence in sequences:
+        artifact.files.append(publish(target, manifest, os.path.join(staging, "wal", wal.segment_name(sequence)),
+                                      "wal/" + wal.segment_name(sequence), key))
+    if sequences:
+        manifest.next_wal_sequence = sequences[-1] + 1
+    if kind == "full" or sink.count:  # an incremental that found nothing new leaves the chain as it was
+        manifest.artifacts.append(artifact)
+        manifest.save(target)
+    summary.bytes_stored += sum(f.size for f in artifact.files)
+    summary.records += sink.count
+    summary.last_ts = last_ts
+
+
+def _receive_snapshot(sock, db_uuid: bytes, staging: str, summary: Summary, progress) -> tuple[str, int, int]:
+    head = protocol.receive(sock, ("snapshot",))
+    commit_ts = protocol.field(head, "commit_ts", int, minimum=0)
+    wall_time_us = protocol.field(head, "wall_time_us", int, minimum=0)
+    size = protocol.field(head, "size", int, minimum=0)
+    if commit_ts >= MAX_TS or size > MAX_SNAPSHOT:
+        raise protocol.ProtocolError(f"a snapshot announced with commit timestamp {commit_ts} and {size} bytes")
+    try:
+        name = snapshot.snapshot_name(commit_ts, wall_time_us)
+    except (OverflowError, OSError, ValueError):
+        raise protocol.ProtocolError(f"a snapshot wall time out of range: {wall_time_us}") from None
+    os.makedirs(os.path.join(staging, "snapshots"), exist_ok=True)
+    path = os.path.join(staging, "snapshots", name)
+    digest = hashlib.sha256()
+    got = 0
+    with open(path, "wb") as out:
+        while got < size:
+            chunk = protocol.field(protocol.receive(sock, ("chunk",), protocol.MAX_MESSAGE), "data", bytes)
+            got += len(chunk)
+            if got > size:
+                raise protocol.ProtocolError(f"the server sent more than the {size} snapshot bytes it announced")
+            digest.update(chunk)
+            out.write(chunk)
+            summary.bytes_received += len(chunk)
+            if progress:
+                progress(len(chunk))
+    end = protocol.receive(sock, ("snapshot_end",))
+    if protocol.field(end, "sha256", str) != digest.hexdigest():
+        raise protocol.ProtocolError("the snapshot's SHA-256 does not match what the server announced")
+    reader = SnapshotReader(FileSystem(), path, expected_uuid=db_uuid)
+    if reader.header.get("commit_ts") != commit_ts:
+        raise protocol.ProtocolError(f"the snapshot says commit timestamp {reader.header.get('commit_ts')}, the server {commit_ts}")
+    summary.snapshot_ts = commit_ts
+    return path, commit_ts, wall_time_us
+
+
+def _receive_records(sock, sink: RecordSink, kind: str, summary: Summary, progress) -> int:
+    expect = ("records", "part", "part_end", "end") + (("unavailable",) if kind == "incremental" else ())
+    part = bytearray()
+    first = True
+    while True:
+        message = protocol.receive(sock, expect, protocol.MAX_MESSAGE)
+        kind_ = message["type"]
+        if kind_ == "unavailable":
+            if not first:
+                raise protocol.ProtocolError("'unavailable' after records were sent")
+            raise _Fallback(protocol.field(message, "message", str)[:500])
+        first = False
+        if kind_ == "records":
+            bodies = protocol.field(message, "bodies", list)
+            for body in bodies:
+                if not isinstance(body, bytes):
+                    raise protocol.ProtocolError("a record body that is not bytes")
+                sink.add(body)
+                summary.bytes_received += len(body)
+            if progress:
+                progress(sum(len(b) for b in bodies))
+        elif kind_ == "part":
+            data = protocol.field(message, "data", bytes)
+            if len(part) + len(data) > wal.MAX_RECORD_SIZE:
+                raise protocol.ProtocolError("a record larger than a WAL record can be")
+            part += data
+        elif kind_ == "part_end":
+            sink.add(bytes(part))
+            summary.bytes_received += len(part)
+            part = bytearray()
+        else:
+            last_ts = protocol.field(message, "last_ts", int, minimum=0)
+            if part or last_ts != sink.last_ts:
+                raise protocol.ProtocolError(f"the server says the backup ends at {last_ts}, the records at {sink.last_ts}")
+            return last_ts
+
+
+def describe_time(wall_time_us: int | None) -> str:
+    if wall_time_us is None:
+        return "-"
+    return datetime.fromtimestamp(wall_time_us / 1e6, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]

@@ -1,0 +1,205 @@
+"""`backup.json`: what a backup holds, in order, with every file's size and SHA-256.
+
+Why a manifest beside files that already carry checksums: a backup is a
+chain (one full backup, then incrementals, maybe a later full) and the chain
+itself — which files, in which order, covering which commit timestamps and
+wall-clock times — is what restore, point-in-time restore and verify reason
+about. The WAL and snapshot checksums protect records; the manifest's SHA-256
+per stored file protects whole files, including compressed and encrypted ones
+that cannot be read without the key. The manifest carries its own SHA-256
+(of its canonical JSON without that field), so one flipped bit anywhere in
+it is caught too. It is rewritten whole, atomically, after the files it names
+are in place (docs/formats.md, "Backup manifest").
+
+Parsing is strict: every field is type-checked and every file name must pass
+`target.check_name` before anything uses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .target import MANIFEST, Target, TargetError, check_name
+
+FORMAT = "weftdb-backup"
+VERSION = 1
+ENCRYPTION = "aes-256-gcm"
+COMPRESSION = "zstd"
+
+
+class ManifestError(Exception):
+    """backup.json is missing, damaged, or does not describe a usable backup."""
+
+
+@dataclass
+class FileEntry:
+    name: str  # as stored: "wal/0000000000000003.wal.zst"
+    size: int  # stored bytes
+    sha256: str  # of the stored bytes
+    raw_size: int  # bytes once decrypted and decompressed
+
+
+@dataclass
+class Artifact:
+    kind: str  # "full" or "incremental"
+    created: str  # UTC, ISO 8601
+    first_ts: int  # first WAL transaction it holds (a full: snapshot_ts + 1)
+    last_ts: int  # newest transaction it brings the backup to
+    first_wall_us: int | None = None  # wall-clock commit times of first_ts and last_ts, when it holds records
+    last_wall_us: int | None = None
+    snapshot_ts: int | None = None  # a full: the snapshot's commit timestamp
+    snapshot_wall_us: int | None = None  # a full: no transaction in the snapshot committed after this
+    files: list[FileEntry] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return max(0, self.last_ts - self.first_ts + 1)
+
+    @property
+    def snapshot(self) -> FileEntry | None:
+        return next((f for f in self.files if f.name.startswith("snapshots/")), None)
+
+    @property
+    def segments(self) -> list[FileEntry]:
+        return [f for f in self.files if f.name.startswith("wal/")]
+
+
+@dataclass
+class Manifest:
+    database_uuid: str
+    compression: str | None = None
+    encryption: str | None = None
+    key_check: str | None = None  # HMAC of a fixed text under the key: tells a wrong key at once
+    next_wal_sequence: int = 1
+    artifacts: list[Artifact] = field(default_factory=list)
+
+    @property
+    def db_uuid(self) -> bytes:
+        return uuid.UUID(self.database_uuid).bytes
+
+    @property
+    def compressed(self) -> bool:
+        return self.compression == COMPRESSION
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encryption == ENCRYPTION
+
+    @property
+    def last_ts(self) -> int:
+        return self.artifacts[-1].last_ts if self.artifacts else 0
+
+    def files(self) -> list[FileEntry]:
+        return [f for a in self.artifacts for f in a.files]
+
+    def check_key(self, key: bytes | None) -> None:
+        if not self.encrypted:
+            if key is not None:
+                raise ManifestError("this backup is not encrypted; leave out the key file")
+            return
+        if key is None:
+            raise ManifestError("this backup is encrypted: give its key file (--key-file / --encrypt-key-file)")
+        if not hmac.compare_digest(key_check(key), self.key_check or ""):
+            raise ManifestError("wrong key: this backup was encrypted with a different key")
+
+    # -- the file ------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        document = {"format": FORMAT, "version": VERSION, **asdict(self)}
+        document["checksum"] = _checksum(document)
+        return json.dumps(document, indent=2).encode() + b"\n"
+
+    def save(self, target: Target) -> None:
+        target.put(MANIFEST, [self.to_bytes()])
+
+    @classmethod
+    def load(cls, target: Target) -> "Manifest | None":
+        """The manifest of `target`, None when there is none; ManifestError when it is unusable."""
+        if not target.exists(MANIFEST):
+            return None
+        try:
+            return cls.parse(target.read_small(MANIFEST))
+        except (OSError, TargetError) as exc:
+            raise ManifestError(f"{target.url}/{MANIFEST} cannot be read: {exc}") from None
+
+    @classmethod
+    def parse(cls, data: bytes) -> "Manifest":
+        try:
+            document = json.loads(data)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ManifestError(f"{MANIFEST} is not valid JSON ({exc}): it is damaged") from None
+        if not isinstance(document, dict):
+            raise ManifestError(f"{MANIFEST} is not a JSON object")
+        if document.get("format") != FORMAT or document.get("version") != VERSION:
+            raise ManifestError(f"{MANIFEST} is a {document.get('format')!r} manifest of version {document.get('version')!r}; "
+                                f"this WeftDB reads {FORMAT!r} version {VERSION}")
+        checksum = document.pop("checksum", None)
+        if checksum != _checksum(dict(document)):
+            raise ManifestError(f"{MANIFEST} fails its checksum: it is damaged or was edited")
+        try:
+            return _build(document)
+        except (KeyError, TypeError, ValueError, TargetError) as exc:
+            raise ManifestError(f"{MANIFEST} is not a complete backup manifest ({type(exc).__name__}: {exc})") from None
+
+
+def key_check(key: bytes) -> str:
+    return hmac.new(key, b"weftdb backup key check", hashlib.sha256).hexdigest()[:32]
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _checksum(document: dict) -> str:
+    body = {k: v for k, v in document.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _int(value: Any, name: str, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, not {value!r}")
+    return value
+
+
+def _str(value: Any, name: str, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or len(value) > 200:
+        raise ValueError(f"{name} must be a short string")
+    return value
+
+
+def _build(d: dict) -> Manifest:
+    uuid.UUID(_str(d["database_uuid"], "database_uuid"))
+    if d.get("compression") not in (None, COMPRESSION) or d.get("encryption") not in (None, ENCRYPTION):
+        raise ValueError(f"unknown compression {d.get('compression')!r} or encryption {d.get('encryption')!r}")
+    artifacts = []
+    if not isinstance(d["artifacts"], list):
+        raise TypeError("artifacts must be a list")
+    for a in d["artifacts"]:
+        if a["kind"] not in ("full", "incremental"):
+            raise ValueError(f"unknown artifact kind {a['kind']!r}")
+        files = []
+        for f in a["files"]:
+            sha = _str(f["sha256"], "sha256")
+            if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+                raise ValueError(f"bad sha256 {sha!r}")
+            files.append(FileEntry(check_name(f["name"]), _int(f["size"], "size"), sha, _int(f["raw_size"], "raw_size")))
+        artifacts.append(Artifact(
+            a["kind"], _str(a["created"], "created"), _int(a["first_ts"], "first_ts"), _int(a["last_ts"], "last_ts"),
+            _int(a.get("first_wall_us"), "first_wall_us", True), _int(a.get("last_wall_us"), "last_wall_us", True),
+            _int(a.get("snapshot_ts"), "snapshot_ts", True), _int(a.get("snapshot_wall_us"), "snapshot_wall_us", True),
+            files,
+        ))
+    return Manifest(
+        d["database_uuid"], d.get("compression"), d.get("encryption"), _str(d.get("key_check"), "key_check", True),
+        _int(d["next_wal_sequence"], "next_wal_sequence"), artifacts,
+    )

@@ -1,0 +1,238 @@
+"""The online backup service: a small TCP listener next to the Bolt server.
+
+Why it works without stopping anyone (Neo4j's online backup, with WeftDB's
+files): MVCC gives a snapshot at one commit timestamp S through a read
+transaction, so writers go on while `snapshot.write` walks the graph into a
+temporary file; every transaction committed meanwhile is in the WAL after S.
+A full backup is therefore that snapshot plus the WAL records S+1..L, where L
+is the source's visible timestamp once the snapshot has been sent; an
+incremental backup is only the WAL records after the backup's last one. While
+a backup streams, the source's deletions are paused (`Durability.hold`) so
+retention cannot remove a segment being read; the pause ends with the backup.
+
+Authentication uses the database's UserStore, as Bolt does: once a user
+exists, HELLO must name a user and the right password; a refusal is logged and
+answered after a small fixed delay. The wire format is `protocol.py`.
+
+`BackupService(db, address, port).start()` runs it on threads in-process (the
+Bolt server starts one, tests start their own); `.stop()` ends it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from typing import Any
+
+from ..durability import snapshot
+from ..durability.files import FileSystem
+from ..durability.snapshot_file import SnapshotReader
+from . import protocol
+from .records import ChainBroken, Unavailable, source_records
+
+log = logging.getLogger("weftdb.backup")
+
+REFUSAL_DELAY = 0.5  # seconds before answering a wrong password
+IDLE_TIMEOUT = 60.0  # seconds a client may stay silent
+
+
+class BackupService:
+    """Serves backups of `db` on address:port (port 0 picks a free one)."""
+
+    def __init__(self, db: Any, address: str = "127.0.0.1", port: int = protocol.DEFAULT_PORT, max_connections: int = 4):
+        if db.durability is None:
+            raise ValueError("the backup service needs a database with a data directory")
+        self.db = db
+        self.address = address
+        self.port = port
+        self.max_connections = max_connections
+        self._listener: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._active: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._numbers = itertools.count(1)
+
+    def start(self) -> "BackupService":
+        listener = socket.create_server((self.address, self.port), reuse_port=False)
+        listener.settimeout(0.2)
+        self._listener = listener
+        self.port = listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept_loop, name="weftdb-backup", daemon=True)
+        self._thread.start()
+        log.info("backup service listening on %s:%d", self.address, self.port)
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._listener is not None:
+            self._listener.close()
+        with self._lock:
+            for conn in list(self._active):
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def __enter__(self) -> "BackupService":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def _accept_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn, peer = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                if not self._stopping.is_set():
+                    log.exception("backup service: accept failed")
+                return
+            with self._lock:
+                if len(self._active) >= self.max_connections:
+                    log.warning("backup service: refused %s: %d backups running already", peer, len(self._active))
+                    conn.close()
+                    continue
+                self._active.add(conn)
+            threading.Thread(target=self._serve, args=(conn, peer, next(self._numbers)), name="weftdb-backup-conn", daemon=True).start()
+
+    def _serve(self, conn: socket.socket, peer: Any, number: int) -> None:
+        conn.settimeout(IDLE_TIMEOUT)
+        try:
+            with conn:
+                self._conversation(conn, peer, f"backup-{number}")
+        except (OSError, protocol.ProtocolError) as exc:
+            log.warning("backup service: connection from %s ended: %s", peer, exc)
+        except Exception:
+            log.exception("backup service: connection from %s failed", peer)
+        finally:
+            with self._lock:
+                self._active.discard(conn)
+
+    def _conversation(self, conn: socket.socket, peer: Any, reason: str) -> None:
+        hello = protocol.receive(conn, ("hello",))
+        if hello.get("version") != protocol.VERSION:
+            protocol.send(conn, {"type": "refused", "message": f"this server speaks backup protocol version {protocol.VERSION}"})
+            return
+        users = self.db.users
+        if users.has_users:
+            user, password = hello.get("user"), hello.get("password")
+            if not (isinstance(user, str) and isinstance(password, str) and users.verify(user, password)):
+                log.warning("backup service: refused %s: wrong user name or password (user %r)", peer, str(user)[:64])
+                time.sleep(REFUSAL_DELAY)
+                protocol.send(conn, {"type": "refused", "message": "authentication failed: wrong user name or password"})
+                return
+        durability = self.db.durability
+        storage = durability.storage
+        protocol.send(conn, {"type": "welcome", "version": protocol.VERSION,
+                             "database_uuid": durability.db_uuid, "visible_ts": storage.visible_ts})
+        request = protocol.receive(conn, ("full", "incremental"))
+        if not durability.hold(reason):
+            raise RuntimeError(f"deletions already held for {reason}")
+        try:
+            if request["type"] == "full":
+                self._full(conn, peer)
+            else:
+                self._incremental(conn, peer, request)
+        finally:
+            durability.release(reason)
+
+    def _full(self, conn: socket.socket, peer: Any) -> None:
+        durability = self.db.durability
+        started = time.monotonic()
+        temporary = tempfile.mkdtemp(prefix="weftdb-backup-")
+        try:
+            info, snapshot_ts = snapshot.write(durability.storage, FileSystem(), temporary, durability.db_uuid,
+                                               durability.config.storage_items_per_batch)
+            wall_time_us = SnapshotReader(FileSystem(), info.path).header["wall_time_us"]
+            protocol.send(conn, {"type": "snapshot", "commit_ts": snapshot_ts, "wall_time_us": wall_time_us, "size": info.size})
+            digest = hashlib.sha256()
+            with open(info.path, "rb") as handle:
+                while chunk := handle.read(protocol.CHUNK):
+                    digest.update(chunk)
+                    protocol.send(conn, {"type": "chunk", "data": chunk})
+            protocol.send(conn, {"type": "snapshot_end", "sha256": digest.hexdigest()})
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+        try:
+            sent = self._send_records(conn, snapshot_ts)
+        except Unavailable as exc:  # cannot happen while deletions are held; say so if it does
+            protocol.send(conn, {"type": "error", "message": f"cannot read the WAL after the snapshot: {exc}"})
+            raise protocol.ProtocolError(str(exc)) from None
+        log.info("backup service: full backup to %s: snapshot at %d (%d bytes), %d WAL records, %.2f s",
+                 peer, snapshot_ts, info.size, sent, time.monotonic() - started)
+
+    def _incremental(self, conn: socket.socket, peer: Any, request: dict) -> None:
+        durability = self.db.durability
+        since = protocol.field(request, "since", int, minimum=0)
+        if request.get("database_uuid") != durability.db_uuid:
+            asked = request.get("database_uuid")
+            named = str(uuid.UUID(bytes=asked)) if isinstance(asked, bytes) and len(asked) == 16 else "?"
+            protocol.send(conn, {"type": "error", "message": f"the backup is of database {named}, this server holds {uuid.UUID(bytes=durability.db_uuid)}"})
+            return
+        if since > durability.storage.visible_ts:
+            protocol.send(conn, {"type": "error", "message": f"the backup ends at commit timestamp {since}, after this database's last one ({durability.storage.visible_ts}): it is not a backup of this history"})
+            return
+        if durability.wal is None and since < durability.storage.visible_ts:
+            protocol.send(conn, {"type": "unavailable", "message": "the source runs without a WAL (--storage-wal-enabled=false)"})
+            return
+        try:
+            sent = self._send_records(conn, since)
+        except Unavailable as exc:
+            protocol.send(conn, {"type": "unavailable", "message": str(exc)})
+            log.info("backup service: incremental backup since %d for %s unavailable: %s", since, peer, exc)
+            return
+        log.info("backup service: incremental backup since %d to %s: %d WAL records", since, peer, sent)
+
+    def _send_records(self, conn: socket.socket, since: int) -> int:
+        """Stream records since < ts <= the visible timestamp after a WAL sync; then `end`."""
+        durability = self.db.durability
+        if durability.wal is None:
+            upto = since  # without a WAL nothing after the snapshot can be shipped
+        else:
+            durability.wal.sync()
+            upto = durability.storage.visible_ts
+        bodies: list[bytes] = []
+        size = count = 0
+        try:
+            for _ts, body in source_records(durability.fs, durability.wal_dir, durability.db_uuid, since, upto):
+                if len(body) > protocol.CHUNK:
+                    if bodies:
+                        protocol.send(conn, {"type": "records", "bodies": bodies})
+                        bodies, size = [], 0
+                    for at in range(0, len(body), protocol.CHUNK):
+                        protocol.send(conn, {"type": "part", "data": body[at : at + protocol.CHUNK]})
+                    protocol.send(conn, {"type": "part_end"})
+                else:
+                    if size + len(body) > protocol.CHUNK:
+                        protocol.send(conn, {"type": "records", "bodies": bodies})
+                        bodies, size = [], 0
+                    bodies.append(body)
+                    size += len(body)
+                count += 1
+        except ChainBroken as exc:
+            protocol.send(conn, {"type": "error", "message": f"cannot read the WAL: {exc}"})
+            raise protocol.ProtocolError(str(exc)) from None
+        if bodies:
+            protocol.send(conn, {"type": "records", "bodies": bodies})
+        protocol.send(conn, {"type": "end", "last_ts": upto, "records": count})
+        return count
+
+
+def start_backup_service(db: Any, config: Any) -> BackupService | None:
+    """The service for `weftdb serve`: on --bolt-address:--backup-port unless --backup-enabled=false."""
+    if not config.backup_enabled or db.durability is None:
+        return None
+    service = BackupService(db, config.bolt_address, config.backup_port).start()
+    return service

@@ -1,0 +1,196 @@
+"""Where backups live: a local directory or an fsspec URL (`s3://bucket/prefix`).
+
+Why one small interface: the backup client, restore, verify, aggregate and
+inspect read and write a backup only through `Target`, so a local path and an
+object store behave alike, and the rule that keeps `--to` from ever being
+escaped lives in one function: `check_name` accepts only the names WeftDB
+itself gives a backup's files (the manifest, `snapshots/<ts>_<utc>.snapshot`,
+`wal/<sequence>.wal`, each maybe with `.zst` and `.enc`). No name that came
+from the network or from a manifest is used without passing it.
+
+A local target writes through `FileSystem` (temporary name, fsync, rename,
+fsync of the directory); an fsspec target writes each object in one upload
+(an S3 object appears whole or not at all). fsspec and s3fs are optional:
+`pip install weftdb[s3]`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Iterable, Iterator
+
+from ..durability.files import FileSystem
+
+MANIFEST = "backup.json"
+MAX_SMALL_FILE = 64 << 20  # the manifest is read whole; a larger one is refused
+READ_CHUNK = 1 << 20
+_NAME = re.compile(r"(backup\.json|snapshots/\d{20}_\d{8}T\d{12}\.snapshot(\.zst)?(\.enc)?|wal/\d{16}\.wal(\.zst)?(\.enc)?)")
+
+
+class TargetError(Exception):
+    """A backup location cannot be used as asked."""
+
+
+def check_name(name: str) -> str:
+    """`name` if it is one of the names a backup's files have, else TargetError."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise TargetError(f"{str(name)[:80]!r} is not the name of a backup file")
+    return name
+
+
+def is_url(location: str) -> bool:
+    return "://" in location and not location.startswith("file://")
+
+
+class Target:
+    """The operations a backup needs from its location; names pass check_name."""
+
+    url: str
+
+    def exists(self, name: str) -> bool: ...
+    def size(self, name: str) -> int: ...
+    def read_chunks(self, name: str) -> Iterator[bytes]: ...
+    def put(self, name: str, chunks: Iterable[bytes]) -> None: ...
+    def remove(self, name: str) -> None: ...
+    def names(self) -> list[str]:
+        """Every backup file present (other files are ignored)."""
+        ...
+    def is_empty(self) -> bool: ...
+
+    def local_path(self, name: str) -> str | None:
+        """A plain local file to read directly, or None."""
+        return None
+
+    def read_small(self, name: str) -> bytes:
+        if self.size(name) > MAX_SMALL_FILE:
+            raise TargetError(f"{self.url}/{name} is larger than {MAX_SMALL_FILE} bytes")
+        return b"".join(self.read_chunks(name))
+
+
+class LocalTarget(Target):
+    def __init__(self, root: str, fs: FileSystem | None = None):
+        if root.startswith("file://"):
+            root = root[len("file://"):]
+        self.root = os.path.abspath(root)
+        self.url = self.root
+        self.fs = fs or FileSystem()
+
+    def _path(self, name: str) -> str:
+        path = os.path.normpath(os.path.join(self.root, *check_name(name).split("/")))
+        if os.path.commonpath([path, self.root]) != self.root:  # cannot happen after check_name; kept as a guard
+            raise TargetError(f"{name!r} leads outside {self.root}")
+        return path
+
+    def local_path(self, name: str) -> str:
+        return self._path(name)
+
+    def exists(self, name: str) -> bool:
+        return os.path.isfile(self._path(name))
+
+    def size(self, name: str) -> int:
+        return os.stat(self._path(name)).st_size
+
+    def read_chunks(self, name: str) -> Iterator[bytes]:
+        with open(self._path(name), "rb") as handle:
+            while chunk := handle.read(READ_CHUNK):
+                yield chunk
+
+    def put(self, name: str, chunks: Iterable[bytes]) -> None:
+        path = self._path(name)
+        fs = self.fs
+        fs.makedirs(os.path.dirname(path))
+        tmp = path + ".partial"
+        f = fs.create(tmp)
+        try:
+            for chunk in chunks:
+                if chunk:
+                    fs.write(f, chunk)
+            fs.fsync(f)
+        except BaseException:
+            fs.close(f)
+            fs.discard(tmp)
+            raise
+        fs.close(f)
+        fs.rename(tmp, path)
+        fs.fsync_dir(os.path.dirname(path))
+
+    def remove(self, name: str) -> None:
+        path = self._path(name)
+        if os.path.exists(path):
+            self.fs.remove(path)
+
+    def names(self) -> list[str]:
+        found = [MANIFEST] if os.path.isfile(os.path.join(self.root, MANIFEST)) else []
+        for folder in ("snapshots", "wal"):
+            full = os.path.join(self.root, folder)
+            if os.path.isdir(full):
+                found += [f"{folder}/{n}" for n in sorted(os.listdir(full)) if _NAME.fullmatch(f"{folder}/{n}")]
+        return found
+
+    def is_empty(self) -> bool:
+        return not os.path.isdir(self.root) or not os.listdir(self.root)
+
+
+class FsspecTarget(Target):
+    def __init__(self, url: str, storage_options: dict[str, Any] | None = None):
+        try:
+            import fsspec
+        except ImportError:
+            raise TargetError(f"{url}: URLs need fsspec (and s3fs for s3://): pip install 'weftdb[s3]'") from None
+        try:
+            self.fs, root = fsspec.core.url_to_fs(url, **(storage_options or {}))
+        except (ImportError, ValueError) as exc:
+            raise TargetError(f"{url}: {exc}") from None
+        self.root = root.rstrip("/")
+        self.url = url.rstrip("/")
+
+    def _path(self, name: str) -> str:
+        return f"{self.root}/{check_name(name)}"
+
+    def exists(self, name: str) -> bool:
+        return self.fs.exists(self._path(name))
+
+    def size(self, name: str) -> int:
+        return int(self.fs.size(self._path(name)))
+
+    def read_chunks(self, name: str) -> Iterator[bytes]:
+        with self.fs.open(self._path(name), "rb") as handle:
+            while chunk := handle.read(READ_CHUNK):
+                yield chunk
+
+    def put(self, name: str, chunks: Iterable[bytes]) -> None:
+        with self.fs.open(self._path(name), "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+
+    def remove(self, name: str) -> None:
+        if self.exists(name):
+            self.fs.rm(self._path(name))
+
+    def names(self) -> list[str]:
+        self.fs.invalidate_cache()
+        found = []
+        try:
+            paths = self.fs.find(self.root)
+        except FileNotFoundError:
+            return []
+        for path in paths:
+            relative = path[len(self.root):].lstrip("/") if path.startswith(self.root) else None
+            if relative and _NAME.fullmatch(relative):
+                found.append(relative)
+        return sorted(found)
+
+    def is_empty(self) -> bool:
+        self.fs.invalidate_cache()
+        try:
+            return not self.fs.find(self.root)
+        except FileNotFoundError:
+            return True
+
+
+def open_target(location: str, storage_options: dict[str, Any] | None = None) -> Target:
+    """A Target for a local path or an fsspec URL."""
+    if is_url(location):
+        return FsspecTarget(location, storage_options)
+    return LocalTarget(location)
