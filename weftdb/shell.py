@@ -72,66 +72,66 @@ def is_complete(source: str) -> bool:
     return not open_tail and all(statement.terminated for statement in statements)
 
 
+# The tokens that matter for cutting: everything between them is code. An
+# unclosed string, name or block comment runs to the end of the text.
+_TOKENS = re.compile(
+    r"""
+      ;
+    | //[^\n]*
+    | /\*(?:.*?\*/|.*\Z)
+    | '(?:[^'\\]|\\.)*(?:'|\\?\Z)
+    | "(?:[^"\\]|\\.)*(?:"|\\?\Z)
+    | `[^`]*(?:`|\Z)
+    """,
+    re.DOTALL | re.VERBOSE,
+)
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
 def _scan(source: str) -> tuple[list[Statement], bool]:
     """The statements of `source`, and whether it ends inside a string, a
     backquoted name or a block comment."""
     statements: list[Statement] = []
-    piece: list[str] = []
-    piece_line = line = 1
-    state = "code"  # or one of: ' " ` // /*
-    i, n = 0, len(source)
+    pieces: list[str] = []
+    line = 1  # where the current statement's text begins
+    position = 0
+    last = ""
+    for match in _TOKENS.finditer(source):
+        pieces.append(source[position : match.start()])
+        position, last = match.end(), match.group()
+        if last == ";":
+            line = _add(statements, "".join(pieces), line, terminated=True)
+            pieces = []
+        elif last.startswith(("//", "/*")):
+            pieces.append(_NOT_NEWLINE.sub(" ", last))
+        else:
+            pieces.append(last)
+    pieces.append(source[position:])
+    _add(statements, "".join(pieces), line, terminated=False)
+    open_tail = position == len(source) and last[:1] in ("'", '"', "`", "/") and not _closed(last)
+    return statements, open_tail
 
-    def finish(terminated: bool) -> None:
-        text = "".join(piece)
-        stripped = text.strip()
-        if stripped:
-            start = piece_line + text[: len(text) - len(text.lstrip())].count("\n")
-            statements.append(Statement(stripped, start, terminated))
 
-    while i < n:
-        char = source[i]
-        pair = source[i : i + 2]
-        if state == "code":
-            if char == ";":
-                finish(True)
-                piece, piece_line = [], line
-                i += 1
-                continue
-            if pair in ("//", "/*"):
-                state = pair
-                piece.append("  ")
-                i += 2
-                continue
-            if char in "'\"`":
-                state = char
-        elif state in ("'", '"'):
-            if char == "\\" and i + 1 < n:
-                piece.append(pair)
-                line += pair.count("\n")
-                i += 2
-                continue
-            if char == state:
-                state = "code"
-        elif state == "`":
-            if char == "`":
-                state = "code"
-        elif state == "//":
-            if char == "\n":
-                state = "code"
-            else:
-                char = " "
-        elif pair == "*/":  # state == "/*"
-            state = "code"
-            piece.append("  ")
-            i += 2
-            continue
-        elif char != "\n":
-            char = " "
-        piece.append(char)
-        line += char == "\n"
-        i += 1
-    finish(False)
-    return statements, state not in ("code", "//")
+def _add(statements: list[Statement], text: str, line: int, *, terminated: bool) -> int:
+    """Append the statement in `text` (if it has code); the line after it."""
+    stripped = text.strip()
+    if stripped:
+        leading = text[: len(text) - len(text.lstrip())]
+        statements.append(Statement(stripped, line + leading.count("\n"), terminated))
+    return line + text.count("\n")
+
+
+def _closed(token: str) -> bool:
+    """Whether a string, name or comment token found its end."""
+    if token.startswith("//"):
+        return True
+    if token.startswith("/*"):
+        return len(token) >= 4 and token.endswith("*/")
+    quote = token[0]
+    if len(token) < 2 or not token.endswith(quote):
+        return False
+    backslashes = len(token[:-1]) - len(token[:-1].rstrip("\\"))
+    return quote == "`" or backslashes % 2 == 0
 
 
 # --------------------------------------------------------------------------
