@@ -58,6 +58,11 @@ class TestSplitStatements:
             ("RETURN 'open;", False),
             ("RETURN 1; /* open comment", False),
             ("RETURN `open;", False),
+            ("RETURN 'a\\';", False),  # the quote is escaped: the string goes on
+            ("RETURN 'a\\\\';", True),  # an escaped backslash, then the closing quote
+            ("RETURN `a``b`;", True),
+            ("RETURN 1; /*/;", False),
+            ("RETURN 1 // no end;", False),
         ],
     )
     def test_is_complete(self, source, complete):
