@@ -84,6 +84,7 @@ class TestFormatValue:
             (datetime.date(2024, 2, 29), "2024-02-29"),
             (datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc), "2024-01-02T03:04:05+00:00"),
             (Duration(months=14, days=3, seconds=5, nanoseconds=500_000_000), "P14M3DT5.5S"),
+            (Duration(seconds=-1, nanoseconds=500_000_000), "P0M0DT-0.5S"),
         ],
     )
     def test_values(self, value, text):

@@ -221,7 +221,9 @@ def _relationship(rel: Relationship) -> str:
 
 
 def _duration(value: Duration) -> str:
-    seconds = f"{value.seconds}.{value.nanoseconds:09d}".rstrip("0").rstrip(".") if value.nanoseconds else str(value.seconds)
+    nanoseconds = value.seconds * 1_000_000_000 + value.nanoseconds
+    whole, fraction = divmod(abs(nanoseconds), 1_000_000_000)
+    seconds = ("-" if nanoseconds < 0 else "") + str(whole) + (f".{fraction:09d}".rstrip("0") if fraction else "")
     return f"P{value.months}M{value.days}DT{seconds}S"
 
 
