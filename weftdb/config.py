@@ -78,6 +78,8 @@ FLAGS: tuple[Flag, ...] = (
     Flag("bolt-max-connections", int, 1000, "Refuse Bolt connections beyond this many."),
     Flag("bolt-max-message-size-kib", int, 16384, "Close a Bolt connection that sends a larger message."),
     Flag("bolt-shutdown-grace-sec", float, 10.0, "On SIGTERM, wait this long for running work before rolling it back."),
+    Flag("backup-enabled", _parse_bool, True, "Run the online backup service (weftdb backup --from HOST:PORT)."),
+    Flag("backup-port", int, 6362, "Port of the online backup service, on --bolt-address."),
     Flag("log-level", str, "WARNING", "DEBUG, INFO, WARNING, ERROR or CRITICAL."),
     Flag("log-file", str, "", "Append the log to this file instead of standard error."),
 )

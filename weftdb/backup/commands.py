@@ -1,0 +1,209 @@
+"""The backup commands of `weftdb`: backup (+ aggregate, inspect), restore, and verify of a backup.
+
+Kept beside the code they drive so `cli.py` only registers them; each command
+turns the library's errors into a one-line message and a non-zero exit, shows
+progress on a terminal and ends with a summary (bytes, items, seconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import sys
+from typing import Any
+
+import click
+
+
+def _progress(what: str) -> Any:
+    """A context giving `advance(bytes)`: a rich byte counter on a terminal, else nothing."""
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext(None)
+
+    @contextlib.contextmanager
+    def bar() -> Any:
+        from rich.console import Console
+        from rich.progress import DownloadColumn, Progress, SpinnerColumn, TextColumn, TransferSpeedColumn
+
+        columns = (SpinnerColumn(), TextColumn(what), DownloadColumn(), TransferSpeedColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task(what, total=None)
+            yield lambda n: progress.advance(task, n)
+
+    return bar()
+
+
+def _key(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    from .sealing import SealError, load_key
+
+    try:
+        return load_key(path)
+    except (OSError, SealError) as exc:
+        raise click.ClickException(f"cannot use the key file: {exc}") from None
+
+
+def _errors() -> tuple[type[BaseException], ...]:
+    from ..errors import Error
+    from .artifacts import ArtifactError
+    from .client import BackupError
+    from .manifest import ManifestError
+    from .restore import RestoreError
+    from .sealing import SealError
+    from .target import TargetError
+
+    return (BackupError, RestoreError, ManifestError, ArtifactError, SealError, TargetError, Error, OSError)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--from", "source", metavar="HOST:PORT", help="The server's backup service (its --backup-port, default 6362).")
+@click.option("--to", "to", metavar="DIR|URL", help="Backup directory, or an fsspec URL such as s3://bucket/prefix.")
+@click.option("--type", "kind", type=click.Choice(["full", "incremental", "auto"]), default="auto", show_default=True,
+              help="auto: incremental when --to holds a backup, else full.")
+@click.option("--username", help="User on the server (needed once the server has users).")
+@click.option("--password-file", type=click.Path(exists=True, dir_okay=False), help="File whose first line is the password.")
+@click.option("--compress", is_flag=True, help="Store files zstd-compressed (*.zst); restore with `weftdb restore`.")
+@click.option("--encrypt-key-file", type=click.Path(exists=True, dir_okay=False),
+              help="Encrypt with AES-256-GCM under this key (32 bytes, or 64 hex digits, or base64).")
+@click.pass_context
+def backup(ctx: click.Context, source: str | None, to: str | None, kind: str, username: str | None,
+           password_file: str | None, compress: bool, encrypt_key_file: str | None) -> None:
+    """Back up a running server over the network (full or incremental).
+
+    A full backup copies a consistent snapshot and then the WAL up to the end
+    of the copy while the server goes on serving; an incremental one fetches
+    only the transactions since the backup's last one. A plain backup
+    directory is a data directory (`weftdb serve --data-directory DIR`
+    starts on it); compressed or encrypted ones need `weftdb restore`.
+
+    \b
+    Examples:
+      weftdb backup --from 127.0.0.1:6362 --to /backups/graph
+      weftdb backup --from db1:6362 --to /backups/graph --type incremental
+      weftdb backup --from db1:6362 --to s3://bucket/graph --compress --encrypt-key-file key.bin
+      weftdb backup inspect /backups/graph
+      weftdb backup aggregate --from /backups/graph
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not source or not to:
+        raise click.UsageError("give --from HOST:PORT and --to DIR (or a subcommand: aggregate, inspect)")
+    from .client import backup as take_backup
+
+    password = None
+    if password_file:
+        with open(password_file, encoding="utf-8") as handle:
+            password = handle.readline().rstrip("\r\n")
+    elif username and sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+    key = _key(encrypt_key_file)
+    try:
+        with _progress("receiving") as advance:
+            summary = take_backup(source, to, kind, username, password, compress, key, advance)
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    for message in summary.messages:
+        click.echo(message, err=True)
+    click.echo(summary.line(), err=True)
+
+
+@backup.command()
+@click.option("--from", "source", required=True, metavar="DIR|URL", help="The backup to fold.")
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Key of an encrypted backup.")
+def aggregate(source: str, key_file: str | None) -> None:
+    """Fold a backup chain (full + incrementals) into one full backup.
+
+    \b
+    Example:
+      weftdb backup aggregate --from /backups/graph
+    """
+    from .aggregate import aggregate as fold
+
+    try:
+        summary = fold(source, _key(key_file))
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(summary.line(), err=True)
+
+
+@backup.command()
+@click.argument("location", metavar="BACKUP")
+def inspect(location: str) -> None:
+    """Show a backup's chain: kinds, commit timestamps, times and sizes.
+
+    \b
+    Example:
+      weftdb backup inspect /backups/graph
+    """
+    from .client import describe_time
+    from .manifest import Manifest
+    from .target import open_target
+
+    try:
+        manifest = Manifest.load(open_target(location))
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    if manifest is None:
+        raise click.ClickException(f"{location} holds no backup.json: not a WeftDB backup")
+    settings = [s for s in (manifest.compression, manifest.encryption) if s] or ["plain"]
+    click.echo(f"backup of database {manifest.database_uuid} ({', '.join(settings)}), "
+               f"{len(manifest.artifacts)} artifacts, up to commit timestamp {manifest.last_ts}")
+    click.echo(f"{'#':>3}  {'kind':<11} {'snapshot':>9} {'first':>9} {'last':>9}  {'first commit (UTC)':<23}  "
+               f"{'last commit (UTC)':<23} {'files':>5} {'bytes':>13}  created")
+    for number, a in enumerate(manifest.artifacts):
+        snap = "-" if a.snapshot_ts is None else str(a.snapshot_ts)
+        first = str(a.first_ts) if a.records else "-"
+        click.echo(f"{number:>3}  {a.kind:<11} {snap:>9} {first:>9} {a.last_ts:>9}  {describe_time(a.first_wall_us):<23}  "
+                   f"{describe_time(a.last_wall_us):<23} {len(a.files):>5} {sum(f.size for f in a.files):>13,}  {a.created}")
+        for f in a.files:
+            click.echo(f"       {f.name}  {f.size:,} bytes  sha256 {f.sha256[:16]}…")
+
+
+@click.command()
+@click.option("--from", "source", required=True, metavar="DIR|URL", help="The backup to restore.")
+@click.option("--to", "to", required=True, metavar="DATA_DIR", help="The data directory to rebuild.")
+@click.option("--until", metavar="TIMESTAMP|'YYYY-MM-DD hh:mm:ss'",
+              help="Point in time: keep transactions with a commit timestamp below TIMESTAMP, or committed before this UTC time.")
+@click.option("--overwrite", is_flag=True, help="Replace the data of a data directory that is not empty.")
+@click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Key of an encrypted backup.")
+def restore(source: str, to: str, until: str | None, overwrite: bool, key_file: str | None) -> None:
+    """Rebuild a data directory from a backup, to its end or to a point in time.
+
+    The result is opened once (recovery) and its counts printed. The
+    database must not be running on DATA_DIR.
+
+    \b
+    Examples:
+      weftdb restore --from /backups/graph --to /var/lib/weftdb
+      weftdb restore --from /backups/graph --to /tmp/before --until "2026-11-21 14:30:00"
+      weftdb restore --from s3://bucket/graph --to /tmp/g --until 1200 --key-file key.bin --overwrite
+    """
+    from .restore import restore as rebuild
+
+    try:
+        with _progress("reading") as advance:
+            summary = rebuild(source, to, until, overwrite, _key(key_file), progress=advance)
+    except _errors() as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(summary.line(), err=True)
+
+
+def verify_backup_command(location: str, key_file: str | None) -> int:
+    """Verify a backup (see backup/verify.py); prints the report, returns the exit status."""
+    from .verify import describe, verify_backup
+
+    with _progress("checking") as advance:
+        report = verify_backup(location, _key(key_file), progress=advance)
+    for line in describe(report):
+        click.echo(line)
+    return 0 if report.ok else 1
+
+
+def is_backup(location: str) -> bool:
+    """True for a URL or a directory holding backup.json."""
+    import os
+
+    from .target import MANIFEST, is_url
+
+    return is_url(location) or os.path.isfile(os.path.join(location, MANIFEST))
