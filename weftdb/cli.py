@@ -202,3 +202,10 @@ def run(config: Config, file: Any) -> None:
     finally:
         session.close()
     click.echo(f"ran {len(statements)} statements", err=True)
+
+
+# Backup and restore live in weftdb/backup/commands.py: `weftdb backup [aggregate|inspect]`, `weftdb restore`.
+from .backup.commands import backup as _backup, restore as _restore  # noqa: E402
+
+main.add_command(_backup)
+main.add_command(_restore)
