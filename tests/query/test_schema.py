@@ -283,3 +283,35 @@ def test_unique_value_freed_in_the_same_statement_can_be_reused(db):
     db.execute("MATCH (u:U {k: 1}) DELETE u CREATE (:U {k: 1})")
     db.execute("MATCH (u:U {k: 1}) SET u.k = 10 CREATE (:U {k: 1})")
     assert rows(db, "MATCH (u:U) RETURN u.k ORDER BY u.k") == [(1,), (10,)]
+
+
+MEMGRAPH_DUMP = [
+    "CREATE INDEX ON :__mg_vertex__(__mg_id__);",
+    'CREATE (:__mg_vertex__:`Person` {__mg_id__: 0, `name`: "Ann", `tags`: ["a", "b"]});',
+    "CREATE (:__mg_vertex__:`Person`:`Admin` {__mg_id__: 1, `name`: \"Bob \\\"B\\\" O'Neil\"});",
+    "MATCH (u:__mg_vertex__), (v:__mg_vertex__) WHERE u.__mg_id__ = 0 AND v.__mg_id__ = 1 "
+    "CREATE (u)-[:`KNOWS` {`since`: 2020}]->(v);",
+    "CREATE INDEX ON :`Person`;",
+    "CREATE INDEX ON :`Person`(`name`);",
+    "CREATE CONSTRAINT ON (u:`Person`) ASSERT EXISTS (u.`name`);",
+    "CREATE CONSTRAINT ON (u:`Person`) ASSERT u.`name` IS UNIQUE;",
+    "DROP INDEX ON :__mg_vertex__(__mg_id__);",
+    "MATCH (u) REMOVE u:__mg_vertex__, u.__mg_id__;",
+]
+
+
+def test_memgraph_dump_loads(db):
+    for statement in MEMGRAPH_DUMP:
+        db.execute(statement)
+    a, r, b = rows(db, "MATCH (a)-[r]->(b) RETURN a, r, b")[0]
+    assert (a.labels, a.properties) == ({"Person"}, {"name": "Ann", "tags": ["a", "b"]})
+    assert (b.labels, b.properties) == ({"Person", "Admin"}, {"name": "Bob \"B\" O'Neil"})
+    assert (r.type, r.properties) == ("KNOWS", {"since": 2020})
+    assert rows(db, "SHOW INDEX INFO") == [("label", "Person", None, 2), ("label+property", "Person", "name", 2)]
+    assert len(rows(db, "SHOW CONSTRAINT INFO")) == 2
+
+
+def test_memgraph_dump_edges_are_created_by_index_lookups(db):
+    db.execute(MEMGRAPH_DUMP[0])
+    text = plan(db, MEMGRAPH_DUMP[3])
+    assert text.count("ScanAllByLabelPropertyValue") == 2 and "ScanAllByLabel (" not in text
