@@ -1,9 +1,12 @@
 """The reading clauses end to end: MATCH, OPTIONAL MATCH, WHERE, WITH, UNWIND,
 RETURN, ORDER BY / SKIP / LIMIT and their scoping rules."""
 
+import threading
+import time
+
 import pytest
 
-from weftdb.errors import CypherSemanticError, CypherSyntaxError
+from weftdb.errors import CypherSemanticError, CypherSyntaxError, QueryInterrupted, QueryTimeout
 
 from cypher_helpers import rows, value
 
@@ -179,3 +182,18 @@ def test_nodes_created_in_transaction_are_visible(db):
 def test_syntax_error_has_position(db):
     with pytest.raises(CypherSyntaxError, match="line 1"):
         db.execute("MATCH (n RETURN n")
+
+
+def test_timeout_stops_a_long_query(db):
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout):
+        db.execute("UNWIND range(1, 300) AS x UNWIND range(1, 300) AS y UNWIND range(1, 300) AS z RETURN count(*)", timeout=0.05)
+    assert time.monotonic() - started < 2
+
+
+def test_interrupt_cancels_a_query_and_rolls_it_back(db):
+    cancelled = threading.Event()
+    cancelled.set()
+    with pytest.raises(QueryInterrupted):
+        db.execute("UNWIND range(1, 10) AS x CREATE (:N)", interrupt=cancelled)
+    assert value(db, "MATCH (n) RETURN count(n) AS c") == 0
