@@ -204,6 +204,107 @@ def run(config: Config, file: Any) -> None:
     click.echo(f"ran {len(statements)} statements", err=True)
 
 
+@main.command()
+@click.option("--to", "target", default="-", show_default=True, help="File to write the statements to; '-' is stdout.")
+@click.option("--host", help="Dump the database of the WeftDB server at HOST instead of a data directory.")
+@click.option("--port", type=int, default=7687, show_default=True, help="Port of the server given by --host.")
+@click.option("--username", help="User name on the server.")
+@click.option("--password", help="Password on the server; asked for when --username is given without it.")
+@database_options
+def dump(config: Config, target: str, host: str | None, port: int, username: str | None, password: str | None) -> None:
+    """Write the database as Cypher statements, one a line (DUMP DATABASE).
+
+    The format is Memgraph's dump format, so the file loads into WeftDB
+    with `weftdb import` and into Memgraph as it is. Without --host the
+    data directory is opened (and recovered) directly: the database must
+    not be running. With --host the running server writes the dump from
+    one consistent view while it goes on serving.
+
+    \b
+    Examples:
+      weftdb dump --data-directory /var/lib/weftdb --to graph.cypherl
+      weftdb dump --host 127.0.0.1 --port 7687 > graph.cypherl
+    """
+    if host is None:
+        db = open_database(config)
+    else:
+        db = _connect(host, port, username, password)
+    try:
+        rows = db.execute("DUMP DATABASE").rows
+    finally:
+        db.close()
+    with click.open_file(target, "w", encoding="utf-8") as out:
+        for (statement,) in rows:
+            out.write(statement + "\n")
+    click.echo(f"dumped {len(rows)} statements", err=True)
+
+
+@main.command(name="import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--force", is_flag=True, help="Import into a database that already holds nodes or relationships.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=10_000, show_default=True, help="Statements per transaction.")
+@database_options
+def import_(config: Config, file: Any, force: bool, batch_size: int) -> None:
+    """Load a dump (or any `;`-separated Cypher script) into the database.
+
+    Statements run in transactions of --batch-size statements; schema
+    statements (indexes, constraints) run on their own. The first failing
+    statement stops the import: it is reported with its line, the exit
+    status is 1, and the statements before it stay committed. A database
+    that is not empty is refused unless --force is given.
+
+    \b
+    Examples:
+      weftdb import graph.cypherl --data-directory /tmp/graph
+      weftdb dump --data-directory old | weftdb import - --data-directory new
+    """
+    import time
+
+    from .importer import ImportFailed, import_statements
+    from .shell import describe_error, error_line, split_statements
+
+    statements = split_statements(file.read())
+    db = open_database(config)
+    try:
+        vertices, edges = db.storage.counts()
+        if (vertices or edges) and not force:
+            raise click.ClickException(
+                f"the database is not empty ({vertices} nodes, {edges} relationships); "
+                "import into an empty data directory, or give --force to add to it"
+            )
+        started = time.perf_counter()
+        try:
+            with _progress("importing", len(statements)) as advance:
+                done = import_statements(db, statements, batch_size, advance)
+        except ImportFailed as failed:
+            click.echo(f"{file.name}:{error_line(failed.statement, failed.error)}: {describe_error(failed.error)}", err=True)
+            click.echo(f"stopped; the {failed.committed} statements before it are committed", err=True)
+            sys.exit(1)
+        seconds = time.perf_counter() - started
+    finally:
+        db.close()
+    click.echo(f"imported {done} statements in {seconds:.2f} s ({done / max(seconds, 1e-9):,.0f} statements/s)", err=True)
+
+
+def _progress(what: str, total: int) -> Any:
+    """A context giving `advance(n)`: a rich progress bar on a terminal, else nothing."""
+    import contextlib
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext(lambda n: None)
+
+    @contextlib.contextmanager
+    def bar() -> Any:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        with Progress(console=Console(stderr=True), transient=True) as progress:
+            task = progress.add_task(what, total=total)
+            yield lambda n: progress.advance(task, n)
+
+    return bar()
+
+
 # Backup and restore live in weftdb/backup/commands.py: `weftdb backup [aggregate|inspect]`, `weftdb restore`.
 from .backup.commands import backup as _backup, restore as _restore  # noqa: E402
 

@@ -1,0 +1,241 @@
+"""`weftdb import`: run a dump (or any Cypher script) into a database, fast.
+
+A dump is mostly two statement shapes repeated hundreds of thousands of times
+(durability/dump.py): `CREATE (:__mg_vertex__:...{...})` per vertex and
+`MATCH (u:__mg_vertex__), (v:__mg_vertex__) WHERE ... CREATE (u)-[...]->(v)`
+per edge. Parsing each one costs far more than running it, and no two texts
+are the same, so the plan cache cannot help. So the importer recognises those
+two shapes (Memgraph's exact spelling, literal values only) and turns each
+run of consecutive statements of the same shape into one `UNWIND $rows`
+statement whose text repeats (one parse and one plan per label set or edge
+type). It reads the literal values itself, with the parser's own string
+unescaping and the Cypher temporal constructors, so the values are the ones
+the statement would have produced. Anything else is parsed and run as written:
+schema and administration statements on their own, other statements in the
+current transaction.
+
+Statements are committed in transactions of `batch_size` statements. When a
+batch fails, it is rolled back and replayed one statement per transaction,
+so the statements before the failing one end up committed and the failing
+one is reported with its line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from lark import Token
+
+from .database import Database, runs_alone
+from .durability.dump import ID_PROPERTY, VERTEX_LABEL, name
+from .query.functions import FUNCTIONS
+from .query.parser import _unescape as unescape_string  # the parser's own rule, so both agree
+from .query.parser import parse
+from .shell import Statement
+
+_NAME = r"(?:`(?:[^`]|``)+`|[A-Za-z_][A-Za-z0-9_]*)"
+_VERTEX = re.compile(rf"CREATE \(:{VERTEX_LABEL}((?::{_NAME})*) (\{{.*\}})\)", re.S)
+_EDGE = re.compile(
+    rf"MATCH \(u:{VERTEX_LABEL}\), \(v:{VERTEX_LABEL}\) WHERE u\.{ID_PROPERTY} = (-?\d+) AND v\.{ID_PROPERTY} = (-?\d+) "
+    rf"CREATE \(u\)-\[:({_NAME})(?: (\{{.*\}}))?\]->\(v\)",
+    re.S,
+)
+_LABEL = re.compile(rf":({_NAME})")
+# Strings, backquoted names, punctuation, and bare words (numbers, names,
+# Null/true/false, 0.0/0.0); a stray quote or backquote becomes a token of its
+# own, which no rule below accepts.
+_TOKEN = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`]|``)+`|[,:\[\]{}()]|[^\s,:\[\]{}()"'`]+|\S""", re.S)
+_INT = re.compile(r"-?[0-9]+")
+_FLOAT = re.compile(r"-?(?:[0-9]+\.[0-9]+|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|-?[0-9]+[eE][-+]?[0-9]+")
+_BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CALLS = {"date", "localtime", "time", "localdatetime", "datetime", "duration"}
+_SPECIAL = {"0.0/0.0": float("nan"), "1.0/0.0": float("inf"), "-1.0/0.0": float("-inf")}
+_WORDS = {"null": None, "true": True, "false": False}
+_INT64 = range(-(2**63), 2**63)
+
+
+class NotLiteral(ValueError):
+    """Text the fast path does not read; the statement runs as written instead."""
+
+
+class ImportFailed(Exception):
+    def __init__(self, statement: Statement, error: BaseException, committed: int):
+        super().__init__(str(error))
+        self.statement, self.error, self.committed = statement, error, committed
+
+
+@dataclass
+class _Item:
+    statement: Statement
+    query: str  # the text to run: an UNWIND template, or the statement itself
+    row: dict | None  # this statement's row for the template; None: run `query` as written
+
+
+def _unquote(text: str) -> str:
+    return text[1:-1].replace("``", "`") if text.startswith("`") else text
+
+
+def read_literal(text: str) -> Any:
+    """The value of a literal map, list, string, number, boolean, null or
+    temporal constructor call, as dump.value writes them; NotLiteral otherwise."""
+    tokens = _TOKEN.findall(text)
+    value, end = _read(tokens, 0)
+    if end != len(tokens):
+        raise NotLiteral("trailing tokens")
+    return value
+
+
+def _read(tokens: list[str], i: int) -> tuple[Any, int]:
+    if i >= len(tokens):
+        raise NotLiteral("unexpected end")
+    token = tokens[i]
+    first = token[0]
+    if first == '"' or first == "'":
+        if len(token) < 2 or token[-1] != first:
+            raise NotLiteral(token)
+        return (unescape_string(Token("STRING", token)) if "\\" in token else token[1:-1]), i + 1
+    if first == "[":
+        items: list = []
+        i += 1
+        while i < len(tokens) and tokens[i] != "]":
+            if items:
+                i = _expect(tokens, i, ",")
+            item, i = _read(tokens, i)
+            items.append(item)
+        return items, _expect(tokens, i, "]")
+    if first == "{":
+        entries: dict = {}
+        i += 1
+        while i < len(tokens) and tokens[i] != "}":
+            if entries:
+                i = _expect(tokens, i, ",")
+            key = tokens[i] if i < len(tokens) else ""
+            if key.startswith("`") and len(key) > 1 and key.endswith("`"):
+                key = key[1:-1].replace("``", "`")
+            elif not _BARE_NAME.fullmatch(key):
+                raise NotLiteral("map key expected")
+            entries[key], i = _read(tokens, _expect(tokens, i + 1, ":"))
+        return entries, _expect(tokens, i, "}")
+    if _INT.fullmatch(token):
+        value = int(token)
+        if value not in _INT64:
+            raise NotLiteral(token)
+        return value, i + 1
+    if _FLOAT.fullmatch(token):
+        return float(token), i + 1
+    lowered = token.lower()
+    if lowered in _WORDS:
+        return _WORDS[lowered], i + 1
+    if token in _SPECIAL:
+        return _SPECIAL[token], i + 1
+    if lowered in _CALLS and tokens[i + 1 : i + 2] == ["("]:
+        argument, i = _read(tokens, i + 2)
+        if type(argument) is not str:
+            raise NotLiteral(token)
+        return FUNCTIONS[lowered](argument), _expect(tokens, i, ")")
+    raise NotLiteral(token)
+
+
+def _expect(tokens: list[str], i: int, punct: str) -> int:
+    if i >= len(tokens) or tokens[i] != punct:
+        raise NotLiteral(f"{punct!r} expected")
+    return i + 1
+
+
+def _fast(statement: Statement) -> _Item | None:
+    """A dump vertex or edge statement as (UNWIND template, row); None for anything else."""
+    text = statement.text
+    try:
+        if text.startswith("CREATE (:"):
+            match = _VERTEX.fullmatch(text)
+            if match:
+                props = read_literal(match.group(2))
+                if type(props) is dict:
+                    labels = "".join(f":{name(_unquote(label))}" for label in _LABEL.findall(match.group(1)))
+                    return _Item(statement, f"UNWIND $rows AS r CREATE (n:{VERTEX_LABEL}{labels}) SET n = r", props)
+        elif text.startswith("MATCH (u:"):
+            match = _EDGE.fullmatch(text)
+            if match:
+                props = read_literal(match.group(4)) if match.group(4) else {}
+                if type(props) is dict:
+                    query = (
+                        f"UNWIND $rows AS r MATCH (u:{VERTEX_LABEL}), (v:{VERTEX_LABEL}) WHERE u.{ID_PROPERTY} = r.u "
+                        f"AND v.{ID_PROPERTY} = r.v CREATE (u)-[e:{name(_unquote(match.group(3)))}]->(v) SET e = r.p"
+                    )
+                    return _Item(statement, query, {"u": int(match.group(1)), "v": int(match.group(2)), "p": props})
+    except NotLiteral:
+        pass
+    return None
+
+
+def import_statements(
+    db: Database,
+    statements: list[Statement],
+    batch_size: int = 10_000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Run `statements`; returns how many ran. Raises ImportFailed at the
+    first failing statement, with everything before it committed."""
+    pending: list[_Item] = []
+    done = 0
+
+    def commit() -> None:
+        nonlocal pending, done
+        if not pending:
+            return
+        try:
+            with db.transaction() as tx:
+                start = 0
+                while start < len(pending):
+                    end = start + 1
+                    query = pending[start].query
+                    if pending[start].row is None:
+                        tx.execute(query)
+                    else:
+                        while end < len(pending) and pending[end].query == query and pending[end].row is not None:
+                            end += 1
+                        tx.execute(query, {"rows": [item.row for item in pending[start:end]]})
+                    start = end
+        except Exception:
+            _replay(db, pending, done)
+        done += len(pending)
+        if progress is not None:
+            progress(len(pending))
+        pending = []
+
+    for statement in statements:
+        item = _fast(statement)
+        if item is None:
+            try:
+                parsed = parse(statement.text)
+            except Exception as exc:
+                commit()
+                raise ImportFailed(statement, exc, done) from exc
+            if runs_alone(parsed):
+                commit()
+                try:
+                    db.execute(statement.text)
+                except Exception as exc:
+                    raise ImportFailed(statement, exc, done) from exc
+                done += 1
+                if progress is not None:
+                    progress(1)
+                continue
+            item = _Item(statement, statement.text, None)
+        pending.append(item)
+        if len(pending) >= batch_size:
+            commit()
+    commit()
+    return done
+
+
+def _replay(db: Database, items: list[_Item], done: int) -> None:
+    """A batch failed and was rolled back: run it one statement per transaction
+    to commit what came before the culprit and name it."""
+    for number, item in enumerate(items):
+        try:
+            db.execute(item.statement.text)
+        except Exception as exc:
+            raise ImportFailed(item.statement, exc, done + number) from exc
