@@ -77,6 +77,7 @@ def recover(fs: FileSystem, data_dir: str, threads: int = 1, report: Callable[[s
     candidates = snapshot.list_snapshots(fs, os.path.join(data_dir, "snapshots"))
     skipped: list[str] = []
     last_error: SnapshotDamaged | None = None
+    reach = 0  # the newest damaged snapshot's timestamp: a fallback must recover at least that far
     for candidate in reversed(candidates):
         storage = Storage()
         try:
@@ -87,11 +88,26 @@ def recover(fs: FileSystem, data_dir: str, threads: int = 1, report: Callable[[s
             log.warning("%s; trying an older snapshot", exc)
             skipped.append(candidate.path)
             last_error = exc
+            reach = max(reach, candidate.commit_ts)
             continue
         result = Recovered(storage, snap.db_uuid, candidate.path, snapshot_ts, skipped_snapshots=skipped)
-        return _replay(result, reader, last_error, started)
+        return _fell_back_far_enough(_replay(result, reader, last_error, started), reach, last_error)
     result = Recovered(Storage(), wal_uuid or uuid.uuid4().bytes, skipped_snapshots=skipped)
-    return _replay(result, reader, last_error, started)
+    return _fell_back_far_enough(_replay(result, reader, last_error, started), reach, last_error)
+
+
+def _fell_back_far_enough(result: Recovered, reach: int, fell_back: SnapshotDamaged | None) -> Recovered:
+    """A damaged snapshot proves its transactions were committed: a fallback (to an
+    older snapshot, or to none) that the WAL does not carry that far would lose
+    them silently — with an empty WAL, it would even start an empty database."""
+    if fell_back is not None and result.last_ts < reach:
+        raise RecoveryError(
+            f"{fell_back} No older snapshot and WAL reach its commit timestamp {reach}: recovery "
+            f"would end at {result.last_ts} and lose transactions {result.last_ts + 1}..{reach}. Choices: "
+            "restore the damaged snapshot (or the WAL segments it covered) from a backup; or move it out "
+            "of snapshots/ to accept starting from what remains."
+        )
+    return result
 
 
 def _load(storage: Storage, snap: SnapshotReader, threads: int, progress: Progress) -> int:
