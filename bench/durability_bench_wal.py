@@ -12,7 +12,7 @@ both write to the same disk.
 This is the WAL's share of a commit only (no graph store, no query): the
 ceiling the engine's commit path can reach. Usage:
 
-    .venv/bin/python bench/durability_bench_wal.py [--seconds 3]
+    .venv/bin/python bench/durability_bench_wal.py [--seconds 3] [--repeat 3]
 
 Prints a table and writes bench/results/wal_append.json.
 """
@@ -137,33 +137,40 @@ def bench_sqlite(directory: str, n_clients: int, seconds: float, shared: bool = 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="time per configuration")
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved runs per configuration (median kept)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "wal_append.json"))
     args = ap.parse_args()
 
-    rows = []
-    for clients in (1, 16):
-        systems = [("weftdb-wal", bench_weftdb), ("sqlite-wal-full", bench_sqlite)]
-        if clients > 1:
-            systems.append(("sqlite-wal-full-shared", lambda d, c, s: bench_sqlite(d, c, s, shared=True)))
-        for name, fn in systems:
+    # Interleaved repetitions, median per configuration: a shared machine's disk
+    # and CPUs drift, and the same drift then hits every system alike.
+    configs = [("weftdb-wal", 1, bench_weftdb), ("sqlite-wal-full", 1, bench_sqlite),
+               ("weftdb-wal", 16, bench_weftdb), ("sqlite-wal-full", 16, bench_sqlite),
+               ("sqlite-wal-full-shared", 16, lambda d, c, s: bench_sqlite(d, c, s, shared=True))]
+    runs: dict[tuple, list[dict]] = {}
+    for rep in range(args.repeat):
+        for name, clients, fn in configs:
             d = tempfile.mkdtemp(prefix=".bench-wal-", dir=HERE)
             try:
                 r = fn(d, clients, args.seconds)
             finally:
                 shutil.rmtree(d, ignore_errors=True)
-            r.update(system=name, clients=clients)
-            rows.append(r)
-            print(f"  {name:22} clients={clients:2}  {r['per_sec']:10.0f} commits/s", file=sys.stderr)
+            runs.setdefault((name, clients), []).append(r)
+            print(f"  [{rep + 1}/{args.repeat}] {name:22} clients={clients:2}  {r['per_sec']:10.0f} commits/s",
+                  file=sys.stderr)
+    rows = []
+    for (name, clients), rs in runs.items():
+        med = sorted(rs, key=lambda r: r["per_sec"])[len(rs) // 2]
+        rows.append(dict(med, system=name, clients=clients, all_per_sec=[round(r["per_sec"]) for r in rs]))
 
     by = {(r["system"], r["clients"]): r for r in rows}
     best_sqlite = {c: max(r["per_sec"] for r in rows if r["clients"] == c and r["system"].startswith("sqlite")) for c in (1, 16)}
     ratios = {f"{c}_clients": by[("weftdb-wal", c)]["per_sec"] / best_sqlite[c] for c in (1, 16)}
     print()
-    print(f"{'system':24}{'clients':>8}{'commits':>10}{'commits/s':>12}{'fsyncs':>9}{'commits/fsync':>15}")
+    print(f"{'system':24}{'clients':>8}{'median commits/s':>18}{'commits/fsync':>15}   all runs (commits/s)")
     for r in rows:
         f = r.get("fsyncs")
         per = f"{r['commits'] / f:.1f}" if f else "-"
-        print(f"{r['system']:24}{r['clients']:>8}{r['commits']:>10}{r['per_sec']:>12.0f}{f if f is not None else '-':>9}{per:>15}")
+        print(f"{r['system']:24}{r['clients']:>8}{r['per_sec']:>18.0f}{per:>15}   {r['all_per_sec']}")
     print()
     for k, v in ratios.items():
         print(f"WeftDB WAL / best SQLite variant, {k.replace('_', ' ')}: {v:.2f}x")
@@ -178,7 +185,9 @@ def main() -> None:
                 "sqlite": sqlite3.sqlite_version,
                 "platform": platform.platform(),
                 "cpus": os.cpu_count(),
-                "seconds_per_config": args.seconds,
+                "seconds_per_run": args.seconds,
+                "runs_per_config": args.repeat,
+                "note": "median of interleaved runs; all_per_sec lists every run",
                 "results": rows,
                 "ratio_weftdb_over_sqlite": ratios,
             },
