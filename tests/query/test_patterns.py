@@ -4,7 +4,7 @@ pattern comprehensions (openCypher TCK Match*, Path*, ExistentialSubquery*)."""
 
 import pytest
 
-from weftdb.errors import CypherSemanticError
+from weftdb.errors import CypherSemanticError, CypherTypeError
 
 from cypher_helpers import rows, value
 
@@ -250,3 +250,20 @@ def test_optional_match_with_relationship_bound_earlier(db):
 def test_rebinding_a_relationship_is_an_error(chain, query):
     with pytest.raises(CypherSemanticError):
         chain.execute(query)
+
+
+@pytest.mark.parametrize("query", [
+    "WITH 1 AS x MATCH (x)-->(y) RETURN y",
+    "WITH 1 AS x MATCH (y)-->(x) RETURN y",
+    "WITH 'a' AS x MATCH p = (x) RETURN p",
+    "MATCH (a {name: 'a'}) WITH [a] AS l MATCH (l)-[*]->(b) RETURN b",
+    "MATCH ()-[r]->() MATCH (r) RETURN r",
+])
+def test_non_node_in_a_node_pattern_is_a_type_error(chain, query):
+    with pytest.raises(CypherTypeError, match="Expected a node"):
+        chain.execute(query)
+
+
+def test_null_in_a_node_pattern_matches_nothing(chain):
+    assert rows(chain, "OPTIONAL MATCH (n:Nope) MATCH (n) RETURN n") == []
+    assert rows(chain, "OPTIONAL MATCH (n:Nope) MATCH (n)-[*0..]->(m) RETURN m") == []

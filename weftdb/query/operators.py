@@ -176,7 +176,7 @@ def node_checker(labels: tuple, props: list) -> Callable[[Vertex, Row, Any], boo
     def check(vertex, row, ctx):
         tx = ctx.tx
         if type(vertex) is not Vertex:
-            raise CypherTypeError(f"Expected a node, got {values.type_name(vertex)}.")
+            raise not_a_node(vertex)
         for label in labels:
             if not tx.has_label(vertex, label):
                 return False
@@ -186,6 +186,11 @@ def node_checker(labels: tuple, props: list) -> Callable[[Vertex, Row, Any], boo
         return True
 
     return check
+
+
+def not_a_node(value: Any) -> CypherTypeError:
+    """A variable bound to something else (`WITH 1 AS x MATCH (x)-->()`) used as a node."""
+    return CypherTypeError(f"Expected a node, got {values.type_name(value)}.")
 
 
 def edge_checker(types: tuple, props: list) -> Callable[[Edge, Row, Any], bool]:
@@ -242,8 +247,10 @@ class Expand(Operator):
         tx = ctx.tx
         for row in self.input.run(ctx, rows):
             vertex = row[src]
-            if vertex is None:
-                continue
+            if type(vertex) is not Vertex:
+                if vertex is None:
+                    continue
+                raise not_a_node(vertex)
             target = row[dst] if bound else None
             known_edge = row[rel] if rel_bound else None
             for edge, other in _edges(tx, vertex, direction):
@@ -292,8 +299,10 @@ class VarExpand(Operator):
     def run(self, ctx, rows):
         for row in self.input.run(ctx, rows):
             start = row[self.src]
-            if start is None:
-                continue
+            if type(start) is not Vertex:
+                if start is None:
+                    continue
+                raise not_a_node(start)
             yield from self._paths(ctx, row, start)
 
     def _paths(self, ctx, row, start):

@@ -367,7 +367,7 @@ class Planner:
         name = node.variable or "anon"
         props = self._props(node.properties, scope)
         if slot in bound:
-            if node.labels or props:
+            if node.labels or props or not part.part.rels:  # a lone `(x)` still checks that x is a node
                 root = op.NodeFilter(root, slot, name, node.labels, props)
             return root
         candidates = self._index_candidates(node, slot, scope, bound, conjuncts)
