@@ -363,3 +363,15 @@ def test_create_with_a_parameter_map(db):
 def test_parameter_map_only_in_create(db, query):
     with pytest.raises(CypherSemanticError):
         db.execute(query, {"props": {"a": 1}})
+
+
+@pytest.mark.parametrize("query", [
+    "WITH 1 AS x CREATE (x)-[:R]->(y)",
+    "MATCH ()-[r]->() WITH r CREATE (r)-[:X]->()",
+    "WITH 'a' AS x MERGE (x)-[:R]->(y)",
+])
+def test_relationship_from_a_non_node_is_a_type_error(db, query):
+    db.execute("CREATE (:A)-[:R]->(:B)")
+    with pytest.raises(CypherTypeError, match="Expected a node"):
+        db.execute(query)
+    assert count(db) == 2 and value(db, "MATCH ()-[r]->() RETURN count(r) AS c") == 1

@@ -729,8 +729,11 @@ class CreatePattern(Write):
         for nodes, rels, path_slot, node_slots, rel_slots in self.parts:
             for slot, labels, props, create in nodes:
                 if not create:
-                    if out[slot] is None:
-                        raise EntityNotFound("Cannot create a relationship to a null node.")
+                    node = out[slot]
+                    if type(node) is not Vertex:
+                        if node is None:
+                            raise EntityNotFound("Cannot create a relationship to a null node.")
+                        raise not_a_node(node)
                     continue
                 properties = evaluate_properties(props, out, ctx, self.merging)
                 out[slot] = tx.create_vertex(labels, properties)
