@@ -246,6 +246,8 @@ def _parse_string(kind: str, text: str) -> dict:
     zone, offset = match.groupdict().get("zone"), match.groupdict().get("offset")
     if zone or offset:
         parts["timezone"] = _zone(zone or offset)
+    if zone and offset:  # picks the side of a DST fold: 02:30+01:00[Europe/Berlin] is the second 02:30
+        parts["offset"] = _zone(offset).utcoffset(None)
     return parts
 
 
@@ -319,7 +321,12 @@ def _build(kind: str, p: dict):
         if kind in ("localtime", "time"):
             return _build_time(p, None if kind == "localtime" else _fixed_offset(tz or UTC))
         value = _dt.datetime.combine(_build_date(p), _build_time(p, None))
-        return value if kind == "localdatetime" else value.replace(tzinfo=tz or UTC)
+        if kind == "localdatetime":
+            return value
+        value = value.replace(tzinfo=tz or UTC)
+        if "offset" in p and value.utcoffset() != p["offset"] and value.replace(fold=1).utcoffset() == p["offset"]:
+            value = value.replace(fold=1)
+        return value
     except (ValueError, OverflowError) as exc:
         raise CypherSemanticError(f"Invalid value for {kind}: {exc}") from None
 
