@@ -264,6 +264,12 @@ def test_non_node_in_a_node_pattern_is_a_type_error(chain, query):
         chain.execute(query)
 
 
+def test_non_relationship_in_a_relationship_pattern_is_a_type_error(chain):
+    with pytest.raises(CypherTypeError, match="Expected a relationship"):
+        chain.execute("MATCH (n {name: 'a'}) WITH n AS r MATCH ()-[r]->() RETURN r")
+    assert rows(chain, "OPTIONAL MATCH ()-[r:NOPE]->() WITH r MATCH ()-[r]->() RETURN r") == []
+
+
 def test_null_in_a_node_pattern_matches_nothing(chain):
     assert rows(chain, "OPTIONAL MATCH (n:Nope) MATCH (n) RETURN n") == []
     assert rows(chain, "OPTIONAL MATCH (n:Nope) MATCH (n)-[*0..]->(m) RETURN m") == []

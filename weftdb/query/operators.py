@@ -253,6 +253,10 @@ class Expand(Operator):
                 raise not_a_node(vertex)
             target = row[dst] if bound else None
             known_edge = row[rel] if rel_bound else None
+            if rel_bound and type(known_edge) is not Edge:
+                if known_edge is None:
+                    continue
+                raise CypherTypeError(f"Expected a relationship, got {values.type_name(known_edge)}.")
             for edge, other in _edges(tx, vertex, direction):
                 ctx.tick()
                 if (bound and other is not target) or (rel_bound and edge is not known_edge):
