@@ -23,8 +23,6 @@ import re
 import struct
 import uuid as _uuid
 import zlib
-from typing import Any
-
 from weftdb.durability import codec
 
 MAGIC = b"WEFTWAL\x00"
@@ -128,6 +126,3 @@ def decode_record(body: bytes) -> tuple[int, int, list[tuple]]:
 def segment_path(directory: str, sequence: int) -> str:
     return os.path.join(directory, segment_name(sequence))
 
-
-def decode_any(body: bytes) -> Any:  # for `weftdb inspect`: show a body that is not a valid record
-    return codec.unpackb(body)
