@@ -67,7 +67,7 @@ class UserStore:
         self._lock = threading.Lock()
         self._path = None if directory is None else os.path.join(directory, "auth", FILE_NAME)
         self._users: dict[str, dict] = {}
-        self._dummy = _new_record(secrets.token_hex(8))
+        self._dummy: dict | None = None  # hashed on first need: opening a database stays quick
         if self._path is not None and os.path.exists(self._path):
             self._users = self._load(self._path)
 
@@ -153,7 +153,10 @@ class UserStore:
         with self._lock:
             record = self._users.get(user) if isinstance(user, str) else None
         known = record is not None
-        record = record or self._dummy
+        if record is None:
+            if self._dummy is None:
+                self._dummy = _new_record(secrets.token_hex(8))
+            record = self._dummy
         if not isinstance(password, str):
             password = ""
             known = False

@@ -12,7 +12,7 @@ from conftest import start
 
 SECONDS = float(os.environ.get("BOLT_LOAD_SECONDS", "20"))
 CLIENTS = 32
-COUNTERS = 4
+COUNTERS = CLIENTS
 
 
 def test_concurrent_sessions_lose_nothing():
@@ -44,8 +44,8 @@ def test_concurrent_sessions_lose_nothing():
                     session.execute_write(create, i)
                     created[index] += 1
                     i += 1
-                    if i % 5 == 0:
-                        session.execute_write(bump, (index + i) % COUNTERS)
+                    if i % 10 == 0:
+                        session.execute_write(bump, (index + i // 10) % COUNTERS)
                         increments[index] += 1
                         assert session.execute_read(mine) == created[index]
         except Exception as exc:  # noqa: BLE001 - reported below
@@ -60,7 +60,7 @@ def test_concurrent_sessions_lose_nothing():
                 thread.start()
             for thread in threads:
                 thread.join(timeout=SECONDS + 60)
-            assert not failures, failures[:3]
+            assert not failures, [(f, f.__cause__) for f in failures[:3]]
             total = driver.execute_query("MATCH (n:Load) RETURN count(n) AS c").records[0]["c"]
             bumped = driver.execute_query("MATCH (n:Counter) RETURN sum(n.v) AS s").records[0]["s"]
     finally:

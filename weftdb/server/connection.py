@@ -64,6 +64,7 @@ class Connection:
         self.tx: Any = None  # the open explicit transaction
         self.tx_timeout: float | None = None
         self.busy = False
+        self.last_activity = time.monotonic()
         self._wake = asyncio.Event()
         self._room = asyncio.Event()  # the backlog has room again
         self._reading = True
@@ -84,24 +85,25 @@ class Connection:
                 await self._rollback_quietly()
                 self.writer.close()
 
+    def close(self, reason: str) -> None:
+        """Close from outside (idle, shutdown): cancels the running query, rolls back."""
+        log.info("%s %s: closing: %s", self.id, self.peer, reason)
+        self.interrupt.set()
+        self.writer.close()
+
     async def _read(self) -> None:
-        idle = self.server.idle_timeout or None
         while not self.proto.closed:
             if self.proto.backlog >= MAX_BACKLOG:
                 self._room.clear()
                 await self._room.wait()
                 continue
             try:
-                data = await asyncio.wait_for(self.reader.read(READ_SIZE), idle)
-            except asyncio.TimeoutError:
-                if self.busy:
-                    continue
-                log.info("%s %s: closed after %s s without a message", self.id, self.peer, idle)
-                return
+                data = await self.reader.read(READ_SIZE)
             except (ConnectionError, OSError):
                 return
             if not data:
                 return
+            self.last_activity = time.monotonic()
             try:
                 self.proto.receive_data(data)
             except ProtocolError as exc:
@@ -130,7 +132,9 @@ class Connection:
                     await self._handle(request)
                 finally:
                     self.busy = False
-                await self._flush()
+                    self.last_activity = time.monotonic()
+                # no flush here: the loop answers pipelined PULLs first, so a
+                # RUN and its records leave in one write
         except (ConnectionError, OSError):
             pass
         finally:

@@ -22,6 +22,7 @@ import signal
 import ssl
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -65,6 +66,7 @@ class BoltServer:
         self._numbers = itertools.count(1)
         self._bookmarks = itertools.count(1)
         self._listener: asyncio.Server | None = None
+        self._sweeper: asyncio.Task | None = None
 
     def next_bookmark(self) -> str:
         return f"weftdb:{next(self._bookmarks)}"
@@ -81,6 +83,18 @@ class BoltServer:
         host, self.port = self._listener.sockets[0].getsockname()[:2]
         self.public_address = f"{host}:{self.port}"
         log.info("listening on %s%s", self.public_address, " with TLS" if context else "")
+        if self.idle_timeout > 0:
+            self._sweeper = asyncio.create_task(self._close_idle())
+
+    async def _close_idle(self) -> None:
+        """Close connections that sent nothing for --bolt-session-inactivity-timeout seconds
+        while no query of theirs was running."""
+        while True:
+            await asyncio.sleep(min(1.0, self.idle_timeout / 4))
+            now = time.monotonic()
+            for connection in list(self.connections):
+                if not connection.busy and now - connection.last_activity > self.idle_timeout:
+                    connection.close(f"no message for {self.idle_timeout} s")
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
@@ -105,13 +119,14 @@ class BoltServer:
         back and close every connection."""
         if self._listener is not None:
             self._listener.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         while any(c.busy or c.tx is not None for c in self.connections) and loop.time() < deadline:
             await asyncio.sleep(0.05)
         for connection in list(self.connections):
-            connection.interrupt.set()
-            connection.writer.close()
+            connection.close("the server is shutting down")
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=max(grace, 1.0))
         self.executor.shutdown(wait=False, cancel_futures=True)
