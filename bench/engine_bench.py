@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
 import random
 import sqlite3
@@ -242,6 +243,18 @@ def agreement(answers: dict[str, dict[str, list[Any]]]) -> dict[str, bool]:
     return {name: all(same(got[k], reference[k]) for k in got) for name, got in answers.items()}
 
 
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"SQLite": sqlite3.sqlite_version}
+    for name, package in (("WeftDB", "weftdb"), ("Kùzu", "kuzu")):
+        try:
+            found[name] = version(package)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
 def print_table(results: dict[str, dict[str, float]], ratios: dict[str, dict[str, float]]) -> None:
     names = list(results)
     metrics = list(next(iter(results.values())))
@@ -302,7 +315,8 @@ def main() -> int:
         "sizes": {"nodes": len(data["persons"]), "edges": len(data["knows"]), "batch": BATCH,
                   "lookups": len(data["lookups"]), "two_hops": len(data["two_hops"])},
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "processor": platform.processor() or platform.machine()},
+                    "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
+        "versions": versions(),
         "units": {"create nodes": "rows/s", "create edges": "rows/s", "bulk load": "rows/s",
                   "point lookup": "queries/s", "2-hop count": "queries/s"},
         "results": results,
