@@ -419,3 +419,12 @@ def test_flush_every_n_tx_power_cut_keeps_every_nth_boundary(tmp_path):
         w.wait_durable(w.append(b))
     fs.crash()  # records 9 and 10 were written, acknowledged under N=4, never fsynced
     assert read_all(fs, d) == (bodies[:8], None)
+
+
+def test_append_after_close_is_refused(tmp_path):
+    w = WalWriter(FileSystem(), str(tmp_path / "wal"), UUID)
+    w.wait_durable(w.append(body(0)))
+    w.close()
+    with pytest.raises(DurabilityError, match="closed"):
+        w.append(body(1))
+    w.close()  # twice is fine

@@ -92,6 +92,7 @@ class WalWriter:
         self._peak = 1  # recent most threads inside wait_durable at once: the expected batch
         self._sync_time = 0.0  # duration of the last write+fsync
         self._failed: DurabilityError | None = None
+        self._closed = False
         # Owned by the current leader:
         self._file = None
 
@@ -103,6 +104,8 @@ class WalWriter:
         with self._cond:
             if self._failed:
                 raise self._refusal()
+            if self._closed:
+                raise DurabilityError("the write-ahead log is closed")
             if self._seg_records < 0 or (self._seg_records > 0 and self._seg_bytes + size > self._segment_size):
                 seq = self._next_seq
                 self._next_seq += 1
@@ -141,6 +144,7 @@ class WalWriter:
                 if self._file is not None:
                     self._fs.close(self._file)
                     self._file = None
+                self._closed = True
 
     @property
     def position(self) -> int:
