@@ -3,7 +3,6 @@ EXPLAIN of index use and of connected patterns, and the plan cache."""
 
 import pytest
 
-import weftdb
 from weftdb.errors import ClientError, ConstraintViolation, SchemaError, TransactionError
 from weftdb.query.parser import parse
 

@@ -50,7 +50,7 @@ def test_create_left_pointing_relationship(db):
 
 def test_create_path_and_return_it(db):
     result = db.execute("CREATE p = (:A {n: 1})-[:R]->(:B {n: 2})<-[:S]-(:C {n: 3}) RETURN p")
-    (path,) = result.single(), 
+    path = result.single()
     assert isinstance(path, weftdb.Path)
     assert [n["n"] for n in path.nodes] == [1, 2, 3]
     assert [r.type for r in path.relationships] == ["R", "S"]
