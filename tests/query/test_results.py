@@ -208,3 +208,19 @@ def test_distinct_on_nodes(db):
 
 def test_distinct_with_several_columns(db):
     assert rows(db, "UNWIND [[1, 2], [1, 2], [2, 1]] AS r RETURN DISTINCT r[0] AS a, r[1] AS b") == [(1, 2), (2, 1)]
+
+
+def test_order_by_graph_values_and_temporals_among_other_types(db):
+    db.execute("CREATE (:A)-[:R]->(:B)")
+    query = (
+        "MATCH p = (a:A)-[r:R]->(b) "
+        "UNWIND [true, duration('P1D'), 'a', localtime('12:00'), time('12:00Z'), date('2024-01-01'), "
+        "localdatetime('2024-01-01T00:00'), datetime('2024-01-01T00:00Z'), p, [1], r, a, {x: 1}, 1, null] AS x "
+        "RETURN x ORDER BY x"
+    )
+    kinds = [type(x).__name__ for (x,) in rows(db, query)]
+    assert kinds == ["dict", "Node", "Relationship", "list", "Path", "datetime", "datetime", "date", "time", "time",
+                     "Duration", "str", "bool", "int", "NoneType"]
+    values = [x for (x,) in rows(db, query)]
+    assert values[5].tzinfo is not None and values[6].tzinfo is None
+    assert values[8].tzinfo is not None and values[9].tzinfo is None
