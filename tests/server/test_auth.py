@@ -63,6 +63,7 @@ def test_damaged_user_file_is_refused_with_its_name(tmp_path):
 def secured():
     db = weftdb.open()
     db.users.create("ann", "pw")
+    db.users.create("bob", "pw2")
     server = start(db)
     yield server
     server.stop()
@@ -82,9 +83,13 @@ def test_driver_bad_logins_are_refused(secured, auth):
     assert time.monotonic() - started >= 0.5  # failed logins are slowed
 
 
-def test_driver_good_login(secured):
+def test_driver_good_login_and_user_switching(secured):
     with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{secured.port}", auth=("ann", "pw")) as driver:
         assert driver.execute_query("RETURN 1 AS x").records[0]["x"] == 1
+        # LOGOFF + LOGON on a pooled connection (Bolt 5.1+ re-authentication)
+        assert driver.verify_authentication(auth=("bob", "pw2"))
+        with driver.session(auth=("bob", "pw2")) as session:
+            assert session.run("RETURN 2 AS x").single()["x"] == 2
 
 
 def test_pymgclient_logins():

@@ -94,3 +94,17 @@ def test_values_and_graph_shapes_of_bolt_4(server, label):
     assert isinstance(node, mgclient.Node) and node.labels == {label} and node.properties == {"n": 1}
     assert isinstance(rel, mgclient.Relationship) and rel.type == "R" and rel.start_id == node.id
     assert isinstance(path, mgclient.Path) and len(path.nodes) == 2 and path.relationships[0].properties == {"w": 2}
+
+
+def test_zoned_datetimes_in_bolt_4_shape(server):
+    connection = connect(server)
+    connection.autocommit = True
+    cursor = connection.cursor()
+    cursor.execute(
+        "RETURN datetime('2020-01-02T03:04:05+01:00') AS a, datetime('2020-07-02T03:04:05[Europe/Berlin]') AS b, $p AS c",
+        {"p": dt.datetime(1999, 12, 31, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=-3)))},
+    )
+    a, b, c = cursor.fetchall()[0]
+    assert a == dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    assert b.utcoffset() == dt.timedelta(hours=2) and (b.hour, b.tzinfo.key) == (3, "Europe/Berlin")
+    assert c == dt.datetime(1999, 12, 31, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=-3))) and c.hour == 23
