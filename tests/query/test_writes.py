@@ -375,3 +375,19 @@ def test_relationship_from_a_non_node_is_a_type_error(db, query):
     with pytest.raises(CypherTypeError, match="Expected a node"):
         db.execute(query)
     assert count(db) == 2 and value(db, "MATCH ()-[r]->() RETURN count(r) AS c") == 1
+
+
+def test_limit_bounds_rows_not_updates(db):
+    assert db.execute("UNWIND range(1, 3) AS i CREATE (n:N {i: i}) RETURN n LIMIT 0").rows == []
+    assert count(db) == 3
+    assert len(db.execute("UNWIND range(1, 3) AS i CREATE (n:M) RETURN n LIMIT 1").rows) == 1
+    assert value(db, "MATCH (m:M) RETURN count(m) AS c") == 3
+    assert db.execute("MATCH (n:N) SET n.x = 1 RETURN n LIMIT 0").counters == {"properties-set": 3}
+    assert db.execute("MATCH (n:N) WITH n LIMIT 0 SET n.y = 1").counters == {}
+    assert db.execute("MATCH (n) DETACH DELETE n RETURN count(*) LIMIT 0").counters == {"nodes-deleted": 6}
+
+
+def test_deleting_a_node_with_all_its_relationships_across_rows(db):
+    db.execute("CREATE (n:N)-[:R]->(:M), (n)-[:R]->(:M), (:M)-[:R]->(n)")
+    result = db.execute("MATCH (n:N)-[r]-() DELETE r, n")
+    assert result.counters == {"relationships-deleted": 3, "nodes-deleted": 1}

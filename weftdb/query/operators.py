@@ -618,14 +618,19 @@ class Skip(Operator):
 
 
 class Limit(Operator):
+    """LIMIT bounds the rows, never the updates before it: with `after_writes`,
+    LIMIT 0 still pulls one row, which runs the (eager) write operators below."""
+
     name = "Limit"
 
-    def __init__(self, input, count: Callable):
-        self.input, self.count = input, count
+    def __init__(self, input, count: Callable, after_writes: bool = False):
+        self.input, self.count, self.after_writes = input, count, after_writes
 
     def run(self, ctx, rows):
         remaining = ctx.row_count(self.count, "LIMIT")
         if remaining <= 0:
+            if self.after_writes:
+                next(iter(self.input.run(ctx, rows)), None)
             return
         for row in self.input.run(ctx, rows):
             yield row

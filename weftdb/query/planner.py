@@ -539,7 +539,7 @@ class Planner:
         if proj.skip is not None:
             root = op.Skip(root, self.expr(proj.skip, {}))
         if proj.limit is not None:
-            root = op.Limit(root, self.expr(proj.limit, {}))
+            root = op.Limit(root, self.expr(proj.limit, {}), self.writes)
         if where is not None:
             root = op.Filter(root, self.expr(where, new_scope), _text(where))
         return root, new_scope, names, slots
