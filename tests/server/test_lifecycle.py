@@ -1,12 +1,14 @@
 """Cancellation, timeouts, limits and shutdown, over sockets against the fake database."""
 
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 
+import mgclient
 import neo4j
 import pytest
 
@@ -14,6 +16,7 @@ import weftdb
 from boltbytes import RawClient, message
 from conftest import start
 from fakes import FakeDatabase
+from serverproc import ServerProcess
 
 
 def wait_for(condition, timeout=3.0):
@@ -111,16 +114,27 @@ def test_message_size_limit_closes_only_that_connection():
         server.stop()
 
 
-def test_tls(tmp_path):
-    cryptography = pytest.importorskip("cryptography")  # noqa: F841
-    import datetime as dt
-    import ipaddress
+def make_certificate(directory):
+    """A self-signed certificate for localhost / 127.0.0.1: with `cryptography`, else the openssl CLI."""
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    try:
+        import datetime as dt
+        import ipaddress
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        if shutil.which("openssl") is None:
+            pytest.skip("neither cryptography nor the openssl command is available to make a certificate")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+             "-keyout", str(key_file), "-out", str(cert_file)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return cert_file, key_file
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.timezone.utc)
@@ -139,11 +153,15 @@ def test_tls(tmp_path):
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
+    return cert_file, key_file
+
+
+def test_tls(tmp_path):
+    cert_file, key_file = make_certificate(tmp_path)
     server = start(FakeDatabase(), bolt_cert_file=str(cert_file), bolt_key_file=str(key_file))
     try:
         with neo4j.GraphDatabase.driver(
@@ -160,6 +178,15 @@ def test_tls(tmp_path):
                 plain.verify_connectivity()
     finally:
         server.stop()
+
+
+def test_tls_with_pymgclient(tmp_path):
+    cert_file, key_file = make_certificate(tmp_path)
+    with ServerProcess("--fake", f"bolt_cert_file={cert_file}", f"bolt_key_file={key_file}") as server:
+        connection = mgclient.connect(host="127.0.0.1", port=server.port, sslmode=mgclient.MG_SSLMODE_REQUIRE)
+        cursor = connection.cursor()
+        cursor.execute("UNWIND range(1, 2) AS i RETURN i")
+        assert cursor.fetchall() == [(1,), (2,)]
 
 
 SERVE = (
