@@ -310,3 +310,9 @@ from .backup.commands import backup as _backup, restore as _restore  # noqa: E40
 
 main.add_command(_backup)
 main.add_command(_restore)
+
+# Durability files: `weftdb inspect FILE`, `weftdb verify DATA_DIR` (weftdb/durability/commands.py).
+from .durability.commands import inspect as _inspect, verify as _verify  # noqa: E402
+
+main.add_command(_inspect)
+main.add_command(_verify)

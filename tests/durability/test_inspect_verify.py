@@ -1,0 +1,237 @@
+"""`weftdb inspect FILE` and `weftdb verify DATA_DIR`, through click's CliRunner.
+
+Why these checks: both commands are what an operator reaches for after
+something went wrong, so they must show damage with its byte offset and keep
+going past it (inspect), tell a recoverable directory from one that is not
+with the exit status (verify), and never change anything — verify must even
+run beside a database that holds the directory's lock.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from click.testing import CliRunner
+
+import weftdb
+from graphstate import cheap_scrypt
+from weftdb.cli import main
+from weftdb.durability.files import FileSystem
+from weftdb.durability.inspect import inspect_file
+from weftdb.durability.report import Printer
+from weftdb.durability.snapshot_file import SnapshotReader
+from weftdb.durability.wal_reader import WalReader
+
+QUIET = {"storage_snapshot_interval_sec": 0, "storage_snapshot_on_exit": False}
+
+
+@pytest.fixture(autouse=True)
+def _cheap(monkeypatch):
+    cheap_scrypt(monkeypatch)
+
+
+@pytest.fixture
+def data(tmp_path):
+    """A directory with an index, 6 transactions of 3 ops, a snapshot of many batches, 2 more transactions."""
+    path = str(tmp_path / "db")
+    db = weftdb.open(path, **QUIET, storage_items_per_batch=2)
+    try:
+        db.execute("CREATE INDEX ON :N(i)")
+        for i in range(6):
+            db.execute("CREATE (:N {i: $i})-[:R {w: $i}]->(:M)", {"i": i})
+        db.execute("CREATE SNAPSHOT")
+        db.execute("MATCH (n:N {i: 1}) SET n.x = 'y'")
+        db.execute("MATCH (n:N {i: 2}) DETACH DELETE n")
+    finally:
+        db.close()
+    return path
+
+
+def run(*args):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def tree(path):
+    out = {}
+    for sub in ("wal", "snapshots"):
+        for name in sorted(os.listdir(os.path.join(path, sub))):
+            with open(os.path.join(path, sub, name), "rb") as fh:
+                out[f"{sub}/{name}"] = fh.read()
+    return out
+
+
+def wal_file(path):
+    return os.path.join(path, "wal", sorted(os.listdir(os.path.join(path, "wal")))[0])
+
+
+def snapshot_file(path):
+    return os.path.join(path, "snapshots", os.listdir(os.path.join(path, "snapshots"))[0])
+
+
+def flip(path, offset):
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        b = fh.read(1)[0]
+        fh.seek(offset)
+        fh.write(bytes([b ^ 0x10]))
+
+
+# --- inspect -----------------------------------------------------------------------------------
+
+
+def test_inspect_wal_lists_every_record(data):
+    code, out = run("inspect", wal_file(data))
+    assert code == 0, out
+    assert "sequence 1, header checksum OK" in out
+    records = list(WalReader(FileSystem(), os.path.join(data, "wal")).records())
+    lines = [line.split("\t") for line in out.splitlines() if "\t" in line]
+    offsets = [int(cells[0]) for cells in lines[1:] if cells[0].isdigit()]
+    assert offsets == [r.offset for r in records]
+    assert "create vertex ×2, create edge" in out and "create index" in out and "delete vertex" in out
+    assert f"{len(records)} valid records, 0 problems" in out
+
+
+def test_inspect_wal_shows_damage_and_goes_on(data):
+    seg = wal_file(data)
+    records = list(WalReader(FileSystem(), os.path.join(data, "wal")).records())
+    damaged = records[3]
+    flip(seg, damaged.offset + 10)
+    code, out = run("inspect", seg)
+    assert code == 1
+    bad = [line for line in out.splitlines() if "\tBAD\t" in line]
+    assert bad and bad[0].startswith(f"{damaged.offset}\t") and "checksum mismatch" in bad[0]
+    assert f"\n{records[4].offset}\t" in out and f"\n{records[-1].offset}\t" in out  # the rest is still shown
+    assert "skipped" in out
+
+
+def test_inspect_wal_torn_tail(data):
+    seg = wal_file(data)
+    last = list(WalReader(FileSystem(), os.path.join(data, "wal")).records())[-1]
+    os.truncate(seg, last.offset + 9)
+    code, out = run("inspect", seg)
+    assert code == 1 and f"from byte {last.offset} to the end" in out and "torn tail" in out
+
+
+def test_inspect_snapshot_shows_header_names_blocks_schema(data):
+    snap = snapshot_file(data)
+    reader = SnapshotReader(FileSystem(), snap)
+    code, out = run("inspect", snap)
+    assert code == 0, out
+    assert f"commit_ts {reader.header['commit_ts']}" in out
+    assert "names: 2 labels, 1 edge_types, 2 property_keys" in out
+    for e in reader.entries:
+        assert f"\t{e.offset}\t{e.items}\t" in out
+    assert "schema property_indexes: [['N', 'i']]" in out
+    assert f"{reader.vertex_count} vertices and {reader.edge_count} edges in {len(reader.entries)} blocks, 0 problems" in out
+
+
+def test_inspect_snapshot_damaged_batch_and_footer(data):
+    snap = snapshot_file(data)
+    reader = SnapshotReader(FileSystem(), snap)
+    batch = reader.vertex_entries[1]
+    flip(snap, batch.offset + 20)
+    code, out = run("inspect", snap)
+    assert code == 1
+    bad = [line for line in out.splitlines() if "\tBAD\t" in line]
+    assert len(bad) == 1 and f"\t{batch.offset}\t" in bad[0]
+    flip(snap, batch.offset + 20)  # repair; now damage the footer: the blocks are found by walking
+    flip(snap, reader.size - 12)
+    code, out = run("inspect", snap)
+    assert code == 1 and "footer's checksum does not match" in out and "walking the blocks" in out
+    assert out.count("\tOK\t") == len(reader.entries)
+
+
+def test_inspect_refuses_other_files(tmp_path):
+    other = tmp_path / "notes.txt"
+    other.write_text("hello, this is not a WAL segment")
+    code, out = run("inspect", str(other))
+    assert code == 1 and "not a WeftDB WAL segment or snapshot" in out
+
+
+def test_rich_output_on_a_terminal(data):
+    buffer = io.StringIO()
+    assert inspect_file(wal_file(data), Printer(buffer, rich=True)) == 0
+    text = buffer.getvalue()
+    assert "create vertex" in text and "OK" in text and "\t" not in text  # a table, not tab-separated
+
+
+# --- verify ----------------------------------------------------------------------------------------
+
+
+def test_verify_healthy_directory(data):
+    before = tree(data)
+    code, out = run("verify", data)
+    assert code == 0, out
+    assert "all is well" in out
+    assert "11 vertices, 5 edges, last commit timestamp 9" in out  # 6 N + 6 M, minus one N and its edge
+    assert tree(data) == before
+
+
+def test_verify_beside_a_running_database_changes_nothing(data):
+    db = weftdb.open(data, **QUIET)  # holds the lock
+    try:
+        db.execute("CREATE (:Late)")
+        code, out = run("verify", data)
+        assert code == 0, out
+        assert "12 vertices" in out
+        db.execute("CREATE (:Later)")  # the database goes on
+    finally:
+        db.close()
+    assert "13 vertices" in run("verify", data)[1]
+
+
+def test_verify_reports_a_torn_tail_without_cutting_it(data):
+    seg = wal_file(data)
+    last = list(WalReader(FileSystem(), os.path.join(data, "wal")).records())[-1]
+    os.truncate(seg, last.offset + 9)
+    before = tree(data)
+    code, out = run("verify", data)
+    assert code == 0, out
+    assert f"torn tail" in out and f"at byte {last.offset}" in out
+    assert "last commit timestamp 8" in out
+    assert tree(data) == before  # the torn bytes are still there
+
+
+def test_verify_damaged_wal_fails(data):
+    seg = wal_file(data)
+    records = list(WalReader(FileSystem(), os.path.join(data, "wal")).records())
+    flip(seg, records[2].offset + 9)
+    before = tree(data)
+    code, out = run("verify", data)
+    assert code == 1
+    assert f"is damaged at byte {records[2].offset}" in out and "recovery would stop" in out
+    assert tree(data) == before
+
+
+def test_verify_damaged_snapshot_fails_but_shows_the_fallback(data):
+    snap = snapshot_file(data)
+    batch = SnapshotReader(FileSystem(), snap).edge_entries[0]
+    flip(snap, batch.offset + 19)
+    code, out = run("verify", data)
+    assert code == 1
+    assert f"damaged at byte {batch.offset}" in out
+    assert "it would skip the damaged" in out and "11 vertices, 5 edges" in out  # the WAL covers it all
+
+
+def test_verify_gap_and_strangers(data, tmp_path):
+    db = weftdb.open(data, **QUIET)
+    try:
+        db.execute("CREATE (:Next)")  # a second segment
+    finally:
+        db.close()
+    segs = sorted(os.listdir(os.path.join(data, "wal")))
+    with open(os.path.join(data, "snapshots", "half.snapshot.tmp"), "wb") as fh:
+        fh.write(b"WEFTSNAP")
+    os.rename(os.path.join(data, "wal", segs[1]), os.path.join(data, "wal", "0000000000000005.wal"))
+    code, out = run("verify", data)
+    assert code == 1
+    assert "gap" in out and "half.snapshot.tmp is not part of the data" in out
+
+
+def test_help_has_examples():
+    for command in ("inspect", "verify"):
+        code, out = run(command, "--help")
+        assert code == 0 and "Examples:" in out and f"weftdb {command}" in out
