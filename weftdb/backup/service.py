@@ -232,7 +232,12 @@ class BackupService:
 
 def start_backup_service(db: Any, config: Any) -> BackupService | None:
     """The service for `weftdb serve`: on --bolt-address:--backup-port unless --backup-enabled=false."""
+    from ..config import ConfigError
+
     if not config.backup_enabled or db.durability is None:
         return None
-    service = BackupService(db, config.bolt_address, config.backup_port).start()
-    return service
+    try:
+        return BackupService(db, config.bolt_address, config.backup_port).start()
+    except OSError as exc:
+        raise ConfigError(f"--backup-port {config.backup_port} on {config.bolt_address}: {exc.strerror or exc}; "
+                          "give another port, or --backup-enabled=false") from None

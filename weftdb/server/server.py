@@ -216,7 +216,13 @@ def serve(config: Config) -> None:
 
     configure_logging(config)
     db = Database(config.data_directory, config)
+    backup_service = None
     try:
+        from ..backup.service import start_backup_service  # the online backup service (--backup-port)
+
+        backup_service = start_backup_service(db, config)
         asyncio.run(_serve_until_signal(db, config))
     finally:
+        if backup_service is not None:
+            backup_service.stop()
         db.close()
