@@ -197,3 +197,25 @@ def test_interrupt_cancels_a_query_and_rolls_it_back(db):
     with pytest.raises(QueryInterrupted):
         db.execute("UNWIND range(1, 10) AS x CREATE (:N)", interrupt=cancelled)
     assert value(db, "MATCH (n) RETURN count(n) AS c") == 0
+
+
+def test_cached_plan_is_shared_safely_between_threads(db):
+    db.execute("UNWIND range(1, 60) AS i CREATE (:P {i: i})-[:R]->(:Q {i: i * 2})")
+    query = (
+        "MATCH (p:P)-[:R]->(q) WHERE p.i % $m = 0 "
+        "RETURN p.i % 7 AS k, sum(q.i) AS s, collect([x IN range(1, p.i % 5) | x * $m]) AS l ORDER BY k"
+    )
+    expected = {m: db.execute(query, {"m": m}).rows for m in range(1, 5)}
+    mismatches = []
+
+    def work(m):
+        for _ in range(10):
+            if db.execute(query, {"m": m}).rows != expected[m]:
+                mismatches.append(m)
+
+    threads = [threading.Thread(target=work, args=(m,)) for m in range(1, 5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert mismatches == []
