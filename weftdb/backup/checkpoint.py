@@ -62,8 +62,12 @@ def create(durability) -> dict[str, Any]:
         with storage.lock:
             durability.wal.sync()
             commit_ts = storage.last_commit_ts
+            current, current_bytes = durability.wal.current_segment, durability.wal.current_segment_bytes
             files = [
-                {"path": os.path.relpath(path, durability.data_dir), "bytes": fs.size(path)}
+                {
+                    "path": os.path.relpath(path, durability.data_dir),
+                    "bytes": current_bytes if path == current else fs.size(path),
+                }
                 for path in _durability_files(fs, durability.data_dir, complete_only=True)
             ]
         manifest = {
@@ -126,10 +130,12 @@ def restore_if_requested(fs: FileSystem, data_dir: str) -> Callable[[], None] | 
             fs.rename(path, target)
             moved += 1
         elif fs.size(path) > listed[relative]:
-            fs.makedirs(os.path.dirname(target))
-            fs.write_atomic(target + ".tail", fs.read(path, listed[relative]))
+            tail = fs.read(path, listed[relative])
+            if tail.strip(b"\0"):  # not just the zero padding of a preallocated segment
+                fs.makedirs(os.path.dirname(target))
+                fs.write_atomic(target + ".tail", tail)
+                moved += 1
             fs.truncate_path(path, listed[relative])
-            moved += 1
     if moved:
         log.warning("restore: set aside %d files or WAL tails written after the checkpoint in %s", moved, aside)
     log.info("restore: data directory is at checkpoint commit %d; recovering", manifest["commit_timestamp"])

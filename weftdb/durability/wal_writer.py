@@ -162,6 +162,12 @@ class WalWriter:
     def current_segment(self) -> str | None:
         return self._file.path if self._file is not None else None
 
+    @property
+    def current_segment_bytes(self) -> int:
+        """Bytes of the current segment that hold the header and records (the
+        rest is zero padding); exact once `sync` returned and nothing is appended."""
+        return self._file.size if self._file is not None else 0
+
     # --- group commit -------------------------------------------------------
 
     def _done(self, position: int, force: bool) -> bool:

@@ -1,0 +1,244 @@
+"""Checkpoint mode: CHECKPOINT CREATE / STATUS / RELEASE, deletions held while
+one is in flight, a `cp -r` taken while four threads write restored through
+`_restore` to exactly the checkpoint's state, and the copies it refuses."""
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+from click.testing import CliRunner
+
+import weftdb
+from weftdb.backup import checkpoint
+from weftdb.cli import main
+from weftdb.errors import ClientError, RecoveryError
+
+QUIET = {"storage_snapshot_interval_sec": 0, "storage_snapshot_on_exit": False}
+
+
+def dump_text(db):
+    return [row[0] for row in db.execute("DUMP DATABASE").rows]
+
+
+def manifest_of(path):
+    with open(os.path.join(path, checkpoint.MANIFEST)) as handle:
+        return json.load(handle)
+
+
+def write_manifest(path, manifest):
+    with open(os.path.join(path, checkpoint.MANIFEST), "w") as handle:
+        json.dump(manifest, handle)
+
+
+def test_create_status_release_and_only_one_at_a_time(tmp_path):
+    db = weftdb.open(str(tmp_path / "db"), **QUIET)
+    db.execute("CREATE (:A)")
+    assert db.execute("CHECKPOINT STATUS").rows == [(False, None, None)]
+    assert db.execute("CHECKPOINT STATUS").columns == ["in_progress", "started_at", "commit_timestamp"]
+    path, ts = db.execute("CHECKPOINT CREATE").rows[0]
+    assert path == str(tmp_path / "db" / "checkpoint.json") and ts == db.storage.last_commit_ts == 1
+    in_progress, started_at, at = db.execute("CHECKPOINT STATUS").rows[0]
+    assert in_progress and at == 1 and started_at == manifest_of(tmp_path / "db")["created"]
+    with pytest.raises(ClientError, match="already in flight.*CHECKPOINT RELEASE"):
+        db.execute("CHECKPOINT CREATE")
+    db.execute("CREATE (:B)")  # writes go on
+    assert db.execute("CHECKPOINT RELEASE").rows == [("Checkpoint released.",)]
+    assert not os.path.exists(tmp_path / "db" / "checkpoint.json")
+    assert db.execute("CHECKPOINT STATUS").rows == [(False, None, None)]
+    assert db.execute("CHECKPOINT RELEASE").rows == [("No checkpoint is in flight.",)]
+    assert db.execute("CHECKPOINT CREATE").rows[0][1] == 2
+    db.close()
+    with pytest.raises(ClientError, match="needs a data directory"):
+        weftdb.open().execute("CHECKPOINT CREATE")
+
+
+def test_manifest_lists_every_snapshot_and_wal_segment_with_its_bytes(tmp_path):
+    db = weftdb.open(str(tmp_path / "db"), **QUIET, storage_wal_file_size_kib=1)
+    db.execute("CREATE (:Before)")
+    db.execute("CREATE SNAPSHOT")
+    for i in range(30):
+        db.execute("CREATE (:N {i: $i, pad: $pad})", {"i": i, "pad": "x" * 100})
+    db.execute("CHECKPOINT CREATE")
+    manifest = manifest_of(tmp_path / "db")
+    on_disk = {
+        f"{sub}/{name}": os.path.getsize(tmp_path / "db" / sub / name)
+        for sub in ("wal", "snapshots")
+        for name in os.listdir(tmp_path / "db" / sub)
+    }
+    listed = {entry["path"]: entry["bytes"] for entry in manifest["files"]}
+    newest = max(p for p in on_disk if p.startswith("wal/"))
+    assert listed.keys() == on_disk.keys() and len([p for p in on_disk if p.startswith("wal/")]) > 2
+    assert {p: b for p, b in listed.items() if p != newest} == {p: b for p, b in on_disk.items() if p != newest}
+    assert listed[newest] == db.durability.wal.current_segment_bytes < on_disk[newest]  # the rest is zero padding
+    assert manifest["commit_timestamp"] == db.storage.last_commit_ts == 31 and manifest["format"] == "weftdb-checkpoint" and manifest["version"] == 1
+    assert manifest["database_uuid"] == str(uuid.UUID(bytes=db.durability.db_uuid))
+    db.close()
+
+
+def test_deletions_wait_until_release(tmp_path):
+    db = weftdb.open(str(tmp_path / "db"), **QUIET, storage_snapshot_retention_count=1)
+    db.execute("CREATE (:A)")
+    db.execute("CHECKPOINT CREATE")
+    for _ in range(3):
+        db.execute("CREATE (:B)")
+        db.execute("CREATE SNAPSHOT")
+    assert len(os.listdir(tmp_path / "db" / "snapshots")) == 3
+    assert db.durability.deferred
+    db.execute("CHECKPOINT RELEASE")
+    assert len(os.listdir(tmp_path / "db" / "snapshots")) == 1
+    assert not db.durability.deferred
+    db.close()
+
+
+class Writers:
+    """Four threads writing until stopped; `gate` held stops them between transactions."""
+
+    def __init__(self, db, threads=4):
+        self.db, self.gate, self.stop, self.count = db, threading.Lock(), threading.Event(), 0
+        self.threads = [threading.Thread(target=self.write, args=(t,)) for t in range(threads)]
+
+    def write(self, t):
+        i = 0
+        while not self.stop.is_set():
+            with self.gate:
+                self.db.execute("CREATE (:W {t: $t, i: $i, s: $s})", {"t": t, "i": i, "s": f"row {t}/{i}"})
+                if i % 5 == 4:
+                    self.db.execute("MATCH (n:W {t: $t}) WHERE n.i = $j SET n.touched = true", {"t": t, "j": i - 3})
+                self.count += 1
+            i += 1
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+
+    def wait_for(self, more):
+        target = self.count + more
+        while self.count < target:
+            time.sleep(0.005)
+
+
+@pytest.fixture
+def checkpointed_copy(tmp_path):
+    """A data directory copied with `cp -r` while four threads write, its
+    checkpoint's dump, and the source path."""
+    source, copy = str(tmp_path / "source"), str(tmp_path / "copy")
+    db = weftdb.open(source, **QUIET, storage_wal_file_size_kib=4)
+    db.execute("UNWIND range(1, 40) AS i CREATE (:Before {i: i})")
+    db.execute("CREATE SNAPSHOT")
+    with Writers(db) as writers:
+        writers.wait_for(50)
+        with writers.gate:
+            ts = db.execute("CHECKPOINT CREATE").rows[0][1]
+            expected = dump_text(db)
+        writers.wait_for(50)
+        db.execute("CREATE SNAPSHOT")  # a file the checkpoint does not list
+        writers.wait_for(20)
+        subprocess.run(["cp", "-r", source, copy], check=True)
+        writers.wait_for(20)
+        db.execute("CHECKPOINT RELEASE")
+    assert len(dump_text(db)) > len(expected)  # the source went on
+    db.close()
+    return copy, expected, ts
+
+
+def test_a_copy_taken_while_writing_restores_to_exactly_the_checkpoint(checkpointed_copy):
+    copy, expected, ts = checkpointed_copy
+    listed = {entry["path"] for entry in manifest_of(copy)["files"]}
+    later = {f"{sub}/{name}" for sub in ("wal", "snapshots") for name in os.listdir(os.path.join(copy, sub))} - listed
+    assert any(path.startswith("snapshots/") for path in later)
+    tails = {}  # WAL bytes the copy holds past the checkpoint (records, not zero padding)
+    for entry in manifest_of(copy)["files"]:
+        with open(os.path.join(copy, entry["path"]), "rb") as handle:
+            handle.seek(entry["bytes"])
+            tail = handle.read()
+        if tail.strip(b"\0"):
+            tails[entry["path"] + ".tail"] = tail
+    open(os.path.join(copy, "_restore"), "w").close()
+    db = weftdb.open(copy, **QUIET)
+    assert db.storage.last_commit_ts == ts
+    assert dump_text(db) == expected
+    assert not os.path.exists(os.path.join(copy, "_restore"))
+    assert not os.path.exists(os.path.join(copy, "checkpoint.json"))
+    (aside,) = os.listdir(os.path.join(copy, ".restore-set-aside"))
+    kept = {
+        os.path.relpath(os.path.join(root, name), os.path.join(copy, ".restore-set-aside", aside))
+        for root, _dirs, names in os.walk(os.path.join(copy, ".restore-set-aside", aside))
+        for name in names
+    }
+    assert later <= kept  # set aside, not deleted
+    assert {path for path in kept if path.endswith(".tail")} == tails.keys()
+    for path, tail in tails.items():
+        with open(os.path.join(copy, ".restore-set-aside", aside, path), "rb") as handle:
+            assert handle.read() == tail
+    db.execute("CREATE (:AfterRestore)")  # the restored database takes writes and reopens
+    db.close()
+    with weftdb.open(copy, **QUIET) as again:
+        assert again.execute("MATCH (n:AfterRestore) RETURN count(n)").rows == [(1,)]
+        assert again.storage.last_commit_ts == ts + 1
+
+
+def test_a_copy_missing_a_listed_file_is_refused_and_keeps_restore(checkpointed_copy):
+    copy, _expected, _ts = checkpointed_copy
+    segment = sorted(e["path"] for e in manifest_of(copy)["files"] if e["path"].startswith("wal/"))[0]
+    os.remove(os.path.join(copy, segment))
+    before = sorted(os.listdir(os.path.join(copy, "wal")))
+    open(os.path.join(copy, "_restore"), "w").close()
+    with pytest.raises(RecoveryError, match=f"{segment} is listed in the checkpoint but missing"):
+        weftdb.open(copy, **QUIET)
+    assert os.path.exists(os.path.join(copy, "_restore"))
+    assert sorted(os.listdir(os.path.join(copy, "wal"))) == before  # nothing moved
+    result = CliRunner().invoke(main, ["dump", "--data-directory", copy])
+    assert result.exit_code == 1 and "missing from the copy" in result.output
+
+
+def test_a_truncated_listed_file_is_refused(checkpointed_copy):
+    copy, _expected, _ts = checkpointed_copy
+    entry = max(manifest_of(copy)["files"], key=lambda e: e["bytes"])
+    with open(os.path.join(copy, entry["path"]), "r+b") as handle:
+        handle.truncate(entry["bytes"] - 1)
+    open(os.path.join(copy, "_restore"), "w").close()
+    with pytest.raises(RecoveryError, match=f"has {entry['bytes'] - 1} bytes; the checkpoint holds {entry['bytes']}"):
+        weftdb.open(copy, **QUIET)
+    assert os.path.exists(os.path.join(copy, "_restore"))
+
+
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"version": 2}, "version 2; this WeftDB reads 'weftdb-checkpoint' version 1"),
+        ({"wal_format_version": 9}, "wal format version is 9"),
+        ({"database_uuid": str(uuid.uuid4())}, "belongs to database"),
+    ],
+)
+def test_a_manifest_of_another_version_or_database_is_refused(tmp_path, change, reason):
+    path = str(tmp_path / "db")
+    with weftdb.open(path, **QUIET) as db:
+        db.execute("CREATE (:A)")
+        db.execute("CHECKPOINT CREATE")
+        copy = str(tmp_path / "copy")
+        shutil.copytree(path, copy)
+    write_manifest(copy, {**manifest_of(copy), **change})
+    open(os.path.join(copy, "_restore"), "w").close()
+    with pytest.raises(RecoveryError, match=reason):
+        weftdb.open(copy, **QUIET)
+    assert os.path.exists(os.path.join(copy, "_restore"))
+
+
+def test_restore_without_a_manifest_is_refused(tmp_path):
+    path = str(tmp_path / "db")
+    with weftdb.open(path, **QUIET) as db:
+        db.execute("CREATE (:A)")
+    open(os.path.join(path, "_restore"), "w").close()
+    with pytest.raises(RecoveryError, match="checkpoint.json cannot be read"):
+        weftdb.open(path, **QUIET)
