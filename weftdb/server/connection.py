@@ -240,8 +240,8 @@ class Connection:
         summary: dict[str, Any] = {"type": result.query_type, "db": DATABASE_NAME, "t_last": 0}
         if result.counters:
             summary["stats"] = dict(result.counters)
-        if tx is None and result.query_type != "r":
-            summary["bookmark"] = self.server.next_bookmark()
+        if tx is None:
+            summary["bookmark"] = self.server.last_bookmark if result.query_type == "r" else self.server.next_bookmark()
         self.proto.stream(result.columns, result.rows, summary, t_first)
 
     async def _run_control(self, control: str) -> None:

@@ -65,11 +65,19 @@ class BoltServer:
         self._tasks: set[asyncio.Task] = set()
         self._numbers = itertools.count(1)
         self._bookmarks = itertools.count(1)
+        self._last_bookmark = "weftdb:0"
         self._listener: asyncio.Server | None = None
         self._sweeper: asyncio.Task | None = None
 
     def next_bookmark(self) -> str:
-        return f"weftdb:{next(self._bookmarks)}"
+        """A new bookmark, for a commit."""
+        self._last_bookmark = f"weftdb:{next(self._bookmarks)}"
+        return self._last_bookmark
+
+    @property
+    def last_bookmark(self) -> str:
+        """The newest bookmark, for a read-only autocommit query."""
+        return self._last_bookmark
 
     async def start(self) -> None:
         context = tls_context(self.config)
