@@ -238,3 +238,22 @@ def test_dump_is_one_consistent_view():
     rest = list(lines)
     assert first.endswith("`i`: 1});") and len(rest) == 49 + 3
     assert all("`i`: -" not in line and "Late" not in line for line in rest)
+
+
+def test_dump_of_a_running_server_over_bolt(tmp_path):
+    pytest.importorskip("neo4j")
+    from weftdb.config import Config
+    from weftdb.server.server import ServerThread
+
+    db = weftdb.open(str(tmp_path / "db"), storage_snapshot_interval_sec=0)
+    db.execute("CREATE (:A {s: 'x\\ny', d: date('2024-01-02')})-[:R {w: 0.0/0.0}]->(:B)")
+    with ServerThread(db, Config.load({"bolt_port": 0, "bolt_address": "127.0.0.1"})) as server:
+        result = CliRunner().invoke(main, ["dump", "--host", "127.0.0.1", "--port", str(server.port), "--to", str(tmp_path / "d.cypherl")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "d.cypherl").read_text(encoding="utf-8") == dump_text(db)
+    db.close()
+
+
+@pytest.mark.parametrize("command", ["dump", "import"])
+def test_help_has_examples(command):
+    assert "Examples:" in CliRunner().invoke(main, [command, "--help"]).output
