@@ -273,3 +273,30 @@ def test_non_relationship_in_a_relationship_pattern_is_a_type_error(chain):
 def test_null_in_a_node_pattern_matches_nothing(chain):
     assert rows(chain, "OPTIONAL MATCH (n:Nope) MATCH (n) RETURN n") == []
     assert rows(chain, "OPTIONAL MATCH (n:Nope) MATCH (n)-[*0..]->(m) RETURN m") == []
+
+
+def test_variable_length_around_a_bound_relationship(db):
+    # openCypher TCK Match4 [7]
+    db.execute("CREATE (n0:Node), (n1:Node), (n2:Node), (n3:Node), "
+               "(n0)-[:EDGE]->(n1), (n1)-[:EDGE]->(n2), (n2)-[:EDGE]->(n3)")
+    query = "MATCH ()-[r:EDGE]-() MATCH p = (n)-[*0..1]-()-[r]-()-[*0..1]-(m) RETURN count(p) AS c"
+    assert value(db, query) == 32
+
+
+def test_bidirectional_arrows_match_either_direction(db):
+    db.execute("CREATE (a:A)-[:T1]->(b:B), (b)-[:T2]->(a)")
+    assert value(db, "MATCH p = (n)<-->(k)<--(n) RETURN count(p) AS c") == 2
+    assert value(db, "MATCH (n:A)<-->(k) RETURN count(*) AS c") == 2
+
+
+def test_named_path_with_undirected_fixed_length_part(db):
+    db.execute("CREATE (:Start)<-[:CONNECTED_TO]-(a)-[:CONNECTED_TO]->(b)<-[:CONNECTED_TO]-(c)-[:CONNECTED_TO]->(:End)")
+    query = "MATCH route = (:Start)<-[:CONNECTED_TO]-()-[:CONNECTED_TO*3..3]-(:End) RETURN length(route) AS l"
+    assert rows(db, query) == [(4,)]
+
+
+def test_empty_and_inverted_length_ranges(db):
+    db.execute("CREATE (:A)-[:T]->(:B)")
+    assert value(db, "MATCH (a)-[*..0]->(b) RETURN count(*) AS c") == 0
+    assert value(db, "MATCH (a)-[*2..1]->(b) RETURN count(*) AS c") == 0
+    assert value(db, "MATCH (a)-[*0..0]->(b) RETURN count(*) AS c") == 2
