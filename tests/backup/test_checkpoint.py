@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -242,3 +243,12 @@ def test_restore_without_a_manifest_is_refused(tmp_path):
     open(os.path.join(path, "_restore"), "w").close()
     with pytest.raises(RecoveryError, match="checkpoint.json cannot be read"):
         weftdb.open(path, **QUIET)
+
+
+def test_the_python_example_in_docs_backup_md_runs(tmp_path):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "backup.md").read_text(encoding="utf-8")
+    block = text.split("<!-- tests/backup/test_checkpoint.py runs the next block -->\n```python\n", 1)[1].split("```", 1)[0]
+    process = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert process.returncode == 0, process.stderr

@@ -200,7 +200,7 @@ def test_import_stops_at_the_first_failing_statement_with_its_line(tmp_path):
     result = CliRunner().invoke(main, ["import", str(script), "--data-directory", str(tmp_path / "db")])
     assert result.exit_code == 1
     assert f"{script}:6: CypherSyntaxError" in result.stderr
-    assert "the 3 statements before it are committed" in result.stderr
+    assert "stopped there; the 3 statements before it stay committed" in result.stderr
     db = weftdb.open(str(tmp_path / "db"))
     assert db.execute("MATCH (n) RETURN count(n)").rows == [(3,)]
 
@@ -257,3 +257,16 @@ def test_dump_of_a_running_server_over_bolt(tmp_path):
 @pytest.mark.parametrize("command", ["dump", "import"])
 def test_help_has_examples(command):
     assert "Examples:" in CliRunner().invoke(main, [command, "--help"]).output
+
+
+def test_the_dump_example_in_docs_backup_md_is_what_dump_gives():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "backup.md").read_text(encoding="utf-8")
+    section = text[text.index("## Dump and import") :]
+    cypher = section.split("```cypher\n", 1)[1].split("```", 1)[0]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0]
+    db = weftdb.open()
+    for statement in split_statements(cypher):
+        result = db.execute(statement.text)
+    assert "".join(row[0] + "\n" for row in result) == shown
