@@ -312,11 +312,28 @@ def test_deleted_node_is_gone_for_later_clauses(db):
     assert value(db, "MATCH (a:A) WITH a LIMIT 1 DELETE a WITH 1 AS one MATCH (b:A) RETURN count(b) AS c") == 1
 
 
-def test_property_of_deleted_node_is_an_error(db):
+@pytest.mark.parametrize("read", ["a.v", "a['v']", "labels(a)", "keys(a)", "properties(a)", "a {.*}", "a:A"])
+def test_reading_a_deleted_node_is_an_error(db, read):
     db.execute("CREATE (:A {v: 1})")
-    with pytest.raises(EntityNotFound):
-        db.execute("MATCH (a:A) DELETE a RETURN a.v")
+    with pytest.raises(EntityNotFound, match="deleted"):
+        db.execute(f"MATCH (a:A) DELETE a RETURN {read}")
     assert count(db) == 1
+
+
+def test_reading_a_deleted_relationship(db):
+    db.execute("CREATE ()-[:T {num: 0}]->()")
+    with pytest.raises(EntityNotFound, match="deleted"):
+        db.execute("MATCH ()-[r]->() DELETE r RETURN r.num")
+    assert rows(db, "MATCH ()-[r]->() DELETE r RETURN type(r)") == [("T",)]  # TCK Return2 [14]
+
+
+def test_deleted_by_another_transaction_is_still_readable_in_its_snapshot(db):
+    db.execute("CREATE (:A {v: 1})")
+    reader = db.begin()
+    assert reader.execute("MATCH (a:A) RETURN a.v").rows == [(1,)]
+    db.execute("MATCH (a:A) DELETE a")
+    assert reader.execute("MATCH (a:A) RETURN a.v, labels(a)").rows == [(1, ["A"])]
+    reader.rollback()
 
 
 # -- atomicity --------------------------------------------------------------------------

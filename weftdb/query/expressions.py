@@ -72,12 +72,17 @@ def find_aggregates(expr: Any, found: list) -> list:
     return found
 
 
-def entity_property(entity: Vertex | Edge, key: str, ctx: Any) -> Any:
-    """A property of a node or relationship. One this transaction deleted has
-    none left to read: openCypher makes that an error, not a silent null."""
+def check_alive(entity: Vertex | Edge, ctx: Any, what: str) -> None:
+    """A node or relationship this transaction deleted has no properties or
+    labels left to read: openCypher makes that an error (DeletedEntityAccess),
+    not a silent null. Its id and type stay readable."""
     if entity.deleted and not ctx.tx.exists(entity):
         kind = "node" if type(entity) is Vertex else "relationship"
-        raise EntityNotFound(f"Cannot read property `{key}` of {kind} {entity.gid}: it was deleted.")
+        raise EntityNotFound(f"Cannot read {what} of {kind} {entity.gid}: it was deleted.")
+
+
+def entity_property(entity: Vertex | Edge, key: str, ctx: Any) -> Any:
+    check_alive(entity, ctx, f"property `{key}`")
     return ctx.tx.get(entity, key)
 
 
@@ -284,6 +289,8 @@ class ExpressionCompiler:
                 return None
             if type(vertex) is not Vertex:
                 raise CypherTypeError(f"Label check on a {values.type_name(vertex)}; it needs a node.")
+            if vertex.deleted:
+                check_alive(vertex, ctx, "the labels")
             has_label = ctx.tx.has_label
             return all(has_label(vertex, label) for label in labels)
 
@@ -446,6 +453,7 @@ def _as_list(value: Any, where: str) -> list | None:
 def _properties(subject: Any, ctx: Any) -> dict:
     kind = type(subject)
     if kind is Vertex or kind is Edge:
+        check_alive(subject, ctx, "the properties")
         return ctx.tx.properties(subject)
     if kind is dict:
         return dict(subject)
@@ -472,6 +480,7 @@ def _labels(value, ctx):
     if value is None:
         return None
     _need(value, (Vertex,), "labels")
+    check_alive(value, ctx, "the labels")
     return sorted(ctx.tx.labels(value))
 
 
@@ -488,7 +497,7 @@ def _keys(value, ctx):
     if type(value) is dict:
         return list(value)
     _need(value, (Vertex, Edge), "keys")
-    return list(ctx.tx.properties(value))
+    return list(_properties(value, ctx))
 
 
 def _props(value, ctx):
