@@ -312,8 +312,10 @@ from .backup.commands import backup as _backup, restore as _restore  # noqa: E40
 main.add_command(_backup)
 main.add_command(_restore)
 
-# Durability files: `weftdb inspect FILE`, `weftdb verify DATA_DIR` (weftdb/durability/commands.py).
-from .durability.commands import inspect as _inspect, verify as _verify  # noqa: E402
+# Durability files: `weftdb inspect FILE` (weftdb/durability/commands.py); `weftdb verify BACKUP_OR_DATA_DIR`
+# (weftdb/backup/commands.py: backups itself, data directories through durability/commands.py's verify).
+from .backup.commands import verify as _verify  # noqa: E402
+from .durability.commands import inspect as _inspect  # noqa: E402
 
 main.add_command(_inspect)
 main.add_command(_verify)

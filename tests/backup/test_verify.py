@@ -107,5 +107,23 @@ def test_cli_backup_inspect_verify_restore(source, tmp_path):
     assert result.exit_code == 0 and "10 vertices" in result.output
     result = runner.invoke(main, ["restore", "--from", to, "--to", data])
     assert result.exit_code == 1 and "--overwrite" in result.output
+    result = runner.invoke(main, ["verify", to])
+    assert result.exit_code == 0 and "OK" in result.output, result.output
     result = runner.invoke(main, ["backup", "aggregate", "--from", to])
     assert result.exit_code == 0, result.output
+    snapshots = os.path.join(to, "snapshots")
+    os.truncate(os.path.join(snapshots, os.listdir(snapshots)[0]), 100)
+    result = runner.invoke(main, ["verify", to])
+    assert result.exit_code == 1 and "PROBLEM" in result.output
+
+
+def test_the_online_backup_example_in_docs_backup_md_runs(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "backup.md").read_text(encoding="utf-8")
+    block = text.split("<!-- tests/backup/test_verify.py runs the next block -->\n```python\n", 1)[1].split("```", 1)[0]
+    process = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert process.returncode == 0, process.stderr
+    assert "incremental backup" in process.stdout

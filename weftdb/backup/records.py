@@ -65,8 +65,12 @@ def _first_ts(fs: FileSystem, segment: Segment) -> int | None:
     return record_times(body)[0] if body is not None else None
 
 
-def source_records(fs: FileSystem, wal_dir: str, db_uuid: bytes, since: int, upto: int) -> Iterator[tuple[int, bytes]]:
+def source_records(fs: FileSystem, wal_dir: str, db_uuid: bytes, since: int, upto: int,
+                   live: tuple[str | None, int] = (None, 0)) -> Iterator[tuple[int, bytes]]:
     """(commit_ts, body) of every record with since < commit_ts <= upto, in order.
+
+    `live` is (path, data bytes) of the segment the writer appends to: only
+    that prefix is read, not its zero padding.
 
     Raises Unavailable before yielding anything when the WAL does not reach
     back to since + 1, and ChainBroken when it ends before `upto` or skips a
@@ -83,7 +87,7 @@ def source_records(fs: FileSystem, wal_dir: str, db_uuid: bytes, since: int, upt
         start = i
     expected = since + 1
     for segment in segments[start:]:
-        data = fs.read(segment.path)
+        data = fs.read(segment.path, 0, live[1]) if segment.path == live[0] else fs.read(segment.path)
         offset = wal.HEADER_SIZE
         while offset < len(data):
             body, _why = wal.unframe(data, offset, segment.seed)

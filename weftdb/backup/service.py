@@ -198,15 +198,20 @@ class BackupService:
     def _send_records(self, conn: socket.socket, since: int) -> int:
         """Stream records since < ts <= the visible timestamp after a WAL sync; then `end`."""
         durability = self.db.durability
+        live: tuple = (None, 0)
         if durability.wal is None:
             upto = since  # without a WAL nothing after the snapshot can be shipped
         else:
             durability.wal.sync()
             upto = durability.storage.visible_ts
+            # Bytes first, then the path: if the writer rotates between the two reads, the
+            # limit applies to a newer segment, which holds only records after `upto`.
+            live_bytes = durability.wal.current_segment_bytes
+            live = (durability.wal.current_segment, live_bytes)
         bodies: list[bytes] = []
         size = count = 0
         try:
-            for _ts, body in source_records(durability.fs, durability.wal_dir, durability.db_uuid, since, upto):
+            for _ts, body in source_records(durability.fs, durability.wal_dir, durability.db_uuid, since, upto, live):
                 if len(body) > protocol.CHUNK:
                     if bodies:
                         protocol.send(conn, {"type": "records", "bodies": bodies})
