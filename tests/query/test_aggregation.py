@@ -79,7 +79,7 @@ def test_percentiles(db, p, cont, disc):
 
 
 def test_percentile_out_of_range(db):
-    with pytest.raises(Exception, match="0"):
+    with pytest.raises(CypherSemanticError, match="between 0.0 and 1.0"):
         db.execute("UNWIND [1] AS x RETURN percentileCont(x, 1.5) AS c")
 
 
