@@ -123,6 +123,9 @@ def check(path: str, acked: set[int]) -> int:
         edges = db.execute("MATCH (a:N)-[:NEXT]->(b:N) RETURN a.id, b.id").rows
     finally:
         db.close()
+    for sub in ("wal", "snapshots"):  # what an interrupted write left was cleaned up at the reopen
+        if os.path.isdir(os.path.join(path, sub)):
+            assert not [n for n in os.listdir(os.path.join(path, sub)) if n.endswith(".tmp")]
     missing = acked - nodes.keys()
     assert not missing, f"acknowledged but lost: {sorted(missing)[:10]}"
     out_edges = defaultdict(list)

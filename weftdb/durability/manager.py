@@ -91,6 +91,7 @@ class Durability:
                         torn.path, torn.offset, torn.reason, torn.dropped_bytes,
                     )
                     truncate_torn_tail(fs, torn)
+                _remove_temporaries(fs, data_dir)
                 storage, db_uuid = recovered.storage, recovered.db_uuid
             else:
                 _set_aside(fs, data_dir)
@@ -289,6 +290,22 @@ def _files(fs: FileSystem, directory: str, recursive: bool = False) -> list[tupl
         else:
             out.append((path, fs.size(path)))
     return out
+
+
+def _remove_temporaries(fs: FileSystem, data_dir: str) -> None:
+    """A process killed while writing a snapshot or creating a WAL segment leaves
+    `<name>.tmp`: never part of the data (only whole files are renamed into place),
+    and under the directory lock no other writer can own it. Snapshot temporaries
+    have unique names, so without this every such kill would leak a snapshot's size.
+    Run only after a successful recovery: a failed start deletes nothing."""
+    for sub in ("wal", "snapshots"):
+        directory = os.path.join(data_dir, sub)
+        if not fs.exists(directory):
+            continue
+        for name in fs.listdir(directory):
+            if name.endswith(".tmp"):
+                fs.remove(os.path.join(directory, name))
+                log.info("removed %s, left by an interrupted write", os.path.join(directory, name))
 
 
 def _set_aside(fs: FileSystem, data_dir: str) -> None:
