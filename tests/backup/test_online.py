@@ -122,6 +122,11 @@ def test_incremental_falls_back_to_full_when_retention_removed_the_wal(tmp_path)
         src.close()
     restore(to, str(tmp_path / "restored"))
     assert dump_of_directory(str(tmp_path / "restored")) == expected
+    from weftdb.backup.verify import verify_backup
+
+    assert verify_backup(to).ok  # a later full starts a new stretch of the chain
+    with pytest.raises(RestoreError, match="no transactions"):  # the stretch the backup never got
+        restore(to, str(tmp_path / "gap"), until=str(summary.snapshot_ts))
 
 
 def test_the_service_refuses_a_wrong_password(source, tmp_path):

@@ -192,6 +192,9 @@ def restore(
 
 def _copy_records(fs: FileSystem, wal_dir: str, manifest: Manifest, sink: RecordSink,
                   until_ts: int | None, until_us: int | None) -> None:
+    """Copy the records after the snapshot up to the point; a point the chain
+    cannot reach (it lacks the transactions before it) is an error."""
+    missing = None
     for record in WalReader(fs, wal_dir, manifest.db_uuid).records():
         commit_ts, wall_us = record_times(record.body)
         if commit_ts < sink.expected:
@@ -199,12 +202,20 @@ def _copy_records(fs: FileSystem, wal_dir: str, manifest: Manifest, sink: Record
         if commit_ts != sink.expected:
             if until_ts is not None and until_ts <= sink.expected:
                 return  # every transaction asked for is in already
-            raise RestoreError(
-                f"the backup holds no transactions {sink.expected}..{commit_ts - 1} (the chain has a gap there, "
-                f"after a fallback to a full backup); restore to a point before {sink.expected} or after {commit_ts - 1}")
+            missing = commit_ts - 1
+            break
         if (until_ts is not None and commit_ts >= until_ts) or (until_us is not None and wall_us >= until_us):
             return
         sink.add(record.body)
+    if missing is None and sink.last_ts < manifest.last_ts:
+        if until_ts is not None and until_ts <= sink.expected:
+            return
+        missing = next((a.snapshot_ts for a in manifest.artifacts if a.kind == "full" and a.snapshot_ts >= sink.expected),
+                       manifest.last_ts)
+    if missing is not None:
+        raise RestoreError(
+            f"the backup holds no transactions {sink.expected}..{missing} (the chain has a gap there, after "
+            f"a fallback to a full backup); restore to a point before {sink.expected} or after {missing}")
 
 
 def trial_counts(data_dir: str) -> tuple[int, int]:
