@@ -75,7 +75,7 @@ def verify(
 def _strangers(fs: FileSystem, directory: str, known: Callable[[str], bool], out: Printer, result: Verification) -> None:
     for name in fs.listdir(directory):
         if not known(name):
-            note = f"{os.path.join(directory, name)} is not part of the data (a temporary left by a crash, or a stranger); recovery ignores it"
+            note = f"{os.path.join(directory, name)} is not part of the data (a temporary left by a crash, or a stranger); recovery ignores it and removes .tmp files"
             result.notes.append(note)
             out.line(f"note: {note}")
 
