@@ -201,10 +201,6 @@ def test_string_escapes_and_unicode(db):
     assert value(db, "RETURN size('héllo') AS x") == 5
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "parser.py folds unary minus into a numeric literal without the 64-bit check: "
-    "`-(-9223372036854775808)` becomes Literal(9223372036854775808) instead of an integer overflow"
-))
 def test_negating_the_smallest_integer_literal_overflows(db):
     with pytest.raises(CypherArithmeticError):
         db.execute("RETURN -(-9223372036854775808) AS x")

@@ -83,10 +83,6 @@ def test_index_lookup_uses_cypher_equality(db):
     assert value(db, "MATCH (n:L) WHERE n.p = null RETURN count(n) AS c") == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "graph/indexes.py: maps are not indexed (index_key gives None), but property_candidates then "
-    "answers [] instead of None, so an indexed lookup of a map value finds nothing instead of falling back to a label scan"
-))
 def test_index_lookup_of_a_map_value(db):
     db.execute("CREATE INDEX ON :L(p)")
     db.execute("CREATE (:L {p: {a: 1}}), (:L {p: [{a: 1}]})")

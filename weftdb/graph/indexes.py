@@ -87,12 +87,15 @@ class Indexes:
         return list(members) if members else []
 
     def property_candidates(self, label: str, key: str, value: Any) -> list[Vertex] | None:
-        """Vertices that may have `label` and `key = value`; None when no such index."""
+        """Vertices that may have `label` and `key = value`; None when no index
+        can answer (no such index, or a value the index does not hold: maps)."""
         index = self.by_property.get((label, key))
         if index is None:
             return None
         ikey = index_key(value)
-        members = index.get(ikey) if ikey is not None else None
+        if ikey is None:
+            return None  # maps are not indexed: the caller scans the label instead
+        members = index.get(ikey)
         if members is None:
             return []
         return [members] if type(members) is Vertex else list(members)

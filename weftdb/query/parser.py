@@ -648,9 +648,13 @@ class _AstBuilder:
         return _IS_NOT_NULL
 
     def neg(self, children):
+        """Fold `-literal` into the literal, unless that leaves the 64-bit
+        range (`-(-9223372036854775808)` must overflow when evaluated)."""
         operand = children[0]
         if isinstance(operand, ast.Literal) and type(operand.value) in (int, float):
-            return ast.Literal(-operand.value)
+            value = -operand.value
+            if type(value) is float or -(1 << 63) <= value < (1 << 63):
+                return ast.Literal(value)
         return ast.UnaryOp("-", operand)
 
     def pos(self, children):
