@@ -450,7 +450,7 @@ class Unwind(Operator):
             value = expr(row, ctx)
             if value is None:
                 continue
-            items = value if type(value) is list else [value]
+            items = value if type(value) in (list, tuple) else [value]
             for item in items:
                 tick()
                 out = row.copy()
