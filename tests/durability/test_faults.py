@@ -324,3 +324,30 @@ def test_snapshot_during_concurrent_writes_is_the_state_at_its_timestamp(tmp_pat
             copy.close()
         assert items == expected_items
         assert counters == expected_counters
+
+
+@pytest.mark.parametrize("fault", ["eio", "enospc"])
+def test_a_failed_snapshot_leaves_no_file_and_the_wal_goes_on(tmp_path, fault):
+    """A snapshot is not the commit path: its failure is reported to whoever asked
+    for it, leaves nothing under snapshots/, and does not stop writes."""
+    path = str(tmp_path / "db")
+    db, fs = crash_db(path)
+    try:
+        for i in range(5):
+            add(db, i)
+        if fault == "eio":
+            fs.fail_fsync(errno.EIO, path_contains="snapshots")
+        else:
+            fs.fail_writes_after(100)
+        with pytest.raises(DurabilityError):
+            db.execute("CREATE SNAPSHOT")
+        assert os.listdir(os.path.join(path, "snapshots")) == []
+        fs.clear_faults()
+        add(db, 5)  # the WAL was not touched by the failure
+        db.execute("CREATE SNAPSHOT")
+        add(db, 6)
+        state = state_of(db.storage)
+    finally:
+        db.close()
+    fs.crash()
+    assert open_state(path) == state
