@@ -232,3 +232,14 @@ class TestEmbeddedSession:
         session.execute("BEGIN")
         with pytest.raises(TransactionError, match="open already"):
             session.execute("BEGIN")
+
+
+def test_history_falls_back_to_memory_without_a_writable_home(monkeypatch, tmp_path):
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    from weftdb.shell import _history
+
+    monkeypatch.setenv("HOME", str(tmp_path / "missing"))
+    assert isinstance(_history(), InMemoryHistory)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert isinstance(_history(), FileHistory)

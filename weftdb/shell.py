@@ -332,7 +332,6 @@ class Shell:
     def run_interactive(self, banner: str) -> int:
         """Read statements with line editing until :quit or Ctrl-D."""
         from prompt_toolkit import PromptSession
-        from prompt_toolkit.history import FileHistory
         from prompt_toolkit.key_binding import KeyBindings
         from rich.console import Console
 
@@ -348,7 +347,7 @@ class Shell:
                 event.current_buffer.insert_text("\n")
 
         session: PromptSession[str] = PromptSession(
-            history=FileHistory(os.path.expanduser(HISTORY_FILE)),
+            history=_history(),
             multiline=True,
             key_bindings=bindings,
             prompt_continuation=lambda width, line, wrap: "...> ".rjust(width),
@@ -494,6 +493,16 @@ def _from_bolt(value: Any) -> Any:
     if isinstance(value, (bolt_time.Date, bolt_time.Time, bolt_time.DateTime)):
         return value.to_native()
     return value
+
+
+def _history() -> Any:
+    """The history in HISTORY_FILE, or only in memory when the file cannot be
+    written (no home directory, a read-only one)."""
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    path = os.path.expanduser(HISTORY_FILE)
+    writable = os.access(path, os.W_OK) if os.path.exists(path) else os.access(os.path.dirname(path), os.W_OK)
+    return FileHistory(path) if writable else InMemoryHistory()
 
 
 def print_plain(result: Any, out: TextIO) -> None:
