@@ -25,6 +25,7 @@ import itertools
 import logging
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -236,13 +237,19 @@ class BackupService:
 
 
 def start_backup_service(db: Any, config: Any) -> BackupService | None:
-    """The service for `weftdb serve`: on --bolt-address:--backup-port unless --backup-enabled=false."""
-    from ..config import ConfigError
+    """The service for `weftdb serve`: on --bolt-address:--backup-port unless --backup-enabled=false.
 
+    A port that cannot be bound is reported (log and stderr) and the server
+    runs without the backup service: serving the database matters more."""
     if not config.backup_enabled or db.durability is None:
         return None
     try:
-        return BackupService(db, config.bolt_address, config.backup_port).start()
+        service = BackupService(db, config.bolt_address, config.backup_port).start()
     except OSError as exc:
-        raise ConfigError(f"--backup-port {config.backup_port} on {config.bolt_address}: {exc.strerror or exc}; "
-                          "give another port, or --backup-enabled=false") from None
+        message = (f"the backup service cannot listen on {config.bolt_address}:{config.backup_port} "
+                   f"({exc.strerror or exc}); running without it. Give another --backup-port, or --backup-enabled=false.")
+        log.error(message)
+        print(f"WeftDB: {message}", file=sys.stderr, flush=True)
+        return None
+    print(f"WeftDB backup service is listening on {config.bolt_address}:{service.port}", file=sys.stderr, flush=True)
+    return service

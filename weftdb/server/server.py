@@ -202,6 +202,9 @@ async def _serve_until_signal(db: Any, config: Config) -> None:
     await server.start()
     scheme = "bolt+s" if server.config.bolt_cert_file else "bolt"
     print(f"WeftDB is listening on {scheme}://{server.public_address}", file=sys.stderr, flush=True)
+    from ..backup.service import start_backup_service  # the online backup service (--backup-port)
+
+    backup_service = start_backup_service(db, config)
     stop = asyncio.Event()
 
     def on_signal(signum: int) -> None:
@@ -214,8 +217,12 @@ async def _serve_until_signal(db: Any, config: Config) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
-    await stop.wait()
-    await server.shutdown(config.bolt_shutdown_grace_sec)
+    try:
+        await stop.wait()
+        await server.shutdown(config.bolt_shutdown_grace_sec)
+    finally:
+        if backup_service is not None:
+            backup_service.stop()
 
 
 def serve(config: Config) -> None:
@@ -224,13 +231,7 @@ def serve(config: Config) -> None:
 
     configure_logging(config)
     db = Database(config.data_directory, config)
-    backup_service = None
     try:
-        from ..backup.service import start_backup_service  # the online backup service (--backup-port)
-
-        backup_service = start_backup_service(db, config)
         asyncio.run(_serve_until_signal(db, config))
     finally:
-        if backup_service is not None:
-            backup_service.stop()
         db.close()
