@@ -105,10 +105,6 @@ def test_fsync_eio_fails_the_commit_and_every_later_write(tmp_path, crash_after)
         db.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Storage._schema_change applies the change before the WAL append, and does not undo it when the "
-    "append (or the wait) fails: the index is in effect in memory though the statement failed and the "
-    "WAL never got it"))
 def test_schema_change_refused_by_a_failed_wal_is_not_in_effect(tmp_path):
     path = str(tmp_path / "db")
     db, fs = crash_db(path)

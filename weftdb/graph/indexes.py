@@ -60,6 +60,19 @@ class Indexes:
                 if key in props:
                     self._add(self.by_property[(label, key)], props[key], vertex)
 
+    def add_label_to_many(self, vertices: list[Vertex], label: str) -> None:
+        """`add_label` for many vertices (recovery): one set update when the
+        label has no property index."""
+        if self._keys_of_label.get(label):
+            for vertex in vertices:
+                self.add_label(vertex, label)
+            return
+        members = self.by_label.get(label)
+        if members is None:
+            self.by_label[label] = set(vertices)
+        else:
+            members.update(vertices)
+
     def add_property(self, vertex: Vertex, key: str, value: Any) -> None:
         labels = self._labels_of_key.get(key)
         if labels:
@@ -99,6 +112,19 @@ class Indexes:
         if members is None:
             return []
         return [members] if type(members) is Vertex else list(members)
+
+    def members(self, label: str, key: str, value: Any) -> Any:
+        """The raw entry for `value`: a vertex, a set, or None when there is
+        none (including: no index, or an unindexable value — then
+        `property_candidates` tells which). Lookups use this to avoid copying."""
+        index = self.by_property.get((label, key))
+        if index is None:
+            return None
+        kind = type(value)
+        if kind is int or kind is str or kind is float:
+            return index.get(value)
+        ikey = index_key(value)
+        return index.get(ikey) if ikey is not None else None
 
     def has_property_index(self, label: str, key: str) -> bool:
         return (label, key) in self.by_property

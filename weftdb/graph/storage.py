@@ -250,114 +250,152 @@ class Storage:
     def _newest(self, vertex: Vertex) -> tuple[set[str], dict[str, Any], bool]:
         return version(vertex, None, NEWEST)
 
-    def _log_schema(self, op: tuple) -> Any:
-        """Give a schema change its own commit timestamp and WAL record (under the lock)."""
-        ts = self.last_commit_ts + 1
-        self.last_commit_ts = ts
-        ticket = self.commit_log.append(ts, time.time_ns() // 1000, [op]) if self.commit_log is not None else None
-        self._publish(ts)
-        return ticket
-
-    def _schema_change(self, change, op: tuple, log: bool) -> Any:
-        """Run `change()` under the lock; when it changed something and `log`,
-        write `op` to the WAL and wait for it outside the lock."""
+    def _schema_change(self, change, undo, op: tuple, log: bool) -> Any:
+        """Apply a schema change and, when it changed something and `log`,
+        give it its own commit timestamp and WAL record, all under the lock.
+        It waits for the record under the lock too (schema changes are rare):
+        the change is published only once durable, and undone if the WAL
+        refuses it, so a failed statement leaves nothing in effect."""
         with self.lock:
             result = change()
-            ticket = self._log_schema(op) if result is not False and log else None
-        if ticket is not None:
-            self.commit_log.wait(ticket)
-        return result
+            if result is False or not log:
+                return result
+            ts = self.last_commit_ts + 1
+            if self.commit_log is not None:
+                try:
+                    self.commit_log.wait(self.commit_log.append(ts, time.time_ns() // 1000, [op]))
+                except BaseException:
+                    undo()
+                    raise
+            self.last_commit_ts = ts
+            self._publish(ts, ordered=True)
+            return result
+
+    def _add_index(self, label: str, key: str | None) -> bool:
+        if key is None:
+            if label in self.indexes.declared_labels:
+                return False
+            self.indexes.declared_labels.add(label)
+            return True
+        if self.indexes.has_property_index(label, key):
+            return False
+        self.indexes.create_property_index(label, key, list(self.vertices.values()), self._versions)
+        return True
+
+    def _remove_index(self, label: str, key: str | None) -> bool:
+        if key is None:
+            if label not in self.indexes.declared_labels:
+                return False
+            self.indexes.declared_labels.discard(label)
+            return True
+        if not self.indexes.has_property_index(label, key):
+            return False
+        self.indexes.drop_property_index(label, key)
+        return True
 
     def create_index(self, label: str, key: str | None, log: bool = True) -> bool:
         """False when the index exists already."""
-
-        def change():
-            if key is None:
-                if label in self.indexes.declared_labels:
-                    return False
-                self.indexes.declared_labels.add(label)
-                return True
-            if self.indexes.has_property_index(label, key):
-                return False
-            self.indexes.create_property_index(label, key, list(self.vertices.values()), self._versions)
-            return True
-
-        return self._schema_change(change, (redo.CREATE_INDEX, label, key), log)
+        return self._schema_change(
+            lambda: self._add_index(label, key), lambda: self._remove_index(label, key), (redo.CREATE_INDEX, label, key), log
+        )
 
     def drop_index(self, label: str, key: str | None, log: bool = True) -> bool:
         """False when there is no such index."""
-
-        def change():
-            if key is None:
-                if label not in self.indexes.declared_labels:
-                    return False
-                self.indexes.declared_labels.discard(label)
-                return True
-            if not self.indexes.has_property_index(label, key):
-                return False
-            self.indexes.drop_property_index(label, key)
-            return True
-
-        return self._schema_change(change, (redo.DROP_INDEX, label, key), log)
+        return self._schema_change(
+            lambda: self._remove_index(label, key), lambda: self._add_index(label, key), (redo.DROP_INDEX, label, key), log
+        )
 
     def has_constraint(self, kind: str, label: str, keys: tuple[str, ...]) -> bool:
         if kind == "exists":
             return all((label, key) in self.constraints.existence for key in keys)
         return (label, keys) in self.constraints.unique
 
-    def create_constraint(self, kind: str, label: str, keys: tuple[str, ...], log: bool = True) -> None:
-        def change():
-            vertices = self.indexes.label_candidates(label)
-            if kind == "exists":
-                for key in keys:
-                    self.constraints.create_existence(label, key, vertices, self._newest)
-            else:
-                self.constraints.create_unique(label, keys, vertices, self._newest)
+    def _add_constraint(self, kind: str, label: str, keys: tuple[str, ...]) -> None:
+        vertices = self.indexes.label_candidates(label)
+        if kind == "exists":
+            for key in keys:
+                self.constraints.create_existence(label, key, vertices, self._newest)
+        else:
+            self.constraints.create_unique(label, keys, vertices, self._newest)
 
-        self._schema_change(change, (redo.CREATE_CONSTRAINT, kind, label, list(keys)), log)
+    def _remove_constraint(self, kind: str, label: str, keys: tuple[str, ...]) -> None:
+        if kind == "exists":
+            for key in keys:
+                self.constraints.drop_existence(label, key)
+        else:
+            self.constraints.drop_unique(label, keys)
+
+    def create_constraint(self, kind: str, label: str, keys: tuple[str, ...], log: bool = True) -> None:
+        self._schema_change(
+            lambda: self._add_constraint(kind, label, keys),
+            lambda: self._remove_constraint(kind, label, keys),
+            (redo.CREATE_CONSTRAINT, kind, label, list(keys)),
+            log,
+        )
 
     def drop_constraint(self, kind: str, label: str, keys: tuple[str, ...], log: bool = True) -> None:
-        def change():
-            if kind == "exists":
-                for key in keys:
-                    self.constraints.drop_existence(label, key)
-            else:
-                self.constraints.drop_unique(label, keys)
-
-        self._schema_change(change, (redo.DROP_CONSTRAINT, kind, label, list(keys)), log)
+        self._schema_change(
+            lambda: self._remove_constraint(kind, label, keys),
+            lambda: self._add_constraint(kind, label, keys),
+            (redo.DROP_CONSTRAINT, kind, label, list(keys)),
+            log,
+        )
 
     # -- recovery (single-threaded, before the database serves) --------------------
 
     def load_vertex(self, gid: int, labels, props: dict[str, Any]) -> Vertex:
         """Insert a committed vertex as it was recovered: no Delta, visible to all."""
-        vertex = Vertex(gid, tuple(labels), props)
-        self.vertices[gid] = vertex
-        self.property_keys.update(props)
-        for label in vertex.labels:
-            self.indexes.add_label(vertex, label)
-        if vertex.labels and self.constraints.unique:
-            self.constraints.note(vertex)
-        if gid >= self.next_vertex_id:
-            self.next_vertex_id = gid + 1
-        return vertex
+        self.load_vertices([(gid, tuple(labels), props)])
+        return self.vertices[gid]
 
     def load_edge(self, gid: int, type_: str, src: int, dst: int, props: dict[str, Any]) -> Edge:
-        source, target = self.vertices[src], self.vertices[dst]
-        edge = Edge(gid, type_, source, target, props)
-        self.edges[gid] = edge
-        self.edge_types.add(type_)
-        self.property_keys.update(props)
-        if source.out_edges:
-            source.out_edges.append(edge)
-        else:
-            source.out_edges = [edge]
-        if target.in_edges:
-            target.in_edges.append(edge)
-        else:
-            target.in_edges = [edge]
-        if gid >= self.next_edge_id:
-            self.next_edge_id = gid + 1
-        return edge
+        self.load_edges([(gid, type_, src, dst, props)])
+        return self.edges[gid]
+
+    def load_vertices(self, rows: list[tuple[int, tuple[str, ...], dict[str, Any]]]) -> None:
+        """Insert recovered vertices, `(gid, labels tuple, props)` each: no Delta,
+        visible to all. One call per snapshot batch or WAL record: recovery
+        spends most of its time here, so the per-vertex work is the object and
+        its gid entry, and the label index is filled once per label and batch."""
+        vertices, keys = self.vertices, self.property_keys
+        by_labels: dict[tuple[str, ...], list[Vertex]] = {}
+        for gid, labels, props in rows:
+            vertex = vertices[gid] = Vertex(gid, labels, props)
+            if props:
+                keys.update(props)
+            group = by_labels.get(labels)
+            if group is None:
+                group = by_labels[labels] = []
+            group.append(vertex)
+        for labels, group in by_labels.items():
+            for label in labels:
+                self.indexes.add_label_to_many(group, label)
+            if labels and self.constraints.unique:
+                for vertex in group:
+                    self.constraints.note(vertex)
+        if rows:
+            self.next_vertex_id = max(self.next_vertex_id, max(row[0] for row in rows) + 1)
+
+    def load_edges(self, rows: list[tuple[int, str, int, int, dict[str, Any]]]) -> None:
+        """Insert recovered edges, `(gid, type, src gid, dst gid, props)` each
+        (the ends must be loaded): the batch form of `load_vertices`."""
+        vertices, edges, keys, types = self.vertices, self.edges, self.property_keys, self.edge_types
+        for gid, type_, src, dst, props in rows:
+            source, target = vertices[src], vertices[dst]
+            edge = edges[gid] = Edge(gid, type_, source, target, props)
+            types.add(type_)
+            if props:
+                keys.update(props)
+            if source.out_edges:
+                source.out_edges.append(edge)
+            else:
+                source.out_edges = [edge]
+            if target.in_edges:
+                target.in_edges.append(edge)
+            else:
+                target.in_edges = [edge]
+        if rows:
+            self.next_edge_id = max(self.next_edge_id, max(row[0] for row in rows) + 1)
 
     def unload(self, obj: Vertex | Edge) -> None:
         """Remove a recovered object that a later WAL record deleted."""

@@ -148,15 +148,20 @@ class Transaction:
 
     def vertices_with_property(self, label: str, key: str, value: Any) -> list[tuple[Vertex, Any]] | None:
         """(vertex, its value of `key`) for the visible vertices with `label`
-        that the index files under `value`, or None when there is no index.
+        that the index files under `value`, or None when no index can answer.
         The caller compares with Cypher equality (the index groups 1 with 1.0).
-        This is the hot path of every indexed lookup, so the common case of a
-        vertex with no pending versions is inlined."""
-        candidates = self.storage.indexes.property_candidates(label, key, value)
-        if candidates is None:
-            return None
+        This is the hot path of every indexed lookup, so the common case (a
+        unique value held by a vertex with no pending versions) is inlined."""
+        members = self.storage.indexes.members(label, key, value)
+        kind = type(members)
+        if kind is Vertex:
+            members = (members,)
+        elif kind is set:
+            members = tuple(members)  # one C call: a writer may add to the set meanwhile
+        else:
+            return self.storage.indexes.property_candidates(label, key, value)  # None, or [] when absent
         found = []
-        for vertex in candidates:
+        for vertex in members:
             deleted, labels, held = vertex.deleted, vertex.labels, vertex.props.get(key)  # state first
             delta = vertex.delta
             if delta is not None and not self._sees_head(delta):
@@ -241,9 +246,14 @@ class Transaction:
         endpoint conflicts here or, if it comes later, in `delete_vertex`."""
         storage = self.storage
         with storage.lock:
-            self._prepare(src)
-            if dst is not src:
+            # An endpoint with no pending version and not deleted needs no
+            # check: the common case of a bulk load, so spare the call.
+            if src.delta is not None or src.deleted:
+                self._prepare(src)
+            if dst is not src and (dst.delta is not None or dst.deleted):
                 self._prepare(dst)
+            if self.closed:
+                raise TransactionError("The transaction is already closed.")
             gid = storage.next_edge_id
             storage.next_edge_id = gid + 1
             edge = Edge(gid, type_, src, dst, props)

@@ -696,6 +696,9 @@ def check_property_value(value: Any, key: str) -> Any:
     raise CypherTypeError(f"Property `{key}`: values of type {type(value).__name__} cannot be stored.")
 
 
+_MIN_INT, _MAX_INT = -(1 << 63), (1 << 63) - 1
+
+
 def evaluate_properties(props: list | Callable, row: Row, ctx, merging: bool = False) -> dict:
     """The property map to store; null values are dropped, except that MERGE
     refuses them: it could never match what it created (openCypher). `props`
@@ -704,9 +707,12 @@ def evaluate_properties(props: list | Callable, row: Row, ctx, merging: bool = F
         return _map_properties(props(row, ctx))
     out = {}
     for key, expr in props:
-        value = check_property_value(expr(row, ctx), key)
-        if value is not None:
-            out[key] = value
+        value = expr(row, ctx)
+        kind = type(value)
+        if kind is str or kind is float or kind is bool or (kind is int and _MIN_INT <= value <= _MAX_INT):
+            out[key] = value  # the common scalars, checked inline: this runs once per property per row
+        elif value is not None:
+            out[key] = check_property_value(value, key)
         elif merging:
             raise CypherSemanticError(f"Cannot merge using a null property value for `{key}`.")
     return out
@@ -750,10 +756,11 @@ class CreatePattern(Write):
                 counters["labels-added"] += len(labels)
                 counters["properties-set"] += len(properties)
             for slot, type_, props, start, end in rels:
-                properties = evaluate_properties(props, out, ctx, self.merging)
+                properties = evaluate_properties(props, out, ctx, self.merging) if props else {}
                 out[slot] = tx.create_edge(out[start], out[end], type_, properties)
                 counters["relationships-created"] += 1
-                counters["properties-set"] += len(properties)
+                if properties:
+                    counters["properties-set"] += len(properties)
             if path_slot is not None:
                 out[path_slot] = make_path(out, node_slots, rel_slots)
         return out
