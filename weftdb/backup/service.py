@@ -221,11 +221,11 @@ class BackupService:
                         protocol.send(conn, {"type": "part", "data": body[at : at + protocol.CHUNK]})
                     protocol.send(conn, {"type": "part_end"})
                 else:
-                    if size + len(body) > protocol.CHUNK:
+                    if size + len(body) + 5 > protocol.CHUNK:  # + its msgpack length header
                         protocol.send(conn, {"type": "records", "bodies": bodies})
                         bodies, size = [], 0
                     bodies.append(body)
-                    size += len(body)
+                    size += len(body) + 5
                 count += 1
         except ChainBroken as exc:
             protocol.send(conn, {"type": "error", "message": f"cannot read the WAL: {exc}"})

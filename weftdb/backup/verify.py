@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -50,6 +51,7 @@ class Report:
     vertices: int | None = None
     edges: int | None = None
     last_ts: int | None = None
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -61,6 +63,14 @@ _EXPECTED = (OSError, ArtifactError, SealError, RecoveryError, ChainBroken, Rest
 
 def verify_backup(location: str, key: bytes | None = None, storage_options: dict[str, Any] | None = None,
                   progress: Callable[[int], None] | None = None) -> Report:
+    started = time.monotonic()
+    report = _verify(location, key, storage_options, progress)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _verify(location: str, key: bytes | None, storage_options: dict[str, Any] | None,
+            progress: Callable[[int], None] | None) -> Report:
     report = Report(location)
     try:
         target = open_target(location, storage_options)
@@ -174,7 +184,7 @@ def describe(report: Report) -> list[str]:
     lines = [f"verify {report.location}:"]
     lines += [f"  PROBLEM {p}" for p in report.problems]
     lines += [f"  note {n}" for n in report.notes]
-    lines.append(f"  {report.files_checked} files, {report.bytes_checked:,} bytes checked")
+    lines.append(f"  {report.files_checked} files, {report.bytes_checked:,} bytes checked in {report.seconds:.2f} s")
     if report.vertices is not None:
         lines.append(f"  trial restore: {report.vertices} vertices, {report.edges} edges, up to commit timestamp {report.last_ts}")
     lines.append("  OK" if report.ok else f"  FAILED ({len(report.problems)} problems)")
