@@ -18,7 +18,7 @@ from weftdb.durability.codec import packb
 UUID = bytes(range(16))
 
 
-def _serve(script):
+def _serve(script, db_uuid=UUID):
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
@@ -27,7 +27,7 @@ def _serve(script):
         with conn:
             try:
                 protocol.receive(conn, ("hello",))
-                protocol.send(conn, {"type": "welcome", "version": 1, "database_uuid": UUID, "visible_ts": 5,
+                protocol.send(conn, {"type": "welcome", "version": 1, "database_uuid": db_uuid, "visible_ts": 5,
                                      "path": "../../outside"})
                 protocol.receive(conn, ("full", "incremental"))
                 script(conn)
@@ -109,25 +109,21 @@ def test_records_that_skip_a_timestamp_are_refused(tmp_path):
     from weftdb.durability.files import FileSystem
 
     header = SnapshotReader(FileSystem(), str(snap_dir / name)).header
-    global UUID
-    saved, UUID = UUID, header["db_uuid"]
-    try:
-        def script(conn):
-            import hashlib
 
-            data = snapshot_bytes["data"]
-            protocol.send(conn, {"type": "snapshot", "commit_ts": header["commit_ts"],
-                                 "wall_time_us": header["wall_time_us"], "size": len(data)})
-            protocol.send(conn, {"type": "chunk", "data": data})
-            protocol.send(conn, {"type": "snapshot_end", "sha256": hashlib.sha256(data).hexdigest()})
-            ts = header["commit_ts"]
-            protocol.send(conn, {"type": "records", "bodies": [packb([ts + 1, 1, []]), packb([ts + 3, 1, []])]})
-            protocol.send(conn, {"type": "end", "last_ts": ts + 3, "records": 2})
+    def script(conn):
+        import hashlib
 
-        address, thread = _serve(script)
-        with pytest.raises(BackupError, match="commit timestamp"):
-            backup(address, str(tmp_path / "bad"), "full", timeout=5)
-        thread.join(5)
-        assert not (tmp_path / "bad" / "backup.json").exists()
-    finally:
-        UUID = saved
+        data = snapshot_bytes["data"]
+        protocol.send(conn, {"type": "snapshot", "commit_ts": header["commit_ts"],
+                             "wall_time_us": header["wall_time_us"], "size": len(data)})
+        protocol.send(conn, {"type": "chunk", "data": data})
+        protocol.send(conn, {"type": "snapshot_end", "sha256": hashlib.sha256(data).hexdigest()})
+        ts = header["commit_ts"]
+        protocol.send(conn, {"type": "records", "bodies": [packb([ts + 1, 1, []]), packb([ts + 3, 1, []])]})
+        protocol.send(conn, {"type": "end", "last_ts": ts + 3, "records": 2})
+
+    address, thread = _serve(script, header["db_uuid"])
+    with pytest.raises(BackupError, match="commit timestamp"):
+        backup(address, str(tmp_path / "bad"), "full", timeout=5)
+    thread.join(5)
+    assert not (tmp_path / "bad" / "backup.json").exists()
