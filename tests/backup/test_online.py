@@ -136,12 +136,14 @@ def test_incremental_falls_back_to_full_when_retention_removed_the_wal(tmp_path)
         restore(to, str(tmp_path / "gap"), until=str(summary.snapshot_ts))
 
 
-def test_the_service_refuses_a_wrong_password(source, tmp_path):
+def test_the_service_refuses_a_wrong_password(source, tmp_path, caplog):
     source.db.execute("CREATE USER admin IDENTIFIED BY 'right'")
     started = time.monotonic()
-    with pytest.raises(BackupError, match="authentication failed"):
-        backup(source.address, str(tmp_path / "b"), user="admin", password="wrong")
+    with caplog.at_level("WARNING", logger="weftdb.backup"):
+        with pytest.raises(BackupError, match="authentication failed"):
+            backup(source.address, str(tmp_path / "b"), user="admin", password="wrong")
     assert time.monotonic() - started >= 0.4  # the fixed delay
+    assert any("wrong user name or password" in r.getMessage() for r in caplog.records)
     with pytest.raises(BackupError, match="authentication failed"):
         backup(source.address, str(tmp_path / "b"))
     assert not (tmp_path / "b" / "backup.json").exists()
