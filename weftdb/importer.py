@@ -22,6 +22,7 @@ one is reported with its line.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -70,7 +71,8 @@ class ImportFailed(Exception):
 class _Item:
     statement: Statement
     query: str  # the text to run: an UNWIND template, or the statement itself
-    row: dict | None  # this statement's row for the template; None: run `query` as written
+    alone: str | None = None  # the template for a run of one row (one text for every key set)
+    row: dict | None = None  # this statement's row for the template; None: run `query` as written
 
 
 def _unquote(text: str) -> str:
@@ -145,7 +147,7 @@ def _expect(tokens: list[str], i: int, punct: str) -> int:
 
 
 def _fast(statement: Statement) -> _Item | None:
-    """A dump vertex or edge statement as (UNWIND template, row); None for anything else."""
+    """A dump vertex or edge statement as an UNWIND template and its row; None for anything else."""
     text = statement.text
     try:
         if text.startswith("CREATE (:"):
@@ -153,21 +155,43 @@ def _fast(statement: Statement) -> _Item | None:
             if match:
                 props = read_literal(match.group(2))
                 if type(props) is dict:
-                    labels = "".join(f":{name(_unquote(label))}" for label in _LABEL.findall(match.group(1)))
-                    return _Item(statement, f"UNWIND $rows AS r CREATE (n:{VERTEX_LABEL}{labels}) SET n = r", props)
+                    return _Item(statement, *_vertex_templates(match.group(1), tuple(props)), row=props)
         elif text.startswith("MATCH (u:"):
             match = _EDGE.fullmatch(text)
             if match:
                 props = read_literal(match.group(4)) if match.group(4) else {}
                 if type(props) is dict:
-                    query = (
-                        f"UNWIND $rows AS r MATCH (u:{VERTEX_LABEL}), (v:{VERTEX_LABEL}) WHERE u.{ID_PROPERTY} = r.u "
-                        f"AND v.{ID_PROPERTY} = r.v CREATE (u)-[e:{name(_unquote(match.group(3)))}]->(v) SET e = r.p"
-                    )
-                    return _Item(statement, query, {"u": int(match.group(1)), "v": int(match.group(2)), "p": props})
+                    row = {"u": int(match.group(1)), "v": int(match.group(2)), "p": props}
+                    return _Item(statement, *_edge_templates(match.group(3), tuple(props)), row=row)
     except NotLiteral:
         pass
     return None
+
+
+# The templates name the row's keys (`{`k`: r.`k`}`), so the engine creates each
+# element with its properties in one step. A run of one row uses the `SET n = r`
+# form instead, whose text does not depend on the keys: a graph whose elements
+# all have different keys does not parse a new template per element.
+
+
+@functools.lru_cache(maxsize=1024)
+def _vertex_templates(labels: str, keys: tuple[str, ...]) -> tuple[str, str]:
+    """(template for a run, template for one row) of vertices with these labels and keys."""
+    create = f"UNWIND $rows AS r CREATE (n:{VERTEX_LABEL}" + "".join(f":{name(_unquote(label))}" for label in _LABEL.findall(labels))
+    return f"{create} {_row_map(keys, 'r')})", f"{create}) SET n = r"
+
+
+@functools.lru_cache(maxsize=1024)
+def _edge_templates(type_: str, keys: tuple[str, ...]) -> tuple[str, str]:
+    create = (
+        f"UNWIND $rows AS r MATCH (u:{VERTEX_LABEL}), (v:{VERTEX_LABEL}) WHERE u.{ID_PROPERTY} = r.u "
+        f"AND v.{ID_PROPERTY} = r.v CREATE (u)-[e:{name(_unquote(type_))}"
+    )
+    return f"{create} {_row_map(keys, 'r.p')}]->(v)", f"{create}]->(v) SET e = r.p"
+
+
+def _row_map(keys: tuple[str, ...], source: str) -> str:
+    return "{" + ", ".join(f"{name(key)}: {source}.{name(key)}" for key in keys) + "}"
 
 
 def import_statements(
@@ -196,7 +220,8 @@ def import_statements(
                     else:
                         while end < len(pending) and pending[end].query == query and pending[end].row is not None:
                             end += 1
-                        tx.execute(query, {"rows": [item.row for item in pending[start:end]]})
+                        template = query if end - start > 1 else pending[start].alone
+                        tx.execute(template, {"rows": [item.row for item in pending[start:end]]})
                     start = end
         except Exception:
             _replay(db, pending, done)
@@ -223,7 +248,7 @@ def import_statements(
                 if progress is not None:
                     progress(1)
                 continue
-            item = _Item(statement, statement.text, None)
+            item = _Item(statement, statement.text)
         pending.append(item)
         if len(pending) >= batch_size:
             commit()
