@@ -8,7 +8,7 @@ are the same, so the plan cache cannot help. So the importer recognises those
 two shapes (Memgraph's exact spelling, literal values only) and turns each
 run of consecutive statements of the same shape into one `UNWIND $rows`
 statement whose text repeats (one parse and one plan per label set or edge
-type). It reads the literal values itself, with the parser's own string
+type and set of property keys). It reads the literal values itself, with the parser's own string
 unescaping and the Cypher temporal constructors, so the values are the ones
 the statement would have produced. Anything else is parsed and run as written:
 schema and administration statements on their own, other statements in the
