@@ -152,14 +152,20 @@ class Transaction:
         The caller compares with Cypher equality (the index groups 1 with 1.0).
         This is the hot path of every indexed lookup, so the common case (a
         unique value held by a vertex with no pending versions) is inlined."""
-        members = self.storage.indexes.members(label, key, value)
+        indexes = self.storage.indexes
+        index = indexes.by_property.get((label, key))
+        kind = type(value)
+        if index is not None and (kind is int or kind is str):
+            members = index.get(value)  # Indexes.members, inlined for the common key types
+        else:
+            members = indexes.members(label, key, value)
         kind = type(members)
         if kind is Vertex:
             members = (members,)
         elif kind is set:
             members = tuple(members)  # one C call: a writer may add to the set meanwhile
         else:
-            return self.storage.indexes.property_candidates(label, key, value)  # None, or [] when absent
+            return indexes.property_candidates(label, key, value)  # None, or [] when absent
         found = []
         for vertex in members:
             deleted, labels, held = vertex.deleted, vertex.labels, vertex.props.get(key)  # state first
@@ -230,7 +236,8 @@ class Transaction:
             gid = storage.next_vertex_id
             storage.next_vertex_id = gid + 1
             vertex = Vertex(gid, labels, props)
-            self._push(vertex, CREATED, None, None)
+            vertex.delta = delta = Delta(CREATED, None, None, self.info, vertex)  # _push, inlined: bulk loads
+            self.deltas.append(delta)
             storage.vertices[gid] = vertex
             if props:
                 storage.property_keys.update(props)
@@ -257,7 +264,8 @@ class Transaction:
             gid = storage.next_edge_id
             storage.next_edge_id = gid + 1
             edge = Edge(gid, type_, src, dst, props)
-            self._push(edge, CREATED, None, None)
+            edge.delta = delta = Delta(CREATED, None, None, self.info, edge)  # _push, inlined: bulk loads
+            self.deltas.append(delta)
             storage.edges[gid] = edge
             storage.edge_types.add(type_)
             if props:

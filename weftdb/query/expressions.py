@@ -184,6 +184,8 @@ class ExpressionCompiler:
             def variable_property(row, ctx):
                 subject = row[slot]
                 kind = type(subject)
+                if kind is dict:  # UNWIND $rows AS r ... r.key: the bulk-load path
+                    return subject.get(key)
                 if (kind is Vertex or kind is Edge) and not subject.deleted:
                     return ctx.tx.get(subject, key)
                 return property_of(subject, key, ctx)
