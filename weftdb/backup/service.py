@@ -58,6 +58,7 @@ class BackupService:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._active: set[socket.socket] = set()
+        self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._numbers = itertools.count(1)
 
@@ -71,7 +72,9 @@ class BackupService:
         log.info("backup service listening on %s:%d", self.address, self.port)
         return self
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop accepting, cut running backups off, and wait up to `grace`
+        seconds for their threads (so the database can be closed after)."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join()
@@ -83,6 +86,10 @@ class BackupService:
                     conn.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+            threads = list(self._threads)
+        deadline = time.monotonic() + grace
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def __enter__(self) -> "BackupService":
         return self.start()
@@ -106,7 +113,10 @@ class BackupService:
                     conn.close()
                     continue
                 self._active.add(conn)
-            threading.Thread(target=self._serve, args=(conn, peer, next(self._numbers)), name="weftdb-backup-conn", daemon=True).start()
+                thread = threading.Thread(target=self._serve, args=(conn, peer, next(self._numbers)),
+                                          name="weftdb-backup-conn", daemon=True)
+                self._threads.add(thread)
+            thread.start()
 
     def _serve(self, conn: socket.socket, peer: Any, number: int) -> None:
         conn.settimeout(IDLE_TIMEOUT)
@@ -120,6 +130,7 @@ class BackupService:
         finally:
             with self._lock:
                 self._active.discard(conn)
+                self._threads.discard(threading.current_thread())
 
     def _conversation(self, conn: socket.socket, peer: Any, reason: str) -> None:
         hello = protocol.receive(conn, ("hello",))
