@@ -105,3 +105,26 @@ def test_s3_round_trip(source, tmp_path, s3):
     restore(url, str(tmp_path / "restored"), storage_options=s3)
     assert dump_of_directory(str(tmp_path / "restored")) == dump_text(source.db)
     assert verify_backup(url, storage_options=s3).ok
+
+
+def test_cli_compressed_encrypted_backup_and_restore(source, tmp_path):
+    from click.testing import CliRunner
+
+    from weftdb.cli import main
+
+    key_file = tmp_path / "backup.key"
+    key_file.write_bytes(KEY)
+    _work(source.db, 0)
+    runner = CliRunner()
+    to, data = str(tmp_path / "b"), str(tmp_path / "data")
+    result = runner.invoke(main, ["backup", "--from", source.address, "--to", to, "--compress", "--encrypt-key-file", str(key_file)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["restore", "--from", to, "--to", data])
+    assert result.exit_code == 1 and "encrypted" in result.output
+    result = runner.invoke(main, ["restore", "--from", to, "--to", data, "--key-file", str(key_file)])
+    assert result.exit_code == 0 and "40 vertices" in result.output, result.output
+    result = runner.invoke(main, ["verify", to, "--key-file", str(key_file)])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "wrong.key").write_text("00" * 32)
+    result = runner.invoke(main, ["verify", to, "--key-file", str(tmp_path / "wrong.key")])
+    assert result.exit_code == 1 and "wrong key" in result.output
