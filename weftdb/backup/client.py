@@ -104,8 +104,9 @@ def backup(
                 f"{target.url} holds a backup {_settings(manifest.compressed, manifest.encrypted)}; "
                 f"this one would be {_settings(compress, key is not None)}: use the same options, or another --to")
         manifest.check_key(key)
-    elif not target.is_empty() and not target.exists("backup.json") and target.names():
-        raise BackupError(f"{target.url} holds backup files but no backup.json: give an empty directory")
+    elif target.names():
+        raise BackupError(f"{target.url} holds snapshots or WAL segments but no backup.json (a data directory?): "
+                          "give an empty directory or a backup")
     if kind == "incremental" and manifest is None:
         raise BackupError(f"{target.url} holds no backup yet: take a full backup first (--type full or auto)")
     want = "incremental" if kind == "incremental" or (kind == "auto" and manifest is not None) else "full"
@@ -166,8 +167,7 @@ def _take(address, target: Target, manifest: Manifest, kind: str, user, password
         if kind == "full":
             snapshot_path, snapshot_ts, snapshot_wall = _receive_snapshot(sock, db_uuid, staging, summary, progress)
             artifact.snapshot_ts, artifact.snapshot_wall_us = snapshot_ts, snapshot_wall
-            artifact.first_ts = artifact.last_ts = snapshot_ts
-            artifact.first_ts += 1
+            artifact.first_ts, artifact.last_ts = snapshot_ts + 1, snapshot_ts
             after = snapshot_ts
         else:
             after = manifest.last_ts
