@@ -56,6 +56,10 @@ def test_create_status_release_and_only_one_at_a_time(tmp_path):
     db.close()
     with pytest.raises(ClientError, match="needs a data directory"):
         weftdb.open().execute("CHECKPOINT CREATE")
+    with weftdb.open(str(tmp_path / "nowal"), **QUIET, storage_wal_enabled=False) as nowal:
+        with pytest.raises(ClientError, match="needs the WAL"):
+            nowal.execute("CHECKPOINT CREATE")
+        assert nowal.execute("CHECKPOINT STATUS").rows == [(False, None, None)]
 
 
 def test_manifest_lists_every_snapshot_and_wal_segment_with_its_bytes(tmp_path):
