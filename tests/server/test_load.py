@@ -1,5 +1,11 @@
 """32 concurrent driver sessions writing and reading through the server for a while
-(BOLT_LOAD_SECONDS, default 20): no errors but retried transient ones, no lost writes."""
+(BOLT_LOAD_SECONDS, default 20): no errors but retried transient ones, no lost writes.
+
+The sessions also bump shared counters, so some transactions conflict and are
+retried. Each client has its own driver: neo4j 6.4's driver hands a connection
+whose transaction failed back to its pool before it closes the transaction, so
+with one driver shared by threads another thread may already be using that
+connection (seen as a ResultFailedError or a garbled stream on the client)."""
 
 import os
 import threading
@@ -12,7 +18,7 @@ from conftest import start
 
 SECONDS = float(os.environ.get("BOLT_LOAD_SECONDS", "20"))
 CLIENTS = 32
-COUNTERS = CLIENTS
+COUNTERS = 8
 
 
 def test_concurrent_sessions_lose_nothing():
@@ -25,7 +31,7 @@ def test_concurrent_sessions_lose_nothing():
     failures: list = []
     deadline = time.monotonic() + SECONDS
 
-    def client(index, driver):
+    def client(index):
         def create(tx, i):
             attempts[index] += 1
             tx.run("CREATE (:Load {client: $c, i: $i})", c=index, i=i).consume()
@@ -37,30 +43,29 @@ def test_concurrent_sessions_lose_nothing():
         def mine(tx):
             return tx.run("MATCH (n:Load {client: $c}) RETURN count(n) AS c", c=index).single()["c"]
 
+        uri = f"bolt://127.0.0.1:{server.port}"
         try:
-            with driver.session() as session:
+            with neo4j.GraphDatabase.driver(uri, auth=None) as driver, driver.session() as session:
                 i = 0
                 while time.monotonic() < deadline:
                     session.execute_write(create, i)
                     created[index] += 1
                     i += 1
-                    if i % 10 == 0:
-                        session.execute_write(bump, (index + i // 10) % COUNTERS)
+                    if i % 5 == 0:
+                        session.execute_write(bump, (index + i) % COUNTERS)
                         increments[index] += 1
                         assert session.execute_read(mine) == created[index]
         except Exception as exc:  # noqa: BLE001 - reported below
             failures.append(exc)
 
     try:
-        with neo4j.GraphDatabase.driver(
-            f"bolt://127.0.0.1:{server.port}", auth=None, max_connection_pool_size=CLIENTS + 4
-        ) as driver:
-            threads = [threading.Thread(target=client, args=(i, driver)) for i in range(CLIENTS)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=SECONDS + 60)
-            assert not failures, [(f, f.__cause__) for f in failures[:3]]
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=SECONDS + 60)
+        assert not failures, [(f, f.__cause__) for f in failures[:3]]
+        with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{server.port}", auth=None) as driver:
             total = driver.execute_query("MATCH (n:Load) RETURN count(n) AS c").records[0]["c"]
             bumped = driver.execute_query("MATCH (n:Counter) RETURN sum(n.v) AS s").records[0]["s"]
     finally:
@@ -68,5 +73,7 @@ def test_concurrent_sessions_lose_nothing():
         db.close()
     assert total == sum(created) and bumped == sum(increments)
     assert sum(created) >= CLIENTS  # every client got work done
-    print(f"load: {sum(created)} creates, {sum(increments)} counter updates, "
-          f"{sum(attempts) - sum(created) - sum(increments)} retried attempts in {SECONDS:.0f} s")
+    print(
+        f"load: {sum(created)} creates, {sum(increments)} counter updates, "
+        f"{sum(attempts) - sum(created) - sum(increments)} retried attempts in {SECONDS:.0f} s"
+    )

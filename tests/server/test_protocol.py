@@ -289,3 +289,13 @@ def test_fuzz_protocol_object():
         proto.data_to_send()
         cases += 1
     assert cases > 100
+
+
+def test_outcome_after_the_connection_broke_is_dropped():
+    proto = ready()
+    proto.receive_data(message("RUN", "slow", {}, {}))
+    assert proto.next_request().name == "RUN"
+    with pytest.raises(ProtocolError):
+        proto.receive_data(b"\x00\x01\x01\x00\x00")  # garbage while the query runs
+    proto.stream(["x"], [(1,)], {})
+    assert proto.closed and proto.data_to_send() == b""

@@ -278,6 +278,8 @@ class BoltProtocol:
     def succeed(self, metadata: dict | None = None) -> None:
         """The current request (not RUN) succeeded; SUCCESS carries `metadata`."""
         request = self._take_current()
+        if self.state is State.DEFUNCT:  # the connection broke while the request ran
+            return
         next_state = TRANSITIONS[(self.state, request.name)]
         if request.name == "HELLO" and self.version >= (5, 1):
             next_state = State.AUTHENTICATION
@@ -291,6 +293,8 @@ class BoltProtocol:
         and the last PULL's SUCCESS carries `summary`. `control` is "begin", "commit" or
         "rollback" when the RUN text was transaction control."""
         request = self._take_current()
+        if self.state is State.DEFUNCT:  # the connection broke while the request ran
+            return
         if request.name != "RUN":
             raise RuntimeError("stream() answers RUN only")
         next_state = AFTER_CONTROL_RUN[control] if control else TRANSITIONS[(self.state, "RUN")]
@@ -309,6 +313,8 @@ class BoltProtocol:
     def fail(self, code: str, message: str) -> None:
         """The current request failed. A failed HELLO or LOGON closes the connection."""
         request = self._take_current()
+        if self.state is State.DEFUNCT:  # the connection broke while the request ran
+            return
         self._emit_failure(code, message)
         self.state = State.DEFUNCT if request.name in ("HELLO", "LOGON") else State.FAILED
 
