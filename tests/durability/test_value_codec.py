@@ -108,3 +108,12 @@ def test_random_bytes_decode_or_raise_codec_error(data):
         codec.unpackb(data)
     except codec.CodecError:
         pass
+
+
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 9_999, 10_000, 10_001, 65_535, 65_536, 65_537, 70_001])
+@pytest.mark.parametrize("chunk", [1, 7, 10_000, 65_536])
+def test_packing_a_list_in_chunks_gives_the_same_bytes(n, chunk):
+    """Snapshot batches are packed in chunks (to let other threads run): the
+    array headers of every size class must come out as one packb would write them."""
+    items = [(i, (1,), (0, i * 1.5, 1, "x" * (i % 7))) for i in range(n)]
+    assert codec.packb_list(items, chunk) == codec.packb(items)

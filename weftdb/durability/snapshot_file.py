@@ -128,7 +128,8 @@ def write_snapshot(
         counts = {VERTICES: 0, EDGES: 0}
 
         def put(kind: int, value: Any, items: int) -> None:
-            data, entry = _block(kind, codec.packb(value), items, compress, seed, cctx)
+            payload = codec.packb_list(value) if kind in (VERTICES, EDGES) else codec.packb(value)
+            data, entry = _block(kind, payload, items, compress, seed, cctx)
             entries.append((entry[0], entry[1], f.size) + entry[2:])
             fs.write(f, data)
 
