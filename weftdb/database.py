@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from .auth import UserStore
 from .backup.checkpoint import restore_if_requested
@@ -83,18 +82,10 @@ class Database:
         self._check_open()
         return Transaction(self, self.storage.begin())
 
-    @contextmanager
-    def transaction(self) -> Iterator["Transaction"]:
-        """Commits when the block ends normally, rolls back when it raises."""
-        tx = self.begin()
-        try:
-            yield tx
-        except BaseException:
-            if not tx.closed:
-                tx.rollback()
-            raise
-        if not tx.closed:
-            tx.commit()
+    def transaction(self) -> "Transaction":
+        """`with db.transaction() as tx:` commits when the block ends normally
+        and rolls back when it raises (a Transaction is its own context manager)."""
+        return self.begin()
 
     def close(self) -> None:
         """Write the on-exit snapshot (if enabled), flush the WAL, release the directory."""

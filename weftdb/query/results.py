@@ -9,13 +9,10 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 
-class Node:
-    __slots__ = ("id", "labels", "properties")
+class _Entity:
+    """What nodes and relationships share: properties by key, identity by id."""
 
-    def __init__(self, id: int, labels: frozenset[str], properties: dict[str, Any]):
-        self.id = id
-        self.labels = labels
-        self.properties = properties
+    __slots__ = ("id", "properties")
 
     def __getitem__(self, key: str) -> Any:
         return self.properties[key]
@@ -24,18 +21,27 @@ class Node:
         return self.properties.get(key, default)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Node) and other.id == self.id
+        return type(other) is type(self) and other.id == self.id
 
     def __hash__(self) -> int:
-        return hash(("Node", self.id))
+        return hash((type(self).__name__, self.id))
+
+
+class Node(_Entity):
+    __slots__ = ("labels",)
+
+    def __init__(self, id: int, labels: frozenset[str], properties: dict[str, Any]):
+        self.id = id
+        self.labels = labels
+        self.properties = properties
 
     def __repr__(self) -> str:
         labels = "".join(f":{label}" for label in sorted(self.labels))
         return f"Node({self.id}{labels} {self.properties!r})"
 
 
-class Relationship:
-    __slots__ = ("id", "type", "start_node_id", "end_node_id", "properties")
+class Relationship(_Entity):
+    __slots__ = ("type", "start_node_id", "end_node_id")
 
     def __init__(self, id: int, type: str, start_node_id: int, end_node_id: int, properties: dict[str, Any]):
         self.id = id
@@ -43,18 +49,6 @@ class Relationship:
         self.start_node_id = start_node_id
         self.end_node_id = end_node_id
         self.properties = properties
-
-    def __getitem__(self, key: str) -> Any:
-        return self.properties[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.properties.get(key, default)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Relationship) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(("Relationship", self.id))
 
     def __repr__(self) -> str:
         return f"Relationship({self.id} ({self.start_node_id})-[:{self.type}]->({self.end_node_id}) {self.properties!r})"
