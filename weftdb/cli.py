@@ -101,6 +101,34 @@ def main() -> None:
 
 
 @main.command()
+@database_options
+def serve(config: Config) -> None:
+    """Run the Bolt server until SIGTERM or Ctrl-C.
+
+    The neo4j driver and pymgclient connect to --bolt-address:--bolt-port
+    (127.0.0.1:7687 by default); with --bolt-cert-file and --bolt-key-file
+    they connect with TLS (bolt+s://). A first signal shuts down gracefully
+    (running work gets --bolt-shutdown-grace-sec, the rest is rolled back);
+    a second exits at once. docs/server.md tells more.
+
+    \b
+    Examples:
+      weftdb serve --data-directory ./data
+      weftdb serve --bolt-address 0.0.0.0 --bolt-port 7688 --log-level INFO
+      weftdb serve --bolt-cert-file cert.pem --bolt-key-file key.pem
+    """
+    from .errors import Error
+    from .server.server import serve as run_server
+
+    try:
+        run_server(config)
+    except Error as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # the address is taken or not ours
+        raise click.ClickException(f"cannot listen on {config.bolt_address}:{config.bolt_port}: {exc.strerror}") from None
+
+
+@main.command()
 @click.option("--host", help="Connect to a WeftDB server at HOST instead of opening a data directory.")
 @click.option("--port", type=int, default=7687, show_default=True, help="Port of the server given by --host.")
 @click.option("--username", help="User name on the server.")
