@@ -74,12 +74,13 @@ def open_session(config: Config) -> Any:
     return EmbeddedSession(open_database(config))
 
 
-def open_database(config: Config) -> Any:
-    """The embedded database for `config`, or a clean exit with the reason."""
+def open_database(config: Config, **overrides: Any) -> Any:
+    """The embedded database for `config` (with `overrides` of its flags), or
+    a clean exit with the reason."""
     import weftdb
     from weftdb.errors import Error
 
-    flags = config.as_dict()
+    flags = {**config.as_dict(), **overrides}
     path = flags.pop("data_directory")
     try:
         return weftdb.open(path, **flags)
@@ -254,7 +255,7 @@ def dump(config: Config, target: str, host: str | None, port: int, username: str
       weftdb dump --host 127.0.0.1 --port 7687 > graph.cypherl
     """
     if host is None:
-        db = open_database(config)
+        db = open_database(config, storage_snapshot_on_exit=False)  # reading leaves the directory as it was
     else:
         db = _connect(host, port, username, password)
     try:
