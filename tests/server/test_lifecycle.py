@@ -190,15 +190,20 @@ def test_tls_with_pymgclient(tmp_path):
 
 
 SERVE = (
-    "import sys; from weftdb.config import Config; from weftdb.server.server import serve; "
-    "serve(Config.load({{'data_directory': {path!r}, 'bolt_port': 0, 'bolt_shutdown_grace_sec': {grace}}}))"
+    "from weftdb.config import Config; from weftdb.server.server import serve; "
+    "serve(Config.load({{'data_directory': {path!r}, 'bolt_port': 0, 'backup_enabled': False, "
+    "'bolt_shutdown_grace_sec': {grace}}}))"
 )
 
 
-def spawn(path, grace):
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVE.format(path=path, grace=grace)], stderr=subprocess.PIPE, text=True
-    )
+def spawn(path, grace, cli=False):
+    """A server process (`serve()` through python -c, or the `weftdb serve` command) and its port."""
+    if cli:
+        command = [sys.executable, "-m", "weftdb", "serve", "--data-directory", path, "--bolt-port", "0",
+                   "--backup-enabled", "false", "--bolt-shutdown-grace-sec", str(grace)]  # fmt: skip
+    else:
+        command = [sys.executable, "-c", SERVE.format(path=path, grace=grace)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     line = process.stderr.readline()
     match = re.search(r"bolt://127\.0\.0\.1:(\d+)", line)
     if not match:
@@ -226,7 +231,7 @@ def test_sigterm_rolls_back_open_work_closes_the_database_and_exits_0(tmp_path):
 
 
 def test_second_signal_exits_at_once(tmp_path):
-    process, port = spawn(str(tmp_path / "data"), grace=60)
+    process, port = spawn(str(tmp_path / "data"), grace=60, cli=True)
     try:
         with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{port}", auth=None) as driver:
             session = driver.session()
