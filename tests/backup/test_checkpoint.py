@@ -261,3 +261,20 @@ def test_the_python_example_in_docs_backup_md_runs(tmp_path):
     block = text.split("<!-- tests/backup/test_checkpoint.py runs the next block -->\n```python\n", 1)[1].split("```", 1)[0]
     process = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert process.returncode == 0, process.stderr
+
+
+def test_a_checkpoint_left_in_flight_at_shutdown_is_cleared_at_the_next_start(tmp_path):
+    path = str(tmp_path / "db")
+    db = weftdb.open(path, storage_snapshot_on_exit=False)
+    db.execute("CREATE (:N)")
+    db.execute("CHECKPOINT CREATE")
+    db.close()
+    assert os.path.exists(os.path.join(path, "checkpoint.json"))
+    db = weftdb.open(path, storage_snapshot_on_exit=False)
+    try:
+        assert not os.path.exists(os.path.join(path, "checkpoint.json"))
+        assert db.execute("CHECKPOINT STATUS").rows[0][0] is False
+        db.execute("CHECKPOINT CREATE")  # a new one can start
+        db.execute("CHECKPOINT RELEASE")
+    finally:
+        db.close()

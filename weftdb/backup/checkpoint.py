@@ -117,6 +117,12 @@ def restore_if_requested(fs: FileSystem, data_dir: str) -> Callable[[], None] | 
     data_dir = os.path.abspath(data_dir)
     trigger = os.path.join(data_dir, TRIGGER)
     if not fs.exists(trigger):
+        stale = os.path.join(data_dir, MANIFEST)
+        if fs.exists(stale):
+            # A checkpoint ends with the process that made it (or with a copy
+            # opened without `_restore`): nothing holds deletions for it now.
+            log.info("removing %s of a checkpoint that ended with its process", stale)
+            fs.remove(stale)
         return None
     manifest = _read_manifest(fs, data_dir)
     listed = _check(fs, data_dir, manifest)
