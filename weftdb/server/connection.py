@@ -36,22 +36,20 @@ UNAUTHORIZED = "The client is unauthorized due to authentication failure."
 _CONTROL_TEXTS = {"BEGIN": "begin", "COMMIT": "commit", "ROLLBACK": "rollback"}
 
 
-class RequestError(errors.ClientError):
-    """A Bolt request asked for something this server does not do."""
-
-    code = "Neo.ClientError.Request.Invalid"
-
-
 class DatabaseNotFound(errors.ClientError):
+    """A request named a database other than the one this server holds."""
+
     code = "Neo.ClientError.Database.DatabaseNotFound"
 
 
 def control_command(query: str) -> str | None:
-    """"begin", "commit" or "rollback" when the query text is only that keyword."""
+    """The transaction command a query text is, if it is only BEGIN, COMMIT or ROLLBACK."""
     return _CONTROL_TEXTS.get(query.strip().rstrip(";").strip().upper())
 
 
 class Connection:
+    """One client connection, from its first byte to its close."""
+
     def __init__(self, server: "BoltServer", reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int):
         self.server = server
         self.db = server.db
