@@ -244,3 +244,29 @@ def test_second_signal_exits_at_once(tmp_path):
             assert process.wait(timeout=5) != 0
     finally:
         process.kill()
+
+
+def test_engine_queries_stop_on_reset_and_on_timeout():
+    db = weftdb.open()
+    server = start(db, query_execution_timeout_sec=0.3)
+    long_query = "UNWIND range(1, 2000) AS a UNWIND range(1, 20000) AS b RETURN count(*)"  # ~40M rows
+    try:
+        with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{server.port}", auth=None) as driver:
+            started = time.monotonic()
+            with pytest.raises(neo4j.exceptions.ClientError) as caught:
+                driver.execute_query(long_query)
+            assert caught.value.code == "Neo.ClientError.Transaction.TransactionTimedOut"
+            assert time.monotonic() - started < 5
+        client = RawClient(server.port).login()
+        started = time.monotonic()
+        client.send(message("RUN", long_query, {}, {"tx_timeout": 60_000}), message("PULL", {"n": -1}))
+        time.sleep(0.1)
+        client.send(message("RESET"))
+        replies = client.read(3)
+        assert [name for name, _ in replies] == ["FAILURE", "IGNORED", "SUCCESS"]
+        assert replies[0][1][0]["neo4j_code"] == "Neo.TransientError.Transaction.Terminated"  # not the timeout
+        assert time.monotonic() - started < 5
+        client.close()
+    finally:
+        server.stop()
+        db.close()
