@@ -101,3 +101,27 @@ def test_pymgclient_logins():
         cursor = connection.cursor()
         cursor.execute("RETURN 1")
         assert cursor.fetchall() == [(1,)]
+
+
+def test_users_made_with_cypher_turn_authentication_on_and_persist(tmp_path):
+    path = str(tmp_path / "data")
+    db = weftdb.open(path)
+    server = start(db)
+    uri = f"bolt://127.0.0.1:{server.port}"
+    try:
+        with neo4j.GraphDatabase.driver(uri, auth=None) as anyone:
+            with anyone.session() as session:
+                session.run("CREATE USER admin IDENTIFIED BY 'pw'").consume()
+                assert [r[0] for r in session.run("SHOW USERS")] == ["admin"]
+        with neo4j.GraphDatabase.driver(uri, auth=None) as anyone:
+            with pytest.raises(AuthError):
+                anyone.verify_connectivity()
+        with neo4j.GraphDatabase.driver(uri, auth=("admin", "pw")) as admin:
+            with admin.session() as session:
+                session.run("SET PASSWORD FOR admin TO 'new'").consume()
+            assert admin.verify_authentication(auth=("admin", "new"))
+    finally:
+        server.stop()
+        db.close()
+    with weftdb.open(path) as reopened:
+        assert reopened.users.verify("admin", "new") and not reopened.users.verify("admin", "pw")
