@@ -9,15 +9,10 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from bolt_servers import start  # noqa: E402
 from fakes import FakeDatabase  # noqa: E402
 
 import weftdb  # noqa: E402
-from weftdb.config import Config  # noqa: E402
-from weftdb.server.server import ServerThread  # noqa: E402
-
-
-def start(db, **flags):
-    return ServerThread(db, Config.load({"bolt_port": 0, "bolt_address": "127.0.0.1", **flags})).start()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from neo4j.exceptions import AuthError
 
 import weftdb
-from conftest import start
+from bolt_servers import start
 from serverproc import ServerProcess
 from weftdb.auth import UnknownUser, UserError, UserExists, UserStore
 from weftdb.errors import ClientError, DatabaseError

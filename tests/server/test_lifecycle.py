@@ -14,7 +14,7 @@ import pytest
 
 import weftdb
 from boltbytes import RawClient, message
-from conftest import start
+from bolt_servers import start
 from fakes import FakeDatabase
 from serverproc import ServerProcess
 

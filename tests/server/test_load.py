@@ -14,7 +14,7 @@ import time
 import neo4j
 
 import weftdb
-from conftest import start
+from bolt_servers import start
 
 SECONDS = float(os.environ.get("BOLT_LOAD_SECONDS", "20"))
 CLIENTS = 32

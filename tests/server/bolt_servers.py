@@ -1,0 +1,9 @@
+"""In-process Bolt servers for the tests: on a background thread, 127.0.0.1, a free port."""
+
+from weftdb.config import Config
+from weftdb.server.server import ServerThread
+
+
+def start(db, **flags):
+    """A started ServerThread for `db`; `flags` override the server's configuration."""
+    return ServerThread(db, Config.load({"bolt_port": 0, "bolt_address": "127.0.0.1", **flags})).start()
