@@ -173,7 +173,7 @@ def test_wrong_state_fails_and_closes(version, sequence, reason):
     assert proto.next_request() is None
     out = replies(proto.data_to_send())
     assert out[0][0] == "FAILURE" and reason in out[0][1][0]["message"]
-    assert proto.closed
+    assert proto.closed and reason in proto.violation
 
 
 def test_logon_only_from_5_1_and_telemetry_answered_inline():

@@ -121,6 +121,8 @@ class Connection:
                 self._room.set()
                 await self._flush()
                 if self.proto.closed:
+                    if self.proto.violation:
+                        log.warning("%s %s: closing the connection: %s", self.id, self.peer, self.proto.violation)
                     break
                 if request is None:
                     await self._wake.wait()

@@ -157,6 +157,7 @@ class BoltProtocol:
         self._streams: dict[int, _Stream] = {}
         self._next_qid = 0
         self._last_qid = -1
+        self.violation: str | None = None  # why a request was refused and the connection closed
 
     # -- bytes in -------------------------------------------------------------------------
 
@@ -261,7 +262,8 @@ class BoltProtocol:
                 self._emit(IGNORED)
                 continue
             if (self.state, name) not in TRANSITIONS:
-                self._emit_failure("Neo.ClientError.Request.Invalid", f"{name} is not allowed in state {self.state.value}")
+                self.violation = f"{name} is not allowed in state {self.state.value}"
+                self._emit_failure("Neo.ClientError.Request.Invalid", self.violation)
                 self.state = State.DEFUNCT
                 return None
             if name in ("PULL", "DISCARD"):
