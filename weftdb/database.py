@@ -16,7 +16,7 @@ from .backup.checkpoint import restore_if_requested
 from .config import Config
 from .durability.files import FileSystem
 from .durability.manager import Durability
-from .errors import ClientError, TransactionError
+from .errors import ClientError, ForbiddenInTransaction, TransactionError
 from .graph.storage import Storage
 from .graph.transaction import Transaction as _GraphTransaction
 from .query import ast
@@ -154,9 +154,9 @@ class Transaction:
     ) -> Result:
         statement = parse(query)
         if runs_alone(statement):
-            raise TransactionError(
+            raise ForbiddenInTransaction(
                 "Schema and administration statements cannot run inside an explicit transaction; "
-                "run them on their own."
+                "run them on their own (autocommit: db.execute, or session.run over Bolt)."
             )
         return self._run(query, statement, params, timeout, interrupt)
 

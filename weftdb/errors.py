@@ -74,9 +74,16 @@ class SchemaError(ClientError):
 
 
 class TransactionError(ClientError):
-    """A transaction was used wrongly: after commit, or a statement not allowed in one."""
+    """A transaction was used wrongly: after commit or rollback, or without one."""
 
-    code = "Neo.ClientError.Transaction.InvalidBookmark"
+    code = "Neo.ClientError.Transaction.TransactionNotFound"
+
+
+class ForbiddenInTransaction(TransactionError):
+    """A schema or administration statement inside an explicit transaction:
+    those run on their own (autocommit), as in Memgraph."""
+
+    code = "Neo.ClientError.Transaction.ForbiddenDueToTransactionType"
 
 
 class TransientError(Error):
