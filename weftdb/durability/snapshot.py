@@ -83,18 +83,9 @@ def _unflat(flat: list, keys: list[str]) -> dict[str, Any]:
     return {keys[flat[i]]: flat[i + 1] for i in range(0, len(flat), 2)}
 
 
-def _vertex_rows(batch: list, labels: list[str], keys: list[str], label_sets: dict) -> list[tuple]:
-    """Snapshot vertex items as `Storage.load_vertices` rows. Vertices with the
-    same labels share one labels tuple (`label_sets`, kept across batches)."""
-    rows = []
-    append = rows.append
-    for gid, label_ids, props in batch:
-        ids = tuple(label_ids)
-        names = label_sets.get(ids)
-        if names is None:
-            names = label_sets[ids] = tuple([labels[i] for i in ids])
-        append((gid, names, _unflat(props, keys)))
-    return rows
+def _vertex_rows(batch: list, labels: list[str], keys: list[str]) -> list[tuple]:
+    """Snapshot vertex items as `Storage.load_vertices` rows."""
+    return [(gid, [labels[i] for i in label_ids], _unflat(props, keys)) for gid, label_ids, props in batch]
 
 
 def _edge_rows(batch: list, edge_types: list[str], keys: list[str]) -> list[tuple]:
@@ -171,9 +162,8 @@ def load(storage: Storage, reader: SnapshotReader, threads: int = 1, progress=No
         storage.create_index(label, None, log=False)
     for label, key in schema.get("property_indexes", []):
         storage.create_index(label, key, log=False)
-    label_sets: dict[tuple, tuple[str, ...]] = {}
     for batch in reader.vertex_batches(threads):
-        storage.load_vertices(_vertex_rows(batch, labels, keys, label_sets))
+        storage.load_vertices(_vertex_rows(batch, labels, keys))
         if progress:
             progress(len(batch))
     for batch in reader.edge_batches(threads):

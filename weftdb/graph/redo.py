@@ -13,6 +13,7 @@ taken while a schema change committed may meet that change again in the WAL.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RecoveryError
@@ -97,12 +98,16 @@ def apply(storage: "Storage", ops: list[tuple], where: str) -> None:
             i += 1
 
 
+_VERTEX_ROW = itemgetter(1, 2, 3)  # a create op without its code: a load_vertices/load_edges row
+_EDGE_ROW = itemgetter(1, 2, 3, 4, 5)
+
+
 def _create_run(storage: "Storage", code: int, run: list[tuple], where: str) -> None:
     try:
         if code == CREATE_VERTEX:
-            storage.load_vertices([(op[1], tuple(op[2]), op[3]) for op in run])
+            storage.load_vertices(list(map(_VERTEX_ROW, run)))
         else:
-            storage.load_edges([(op[1], op[2], op[3], op[4], op[5]) for op in run])
+            storage.load_edges(list(map(_EDGE_ROW, run)))
     except (KeyError, IndexError, TypeError, ValueError):
         # Name the op that does not apply: replayed one by one, it raises.
         # (Recovery stops at this error, so the half-loaded batch is dropped.)

@@ -345,29 +345,31 @@ class Storage:
 
     def load_vertex(self, gid: int, labels, props: dict[str, Any]) -> Vertex:
         """Insert a committed vertex as it was recovered: no Delta, visible to all."""
-        self.load_vertices([(gid, tuple(labels), props)])
+        self.load_vertices([(gid, labels, props)])
         return self.vertices[gid]
 
     def load_edge(self, gid: int, type_: str, src: int, dst: int, props: dict[str, Any]) -> Edge:
         self.load_edges([(gid, type_, src, dst, props)])
         return self.edges[gid]
 
-    def load_vertices(self, rows: list[tuple[int, tuple[str, ...], dict[str, Any]]]) -> None:
-        """Insert recovered vertices, `(gid, labels tuple, props)` each: no Delta,
+    def load_vertices(self, rows: list[tuple[int, Any, dict[str, Any]]]) -> None:
+        """Insert recovered vertices, `(gid, labels, props)` each: no Delta,
         visible to all. One call per snapshot batch or WAL record: recovery
         spends most of its time here, so the per-vertex work is the object and
-        its gid entry, and the label index is filled once per label and batch."""
+        its gid entry, and the label index is filled once per label and batch.
+        Vertices with the same labels share one labels tuple."""
         vertices, keys = self.vertices, self.property_keys
-        by_labels: dict[tuple[str, ...], list[Vertex]] = {}
+        by_labels: dict[tuple[str, ...], tuple[tuple[str, ...], list[Vertex]]] = {}
         for gid, labels, props in rows:
-            vertex = vertices[gid] = Vertex(gid, labels, props)
+            labels = tuple(labels)
+            entry = by_labels.get(labels)
+            if entry is None:
+                entry = by_labels[labels] = (labels, [])
+            vertex = vertices[gid] = Vertex(gid, entry[0], props)
+            entry[1].append(vertex)
             if props:
                 keys.update(props)
-            group = by_labels.get(labels)
-            if group is None:
-                group = by_labels[labels] = []
-            group.append(vertex)
-        for labels, group in by_labels.items():
+        for labels, group in by_labels.values():
             for label in labels:
                 self.indexes.add_label_to_many(group, label)
             if labels and self.constraints.unique:
