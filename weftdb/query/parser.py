@@ -67,7 +67,7 @@ def parse(text: str) -> ast.Statement:
     with _PARSE_LOCK:
         _BUILDER.text = text
         try:
-            return _LARK.parse(text)
+            return _lark().parse(text)
         except UnexpectedInput as error:
             raise _syntax_error(text, error) from None
 
@@ -110,7 +110,7 @@ def _misplaced_keyword(text: str, error: UnexpectedToken):
     keyword = stack[-1] if stack else None
     if not (isinstance(keyword, Token) and keyword.type == "NAME" and keyword.value.upper() in _CLAUSE_KEYWORDS):
         return None
-    probe = _LARK.parse_interactive(text)
+    probe = _lark().parse_interactive(text)
     for token in probe.iter_parse():
         if token.start_pos == keyword.start_pos:
             break
@@ -133,7 +133,7 @@ def _word_at(text: str, pos: int) -> str:
 def _describe_terminal(name: str) -> str:
     if name in _TERMINAL_DESCRIPTIONS:
         return _TERMINAL_DESCRIPTIONS[name]
-    pattern = _LARK.get_terminal(name).pattern
+    pattern = _lark().get_terminal(name).pattern
     if isinstance(pattern, PatternStr):
         return pattern.value.upper() if pattern.value.isalpha() else pattern.value
     return name.lstrip("_")
@@ -141,7 +141,7 @@ def _describe_terminal(name: str) -> str:
 
 def _describe_expected(names) -> tuple[str, ...]:
     """Readable, de-duplicated: keywords first, then punctuation, then kinds of token."""
-    described = {_describe_terminal(name) for name in names if name not in _LARK.ignore_tokens}
+    described = {_describe_terminal(name) for name in names if name not in _lark().ignore_tokens}
 
     def rank(item: str) -> tuple[int, str]:
         if item.isupper():
@@ -943,11 +943,17 @@ class _AstBuilder:
 _TRACKER = _TokenTracker()
 _BUILDER = _AstBuilder(_TRACKER)
 _PARSE_LOCK = threading.Lock()
-_LARK = Lark(
-    Path(__file__).with_name("cypher.lark").read_text(encoding="utf-8"),
-    parser="lalr",
-    lexer="contextual",
-    postlex=_TRACKER,
-    transformer=_BUILDER,
-    maybe_placeholders=True,
-)
+
+
+@functools.lru_cache(maxsize=None)
+def _lark() -> Lark:
+    """The LALR parser, built at the first parse (about a second): importing
+    weftdb, and commands such as `weftdb --help`, do not pay for it."""
+    return Lark(
+        Path(__file__).with_name("cypher.lark").read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        postlex=_TRACKER,
+        transformer=_BUILDER,
+        maybe_placeholders=True,
+    )
