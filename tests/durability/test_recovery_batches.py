@@ -38,3 +38,21 @@ def test_an_op_of_a_run_that_does_not_apply_is_named():
     ops = [(redo.CREATE_EDGE, 0, "K", 0, 0, {}), (redo.CREATE_EDGE, 1, "K", 0, 7, {}), (redo.CREATE_EDGE, 2, "K", 0, 0, {})]
     with pytest.raises(RecoveryError, match=r"record 2: operation create edge \(6, 1, 'K', 0, 7, \{\}\) does not apply"):
         redo.apply(storage, ops, "record 2")
+
+
+def test_recovery_pauses_the_collector_and_freezes_only_a_served_graph(tmp_path):
+    import gc
+
+    import weftdb
+    from weftdb.durability.files import FileSystem
+    from weftdb.durability.recovery import recover
+
+    with weftdb.open(str(tmp_path), storage_snapshot_interval_sec=0) as db:
+        db.execute("UNWIND range(1, 100) AS i CREATE (:P {id: i})-[:K]->(:P)")
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    dry = recover(FileSystem(), str(tmp_path))  # a dry run (weftdb verify): its graph is dropped later
+    assert gc.isenabled() and gc.get_freeze_count() == frozen and len(dry.storage.vertices) == 200
+    served = recover(FileSystem(), str(tmp_path), long_lived=True)
+    assert gc.isenabled() and gc.get_freeze_count() > frozen and len(served.storage.edges) == 100
+    gc.unfreeze()

@@ -82,7 +82,7 @@ class Durability:
         try:
             after_open = before_recovery(fs, data_dir) if before_recovery is not None else None
             if config.storage_recover_on_startup:
-                recovered = recover(fs, data_dir, config.storage_recovery_thread_count, report)
+                recovered = recover(fs, data_dir, config.storage_recovery_thread_count, report, long_lived=True)
                 if recovered.torn_tail is not None:
                     torn = recovered.torn_tail
                     log.warning(

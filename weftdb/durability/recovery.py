@@ -74,9 +74,7 @@ class Progress:
 def _collector_paused():
     """Recovery allocates millions of objects that all live on and frees almost
     none: the cyclic garbage collector would rescan them at every full
-    collection for nothing (measured: a third of a WAL recovery). So it is
-    paused meanwhile, and what was loaded is then frozen into the permanent
-    generation, as `storage.FREEZE_AFTER` does after a bulk commit."""
+    collection for nothing. So it is paused meanwhile."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -84,12 +82,26 @@ def _collector_paused():
     finally:
         if enabled:
             gc.enable()
-    gc.freeze()
 
 
-def recover(fs: FileSystem, data_dir: str, threads: int = 1, report: Callable[[str], None] | None = None) -> Recovered:
+def recover(
+    fs: FileSystem,
+    data_dir: str,
+    threads: int = 1,
+    report: Callable[[str], None] | None = None,
+    long_lived: bool = False,
+) -> Recovered:
+    """`long_lived`: the caller serves the recovered graph from now on (a database
+    opening, not a dry run): its objects are moved to the collector's permanent
+    generation, as `storage.FREEZE_AFTER` does after a bulk commit, so that full
+    collections do not rescan them."""
     with _collector_paused():
-        return _recover(fs, data_dir, threads, report)
+        result = _recover(fs, data_dir, threads, report)
+    if long_lived:
+        if result.skipped_snapshots:
+            gc.collect()  # the half-loaded graphs of damaged snapshots: garbage, not to be frozen
+        gc.freeze()
+    return result
 
 
 def _recover(fs: FileSystem, data_dir: str, threads: int, report: Callable[[str], None] | None) -> Recovered:
