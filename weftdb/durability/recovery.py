@@ -94,13 +94,15 @@ def recover(
     """`long_lived`: the caller serves the recovered graph from now on (a database
     opening, not a dry run): its objects are moved to the collector's permanent
     generation, as `storage.FREEZE_AFTER` does after a bulk commit, so that full
-    collections do not rescan them."""
+    collections do not rescan them. That happens before the collector runs
+    again: its first collection would otherwise scan everything recovery
+    allocated as one young generation (measured: a fifth of a recovery)."""
     with _collector_paused():
         result = _recover(fs, data_dir, threads, report)
-    if long_lived:
-        if result.skipped_snapshots:
-            gc.collect()  # the half-loaded graphs of damaged snapshots: garbage, not to be frozen
-        gc.freeze()
+        if long_lived:
+            if result.skipped_snapshots:
+                gc.collect()  # the half-loaded graphs of damaged snapshots: garbage, not to be frozen
+            gc.freeze()
     return result
 
 
