@@ -95,6 +95,20 @@ class Edge:
         return f"<Edge {self.gid} {self.src.gid}-[:{self.type}]->{self.dst.gid}>"
 
 
+def attach(edge: Edge) -> None:
+    """Add `edge` to its ends' adjacency lists, making a list of the empty
+    tuple a vertex starts with (see Vertex)."""
+    src, dst = edge.src, edge.dst
+    if src.out_edges:
+        src.out_edges.append(edge)
+    else:
+        src.out_edges = [edge]
+    if dst.in_edges:
+        dst.in_edges.append(edge)
+    else:
+        dst.in_edges = [edge]
+
+
 def undo(delta: Delta, labels: set[str] | None, props: dict[str, Any], deleted: bool) -> bool:
     """Apply one undo to a copied state; returns the new `deleted` flag.
     `labels` is None for edges."""

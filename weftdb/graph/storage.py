@@ -39,6 +39,7 @@ from .objects import (
     Delta,
     Edge,
     Vertex,
+    attach,
     restore,
     undo,
     version,
@@ -388,14 +389,7 @@ class Storage:
             types.add(type_)
             if props:
                 keys.update(props)
-            if source.out_edges:
-                source.out_edges.append(edge)
-            else:
-                source.out_edges = [edge]
-            if target.in_edges:
-                target.in_edges.append(edge)
-            else:
-                target.in_edges = [edge]
+            attach(edge)
         if rows:
             self.next_edge_id = max(self.next_edge_id, max(row[0] for row in rows) + 1)
 

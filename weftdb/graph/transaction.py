@@ -23,6 +23,7 @@ from .objects import (
     Delta,
     Edge,
     Vertex,
+    attach,
     version,
     without,
 )
@@ -270,14 +271,7 @@ class Transaction:
             storage.edge_types.add(type_)
             if props:
                 storage.property_keys.update(props)
-            if src.out_edges:
-                src.out_edges.append(edge)
-            else:
-                src.out_edges = [edge]
-            if dst.in_edges:
-                dst.in_edges.append(edge)
-            else:
-                dst.in_edges = [edge]
+            attach(edge)
         return edge
 
     def set_property(self, obj: Vertex | Edge, key: str, value: Any) -> bool:
