@@ -82,7 +82,8 @@ class Indexes:
 
     @staticmethod
     def _add(index: dict[Any, Any], value: Any, vertex: Vertex) -> None:
-        key = index_key(value)
+        kind = type(value)
+        key = value if kind is int or kind is str else index_key(value)  # the common keys without a call
         if key is None:
             return
         members = index.get(key)
