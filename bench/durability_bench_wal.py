@@ -36,33 +36,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from weftdb.durability.files import FileSystem  # noqa: E402
 from weftdb.durability.wal import encode_record  # noqa: E402
 from weftdb.durability.wal_writer import WalWriter  # noqa: E402
+from clients import run_clients  # noqa: E402  (bench/ is the script directory)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def run_clients(n_clients: int, seconds: float, setup, commit, teardown=None) -> int:
-    """Run `commit(state, i)` in n_clients threads until time is up; returns commits done."""
-    stop = time.monotonic() + seconds
-    counts = [0] * n_clients
-    start = threading.Barrier(n_clients)
-
-    def client(k: int) -> None:
-        state = setup(k)
-        start.wait()
-        i = 0
-        while time.monotonic() < stop:
-            commit(state, k * 10_000_000 + i)
-            i += 1
-        counts[k] = i
-        if teardown:
-            teardown(state)
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(n_clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(counts)
 
 
 def bench_weftdb(directory: str, n_clients: int, seconds: float) -> dict:

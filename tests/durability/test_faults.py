@@ -34,7 +34,6 @@ from graphstate import cheap_scrypt, state_of
 from weftdb.config import Config
 from weftdb.database import Database
 from weftdb.durability import snapshot as snapshot_mod
-from weftdb.durability import wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotReader
 from weftdb.durability.wal_reader import WalReader

@@ -190,7 +190,7 @@ def test_verify_reports_a_torn_tail_without_cutting_it(data):
     before = tree(data)
     code, out = run("verify", data)
     assert code == 0, out
-    assert f"torn tail" in out and f"at byte {last.offset}" in out
+    assert "torn tail" in out and f"at byte {last.offset}" in out
     assert "last commit timestamp 8" in out
     assert tree(data) == before  # the torn bytes are still there
 

@@ -9,7 +9,7 @@ SerializationError.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import ConstraintViolation, EntityNotFound, SerializationError, TransactionError
 from .objects import (

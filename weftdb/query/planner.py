@@ -14,7 +14,7 @@ layout, and picks how each pattern is matched:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import CypherSemanticError
