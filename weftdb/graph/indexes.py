@@ -42,9 +42,10 @@ class Indexes:
         # (label, key) -> value key -> a vertex, or a set of vertices
         self.by_property: dict[tuple[str, str], dict[Any, Any]] = {}
         # Which (label, key) pairs are indexed, looked up from either side
-        # so writers pay one dict lookup when nothing is indexed.
+        # so writers pay one dict lookup when nothing is indexed; by label it
+        # maps straight to the index dict, for the label-adding hot path.
         self._labels_of_key: dict[str, set[str]] = {}
-        self._keys_of_label: dict[str, set[str]] = {}
+        self._keys_of_label: dict[str, dict[str, dict[Any, Any]]] = {}
 
     # -- maintenance by writers (under the storage write lock) ---------------
 
@@ -53,12 +54,17 @@ class Indexes:
         if members is None:
             members = self.by_label[label] = set()
         members.add(vertex)
-        keys = self._keys_of_label.get(label)
-        if keys:
+        indexed = self._keys_of_label.get(label)
+        if indexed:
             props = vertex.props
-            for key in keys:
+            for key, index in indexed.items():
                 if key in props:
-                    self._add(self.by_property[(label, key)], props[key], vertex)
+                    value = props[key]
+                    kind = type(value)
+                    if (kind is int or kind is str) and value not in index:
+                        index[value] = vertex  # a new unique value: the bulk-load case, no call
+                    else:
+                        self._add(index, value, vertex)
 
     def add_label_to_many(self, vertices: list[Vertex], label: str) -> None:
         """`add_label` for many vertices (recovery): one set update when the
@@ -142,15 +148,18 @@ class Indexes:
                     self._add(index, props[key], vertex)
         self.by_property[(label, key)] = index
         self._labels_of_key.setdefault(key, set()).add(label)
-        self._keys_of_label.setdefault(label, set()).add(key)
+        self._keys_of_label.setdefault(label, {})[key] = index
 
     def drop_property_index(self, label: str, key: str) -> None:
         del self.by_property[(label, key)]
-        for mapping, outer, inner in ((self._labels_of_key, key, label), (self._keys_of_label, label, key)):
-            members = mapping[outer]
-            members.discard(inner)
-            if not members:
-                del mapping[outer]
+        labels = self._labels_of_key[key]
+        labels.discard(label)
+        if not labels:
+            del self._labels_of_key[key]
+        keys = self._keys_of_label[label]
+        del keys[key]
+        if not keys:
+            del self._keys_of_label[label]
 
     # -- garbage collection ---------------------------------------------------
 
