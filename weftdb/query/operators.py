@@ -55,6 +55,8 @@ class Argument(Operator):
 
 
 class ScanAll(Operator):
+    """Every visible vertex; subclasses narrow the source (`vertices`)."""
+
     name = "ScanAll"
 
     def __init__(self, input: Operator, slot: int, variable: str):
@@ -63,35 +65,32 @@ class ScanAll(Operator):
     def detail(self):
         return self.variable
 
+    def vertices(self, tx):
+        return tx.scan_vertices()
+
     def run(self, ctx, rows):
         slot = self.slot
         tick = ctx.tick
         for row in self.input.run(ctx, rows):
-            for vertex in ctx.tx.scan_vertices():
+            for vertex in self.vertices(ctx.tx):
                 tick()
                 out = row.copy()
                 out[slot] = vertex
                 yield out
 
 
-class ScanByLabel(Operator):
+class ScanByLabel(ScanAll):
     name = "ScanAllByLabel"
 
     def __init__(self, input: Operator, slot: int, variable: str, label: str):
-        self.input, self.slot, self.variable, self.label = input, slot, variable, label
+        super().__init__(input, slot, variable)
+        self.label = label
 
     def detail(self):
         return f"{self.variable} :{self.label}"
 
-    def run(self, ctx, rows):
-        slot, label = self.slot, self.label
-        tick = ctx.tick
-        for row in self.input.run(ctx, rows):
-            for vertex in ctx.tx.vertices_with_label(label):
-                tick()
-                out = row.copy()
-                out[slot] = vertex
-                yield out
+    def vertices(self, tx):
+        return tx.vertices_with_label(self.label)
 
 
 class ScanByProperty(Operator):
