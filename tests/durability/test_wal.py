@@ -386,6 +386,77 @@ def test_group_commit_16_threads_share_fsyncs(tmp_path):
     assert set(got) == expected and len(got) == commits and torn is None
 
 
+class GatedFsyncFS(FileSystem):
+    """A disk whose next fsync blocks until the test opens the gate, then fails
+    with EIO: followers are waiting on the leader when the WAL dies."""
+
+    def __init__(self):
+        super().__init__()
+        self.entered, self.gate, self.armed = threading.Event(), threading.Event(), False
+
+    def _fdatasync(self, fd):
+        if self.armed:
+            self.entered.set()
+            self.gate.wait()
+            raise OSError(errno.EIO, "Input/output error")
+        super()._fdatasync(fd)
+
+
+def test_followers_waiting_on_a_failing_batch_all_raise(tmp_path):
+    fs, d = GatedFsyncFS(), str(tmp_path / "wal")
+    w = WalWriter(fs, d, UUID)
+    w.wait_durable(w.append(body(0)))
+    fs.armed = True
+    outcomes = {}
+
+    def client(t, pos):
+        try:
+            w.wait_durable(pos)
+            outcomes[t] = "durable"
+        except DurabilityError:
+            outcomes[t] = "refused"
+
+    leader = threading.Thread(target=client, args=(0, w.append(body(1))))
+    leader.start()
+    assert fs.entered.wait(10)  # the leader is inside its fsync
+    followers = [threading.Thread(target=client, args=(t, w.append(body(t + 1)))) for t in range(1, 6)]
+    for t in followers:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(w._waiters) < 5 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    fs.gate.set()
+    for t in [leader, *followers]:
+        t.join(10)
+        assert not t.is_alive()  # nobody is left asleep
+    assert outcomes == {t: "refused" for t in range(6)}
+    assert w.durable_position == 1
+    w.close()
+
+
+def test_records_appended_during_a_batch_get_the_next_leader(tmp_path):
+    """Records queued while a leader fsyncs are written by one of their own
+    waiters, handed the lead, without any later commit to push them out."""
+    fs, d = SlowFsyncFS(), str(tmp_path / "wal")
+    w = WalWriter(fs, d, UUID)
+    w.wait_durable(w.append(body(0)))
+    before = fs.stats["fsync"]
+    first = w.append(body(1))
+    leader = threading.Thread(target=w.wait_durable, args=(first,))
+    leader.start()
+    time.sleep(0.0005)  # the leader has taken its batch of one and sleeps in fsync
+    later = [w.append(body(i)) for i in range(2, 8)]
+    followers = [threading.Thread(target=w.wait_durable, args=(pos,)) for pos in later]
+    for t in followers:
+        t.start()
+    for t in [leader, *followers]:
+        t.join(10)
+        assert not t.is_alive()
+    assert w.durable_position == later[-1]
+    assert fs.stats["fsync"] - before <= 3  # the first batch, then one (or two) for the six
+    w.close()
+
+
 def test_flush_every_n_tx_fsyncs_every_nth(tmp_path):
     fs, d = FileSystem(), str(tmp_path / "wal")
     w = WalWriter(fs, d, UUID, flush_every_n_tx=4)
