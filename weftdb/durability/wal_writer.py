@@ -76,10 +76,11 @@ class WalWriter:
             next_sequence = 1 + max((s for s in seqs if s is not None), default=0)
         self._next_seq = next_sequence
 
-        lock = threading.Lock()
-        self._cond = threading.Condition(lock)  # waiters wait here for the leader's batch
-        self._more = threading.Condition(lock)  # a gathering leader waits here for appends
-        # Guarded by _cond:
+        # `with` on the bare lock: a Condition's __enter__ is a Python call, and
+        # a commit takes this lock four times.
+        self._lock = threading.Lock()
+        self._more = threading.Condition(self._lock)  # a gathering leader waits here for appends
+        # Guarded by _lock:
         self._pending: list = []  # framed records (bytes) and new-segment markers (seq, header)
         self._seed = 0  # header CRC of the segment records are now assigned to
         self._seg_bytes = 0
@@ -102,7 +103,7 @@ class WalWriter:
     def append(self, body: bytes) -> int:
         """Queue one committed transaction's record; returns its position for wait_durable."""
         size = wal.FRAME_HEADER_SIZE + len(body)
-        with self._cond:
+        with self._lock:
             if self._failed:
                 raise self._refusal()
             if self._closed:
@@ -137,11 +138,11 @@ class WalWriter:
         try:
             if not self._failed:
                 self.sync()
-                with self._cond:
+                with self._lock:
                     if self._file is not None:
                         self._seal()
         finally:
-            with self._cond:
+            with self._lock:
                 if self._file is not None:
                     self._fs.close(self._file)
                     self._file = None
@@ -186,7 +187,7 @@ class WalWriter:
         than the commit itself with 16 clients. Records appended after a
         leader took its batch wait for the next one, whose lead the leader
         hands to the oldest such waiter."""
-        with self._cond:
+        with self._lock:
             if position > self._appended:
                 raise ValueError(f"position {position} was never appended")
             if self._failed:
@@ -208,7 +209,7 @@ class WalWriter:
 
     def _lead(self, force: bool) -> None:
         """Write everything queued as one batch (and fsync it); the caller holds the lead."""
-        with self._cond:
+        with self._lock:
             self._gather()
             batch, self._pending = self._pending, []
             upto = self._appended
@@ -217,7 +218,7 @@ class WalWriter:
         try:
             self._write_batch(batch, sync)
         except BaseException as e:
-            with self._cond:
+            with self._lock:
                 self._failed = self._fatal(e)
                 self._failed.__cause__ = e
                 self._leader = False
@@ -225,7 +226,7 @@ class WalWriter:
             for waiter in woken:
                 waiter.wake.release()
             raise self._refusal() from e
-        with self._cond:
+        with self._lock:
             self._sync_time = time.monotonic() - t0
             self._written = upto
             if sync:

@@ -126,7 +126,8 @@ class Storage:
         if ordered:
             if ts > self.visible_ts:
                 self.visible_ts = ts
-                self._durable = {t for t in self._durable if t > ts}
+                if self._durable:
+                    self._durable = {t for t in self._durable if t > ts}
         else:
             self._durable.add(ts)
         while self.visible_ts + 1 in self._durable:
