@@ -138,12 +138,7 @@ class Config:
 
     def __init__(self, values: Mapping[str, Any]):
         self._values = dict(values)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["_values"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+        self.__dict__.update(self._values)  # plain attributes: some are read on every statement
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self._values)
