@@ -7,11 +7,14 @@ made it. The leaf of every plan is `Argument`, which yields the rows handed
 to `run`: one empty row for a statement, the outer row for a subquery.
 
 Write operators are eager: they consume their whole input before yielding,
-so every clause sees the graph as the previous clause left it.
+so every clause sees the graph as the previous clause left it. The one
+exception is a CREATE that the planner proved cannot change what its input
+reads (`Planner.create`): it applies each row as it arrives.
 """
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any, Callable, Iterable, Iterator
 
 from ..errors import CypherSemanticError, CypherTypeError, EntityNotFound
@@ -654,18 +657,22 @@ class Eager(Operator):
 
 
 class Write(Operator):
-    """Base of the write operators: eager, one `apply(ctx, row) -> row` per input row."""
+    """Base of the write operators: one `apply(ctx, row) -> row` per input row.
+    Eager unless `streams`: then each row is applied as it arrives, so no
+    row outlives its write (a bulk load then keeps no list of 10k rows
+    alive for the garbage collector to scan)."""
 
-    def __init__(self, input, text=""):
-        self.input, self.text = input, text
+    def __init__(self, input, text="", streams: bool = False):
+        self.input, self.text, self.streams = input, text, streams
 
     def detail(self):
         return self.text
 
     def run(self, ctx, rows):
-        apply = self.apply
-        out = [apply(ctx, row) for row in list(self.input.run(ctx, rows))]
-        return iter(out)
+        rows = self.input.run(ctx, rows)
+        if self.streams:
+            return map(self.apply, repeat(ctx), rows)
+        return iter(list(map(self.apply, repeat(ctx), list(rows))))
 
     def apply(self, ctx, row):
         raise NotImplementedError
@@ -731,8 +738,8 @@ class CreatePattern(Write):
 
     name = "Create"
 
-    def __init__(self, input, parts, text, merging: bool = False):
-        super().__init__(input, text)
+    def __init__(self, input, parts, text, merging: bool = False, streams: bool = False):
+        super().__init__(input, text, streams)
         self.parts = parts  # list of (nodes, rels, path_slot, node_slots, rel_slots)
         self.merging = merging
 

@@ -162,7 +162,7 @@ class Planner:
                 scope = {**scope, clause.variable: slot}
                 root = op.Unwind(root, value, slot, clause.variable)
             elif isinstance(clause, ast.Create):
-                root = self.create(root, clause.patterns, scope)
+                root = self.create(root, clause.patterns, scope, clauses[:index] if last else None)
             elif isinstance(clause, ast.Merge):
                 root = self.merge(root, clause, scope)
             elif isinstance(clause, ast.Set):
@@ -410,7 +410,11 @@ class Planner:
 
     # -- CREATE / MERGE ------------------------------------------------------------------
 
-    def create(self, root, patterns, scope):
+    def create(self, root, patterns, scope, before: list[ast.Clause] | None = None):
+        """`before`: the clauses before a CREATE that ends the statement. Such a
+        CREATE streams (applies each row as it arrives) when those clauses
+        read nothing it could change: the Eager analysis of Neo4j and
+        Memgraph, kept to the case of bulk loads (`UNWIND $rows ... CREATE`)."""
         self.writes = True
         bound = set(scope.values())
         for part in patterns:
@@ -424,8 +428,10 @@ class Planner:
             for rel in part.rels:
                 if rel.direction == "both":
                     raise CypherSemanticError("Only directed relationships can be created; use -> or <-.")
-        parts = self.bind_slots(patterns, scope)
-        return op.CreatePattern(root, self._create_parts(parts, scope, bound), "CREATE")
+        parts = self._create_parts(self.bind_slots(patterns, scope), scope, bound)
+        creates_nodes = any(create for nodes, *_ in parts for *_, create in nodes)
+        streams = before is not None and not _sees_creations(before, creates_nodes)
+        return op.CreatePattern(root, parts, "CREATE", streams=streams)
 
     @staticmethod
     def _check_new_relationships(part: ast.PatternPart, scope) -> None:
@@ -600,6 +606,28 @@ def _check_grouping(items, aggregates, scope) -> None:
                 f"Ambiguous aggregation expression `{item.text}`: `{sorted(loose)[0]}` is neither aggregated "
                 "nor a grouping key; add it to the projection or aggregate it."
             )
+
+
+def _sees_creations(clauses: list[ast.Clause], creates_nodes: bool) -> bool:
+    """Whether `clauses` may read what a CREATE after them makes. CREATE
+    changes no existing element, so only a pattern (in MATCH, MERGE or an
+    expression) can see new elements: any pattern sees new nodes, and a
+    pattern with a relationship sees new relationships (they change the
+    adjacency of existing nodes too)."""
+    parts = _pattern_parts(clauses, [])
+    return any(creates_nodes or part.rels for part in parts)
+
+
+def _pattern_parts(node: Any, found: list) -> list:
+    if isinstance(node, ast.PatternPart):
+        found.append(node)
+    elif isinstance(node, ast.Node):
+        for name in node.__dataclass_fields__:
+            _pattern_parts(getattr(node, name), found)
+    elif isinstance(node, (tuple, list)):
+        for item in node:
+            _pattern_parts(item, found)
+    return found
 
 
 def _implicit_key(expr: ast.Expr) -> ast.Variable | None:
