@@ -56,3 +56,39 @@ def test_recovery_pauses_the_collector_and_freezes_only_a_served_graph(tmp_path)
     served = recover(FileSystem(), str(tmp_path), long_lived=True)
     assert gc.isenabled() and gc.get_freeze_count() > frozen and len(served.storage.edges) == 100
     gc.unfreeze()
+
+
+def test_ops_as_decoded_lists_load_like_tuples():
+    """Recovery hands the loaders the lists a WAL record decoded to, code first."""
+    storage = Storage()
+    redo.apply(storage, [[redo.CREATE_VERTEX, g, ["P", "Q"] if g % 2 else ["P"], {"id": g}] for g in range(6)], "r1")
+    redo.apply(storage, [[redo.CREATE_EDGE, g, "K", g, 5 - g, {"w": g} if g else {}] for g in range(4)], "r2")
+    vertices = storage.vertices
+    assert vertices[1].labels == ("P", "Q") and vertices[1].labels is vertices[3].labels
+    assert vertices[0].labels is vertices[2].labels == ("P",)
+    assert {v.gid for v in storage.indexes.label_candidates("Q")} == {1, 3, 5}
+    assert vertices[0].out_edges == [storage.edges[0]] and vertices[5].in_edges == [storage.edges[0]]
+    assert vertices[4].out_edges == () and vertices[4].in_edges == [storage.edges[1]]
+    assert (storage.next_vertex_id, storage.next_edge_id) == (6, 4)
+    assert storage.edge_types == {"K"} and storage.property_keys == {"id", "w"}
+
+
+@pytest.mark.parametrize("bad", [[], [[1]], [redo.CREATE_VERTEX, 9, ["P"]], [redo.CREATE_VERTEX, [9], ["P"], {}]])
+def test_a_malformed_op_in_a_run_is_named(bad):
+    storage = Storage()
+    ops = [[redo.CREATE_VERTEX, 0, ["P"], {}], bad, [redo.CREATE_VERTEX, 1, ["P"], {}]]
+    with pytest.raises(RecoveryError, match=r"^record 7: "):
+        redo.apply(storage, ops, "record 7")
+    with pytest.raises(RecoveryError, match=r"^record 8: "):
+        redo.apply(Storage(), [bad], "record 8")
+
+
+def test_wal_record_decode_gives_lists_and_refuses_other_shapes():
+    from weftdb.durability import codec, wal
+    from weftdb.durability.wal_reader import WalRecord
+
+    body = wal.encode_record(3, 4, [(redo.CREATE_VERTEX, 0, ["P"], {"id": 1}), (redo.DELETE_VERTEX, 0)])
+    assert WalRecord("seg", 1, 40, body).decode() == (3, 4, [[redo.CREATE_VERTEX, 0, ["P"], {"id": 1}], [redo.DELETE_VERTEX, 0]])
+    for shape in ([3, 4, [5]], [3, 4, (1, 2)], [3, 4], [3, "4", []], {"a": 1}):
+        with pytest.raises(RecoveryError, match=r"WAL segment seg: the record at byte 40 has a valid checksum"):
+            WalRecord("seg", 1, 40, codec.packb(shape)).decode()
