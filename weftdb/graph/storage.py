@@ -15,7 +15,8 @@ A commit log (the WAL, from the durability layer) plugs in as
 called under the lock so the log's order is the commit order, then
 `wait(ticket)` outside it until the record is on disk — and with it every
 record appended before (the log is written in order). The ops are the redo
-operations of `redo.py`, made from the transaction's Deltas.
+operations of `redo.py`, made from the transaction's Deltas; they share the
+objects' property dicts, so `append` must encode them before it returns.
 """
 
 from __future__ import annotations
