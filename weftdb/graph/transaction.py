@@ -9,7 +9,7 @@ SerializationError.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ..errors import ConstraintViolation, EntityNotFound, SerializationError, TransactionError
 from .objects import (
@@ -147,12 +147,14 @@ class Transaction:
             if exists(vertex) and has_label(vertex, label):
                 yield vertex
 
-    def vertices_with_property(self, label: str, key: str, value: Any) -> list[tuple[Vertex, Any]] | None:
-        """(vertex, its value of `key`) for the visible vertices with `label`
-        that the index files under `value`, or None when no index can answer.
-        The caller compares with Cypher equality (the index groups 1 with 1.0).
-        This is the hot path of every indexed lookup, so the common case (a
-        unique value held by a vertex with no pending versions) is inlined."""
+    def vertices_with_property(self, label: str, key: str, value: Any, equal: Callable[[Any, Any], Any]) -> list[Vertex] | None:
+        """The visible vertices with `label` whose `key` is `equal` to `value`
+        among those the index files under it, or None when no index can
+        answer. `equal(held, value)` is the caller's equality, True when
+        equal (Cypher's: the index groups 1 with 1.0, and True with 1); a held
+        value of the type of `value` and == to it needs no call. This is the
+        hot path of every indexed lookup, so the common case (a unique value
+        held by a vertex with no pending versions) is inlined."""
         indexes = self.storage.indexes
         index = indexes.by_property.get((label, key))
         kind = type(value)
@@ -160,10 +162,9 @@ class Transaction:
             members = index.get(value)  # Indexes.members, inlined for the common key types
         else:
             members = indexes.members(label, key, value)
-        kind = type(members)
-        if kind is Vertex:
+        if type(members) is Vertex:
             members = (members,)
-        elif kind is set:
+        elif type(members) is set:
             members = tuple(members)  # one C call: a writer may add to the set meanwhile
         else:
             return indexes.property_candidates(label, key, value)  # None, or [] when absent
@@ -174,8 +175,8 @@ class Transaction:
             if delta is not None and not self._sees_head(delta):
                 labels, props, deleted = version(vertex, self.info, self.start_ts)
                 held = props.get(key)
-            if not deleted and label in labels:
-                found.append((vertex, held))
+            if not deleted and label in labels and ((held == value and type(held) is kind) or equal(held, value) is True):
+                found.append(vertex)
         return found
 
     def out_edges(self, vertex: Vertex) -> list[Edge]:
@@ -229,9 +230,13 @@ class Transaction:
 
     def create_vertex(self, labels: tuple[str, ...], props: dict[str, Any]) -> Vertex:
         """`labels` must be distinct and `props` hold no None values (the
-        planner and executor guarantee both; checking here would cost every row)."""
+        planner and executor guarantee both; checking here would cost every row).
+        Here and in `create_edge`, the bulk-load primitives, the lock is taken
+        with acquire/release: `with` costs twice as much (0.4 µs against 0.2)."""
         storage = self.storage
-        with storage.lock:
+        lock = storage.lock
+        lock.acquire()
+        try:
             if self.closed:
                 raise TransactionError("The transaction is already closed.")
             gid = storage.next_vertex_id
@@ -247,13 +252,17 @@ class Transaction:
                 indexes.add_label(vertex, label)
             if vertex.labels and storage.constraints.unique:
                 storage.constraints.note(vertex)
+        finally:
+            lock.release()
         return vertex
 
     def create_edge(self, src: Vertex, dst: Vertex, type_: str, props: dict[str, Any]) -> Edge:
         """The endpoints are checked, not written: a concurrent delete of an
         endpoint conflicts here or, if it comes later, in `delete_vertex`."""
         storage = self.storage
-        with storage.lock:
+        lock = storage.lock
+        lock.acquire()
+        try:
             # An endpoint with no pending version and not deleted needs no
             # check: the common case of a bulk load, so spare the call.
             if src.delta is not None or src.deleted:
@@ -272,6 +281,8 @@ class Transaction:
             if props:
                 storage.property_keys.update(props)
             attach(edge)
+        finally:
+            lock.release()
         return edge
 
     def set_property(self, obj: Vertex | Edge, key: str, value: Any) -> bool:

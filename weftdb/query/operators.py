@@ -117,15 +117,13 @@ class ScanByProperty(Operator):
             value = value_of(row, ctx)
             if value is None:
                 continue
-            candidates = tx.vertices_with_property(label, key, value)
-            if candidates is None:
-                candidates = [(vertex, tx.get(vertex, key)) for vertex in tx.vertices_with_label(label)]
-            kind = type(value)
-            for vertex, held in candidates:
-                if (held == value and type(held) is kind) or equals(held, value) is True:
-                    out = row.copy()
-                    out[slot] = vertex
-                    yield out
+            found = tx.vertices_with_property(label, key, value, equals)
+            if found is None:
+                found = [vertex for vertex in tx.vertices_with_label(label) if equals(tx.get(vertex, key), value) is True]
+            for vertex in found:
+                out = row.copy()
+                out[slot] = vertex
+                yield out
 
 
 class ScanById(Operator):
