@@ -63,7 +63,7 @@ def test_frame_rejects_empty_and_checks_length_field():
 
 def test_record_body_round_trip():
     ops = [("create_vertex", 1, ["Person"], {"name": "Ada", "n": 1.5}), ("delete_edge", 7)]
-    assert wal.decode_record(wal.encode_record(5, 123, ops)) == (5, 123, ops)
+    assert wal.decode_record(wal.encode_record(5, 123, ops)) == (5, 123, [list(op) for op in ops])
 
 
 def test_header_round_trip_and_refusals():

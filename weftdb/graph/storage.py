@@ -25,6 +25,7 @@ import gc
 import threading
 import time
 from collections import deque
+from operator import itemgetter
 from typing import Any, Iterator, Protocol
 
 from .constraints import Constraints
@@ -392,16 +393,13 @@ class Storage:
                 for vertex in group:
                     self.constraints.note(vertex)
         if rows:
-            from operator import itemgetter
-
             self.next_vertex_id = max(self.next_vertex_id, max(map(itemgetter(1 if ops else 0), rows)) + 1)
 
     def load_edges(self, rows: list, ops: bool = False) -> None:
         """Insert recovered edges, `(gid, type, src gid, dst gid, props)` each
         (the ends must be loaded), or with `ops` WAL create-edge ops
         `(code, gid, type, src gid, dst gid, props)`: the batch form of
-        `load_vertices`. The adjacency lists are extended in line (`attach`
-        without the call), and the edge types noted once per batch."""
+        `load_vertices`; the edge types are noted once per batch."""
         vertices, edges, keys = self.vertices, self.edges, self.property_keys
         for row in rows:
             if ops:
@@ -412,17 +410,8 @@ class Storage:
             edge = edges[gid] = Edge(gid, type_, source, target, props)
             if props:
                 keys.update(props)
-            if source.out_edges:
-                source.out_edges.append(edge)
-            else:
-                source.out_edges = [edge]
-            if target.in_edges:
-                target.in_edges.append(edge)
-            else:
-                target.in_edges = [edge]
+            attach(edge)
         if rows:
-            from operator import itemgetter
-
             at = 1 if ops else 0
             self.edge_types.update(map(itemgetter(at + 1), rows))
             self.next_edge_id = max(self.next_edge_id, max(map(itemgetter(at), rows)) + 1)
