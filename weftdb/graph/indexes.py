@@ -42,10 +42,11 @@ class Indexes:
         # (label, key) -> value key -> a vertex, or a set of vertices
         self.by_property: dict[tuple[str, str], dict[Any, Any]] = {}
         # Which (label, key) pairs are indexed, looked up from either side
-        # so writers pay one dict lookup when nothing is indexed; by label it
-        # maps straight to the index dict, for the label-adding hot path.
+        # so writers pay one dict lookup when nothing is indexed. By label it
+        # maps straight to the index dicts, for the hot paths (adding a label,
+        # lookups): two lookups by string beat building and hashing a tuple.
         self._labels_of_key: dict[str, set[str]] = {}
-        self._keys_of_label: dict[str, dict[str, dict[Any, Any]]] = {}
+        self.keys_of_label: dict[str, dict[str, dict[Any, Any]]] = {}
 
     # -- maintenance by writers (under the storage write lock) ---------------
 
@@ -54,7 +55,7 @@ class Indexes:
         if members is None:
             members = self.by_label[label] = set()
         members.add(vertex)
-        indexed = self._keys_of_label.get(label)
+        indexed = self.keys_of_label.get(label)
         if indexed:
             props = vertex.props
             for key, index in indexed.items():
@@ -69,7 +70,7 @@ class Indexes:
     def add_label_to_many(self, vertices: list[Vertex], label: str) -> None:
         """`add_label` for many vertices (recovery): one set update when the
         label has no property index."""
-        if self._keys_of_label.get(label):
+        if self.keys_of_label.get(label):
             for vertex in vertices:
                 self.add_label(vertex, label)
             return
@@ -148,7 +149,7 @@ class Indexes:
                     self._add(index, props[key], vertex)
         self.by_property[(label, key)] = index
         self._labels_of_key.setdefault(key, set()).add(label)
-        self._keys_of_label.setdefault(label, {})[key] = index
+        self.keys_of_label.setdefault(label, {})[key] = index
 
     def drop_property_index(self, label: str, key: str) -> None:
         del self.by_property[(label, key)]
@@ -156,10 +157,10 @@ class Indexes:
         labels.discard(label)
         if not labels:
             del self._labels_of_key[key]
-        keys = self._keys_of_label[label]
+        keys = self.keys_of_label[label]
         del keys[key]
         if not keys:
-            del self._keys_of_label[label]
+            del self.keys_of_label[label]
 
     # -- garbage collection ---------------------------------------------------
 

@@ -156,7 +156,8 @@ class Transaction:
         hot path of every indexed lookup, so the common case (a unique value
         held by a vertex with no pending versions) is inlined."""
         indexes = self.storage.indexes
-        index = indexes.by_property.get((label, key))
+        keys = indexes.keys_of_label.get(label)
+        index = keys.get(key) if keys is not None else None
         kind = type(value)
         if index is not None and (kind is int or kind is str):
             members = index.get(value)  # Indexes.members, inlined for the common key types
