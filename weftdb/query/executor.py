@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from itertools import cycle
 from typing import Any
 
 from ..errors import CypherSemanticError, QueryInterrupted, QueryTimeout
@@ -21,10 +22,15 @@ from .planner import Plan, Planner
 from .results import Node, Path, Relationship, Result
 
 CHECK_EVERY = 1024  # rows between checks for cancellation and timeout
+_TICKS = (False,) * (CHECK_EVERY - 1) + (True,)
 
 
 class ExecutionContext:
-    __slots__ = ("tx", "params", "counters", "nslots", "interrupt", "deadline", "_ticks", "tick")
+    """`tick()` is called for every row an operator handles and is true once
+    every CHECK_EVERY calls; the operator then calls `check()`. It is a
+    C-level iterator: a Python method here cost 3% of a bulk load."""
+
+    __slots__ = ("tx", "params", "counters", "nslots", "interrupt", "deadline", "tick")
 
     def __init__(self, tx: Transaction, params: dict, nslots: int, interrupt: threading.Event | None, deadline: float | None):
         self.tx = tx
@@ -33,13 +39,7 @@ class ExecutionContext:
         self.nslots = nslots
         self.interrupt = interrupt
         self.deadline = deadline
-        self._ticks = 0
-        self.tick = self._tick if (interrupt is not None or deadline is not None) else _no_tick
-
-    def _tick(self) -> None:
-        self._ticks += 1
-        if self._ticks % CHECK_EVERY == 0:
-            self.check()
+        self.tick = cycle(_TICKS).__next__
 
     def check(self) -> None:
         if self.interrupt is not None and self.interrupt.is_set():
@@ -52,10 +52,6 @@ class ExecutionContext:
         if type(value) is not int or value < 0:
             raise CypherSemanticError(f"{clause} needs a non-negative integer, got {value!r}.")
         return value
-
-
-def _no_tick() -> None:
-    return None
 
 
 def plan_statement(statement: ast.Statement, tx: Transaction) -> Plan:

@@ -76,7 +76,8 @@ class ScanAll(Operator):
         tick = ctx.tick
         for row in self.input.run(ctx, rows):
             for vertex in self.vertices(ctx.tx):
-                tick()
+                if tick():
+                    ctx.check()
                 out = row.copy()
                 out[slot] = vertex
                 yield out
@@ -258,7 +259,8 @@ class Expand(Operator):
                     continue
                 raise CypherTypeError(f"Expected a relationship, got {values.type_name(known_edge)}.")
             for edge, other in _edges(tx, vertex, direction):
-                ctx.tick()
+                if ctx.tick():
+                    ctx.check()
                 if (bound and other is not target) or (rel_bound and edge is not known_edge):
                     continue
                 if not rel_check(edge, row, ctx):
@@ -338,7 +340,8 @@ class VarExpand(Operator):
             _, edges = stack[-1]
             advanced = False
             for edge, other in edges:
-                ctx.tick()
+                if ctx.tick():
+                    ctx.check()
                 if edge.gid in on_path or not self.rel_check(edge, row, ctx):
                     continue
                 path.append(edge)
@@ -452,7 +455,8 @@ class Unwind(Operator):
                 continue
             items = value if type(value) in (list, tuple) else [value]
             for item in items:
-                tick()
+                if tick():
+                    ctx.check()
                 out = row.copy()
                 out[slot] = item
                 yield out
@@ -546,7 +550,8 @@ class Aggregate(Operator):
         group_key = values.group_key
         keys, aggregates = self.keys, self.aggregates
         for row in self.input.run(ctx, rows):
-            ctx.tick()
+            if ctx.tick():
+                ctx.check()
             key_values = [expr(row, ctx) for _, expr in keys]
             key = tuple(group_key(v) for v in key_values)
             group = groups.get(key)
