@@ -53,21 +53,31 @@ class Recovered:
 
 
 class Progress:
-    """Logs items/s and an ETA every second once work has run for a second."""
+    """Logs items/s and an ETA every second once work has run for a second.
 
-    def __init__(self, what: str, total: int, report: Callable[[str], None] | None = None):
+    `total` is the number of items, or None when it is not known ahead (a WAL
+    replay knows its bytes, not its ops): then each call says which
+    `fraction` of the work is done, and the ETA comes from that."""
+
+    def __init__(self, what: str, total: int | None, report: Callable[[str], None] | None = None):
         self.what, self.total, self.done = what, total, 0
         self.started = self.last = time.monotonic()
         self.report = report or log.info
 
-    def __call__(self, items: int) -> None:
+    def __call__(self, items: int, fraction: float | None = None) -> None:
         self.done += items
         now = time.monotonic()
-        if now - self.last >= 1.0:
-            self.last = now
-            rate = self.done / max(now - self.started, 1e-9)
+        if now - self.last < 1.0:
+            return
+        self.last = now
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.done / elapsed
+        if self.total is not None:
             left = (self.total - self.done) / rate if rate and self.total > self.done else 0.0
             self.report(f"{self.what}: {self.done}/{self.total} items, {rate:,.0f} items/s, ETA {left:.0f} s")
+        else:
+            left = elapsed * (1 - fraction) / fraction if fraction else 0.0
+            self.report(f"{self.what}: {self.done} items ({fraction:.0%}), {rate:,.0f} items/s, ETA {left:.0f} s")
 
 
 @contextmanager
@@ -129,9 +139,9 @@ def _recover(fs: FileSystem, data_dir: str, threads: int, report: Callable[[str]
             reach = max(reach, candidate.commit_ts)
             continue
         result = Recovered(storage, snap.db_uuid, candidate.path, snapshot_ts, skipped_snapshots=skipped)
-        return _fell_back_far_enough(_replay(result, reader, last_error, started), reach, last_error)
+        return _fell_back_far_enough(_replay(result, reader, last_error, started, report), reach, last_error)
     result = Recovered(Storage(), wal_uuid or uuid.uuid4().bytes, skipped_snapshots=skipped)
-    return _fell_back_far_enough(_replay(result, reader, last_error, started), reach, last_error)
+    return _fell_back_far_enough(_replay(result, reader, last_error, started, report), reach, last_error)
 
 
 def _fell_back_far_enough(result: Recovered, reach: int, fell_back: SnapshotDamaged | None) -> Recovered:
@@ -160,10 +170,21 @@ def _load(storage: Storage, snap: SnapshotReader, threads: int, progress: Progre
         ) from None
 
 
-def _replay(result: Recovered, reader: WalReader, fell_back: SnapshotDamaged | None, started: float) -> Recovered:
+def _replay(result: Recovered, reader: WalReader, fell_back: SnapshotDamaged | None, started: float,
+            report: Callable[[str], None] | None) -> Recovered:
+    """Apply every WAL transaction after the snapshot. Progress counts ops, and
+    the share of the segments' bytes read gives the ETA (the newest segment's
+    zero padding, if any, makes it an overestimate)."""
     storage = result.storage
     expected = result.snapshot_ts + 1
+    sizes = reader.segment_sizes()
+    total, before, sequence = sum(sizes.values()) or 1, 0, None
+    progress = Progress("recovery from the WAL", None, report)
     for record in reader.records():
+        if record.sequence != sequence:
+            if sequence is not None:
+                before += sizes[sequence]
+            sequence = record.sequence
         commit_ts, _wall, ops = record.decode()
         if commit_ts < expected:
             continue  # already in the snapshot
@@ -178,6 +199,7 @@ def _replay(result: Recovered, reader: WalReader, fell_back: SnapshotDamaged | N
         redo.apply(storage, ops, f"WAL segment {record.path} at byte {record.offset}")
         expected += 1
         result.replayed += 1
+        progress(len(ops), (before + record.offset + len(record.body)) / total)
     result.last_ts = expected - 1
     result.torn_tail = reader.torn_tail
     if reader.db_uuid is not None:

@@ -163,6 +163,10 @@ class WalReader:
             out.append(Segment(path, seq, db_uuid, seed))
         return out
 
+    def segment_sizes(self) -> dict[int, int]:
+        """Bytes of each segment file, by sequence number (for progress reports)."""
+        return {seg.sequence: self._fs.size(seg.path) for seg in self.segments()}
+
     def records(self) -> Iterator[WalRecord]:
         """Every valid record in commit order; sets `tail` if the newest segment ends torn or padded."""
         self.tail = None
