@@ -77,6 +77,14 @@ def test_tuples_become_lists_and_unsupported_types_are_refused():
         codec.packb(dt.time(1, tzinfo=zoneinfo.ZoneInfo("Europe/Berlin")))
 
 
+def test_a_failed_pack_leaves_nothing_behind_for_the_next():
+    """packb reuses one Packer per thread: a value refused halfway must not
+    leave its first items in the buffer of the next encoding."""
+    with pytest.raises(codec.CodecError):
+        codec.packb(["written first", 1, {1, 2}])
+    assert codec.packb(["next", 2]) == msgpack.packb(["next", 2])
+
+
 @pytest.mark.parametrize(
     "data",
     [
