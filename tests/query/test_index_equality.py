@@ -24,3 +24,13 @@ def test_stale_index_entries_do_not_match(db):
     assert value(db, "MATCH (n:L {p: 1}) RETURN count(n) AS c") == 0
     assert value(db, "MATCH (n:L {p: 3}) RETURN count(n) AS c") == 0
     assert value(db, "MATCH (n:L {p: 2}) RETURN count(n) AS c") == 1
+
+
+def test_lists_and_maps_holding_booleans_and_numbers_do_not_match(db):
+    """Python's == says [1] == [True]; Cypher's says false, with or without an index."""
+    db.execute("CREATE (:L {p: [1], q: 'list'}), (:L {p: [true], q: 'bool list'})")
+    without = value(db, "MATCH (n:L {p: [true]}) RETURN collect(n.q) AS qs")
+    db.execute("CREATE INDEX ON :L(p)")
+    assert value(db, "MATCH (n:L {p: [true]}) RETURN collect(n.q) AS qs") == without == ["bool list"]
+    assert value(db, "MATCH (n:L {p: [1]}) RETURN collect(n.q) AS qs") == ["list"]
+    assert value(db, "MATCH (n:L {p: [1.0]}) RETURN collect(n.q) AS qs") == ["list"]

@@ -152,7 +152,7 @@ class Transaction:
         among those the index files under it, or None when no index can
         answer. `equal(held, value)` is the caller's equality, True when
         equal (Cypher's: the index groups 1 with 1.0, and True with 1); a held
-        value of the type of `value` and == to it needs no call. This is the
+        scalar of the type of `value` and == to it needs no call. This is the
         hot path of every indexed lookup, so the common case (a unique value
         held by a vertex with no pending versions) is inlined."""
         indexes = self.storage.indexes
@@ -169,6 +169,7 @@ class Transaction:
             members = tuple(members)  # one C call: a writer may add to the set meanwhile
         else:
             return indexes.property_candidates(label, key, value)  # None, or [] when absent
+        exact = kind is not list and kind is not dict  # == of containers equates true with 1 inside them
         found = []
         for vertex in members:
             deleted, labels, held = vertex.deleted, vertex.labels, vertex.props.get(key)  # state first
@@ -176,7 +177,9 @@ class Transaction:
             if delta is not None and not self._sees_head(delta):
                 labels, props, deleted = version(vertex, self.info, self.start_ts)
                 held = props.get(key)
-            if not deleted and label in labels and ((held == value and type(held) is kind) or equal(held, value) is True):
+            if not deleted and label in labels and (
+                (exact and held == value and type(held) is kind) or equal(held, value) is True
+            ):
                 found.append(vertex)
         return found
 

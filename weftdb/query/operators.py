@@ -647,18 +647,6 @@ class Limit(Operator):
 # -- writing ------------------------------------------------------------------------------
 
 
-class Eager(Operator):
-    """Materialises its input: every read before it finishes before any write after it."""
-
-    name = "Eager"
-
-    def __init__(self, input):
-        self.input = input
-
-    def run(self, ctx, rows):
-        return iter(list(self.input.run(ctx, rows)))
-
-
 class Write(Operator):
     """Base of the write operators: one `apply(ctx, row) -> row` per input row.
     Eager unless `streams`: then each row is applied as it arrives, so no
