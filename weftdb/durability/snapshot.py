@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from itertools import islice
 from typing import Any, Iterator
 
+from ..graph.redo import CREATE_EDGE, CREATE_VERTEX
 from ..graph.storage import Storage
 from .files import FileSystem
 from .snapshot_file import SnapshotInfo, SnapshotReader, write_snapshot
@@ -86,14 +87,15 @@ def _unflat(flat: list, keys: list[str]) -> dict[str, Any]:
     return {keys[flat[i]]: flat[i + 1] for i in range(0, len(flat), 2)}
 
 
-def _vertex_rows(batch: list, labels: list[str], keys: list[str]) -> list[tuple]:
-    """Snapshot vertex items as `Storage.load_vertices` rows."""
-    return [(gid, [labels[i] for i in label_ids], _unflat(props, keys)) for gid, label_ids, props in batch]
+def _vertex_ops(batch: list, labels: list[str], keys: list[str]) -> list[tuple]:
+    """Snapshot vertex items as the create ops `Storage.load_vertices` takes."""
+    return [(CREATE_VERTEX, gid, [labels[i] for i in label_ids], _unflat(props, keys)) for gid, label_ids, props in batch]
 
 
-def _edge_rows(batch: list, edge_types: list[str], keys: list[str]) -> list[tuple]:
-    """Snapshot edge items as `Storage.load_edges` rows."""
-    return [(gid, edge_types[t], src, dst, _unflat(props, keys) if props else {}) for gid, t, src, dst, props in batch]
+def _edge_ops(batch: list, edge_types: list[str], keys: list[str]) -> list[tuple]:
+    """Snapshot edge items as the create ops `Storage.load_edges` takes."""
+    return [(CREATE_EDGE, gid, edge_types[t], src, dst, _unflat(props, keys) if props else {})
+            for gid, t, src, dst, props in batch]
 
 
 def _vertex_batches(tx, label_id: dict[str, int], key_id: dict[str, int], size: int) -> Iterator[list[tuple]]:
@@ -202,11 +204,11 @@ def load(storage: Storage, reader: SnapshotReader, threads: int = 1, progress=No
     for label, key in schema.get("property_indexes", []):
         storage.create_index(label, key, log=False)
     for batch in reader.vertex_batches(threads):
-        storage.load_vertices(_vertex_rows(batch, labels, keys))
+        storage.load_vertices(_vertex_ops(batch, labels, keys))
         if progress:
             progress(len(batch))
     for batch in reader.edge_batches(threads):
-        storage.load_edges(_edge_rows(batch, edge_types, keys))
+        storage.load_edges(_edge_ops(batch, edge_types, keys))
         if progress:
             progress(len(batch))
     for label, key in schema.get("existence", []):

@@ -68,17 +68,19 @@ class Indexes:
                         self._add(index, value, vertex)
 
     def add_label_to_many(self, vertices: list[Vertex], label: str) -> None:
-        """`add_label` for many vertices (recovery): one set update when the
-        label has no property index."""
-        if self.keys_of_label.get(label):
-            for vertex in vertices:
-                self.add_label(vertex, label)
-            return
+        """`add_label` for many vertices (recovery): one set update, then one
+        pass per property index of the label."""
         members = self.by_label.get(label)
         if members is None:
             self.by_label[label] = set(vertices)
         else:
             members.update(vertices)
+        add = self._add
+        for key, index in self.keys_of_label.get(label, {}).items():
+            for vertex in vertices:
+                props = vertex.props
+                if key in props:
+                    add(index, props[key], vertex)
 
     def add_property(self, vertex: Vertex, key: str, value: Any) -> None:
         labels = self._labels_of_key.get(key)

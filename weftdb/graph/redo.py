@@ -116,9 +116,9 @@ _CODE = itemgetter(0)
 def _create_run(storage: "Storage", code: int, run: list, where: str) -> None:
     try:
         if code == CREATE_VERTEX:
-            storage.load_vertices(run, ops=True)
+            storage.load_vertices(run)
         else:
-            storage.load_edges(run, ops=True)
+            storage.load_edges(run)
     except (KeyError, IndexError, TypeError, ValueError):
         # Name the op that does not apply: replayed one by one, it raises.
         # (Recovery stops at this error, so the half-loaded batch is dropped.)
@@ -133,9 +133,9 @@ def _apply_one(storage: "Storage", op: tuple, where: str) -> None:
     try:
         code = op[0]
         if code == CREATE_VERTEX:
-            storage.load_vertex(op[1], op[2], op[3])
+            storage.load_vertices([op])
         elif code == CREATE_EDGE:
-            storage.load_edge(op[1], op[2], op[3], op[4], op[5])
+            storage.load_edges([op])
         elif code == SET_VERTEX_PROPERTY or code == SET_EDGE_PROPERTY:
             obj = (vertices if code == SET_VERTEX_PROPERTY else edges)[op[1]]
             _set(obj, op[2], op[3])

@@ -50,6 +50,8 @@ from .transaction import Transaction
 
 NEWEST = float("inf")
 
+_GID, _EDGE_TYPE = itemgetter(1), itemgetter(2)  # of a create op
+
 FREEZE_AFTER = 5_000
 """A commit that changed this many objects moves every live object to the
 cyclic garbage collector's permanent generation (`gc.freeze`). The graph's
@@ -347,20 +349,11 @@ class Storage:
 
     # -- recovery (single-threaded, before the database serves) --------------------
 
-    def load_vertex(self, gid: int, labels, props: dict[str, Any]) -> Vertex:
-        """Insert a committed vertex as it was recovered: no Delta, visible to all."""
-        self.load_vertices([(gid, labels, props)])
-        return self.vertices[gid]
-
-    def load_edge(self, gid: int, type_: str, src: int, dst: int, props: dict[str, Any]) -> Edge:
-        self.load_edges([(gid, type_, src, dst, props)])
-        return self.edges[gid]
-
-    def load_vertices(self, rows: list, ops: bool = False) -> None:
-        """Insert recovered vertices, `(gid, labels, props)` each: no Delta,
-        visible to all. `ops`: the rows are WAL create-vertex ops instead,
-        `(code, gid, labels, props)`, taken as they were decoded (copying them
-        into rows without the code cost a tenth of a recovery from the WAL).
+    def load_vertices(self, ops: list) -> None:
+        """Insert recovered vertices: no Delta, visible to all. `ops` are
+        create-vertex redo ops `(code, gid, labels, props)`: a WAL record's as
+        decoded (copying them into rows cost a tenth of a recovery from the
+        WAL), a snapshot batch's built alike.
 
         One call per snapshot batch or WAL record: recovery spends most of its
         time here, so the per-vertex work is the object and its gid entry, and
@@ -370,11 +363,7 @@ class Storage:
         vertices, keys = self.vertices, self.property_keys
         by_labels: dict[tuple[str, ...], tuple[tuple[str, ...], list[Vertex]]] = {}
         last: Any = by_labels  # no row's labels equal it
-        for row in rows:
-            if ops:
-                _, gid, labels, props = row
-            else:
-                gid, labels, props = row
+        for _, gid, labels, props in ops:
             if labels != last:
                 last = labels
                 shared = tuple(labels)
@@ -392,29 +381,22 @@ class Storage:
             if labels and self.constraints.unique:
                 for vertex in group:
                     self.constraints.note(vertex)
-        if rows:
-            self.next_vertex_id = max(self.next_vertex_id, max(map(itemgetter(1 if ops else 0), rows)) + 1)
+        if ops:
+            self.next_vertex_id = max(self.next_vertex_id, max(map(_GID, ops)) + 1)
 
-    def load_edges(self, rows: list, ops: bool = False) -> None:
-        """Insert recovered edges, `(gid, type, src gid, dst gid, props)` each
-        (the ends must be loaded), or with `ops` WAL create-edge ops
-        `(code, gid, type, src gid, dst gid, props)`: the batch form of
+    def load_edges(self, ops: list) -> None:
+        """Insert recovered edges from create-edge redo ops `(code, gid, type,
+        src gid, dst gid, props)` (the ends must be loaded): the batch form of
         `load_vertices`; the edge types are noted once per batch."""
         vertices, edges, keys = self.vertices, self.edges, self.property_keys
-        for row in rows:
-            if ops:
-                _, gid, type_, src, dst, props = row
-            else:
-                gid, type_, src, dst, props = row
-            source, target = vertices[src], vertices[dst]
-            edge = edges[gid] = Edge(gid, type_, source, target, props)
+        for _, gid, type_, src, dst, props in ops:
+            edge = edges[gid] = Edge(gid, type_, vertices[src], vertices[dst], props)
             if props:
                 keys.update(props)
             attach(edge)
-        if rows:
-            at = 1 if ops else 0
-            self.edge_types.update(map(itemgetter(at + 1), rows))
-            self.next_edge_id = max(self.next_edge_id, max(map(itemgetter(at), rows)) + 1)
+        if ops:
+            self.edge_types.update(map(_EDGE_TYPE, ops))
+            self.next_edge_id = max(self.next_edge_id, max(map(_GID, ops)) + 1)
 
     def unload(self, obj: Vertex | Edge) -> None:
         """Remove a recovered object that a later WAL record deleted."""
