@@ -457,6 +457,76 @@ def test_records_appended_during_a_batch_get_the_next_leader(tmp_path):
     w.close()
 
 
+class HeldFsyncFS(FileSystem):
+    """A disk whose fsyncs wait for the test's gate once it is armed."""
+
+    def __init__(self):
+        super().__init__()
+        self.entered, self.gate, self.armed = threading.Event(), threading.Event(), False
+
+    def _fdatasync(self, fd):
+        if self.armed:
+            self.entered.set()
+            self.gate.wait()
+        super()._fdatasync(fd)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_a_follower_interrupted_in_its_sleep_leaves_the_wal_working(tmp_path):
+    """Ctrl-C (here a timer signal) in a thread asleep on the leader's batch:
+    that thread gets the exception, and later commits are not left without a
+    leader; the interrupted record goes out with the next batch."""
+    import signal
+
+    fs, d = HeldFsyncFS(), str(tmp_path / "wal")
+    w = WalWriter(fs, d, UUID)
+    w.wait_durable(w.append(body(0)))
+    fs.armed = True
+    leader = threading.Thread(target=w.wait_durable, args=(w.append(body(1)),))
+    leader.start()
+    assert fs.entered.wait(10)
+    interrupted = w.append(body(2))
+
+    def on_alarm(signum, frame):
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(Interrupted):
+            w.wait_durable(interrupted)  # the main thread sleeps as a follower
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert w._waiters == []
+    fs.armed = False
+    fs.gate.set()
+    leader.join(10)
+    later = threading.Thread(target=w.wait_durable, args=(w.append(body(3)),))
+    later.start()
+    later.join(10)
+    assert not later.is_alive() and w.durable_position == 4
+    w.close()
+    assert read_all(FileSystem(), d) == ([body(i) for i in range(4)], None)
+
+
+def test_a_lead_handed_to_an_interrupted_follower_passes_on(tmp_path):
+    from weftdb.durability.wal_writer import _Waiter
+
+    w = WalWriter(FileSystem(), str(tmp_path / "wal"), UUID)
+    gone, heir = _Waiter(1, False), _Waiter(2, False)
+    w._leader, gone.lead, w._waiters = True, True, [heir]  # the lead was handed to `gone`, which was interrupted
+    w._leave(gone)
+    assert heir.lead and heir.wake.acquire(blocking=False) and w._leader
+    w._waiters = []
+    w._leave(heir)  # the heir is interrupted too, with nobody left: the lead is dropped
+    assert not w._leader
+    w.close()
+
+
 def test_flush_every_n_tx_fsyncs_every_nth(tmp_path):
     fs, d = FileSystem(), str(tmp_path / "wal")
     w = WalWriter(fs, d, UUID, flush_every_n_tx=4)

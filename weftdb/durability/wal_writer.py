@@ -200,17 +200,44 @@ class WalWriter:
             else:
                 self._leader, waiter = True, None
         if waiter is not None:
-            waiter.wake.acquire()  # released by the leader
+            try:
+                waiter.wake.acquire()  # released by the leader
+            except BaseException:  # e.g. KeyboardInterrupt in the main thread
+                self._leave(waiter)
+                raise
             if not waiter.lead:
                 if self._done(position, force):
                     return
                 raise self._refusal()  # woken without the lead and not done: the WAL failed
         self._lead(force)
 
+    def _leave(self, waiter: _Waiter) -> None:
+        """A follower interrupted in its sleep goes; a lead it was handed passes
+        on, or nobody would ever write again. (Its record stays queued: the
+        next batch writes it, as the caller cannot know whether it did.)"""
+        with self._lock:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            elif waiter.lead:
+                self._pass_lead()
+
+    def _pass_lead(self) -> None:
+        """Under the lock: hand the lead to the oldest waiter, or drop it."""
+        if self._waiters:
+            heir = self._waiters.pop(0)
+            heir.lead = True
+            heir.wake.release()
+        else:
+            self._leader = False
+
     def _lead(self, force: bool) -> None:
         """Write everything queued as one batch (and fsync it); the caller holds the lead."""
         with self._lock:
-            self._gather()
+            try:
+                self._gather()
+            except BaseException:  # interrupted while gathering: nothing taken yet
+                self._pass_lead()
+                raise
             batch, self._pending = self._pending, []
             upto = self._appended
             sync = force or self._n == 1 or upto // self._n > self._durable // self._n
@@ -231,15 +258,9 @@ class WalWriter:
             self._written = upto
             if sync:
                 self._durable = upto
-            woken, waiting = [], []
-            for waiter in self._waiters:
-                (woken if self._done(waiter.position, waiter.force) else waiting).append(waiter)
-            if waiting:
-                waiting[0].lead = True  # the lead passes on without an election
-                woken.append(waiting.pop(0))
-            else:
-                self._leader = False
-            self._waiters = waiting
+            woken = [w for w in self._waiters if self._done(w.position, w.force)]
+            self._waiters = [w for w in self._waiters if not self._done(w.position, w.force)]
+            self._pass_lead()  # to the oldest waiter still waiting: no election
         for waiter in woken:
             waiter.wake.release()
 
