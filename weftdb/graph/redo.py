@@ -13,6 +13,7 @@ taken while a schema change committed may meet that change again in the WAL.
 
 from __future__ import annotations
 
+from itertools import groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -92,22 +93,16 @@ def apply(storage: "Storage", ops: list, where: str) -> None:
     the store's batch loaders in one call, ops as they are: per-op dispatch
     was most of the time of recovering from the WAL, and copying each op into
     a row without its code a tenth of it."""
-    code = ops[0][0] if ops and ops[0] else None
-    if (code == CREATE_VERTEX or code == CREATE_EDGE) and all(ops) and list(map(_CODE, ops)).count(code) == len(ops):
-        _create_run(storage, code, ops, where)  # a bulk load's record: one run, found at C speed
-        return
-    i, n = 0, len(ops)
-    while i < n:
-        code = ops[i][0] if ops[i] else None
+    try:
+        runs = [(code, list(run)) for code, run in groupby(ops, _CODE)]  # at C speed: a record is one run
+    except (IndexError, TypeError):  # an empty or non-list op: one by one, so the error names it
+        runs = [(None, ops)]
+    for code, run in runs:
         if code == CREATE_VERTEX or code == CREATE_EDGE:
-            j = i + 1
-            while j < n and ops[j] and ops[j][0] == code:
-                j += 1
-            _create_run(storage, code, ops[i:j], where)
-            i = j
+            _create_run(storage, code, run, where)
         else:
-            _apply_one(storage, ops[i], where)
-            i += 1
+            for op in run:
+                _apply_one(storage, op, where)
 
 
 _CODE = itemgetter(0)
