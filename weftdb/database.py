@@ -68,12 +68,7 @@ class Database:
             self._check_open()
             return self._administer(statement, params)
         tx = self.begin()
-        try:
-            result = tx._run(query, statement, params, timeout, interrupt)
-        except BaseException:
-            if not tx.closed:
-                tx.rollback()
-            raise
+        result = tx._run(query, statement, params, timeout, interrupt)  # rolls back if it raises
         tx.commit()
         return result
 
