@@ -17,7 +17,10 @@ object serves the "restarted" process.
 
 Simplifications (stated so a test does not lean on them): directories count as
 durable once made; unsynced data is kept or lost as a prefix, never reordered
-(bit-flip tests cover garbage).
+(bit-flip tests cover garbage); a durable write (RWF_DSYNC) is a write and an
+fdatasync, so it makes the file's earlier writes durable too (the WAL uses one
+only when they already are); files asked for direct I/O are opened without
+O_DIRECT (the model copies what is written), but written in whole blocks.
 
 Faults: `fail_fsync(...)` makes an fsync raise (EIO by default);
 `fail_writes_after(n)` lets n more bytes reach the files and then makes the
@@ -66,6 +69,8 @@ def _resize(buf: bytearray, size: int) -> None:
 
 
 class CrashFS(FileSystem):
+    o_direct = 0
+
     def __init__(self, root: str):
         super().__init__()
         self.root = os.path.abspath(root)
@@ -113,9 +118,9 @@ class CrashFS(FileSystem):
         self._open.append(f)
         return f
 
-    def _create(self, path: str) -> File:
+    def _create(self, path: str, direct: bool = False) -> File:
         path = os.path.abspath(path)
-        f = super()._create(path)
+        f = super()._create(path, direct)
         inode = self._live.setdefault(path, _Inode())
         _resize(inode.current, 0)
         inode.pending.append(("truncate", 0))
@@ -127,8 +132,13 @@ class CrashFS(FileSystem):
         inode = self._live.setdefault(path, _Inode())
         return self._track(f, inode)
 
-    def _pwrite(self, fd: int, data, offset: int) -> int:
-        data = bytes(data)
+    def _pwrite(self, fd: int, data, offset: int, durable: bool = False) -> int:
+        n = self._model_write(fd, bytes(data), offset)
+        if durable:
+            self._fdatasync(fd)
+        return n
+
+    def _model_write(self, fd: int, data: bytes, offset: int) -> int:
         if self._write_budget is not None:
             if self._write_budget <= 0:
                 raise OSError(self._write_errno, os.strerror(self._write_errno))

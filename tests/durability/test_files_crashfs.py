@@ -1,6 +1,7 @@
 """The file layer (real disk) and its crash-simulating twin."""
 
 import errno
+import fcntl
 import os
 
 import pytest
@@ -155,3 +156,74 @@ def test_write_atomic_failure_keeps_old_file_and_no_temporary(tmp_path):
     with pytest.raises(DurabilityError):
         fs.write_atomic(p, b"new content")
     assert read(p) == b"old" and os.listdir(tmp_path) == ["f"]
+
+
+# --- direct I/O: whole-block appends ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fs_class", [FileSystem, CrashFS])
+@pytest.mark.parametrize("zero_fill", [0, 3 * 4096 + 100])
+def test_direct_appends_read_back_as_written(tmp_path, fs_class, zero_fill):
+    """Appends of every awkward size (empty, within a block, ending on a block
+    boundary, spanning many blocks) read back byte for byte, followed only by
+    zeros, whether or not the file was zero-filled first."""
+    fs = fs_class(str(tmp_path)) if fs_class is CrashFS else fs_class()
+    p = str(tmp_path / "seg")
+    f = fs.create(p, zero_fill=zero_fill, direct=True)
+    assert f.block is not None and f.size == 0
+    sizes = [40, 1, 4055, 0, 4096, 3, 5000, 4096 * 20 + 7, 17, 4096 - 24]
+    expected = b""
+    for i, n in enumerate(sizes):
+        data = bytes((i * 7 + j) % 251 + 1 for j in range(n))
+        fs.write(f, data, durable=i % 2 == 0)
+        expected += data
+        on_disk = read(p)
+        assert on_disk[: len(expected)] == expected
+        assert not on_disk[len(expected):].strip(b"\0")
+        assert f.size == len(expected)
+        assert not f.block[f.size % 4096:].strip(b"\0")  # the buffer past the data stays zero
+    assert len(f.block) <= 16 * 4096  # a large write did not leave its buffer behind
+    fs.truncate(f, f.size)
+    fs.fsync(f)
+    fs.close(f)
+    assert read(p) == expected
+
+
+def test_direct_io_opens_with_o_direct_and_falls_back_where_refused(tmp_path, monkeypatch):
+    fs = FileSystem()
+    real_open = os.open
+    flags_seen = []
+
+    def no_direct(path, flags, mode=0o777):
+        flags_seen.append(flags)
+        if flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))  # as tmpfs did
+        return real_open(path, flags, mode)
+
+    f = fs.create(str(tmp_path / "a"), direct=True)  # ext4 under tmp_path: really O_DIRECT
+    assert os.O_DIRECT & fcntl.fcntl(f.fd, fcntl.F_GETFL)
+    fs.close(f)
+    monkeypatch.setattr(os, "open", no_direct)
+    f = fs.create(str(tmp_path / "b"), zero_fill=8192, direct=True)
+    assert [bool(fl & os.O_DIRECT) for fl in flags_seen] == [True, False]
+    fs.write(f, b"still whole blocks", durable=True)
+    fs.close(f)
+    assert read(str(tmp_path / "b")) == b"still whole blocks" + bytes(8192 - 18)
+
+
+def test_failed_durable_write_is_cut_back_durably(tmp_path):
+    """A durable write that fails part-way may have put its part on disk; the
+    cut back is fsynced, so a power cut does not bring back a write the caller
+    was told failed."""
+    fs = CrashFS(str(tmp_path))
+    p = str(tmp_path / "seg")
+    f = fs.create(p, zero_fill=8192, direct=True)
+    fs.fsync(f)
+    fs.fsync_dir(str(tmp_path))
+    fs.write(f, b"acknowledged|", durable=True)
+    fs.fail_writes_after(100)
+    with pytest.raises(DurabilityError, match="ENOSPC"):
+        fs.write(f, b"refused" * 20, durable=True)
+    assert f.size == 13
+    fs.crash()
+    assert read(p) == b"acknowledged|"

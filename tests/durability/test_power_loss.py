@@ -91,17 +91,17 @@ class PowerCutFS(CrashFS):
     def fsync_dir(self, path):
         self._sync_point(lambda: CrashFS.fsync_dir(self, path))
 
-    def _create(self, path):
+    def _create(self, path, direct=False):
         self._alive()
-        return super()._create(path)
+        return super()._create(path, direct)
 
     def open_append(self, path):
         self._alive()
         return super().open_append(path)
 
-    def _pwrite(self, fd, data, offset):
+    def _pwrite(self, fd, data, offset, durable=False):  # a durable write syncs through _fsync
         self._alive()
-        return super()._pwrite(fd, data, offset)
+        return super()._pwrite(fd, data, offset, durable)
 
     def _ftruncate(self, fd, size):
         self._alive()

@@ -346,12 +346,32 @@ def test_enospc_leaves_no_partial_record_and_restart_resumes(tmp_path):
 # --- group commit ---------------------------------------------------------
 
 
-class SlowFsyncFS(FileSystem):
-    """A disk whose fsync takes 2 ms, like a real one under load."""
+class SyncHookFS(FileSystem):
+    """Calls `on_sync()` before every sync of file data: an fsync, an
+    fdatasync, or a durable write (the WAL's batch with a sync per commit)."""
+
+    def on_sync(self):
+        pass
+
+    def _pwrite(self, fd, data, offset, durable=False):
+        if durable:
+            self.on_sync()
+        return super()._pwrite(fd, data, offset, durable)
 
     def _fsync(self, fd):
-        time.sleep(0.002)
+        self.on_sync()
         super()._fsync(fd)
+
+    def _fdatasync(self, fd):
+        self.on_sync()
+        super()._fdatasync(fd)
+
+
+class SlowFsyncFS(SyncHookFS):
+    """A disk whose syncs take 2 ms, like a real one under load."""
+
+    def on_sync(self):
+        time.sleep(0.002)
 
 
 def test_group_commit_16_threads_share_fsyncs(tmp_path):
@@ -386,20 +406,19 @@ def test_group_commit_16_threads_share_fsyncs(tmp_path):
     assert set(got) == expected and len(got) == commits and torn is None
 
 
-class GatedFsyncFS(FileSystem):
-    """A disk whose next fsync blocks until the test opens the gate, then fails
+class GatedFsyncFS(SyncHookFS):
+    """A disk whose next sync blocks until the test opens the gate, then fails
     with EIO: followers are waiting on the leader when the WAL dies."""
 
     def __init__(self):
         super().__init__()
         self.entered, self.gate, self.armed = threading.Event(), threading.Event(), False
 
-    def _fdatasync(self, fd):
+    def on_sync(self):
         if self.armed:
             self.entered.set()
             self.gate.wait()
             raise OSError(errno.EIO, "Input/output error")
-        super()._fdatasync(fd)
 
 
 def test_followers_waiting_on_a_failing_batch_all_raise(tmp_path):
@@ -457,18 +476,17 @@ def test_records_appended_during_a_batch_get_the_next_leader(tmp_path):
     w.close()
 
 
-class HeldFsyncFS(FileSystem):
-    """A disk whose fsyncs wait for the test's gate once it is armed."""
+class HeldFsyncFS(SyncHookFS):
+    """A disk whose syncs wait for the test's gate once it is armed."""
 
     def __init__(self):
         super().__init__()
         self.entered, self.gate, self.armed = threading.Event(), threading.Event(), False
 
-    def _fdatasync(self, fd):
+    def on_sync(self):
         if self.armed:
             self.entered.set()
             self.gate.wait()
-        super()._fdatasync(fd)
 
 
 class Interrupted(Exception):

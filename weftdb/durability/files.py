@@ -18,6 +18,22 @@ part-way (ENOSPC after some bytes), the file is truncated back to the offset
 the write started at, so no partial record is left for a restart to misread;
 if even that truncation fails the torn-tail rule of the WAL reader covers it.
 
+A write can be *durable* (`write(f, data, durable=True)`): it returns once its
+bytes are on stable storage, with one system call (RWF_DSYNC, as O_DSYNC) and
+no fsync after. That covers this write only, so a caller uses it when every
+earlier write to the file is already durable (the WAL with a sync per commit);
+otherwise it writes and then calls `fsync`.
+
+A file created for *direct I/O* (`create(path, direct=True)`, O_DIRECT where
+the file system allows it) bypasses the page cache. Direct I/O moves whole
+aligned blocks, so such a `File` keeps the partial last block of its data in
+an aligned buffer and every append rewrites that block with the new bytes
+after it, zeros to the block's end. The rewritten bytes are the ones already
+there, so a write cut short leaves old or new bytes, never other ones — the
+same thing the page cache does when it writes back the last page of a file.
+A WAL commit written this way takes about a fifth less time than a write to
+the page cache followed by fdatasync (bench/README.md).
+
 Reads (`read`, `size`, `listdir`, `exists`) raise plain `OSError`: the caller
 (recovery) turns them into `RecoveryError` with the context it knows.
 """
@@ -25,9 +41,13 @@ Reads (`read`, `size`, `listdir`, `exists`) raise plain `OSError`: the caller
 from __future__ import annotations
 
 import errno as _errno
+import mmap
 import os
 
 from weftdb.errors import DurabilityError
+
+BLOCK = 4096  # direct I/O alignment: a multiple of every common logical block size
+_RWF_DSYNC = getattr(os, "RWF_DSYNC", 0)
 
 
 def _fail(action: str, path: str, exc: OSError) -> DurabilityError:
@@ -45,37 +65,50 @@ class File:
 
     `size` is the offset of the next write: the end of the data. In a file
     created zero-filled (`create(path, zero_fill=n)`) it is below the file's
-    length, and writes overwrite the zeros."""
+    length, and writes overwrite the zeros. `block` is None for a buffered
+    file; for a direct-I/O one, an aligned buffer whose first `size % BLOCK`
+    bytes are the data of the last, partial block and whose other bytes are zero."""
 
-    __slots__ = ("path", "fd", "size")
+    __slots__ = ("path", "fd", "size", "block")
 
-    def __init__(self, path: str, fd: int, size: int):
+    def __init__(self, path: str, fd: int, size: int, block: mmap.mmap | None = None):
         self.path = path
         self.fd = fd
         self.size = size
+        self.block = block
 
     def __repr__(self) -> str:
         return f"File({self.path!r}, size={self.size})"
 
 
 class FileSystem:
-    """Real-disk implementation. Counts fsyncs in `stats` (group-commit tests, storage info)."""
+    """Real-disk implementation. Counts fsyncs (durable writes among them) in
+    `stats` (group-commit tests, storage info)."""
+
+    # Open flag of direct I/O; a test double that copies what is written (so
+    # cannot keep it aligned) sets 0 and still gets the whole-block writes.
+    o_direct = getattr(os, "O_DIRECT", 0)
 
     def __init__(self) -> None:
         self.stats = {"write": 0, "fsync": 0, "fsync_dir": 0}
 
     # --- writing ----------------------------------------------------------
 
-    def create(self, path: str, zero_fill: int = 0) -> File:
+    def create(self, path: str, zero_fill: int = 0, direct: bool = False) -> File:
         """Create `path` (an existing file is truncated) and open it for appending at offset 0.
 
         `zero_fill` > 0 first writes that many zero bytes (really written, not
-        a sparse hole), so later writes overwrite allocated blocks: the disk
-        space is reserved up front (no ENOSPC mid-record on ordinary file
-        systems) and `fsync(f, data_only=True)` of such writes needs no
-        metadata update, which is what makes it cheap."""
-        f = self._create(path)
+        a sparse hole; rounded up to whole blocks for a direct file), so later
+        writes overwrite allocated blocks: the disk space is reserved up front
+        (no ENOSPC mid-record on ordinary file systems) and a durable write or
+        `fsync(f, data_only=True)` of such writes needs no metadata update,
+        which is what makes it cheap. `direct`: see the module docstring; where
+        the file system refuses O_DIRECT the file is buffered, with the same
+        whole-block writes."""
+        f = self._create(path, direct)
         if zero_fill > 0:
+            if direct:
+                zero_fill = -(-zero_fill // BLOCK) * BLOCK
             chunk = bytes(min(zero_fill, 1 << 20))
             try:
                 while f.size < zero_fill:
@@ -86,12 +119,18 @@ class FileSystem:
             f.size = 0
         return f
 
-    def _create(self, path: str) -> File:
+    def _create(self, path: str, direct: bool = False) -> File:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                fd = os.open(path, flags | (self.o_direct if direct else 0), 0o644)
+            except OSError as e:
+                if not (direct and e.errno == _errno.EINVAL):
+                    raise
+                fd = os.open(path, flags, 0o644)  # no O_DIRECT on this file system (tmpfs)
         except OSError as e:
             raise _fail("creating", path, e) from e
-        return File(path, fd, 0)
+        return File(path, fd, 0, mmap.mmap(-1, BLOCK) if direct else None)
 
     def open_append(self, path: str) -> File:
         """Open an existing (or new) file for appending at its current end."""
@@ -102,26 +141,71 @@ class FileSystem:
             raise _fail("opening", path, e) from e
         return File(path, fd, size)
 
-    def write(self, f: File, data: bytes) -> None:
-        """Append all of `data` or raise DurabilityError having cut the file back to where it was."""
+    def write(self, f: File, data: bytes, durable: bool = False) -> None:
+        """Append all of `data` or raise DurabilityError having cut the file back
+        to where it was. `durable`: return only once the bytes are on stable storage."""
+        if f.block is not None:
+            self._write_blocks(f, data, durable)
+            return
         start = f.size
         view = memoryview(data)
         done = 0
         try:
             while done < len(view):
-                n = self._pwrite(f.fd, view[done:], start + done)
+                n = self._pwrite(f.fd, view[done:], start + done, durable)
                 if n == 0:  # no progress: treat like a full disk rather than spin
                     raise OSError(_errno.ENOSPC, os.strerror(_errno.ENOSPC))
                 done += n
         except OSError as e:
-            self._cut_back(f, start)
+            self._cut_back(f, start, durable)
             raise _fail("writing to", f.path, e) from e
         f.size = start + done
-        self.stats["write"] += 1
+        self._count_write(durable)
 
-    def _cut_back(self, f: File, offset: int) -> None:
+    def _write_blocks(self, f: File, data: bytes, durable: bool) -> None:
+        """Append to a direct-I/O file: rewrite its partial last block with `data`
+        after it, zeros to the end of the last block written, in one write."""
+        start = f.size - f.size % BLOCK  # file offset of the buffer's first byte
+        keep = f.size - start
+        end = keep + len(data)
+        span = -(-end // BLOCK) * BLOCK
+        if len(f.block) < span:
+            grown = mmap.mmap(-1, span)
+            grown[:keep] = f.block[:keep]
+            f.block = grown
+        buf = f.block
+        buf[keep:end] = data
+        try:
+            n = self._pwrite(f.fd, memoryview(buf)[:span], start, durable)
+            if n != span:  # direct I/O writes whole blocks or, out of space, fewer
+                raise OSError(_errno.ENOSPC, os.strerror(_errno.ENOSPC))
+        except OSError as e:
+            buf[keep:end] = bytes(end - keep)
+            self._cut_back(f, f.size, durable)
+            raise _fail("writing to", f.path, e) from e
+        f.size += len(data)
+        tail = f.size % BLOCK
+        moved = f.size - tail - start  # buffer offset of the new partial block
+        if moved:
+            if len(buf) > 16 * BLOCK:  # a large write grew the buffer: do not keep it
+                f.block = mmap.mmap(-1, BLOCK)
+            f.block[:tail] = buf[moved : moved + tail]
+            f.block[tail:end] = bytes(min(end, len(f.block)) - tail)
+        self._count_write(durable)
+
+    def _count_write(self, durable: bool) -> None:
+        self.stats["write"] += 1
+        if durable:
+            self.stats["fsync"] += 1
+
+    def _cut_back(self, f: File, offset: int, durable: bool) -> None:
+        """Truncate after a failed write; after a failed durable write, whose
+        part may be on disk already, fsync the cut too, or a transaction the
+        caller was told failed could come back after a power cut."""
         try:
             self._ftruncate(f.fd, offset)
+            if durable:
+                self._fsync(f.fd)
         except OSError:
             pass  # the reader's torn-tail rule handles what is left
         f.size = offset
@@ -155,8 +239,16 @@ class FileSystem:
                 pass
 
     # The system calls a test double intercepts to model or fail them.
-    def _pwrite(self, fd: int, data, offset: int) -> int:
-        return os.pwrite(fd, data, offset)
+    def _pwrite(self, fd: int, data, offset: int, durable: bool = False) -> int:
+        """One write at `offset`; `durable`: its bytes are on stable storage
+        when it returns (RWF_DSYNC; where the kernel lacks it, write and fdatasync)."""
+        if not durable:
+            return os.pwrite(fd, data, offset)
+        if _RWF_DSYNC:
+            return os.pwritev(fd, (data,), offset, _RWF_DSYNC)
+        n = os.pwrite(fd, data, offset)
+        self._fdatasync(fd)
+        return n
 
     def _ftruncate(self, fd: int, size: int) -> None:
         os.ftruncate(fd, size)

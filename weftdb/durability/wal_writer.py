@@ -28,11 +28,13 @@ Invariants:
 * a segment never grows past `segment_size_bytes` unless it holds one record
   larger than that;
 * with `preallocate` (the default) a segment is created zero-filled to
-  `segment_size_bytes` and records overwrite the zeros, so the fsync of a
-  batch is an fdatasync that needs no metadata update — the trick that makes
-  SQLite's and PostgreSQL's WAL commits cheap. A segment is cut to its last
-  record ("sealed") before the next one is created and on `close`; a killed
-  process leaves the padding, which the reader takes as the end of data;
+  `segment_size_bytes` and records overwrite the zeros, so making a batch
+  durable needs no metadata update — the trick that makes SQLite's and
+  PostgreSQL's WAL commits cheap. Such a segment is written with direct I/O,
+  and with a sync per commit each batch is one durable write (RWF_DSYNC) with
+  no fsync after (files.py). A segment is cut to its last record ("sealed")
+  before the next one is created and on `close`; a killed process leaves the
+  padding, which the reader takes as the end of data;
 * the writer never appends to a segment an earlier process wrote: it starts a
   new sequence number after the highest one in the directory;
 * after any write or fsync failure the writer is dead: every later `append` or
@@ -301,21 +303,24 @@ class WalWriter:
         )
 
     def _write_batch(self, batch: list, sync: bool) -> None:
+        # With a sync per commit every earlier write is durable, so a durable
+        # write of the batch is enough; else write, then fdatasync them all.
+        through = sync and self._n == 1
         chunk: list[bytes] = []
         for item in batch:
             if isinstance(item, tuple):
-                self._write(chunk)
+                self._write(chunk, through)
                 chunk = []
                 self._start_segment(*item)
             else:
                 chunk.append(item)
-        self._write(chunk)
-        if sync and self._file is not None:
+        self._write(chunk, through)
+        if sync and not through and self._file is not None:
             self._fs.fsync(self._file, data_only=True)  # overwriting zero-filled blocks: no metadata
 
-    def _write(self, chunk: list[bytes]) -> None:
+    def _write(self, chunk: list[bytes], durable: bool) -> None:
         if chunk:
-            self._fs.write(self._file, b"".join(chunk))
+            self._fs.write(self._file, b"".join(chunk), durable)
 
     def _seal(self) -> None:
         """Cut the zero padding after the last record and fsync: the segment is final."""
@@ -333,7 +338,8 @@ class WalWriter:
             self._file = None
         path = wal.segment_path(self._dir, sequence)
         try:
-            f = fs.create(path + ".tmp", zero_fill=self._segment_size if self._preallocate else 0)
+            f = fs.create(path + ".tmp", zero_fill=self._segment_size if self._preallocate else 0,
+                          direct=self._preallocate)
         except BaseException:
             fs.discard(path + ".tmp")
             raise
