@@ -62,13 +62,14 @@ class Database:
         timeout: float | None = None,
         interrupt: threading.Event | None = None,
     ) -> Result:
-        """Run one statement in its own transaction (autocommit)."""
+        """Run one statement in its own transaction (autocommit): on the
+        store's transaction directly, with no `Transaction` around it."""
         statement = parse(query)
+        self._check_open()
         if runs_alone(statement):
-            self._check_open()
             return self._administer(statement, params)
-        tx = self.begin()
-        result = tx._run(query, statement, params, timeout, interrupt)  # rolls back if it raises
+        tx = self.storage.begin()
+        result = self._run(tx, query, statement, params, timeout, interrupt)  # rolls back if it raises
         tx.commit()
         return result
 
@@ -102,10 +103,34 @@ class Database:
         if self._closed:
             raise ClientError("The database is closed.")
 
+    def _run(self, tx: _GraphTransaction, query, statement, params, timeout, interrupt) -> Result:
+        """Run one statement in `tx`. A statement that fails rolls its whole
+        transaction back: a half-applied statement is never left for a later commit."""
+        try:
+            if tx.closed:
+                raise TransactionError("The transaction is already closed.")
+            if params is not None and not isinstance(params, dict):
+                raise ClientError(f"Parameters must be a dict, not {type(params).__name__}.")
+            if timeout is None:
+                timeout = self.config.query_execution_timeout_sec or None
+            if isinstance(statement, ast.Explain):
+                plan = plan_statement(statement.statement, tx)
+                lines = plan.explain()
+                return Result(["QUERY PLAN"], [(line,) for line in lines], "r", plan="\n".join(lines))
+            if isinstance(statement, ast.Profile):
+                plan = plan_statement(statement.statement, tx)
+                return run(plan, tx, params, timeout=timeout, interrupt=interrupt, profile=True)
+            plan = self._plans.get(query)
+            if plan is None:
+                plan = self._plan(query, statement, tx)
+            return run(plan, tx, params, timeout=timeout, interrupt=interrupt)
+        except BaseException:
+            if not tx.closed:
+                tx.abort()
+            raise
+
     def _plan(self, query: str, statement: ast.Statement, tx: _GraphTransaction) -> Plan:
-        plan = self._plans.get(query)
-        if plan is not None:
-            return plan
+        """Plan a statement not in the cache, and cache it."""
         plan = plan_statement(statement, tx)
         with self._plans_lock:
             self._plans[query] = plan
@@ -153,34 +178,7 @@ class Transaction:
                 "Schema and administration statements cannot run inside an explicit transaction; "
                 "run them on their own (autocommit: db.execute, or session.run over Bolt)."
             )
-        return self._run(query, statement, params, timeout, interrupt)
-
-    def _run(self, query, statement, params, timeout, interrupt) -> Result:
-        """A statement that fails rolls its whole transaction back: a
-        half-applied statement is never left for a later commit."""
-        try:
-            return self._execute(query, statement, params, timeout, interrupt)
-        except BaseException:
-            if not self._tx.closed:
-                self._tx.abort()
-            raise
-
-    def _execute(self, query, statement, params, timeout, interrupt) -> Result:
-        if self._tx.closed:
-            raise TransactionError("The transaction is already closed.")
-        if params is not None and not isinstance(params, dict):
-            raise ClientError(f"Parameters must be a dict, not {type(params).__name__}.")
-        if timeout is None:
-            timeout = self._db.config.query_execution_timeout_sec or None
-        if isinstance(statement, ast.Explain):
-            plan = plan_statement(statement.statement, self._tx)
-            lines = plan.explain()
-            return Result(["QUERY PLAN"], [(line,) for line in lines], "r", plan="\n".join(lines))
-        if isinstance(statement, ast.Profile):
-            plan = plan_statement(statement.statement, self._tx)
-            return run(plan, self._tx, params, timeout=timeout, interrupt=interrupt, profile=True)
-        plan = self._db._plan(query, statement, self._tx)
-        return run(plan, self._tx, params, timeout=timeout, interrupt=interrupt)
+        return self._db._run(self._tx, query, statement, params, timeout, interrupt)
 
     def commit(self) -> None:
         self._tx.commit()

@@ -191,6 +191,13 @@ def test_timeout_stops_a_long_query(db):
     assert time.monotonic() - started < 2
 
 
+def test_a_statement_that_overruns_its_timeout_is_rolled_back(db):
+    # The deadline is checked when the statement ends, not only every 1024 rows.
+    with pytest.raises(QueryTimeout):
+        db.execute("CREATE (:N)", timeout=1e-9)
+    assert value(db, "MATCH (n) RETURN count(n) AS c") == 0
+
+
 def test_interrupt_cancels_a_query_and_rolls_it_back(db):
     cancelled = threading.Event()
     cancelled.set()

@@ -69,7 +69,8 @@ def run(
 ) -> Result:
     deadline = time.monotonic() + timeout if timeout else None
     ctx = ExecutionContext(tx, params or {}, plan.nslots, interrupt, deadline)
-    ctx.check()
+    if interrupt is not None:
+        ctx.check()  # cancelled already (a deadline just set cannot have passed: it is checked at the end)
     slots = plan.column_slots
     start = [None] * plan.nslots
     if profile:

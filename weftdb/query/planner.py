@@ -15,6 +15,7 @@ layout, and picks how each pattern is matched:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from ..errors import CypherSemanticError
@@ -35,7 +36,7 @@ class Plan:
     writes: bool
     returns: bool
 
-    @property
+    @cached_property  # read by every execution of a cached plan
     def query_type(self) -> str:
         if self.writes:
             return "rw" if self.returns else "w"
