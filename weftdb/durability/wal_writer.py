@@ -182,13 +182,15 @@ class WalWriter:
     def _flush(self, position: int, force: bool) -> None:
         """Lead a batch, or sleep until a leader's batch covers `position`.
 
-        A follower sleeps on a lock of its own that the leader releases once
-        the batch holding its record is written, and leaves without touching
-        the shared lock again: with the GIL every wake-up is a thread switch,
-        and waking all waiters to re-check (a Condition's notify_all) cost more
-        than the commit itself with 16 clients. Records appended after a
-        leader took its batch wait for the next one, whose lead the leader
-        hands to the oldest such waiter."""
+        A thread that finds the lead free takes it and its batch in the same
+        hold of the lock (a lone committer takes the lock once here and once
+        after its write). A follower sleeps on a lock of its own that the
+        leader releases once the batch holding its record is written, and
+        leaves without touching the shared lock again: with the GIL every
+        wake-up is a thread switch, and waking all waiters to re-check (a
+        Condition's notify_all) cost more than the commit itself with 16
+        clients. Records appended after a leader took its batch wait for the
+        next one, whose lead the leader hands to the oldest such waiter."""
         with self._lock:
             if position > self._appended:
                 raise ValueError(f"position {position} was never appended")
@@ -201,6 +203,7 @@ class WalWriter:
                 self._waiters.append(waiter)
             else:
                 self._leader, waiter = True, None
+                batch, upto, sync = self._take(force)
         if waiter is not None:
             try:
                 waiter.wake.acquire()  # released by the leader
@@ -211,7 +214,9 @@ class WalWriter:
                 if self._done(position, force):
                     return
                 raise self._refusal()  # woken without the lead and not done: the WAL failed
-        self._lead(force)
+            with self._lock:
+                batch, upto, sync = self._take(force)
+        self._lead(batch, upto, sync)
 
     def _leave(self, waiter: _Waiter) -> None:
         """A follower interrupted in its sleep goes; a lead it was handed passes
@@ -232,17 +237,20 @@ class WalWriter:
         else:
             self._leader = False
 
-    def _lead(self, force: bool) -> None:
-        """Write everything queued as one batch (and fsync it); the caller holds the lead."""
-        with self._lock:
-            try:
-                self._gather()
-            except BaseException:  # interrupted while gathering: nothing taken yet
-                self._pass_lead()
-                raise
-            batch, self._pending = self._pending, []
-            upto = self._appended
-            sync = force or self._n == 1 or upto // self._n > self._durable // self._n
+    def _take(self, force: bool) -> tuple[list, int, bool]:
+        """Under the lock, by the leader: the batch to write (everything
+        queued), the position it ends at, and whether to fsync it."""
+        try:
+            self._gather()
+        except BaseException:  # interrupted while gathering: nothing taken yet
+            self._pass_lead()
+            raise
+        batch, self._pending = self._pending, []
+        upto = self._appended
+        return batch, upto, force or self._n == 1 or upto // self._n > self._durable // self._n
+
+    def _lead(self, batch: list, upto: int, sync: bool) -> None:
+        """Write the batch `_take` gave (and fsync it), then wake whom it covers."""
         t0 = time.monotonic()
         try:
             self._write_batch(batch, sync)
@@ -260,8 +268,10 @@ class WalWriter:
             self._written = upto
             if sync:
                 self._durable = upto
-            woken = [w for w in self._waiters if self._done(w.position, w.force)]
-            self._waiters = [w for w in self._waiters if not self._done(w.position, w.force)]
+            woken = ()
+            if self._waiters:
+                woken = [w for w in self._waiters if self._done(w.position, w.force)]
+                self._waiters = [w for w in self._waiters if not self._done(w.position, w.force)]
             self._pass_lead()  # to the oldest waiter still waiting: no election
         for waiter in woken:
             waiter.wake.release()
@@ -274,7 +284,8 @@ class WalWriter:
         wait ends as soon as as many records are queued as clients were recently
         seen waiting, and never lasts more than a quarter of the last fsync or
         200 µs; a lone client never waits."""
-        self._peak = max(len(self._waiters) + 1, self._peak * 7 // 8, 1)  # forget a past burst slowly
+        waiting, fading = len(self._waiters) + 1, self._peak * 7 // 8  # forget a past burst slowly
+        self._peak = waiting if waiting > fading else fading  # max(): no call, this runs every commit
         if self._appended - self._written >= self._peak:
             return
         deadline = time.monotonic() + min(0.0002, self._sync_time / 4)
