@@ -32,6 +32,7 @@ _HEADER = struct.Struct("<8sHH16sQ")
 HEADER_SIZE = _HEADER.size + 4  # 40
 # length(u32) crc(u32)
 _FRAME = struct.Struct("<II")
+_LENGTH = struct.Struct("<I")  # the part of the frame header its CRC covers
 FRAME_HEADER_SIZE = _FRAME.size  # 8
 MAX_RECORD_SIZE = 1 << 30  # a longer length field is damage, not a record
 
@@ -86,11 +87,10 @@ def unpack_header(data: bytes) -> tuple[int, bytes, int, int]:
 
 def frame(body: bytes, seed: int) -> bytes:
     """One framed record: u32 length, u32 CRC32(length bytes + body, seeded), body."""
-    if not 0 < len(body) <= MAX_RECORD_SIZE:
-        raise ValueError(f"a WAL record body has 1..{MAX_RECORD_SIZE} bytes, not {len(body)}")
-    length = struct.pack("<I", len(body))
-    crc = zlib.crc32(body, zlib.crc32(length, seed))
-    return length + struct.pack("<I", crc) + body
+    size = len(body)
+    if not 0 < size <= MAX_RECORD_SIZE:
+        raise ValueError(f"a WAL record body has 1..{MAX_RECORD_SIZE} bytes, not {size}")
+    return _FRAME.pack(size, zlib.crc32(body, zlib.crc32(_LENGTH.pack(size), seed))) + body
 
 
 def unframe(data: bytes, offset: int, seed: int) -> tuple[bytes | None, str]:

@@ -79,7 +79,7 @@ class WalWriter:
         self._next_seq = next_sequence
 
         # `with` on the bare lock: a Condition's __enter__ is a Python call, and
-        # a commit takes this lock four times.
+        # a commit takes this lock three times.
         self._lock = threading.Lock()
         self._more = threading.Condition(self._lock)  # a gathering leader waits here for appends
         # Guarded by _lock:
@@ -120,10 +120,10 @@ class WalWriter:
             self._pending.append(wal.frame(body, self._seed))
             self._seg_bytes += size
             self._seg_records += 1
-            self._appended += 1
-            if self._gathering and self._appended - self._written >= self._peak:
+            position = self._appended = self._appended + 1
+            if self._gathering and position - self._written >= self._peak:
                 self._more.notify()
-            return self._appended
+            return position
 
     def wait_durable(self, position: int) -> None:
         """Return once the record at `position` is as durable as the flush policy promises."""
