@@ -41,7 +41,6 @@ from .objects import (
     Delta,
     Edge,
     Vertex,
-    attach,
     restore,
     undo,
     version,
@@ -390,10 +389,9 @@ class Storage:
         `load_vertices`; the edge types are noted once per batch."""
         vertices, edges, keys = self.vertices, self.edges, self.property_keys
         for _, gid, type_, src, dst, props in ops:
-            edge = edges[gid] = Edge(gid, type_, vertices[src], vertices[dst], props)
+            edges[gid] = Edge(gid, type_, vertices[src], vertices[dst], props)
             if props:
                 keys.update(props)
-            attach(edge)
         if ops:
             self.edge_types.update(map(_EDGE_TYPE, ops))
             self.next_edge_id = max(self.next_edge_id, max(map(_GID, ops)) + 1)

@@ -23,7 +23,6 @@ from .objects import (
     Delta,
     Edge,
     Vertex,
-    attach,
     version,
     without,
 )
@@ -284,7 +283,6 @@ class Transaction:
             storage.edge_types.add(type_)
             if props:
                 storage.property_keys.update(props)
-            attach(edge)
         finally:
             lock.release()
         return edge
