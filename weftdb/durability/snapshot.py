@@ -88,8 +88,17 @@ def _unflat(flat: list, keys: list[str]) -> dict[str, Any]:
 
 
 def _vertex_ops(batch: list, labels: list[str], keys: list[str]) -> list[tuple]:
-    """Snapshot vertex items as the create ops `Storage.load_vertices` takes."""
-    return [(CREATE_VERTEX, gid, [labels[i] for i in label_ids], _unflat(props, keys)) for gid, label_ids, props in batch]
+    """Snapshot vertex items as the create ops `Storage.load_vertices` takes.
+    The names of a label-id list are looked up once for a run of vertices
+    that share it (a batch is mostly one run)."""
+    ops = []
+    append = ops.append
+    last = names = None
+    for gid, label_ids, props in batch:
+        if label_ids != last:
+            last, names = label_ids, [labels[i] for i in label_ids]
+        append((CREATE_VERTEX, gid, names, _unflat(props, keys)))
+    return ops
 
 
 def _edge_ops(batch: list, edge_types: list[str], keys: list[str]) -> list[tuple]:
