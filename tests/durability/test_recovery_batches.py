@@ -92,3 +92,15 @@ def test_wal_record_decode_gives_lists_and_refuses_other_shapes():
     for shape in ([3, 4, [5]], [3, 4, (1, 2)], [3, 4], [3, "4", []], {"a": 1}):
         with pytest.raises(RecoveryError, match=r"WAL segment seg: the record at byte 40 has a valid checksum"):
             WalRecord("seg", 1, 40, codec.packb(shape)).decode()
+
+
+def test_edges_recovered_from_the_wal_share_one_type_string():
+    """msgpack decodes a new string for every edge's type in a WAL record; a
+    million edges must not keep a million copies of "KNOWS"."""
+    storage = Storage()
+    redo.apply(storage, [(redo.CREATE_VERTEX, 0, [], {})], "record 1")
+    decoded = [[redo.CREATE_EDGE, gid, "".join(["KNO", "WS"]), 0, 0, {}] for gid in range(3)]
+    assert decoded[0][2] is not decoded[1][2]
+    redo.apply(storage, decoded, "record 2")
+    redo.apply(storage, [[redo.CREATE_EDGE, 3, "".join(["KNO", "WS"]), 0, 0, {}]], "record 3")
+    assert len({id(e.type) for e in storage.edges.values()}) == 1

@@ -22,6 +22,7 @@ objects' property dicts, so `append` must encode them before it returns.
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 from collections import deque
@@ -388,8 +389,11 @@ class Storage:
         src gid, dst gid, props)` (the ends must be loaded): the batch form of
         `load_vertices`; the edge types are noted once per batch."""
         vertices, edges, keys = self.vertices, self.edges, self.property_keys
+        shared = None
         for _, gid, type_, src, dst, props in ops:
-            edges[gid] = Edge(gid, type_, vertices[src], vertices[dst], props)
+            if type_ != shared:  # a WAL record decodes a new string per edge: keep one
+                shared = sys.intern(type_)
+            edges[gid] = Edge(gid, shared, vertices[src], vertices[dst], props)
             if props:
                 keys.update(props)
         if ops:
