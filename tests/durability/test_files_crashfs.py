@@ -191,24 +191,30 @@ def test_direct_appends_read_back_as_written(tmp_path, fs_class, zero_fill):
 
 def test_direct_io_opens_with_o_direct_and_falls_back_where_refused(tmp_path, monkeypatch):
     fs = FileSystem()
-    real_open = os.open
-    flags_seen = []
-
-    def no_direct(path, flags, mode=0o777):
-        flags_seen.append(flags)
-        if flags & os.O_DIRECT:
-            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))  # as tmpfs did
-        return real_open(path, flags, mode)
-
     f = fs.create(str(tmp_path / "a"), direct=True)  # ext4 under tmp_path: really O_DIRECT
     assert os.O_DIRECT & fcntl.fcntl(f.fd, fcntl.F_GETFL)
     fs.close(f)
-    monkeypatch.setattr(os, "open", no_direct)
-    f = fs.create(str(tmp_path / "b"), zero_fill=8192, direct=True)
-    assert [bool(fl & os.O_DIRECT) for fl in flags_seen] == [True, False]
-    fs.write(f, b"still whole blocks", durable=True)
-    fs.close(f)
-    assert read(str(tmp_path / "b")) == b"still whole blocks" + bytes(8192 - 18)
+    real_open, real_pwrite = os.open, os.pwrite
+
+    def refused_at_open(path, flags, mode=0o777):  # as tmpfs did
+        if flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        return real_open(path, flags, mode)
+
+    def refused_at_write(fd, data, offset):  # as some FUSE file systems do
+        if os.O_DIRECT & fcntl.fcntl(fd, fcntl.F_GETFL):
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        return real_pwrite(fd, data, offset)
+
+    for name, refusal in (("open", refused_at_open), ("pwrite", refused_at_write)):
+        with monkeypatch.context() as m:
+            m.setattr(os, name, refusal)
+            p = str(tmp_path / name)
+            f = fs.create(p, zero_fill=8192, direct=True)
+            assert not os.O_DIRECT & fcntl.fcntl(f.fd, fcntl.F_GETFL)
+            fs.write(f, b"still whole blocks", durable=True)
+            fs.close(f)
+        assert read(p) == b"still whole blocks" + bytes(8192 - 18)
 
 
 def test_failed_durable_write_is_cut_back_durably(tmp_path):

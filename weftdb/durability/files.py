@@ -120,17 +120,32 @@ class FileSystem:
         return f
 
     def _create(self, path: str, direct: bool = False) -> File:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         try:
-            try:
-                fd = os.open(path, flags | (self.o_direct if direct else 0), 0o644)
-            except OSError as e:
-                if not (direct and e.errno == _errno.EINVAL):
-                    raise
-                fd = os.open(path, flags, 0o644)  # no O_DIRECT on this file system (tmpfs)
+            fd = self._open_new(path, direct)
         except OSError as e:
             raise _fail("creating", path, e) from e
         return File(path, fd, 0, mmap.mmap(-1, BLOCK) if direct else None)
+
+    def _open_new(self, path: str, direct: bool) -> int:
+        """Open a new, empty file; with O_DIRECT for `direct` where the file
+        system takes it: some refuse it at open (EINVAL), others only at the
+        first write, which one zero block at offset 0 finds out."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        if direct and self.o_direct:
+            try:
+                fd = os.open(path, flags | self.o_direct, 0o644)
+            except OSError as e:
+                if e.errno != _errno.EINVAL:
+                    raise
+            else:
+                try:
+                    os.pwrite(fd, mmap.mmap(-1, BLOCK), 0)
+                    return fd
+                except OSError as e:
+                    os.close(fd)
+                    if e.errno != _errno.EINVAL:
+                        raise
+        return os.open(path, flags, 0o644)
 
     def open_append(self, path: str) -> File:
         """Open an existing (or new) file for appending at its current end."""
