@@ -83,7 +83,8 @@ class WalWriter:
         self._lock = threading.Lock()
         self._more = threading.Condition(self._lock)  # a gathering leader waits here for appends
         # Guarded by _lock:
-        self._pending: list = []  # framed records (bytes) and new-segment markers (seq, header)
+        self._pending: list[bytes] = []  # framed records
+        self._starts: list[tuple[int, int, bytes]] = []  # (index in _pending, sequence, header) of new segments
         self._seed = 0  # header CRC of the segment records are now assigned to
         self._seg_bytes = 0
         self._seg_records = -1  # -1: no segment assigned yet
@@ -115,7 +116,7 @@ class WalWriter:
                 self._next_seq += 1
                 header = wal.pack_header(self._uuid, seq)
                 self._seed = int.from_bytes(header[-4:], "little")
-                self._pending.append((seq, header))
+                self._starts.append((len(self._pending), seq, header))
                 self._seg_bytes, self._seg_records = wal.HEADER_SIZE, 0
             self._pending.append(wal.frame(body, self._seed))
             self._seg_bytes += size
@@ -129,7 +130,7 @@ class WalWriter:
         """Return once the record at `position` is as durable as the flush policy promises."""
         if self._durable >= position and not self._failed:
             return  # a later batch already covered it (reading an int needs no lock)
-        self._flush(position, force=False)
+        self._flush(position, False)
 
     def sync(self) -> None:
         """Write and fsync everything appended so far (shutdown, snapshot boundaries)."""
@@ -203,7 +204,7 @@ class WalWriter:
                 self._waiters.append(waiter)
             else:
                 self._leader, waiter = True, None
-                batch, upto, sync = self._take(force)
+                records, starts, upto, sync = self._take(force)
         if waiter is not None:
             try:
                 waiter.wake.acquire()  # released by the leader
@@ -215,8 +216,8 @@ class WalWriter:
                     return
                 raise self._refusal()  # woken without the lead and not done: the WAL failed
             with self._lock:
-                batch, upto, sync = self._take(force)
-        self._lead(batch, upto, sync)
+                records, starts, upto, sync = self._take(force)
+        self._lead(records, starts, upto, sync)
 
     def _leave(self, waiter: _Waiter) -> None:
         """A follower interrupted in its sleep goes; a lead it was handed passes
@@ -237,23 +238,25 @@ class WalWriter:
         else:
             self._leader = False
 
-    def _take(self, force: bool) -> tuple[list, int, bool]:
+    def _take(self, force: bool) -> tuple[list[bytes], list[tuple[int, int, bytes]], int, bool]:
         """Under the lock, by the leader: the batch to write (everything
-        queued), the position it ends at, and whether to fsync it."""
+        queued: records and the segments they start), the position it ends
+        at, and whether to fsync it."""
         try:
             self._gather()
         except BaseException:  # interrupted while gathering: nothing taken yet
             self._pass_lead()
             raise
-        batch, self._pending = self._pending, []
+        records, starts = self._pending, self._starts
+        self._pending, self._starts = [], []
         upto = self._appended
-        return batch, upto, force or self._n == 1 or upto // self._n > self._durable // self._n
+        return records, starts, upto, force or self._n == 1 or upto // self._n > self._durable // self._n
 
-    def _lead(self, batch: list, upto: int, sync: bool) -> None:
+    def _lead(self, records: list[bytes], starts: list[tuple[int, int, bytes]], upto: int, sync: bool) -> None:
         """Write the batch `_take` gave (and fsync it), then wake whom it covers."""
         t0 = time.monotonic()
         try:
-            self._write_batch(batch, sync)
+            self._write_batch(records, starts, sync)
         except BaseException as e:
             with self._lock:
                 self._failed = self._fatal(e)
@@ -313,19 +316,16 @@ class WalWriter:
             "the database refuses writes; restart after fixing the disk"
         )
 
-    def _write_batch(self, batch: list, sync: bool) -> None:
+    def _write_batch(self, records: list[bytes], starts: list[tuple[int, int, bytes]], sync: bool) -> None:
         # With a sync per commit every earlier write is durable, so a durable
         # write of the batch is enough; else write, then fdatasync them all.
         through = sync and self._n == 1
-        chunk: list[bytes] = []
-        for item in batch:
-            if isinstance(item, tuple):
-                self._write(chunk, through)
-                chunk = []
-                self._start_segment(*item)
-            else:
-                chunk.append(item)
-        self._write(chunk, through)
+        done = 0
+        for first, sequence, header in starts:  # records[first] is the first of a new segment
+            self._write(records[done:first], through)
+            self._start_segment(sequence, header)
+            done = first
+        self._write(records[done:], through)
         if sync and not through and self._file is not None:
             self._fs.fsync(self._file, data_only=True)  # overwriting zero-filled blocks: no metadata
 
