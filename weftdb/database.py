@@ -26,6 +26,7 @@ from .query.planner import Plan
 from .query.results import Result
 
 _SCHEMA = (ast.CreateIndex, ast.DropIndex, ast.CreateConstraint, ast.DropConstraint, ast.AdminStatement)
+_INSPECTED = (ast.Explain, ast.Profile)  # planned afresh, never cached
 
 
 def runs_alone(statement: ast.Statement) -> bool:
@@ -113,13 +114,12 @@ class Database:
                 raise ClientError(f"Parameters must be a dict, not {type(params).__name__}.")
             if timeout is None:
                 timeout = self.config.query_execution_timeout_sec or None
-            if isinstance(statement, ast.Explain):
+            if isinstance(statement, _INSPECTED):
                 plan = plan_statement(statement.statement, tx)
+                if isinstance(statement, ast.Profile):
+                    return run(plan, tx, params, timeout=timeout, interrupt=interrupt, profile=True)
                 lines = plan.explain()
                 return Result(["QUERY PLAN"], [(line,) for line in lines], "r", plan="\n".join(lines))
-            if isinstance(statement, ast.Profile):
-                plan = plan_statement(statement.statement, tx)
-                return run(plan, tx, params, timeout=timeout, interrupt=interrupt, profile=True)
             plan = self._plans.get(query)
             if plan is None:
                 plan = self._plan(query, statement, tx)
