@@ -90,6 +90,20 @@ def test_rotation_and_restart_start_new_segments(tmp_path):
     assert got == bodies and torn is None
 
 
+def test_one_batch_that_starts_several_segments(tmp_path):
+    fs, d = FileSystem(), str(tmp_path / "wal")
+    w = WalWriter(fs, d, UUID, segment_size_bytes=300)
+    bodies = [body(i) for i in range(30)]
+    for b in bodies:
+        w.append(b)
+    w.sync()  # one leader writes all 30 records, starting a segment every few
+    w.close()
+    names = sorted(os.listdir(d))
+    assert len(names) > 3 and all(fs.size(os.path.join(d, n)) <= 300 for n in names)
+    got, torn = read_all(fs, d)
+    assert got == bodies and torn is None
+
+
 def test_oversized_record_gets_its_own_segment(tmp_path):
     fs, d = FileSystem(), str(tmp_path / "wal")
     bodies = write_wal(fs, d, 3, segment_size=100, sizes=[5, 500, 5])
