@@ -41,10 +41,6 @@ class Constraints:
         # (label, keys) -> unique key -> vertices that may hold it (filtered on check)
         self.unique: dict[tuple[str, tuple[str, ...]], dict[tuple, set[Vertex]]] = {}
 
-    @property
-    def empty(self) -> bool:
-        return not self.existence and not self.unique
-
     # -- maintenance by writers ----------------------------------------------
 
     def note(self, vertex: Vertex) -> None:

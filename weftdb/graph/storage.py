@@ -103,10 +103,10 @@ class Storage:
                 self._active.pop(tx.seq, None)
                 self._collect()
             return
-        log = self.commit_log
+        log, constraints = self.commit_log, self.constraints
         with self.lock:
-            if not self.constraints.empty:
-                self.constraints.check(tx.touched_vertices(), tx.newest)
+            if constraints.existence or constraints.unique:  # not the `empty` property: a call per commit
+                constraints.check(tx.touched_vertices(), tx.newest)
             ts = self.last_commit_ts + 1
             ticket = log.append(ts, time.time_ns() // 1000, redo.ops_of(tx.deltas)) if log is not None else None
             self.last_commit_ts = ts
