@@ -24,14 +24,13 @@ import logging
 import os
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import RecoveryError
 from ..graph import redo
 from ..graph.storage import Storage
-from . import snapshot
+from . import collector, snapshot
 from .files import FileSystem
 from .snapshot_file import SnapshotDamaged, SnapshotReader
 from .wal_reader import TornTail, WalReader
@@ -80,20 +79,6 @@ class Progress:
             self.report(f"{self.what}: {self.done} items ({fraction:.0%}), {rate:,.0f} items/s, ETA {left:.0f} s")
 
 
-@contextmanager
-def _collector_paused():
-    """Recovery allocates millions of objects that all live on and frees almost
-    none: the cyclic garbage collector would rescan them at every full
-    collection for nothing. So it is paused meanwhile."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def recover(
     fs: FileSystem,
     data_dir: str,
@@ -107,7 +92,7 @@ def recover(
     collections do not rescan them. That happens before the collector runs
     again: its first collection would otherwise scan everything recovery
     allocated as one young generation (measured: a fifth of a recovery)."""
-    with _collector_paused():
+    with collector.paused():
         result = _recover(fs, data_dir, threads, report)
         if long_lived:
             if result.skipped_snapshots:

@@ -43,7 +43,7 @@ from weftdb.errors import RecoveryError
 
 MAGIC = b"WEFTSNAP"
 END_MAGIC = b"WEFTSEND"
-VERSION = 1
+VERSION = 2  # 2: vertex and edge items are create ops (snapshot.py); 1 had flat property lists
 _PRELUDE = struct.Struct("<8sHH16s")  # magic, version, flags, db uuid; then u32 CRC
 PRELUDE_SIZE = _PRELUDE.size + 4  # 32
 _BLOCK = struct.Struct("<BBIII")  # kind, flags, items, raw length, stored length; then u32 CRC

@@ -22,7 +22,6 @@ objects' property dicts, so `append` must encode them before it returns.
 from __future__ import annotations
 
 import gc
-import sys
 import threading
 import time
 from collections import deque
@@ -60,6 +59,14 @@ rescanning them in every full collection is pure cost: without this, a bulk
 load spends more time in the collector than in the database."""
 
 
+class _Names(dict):
+    """`names[s]` is the first string equal to `s` that was looked up."""
+
+    def __missing__(self, name: str) -> str:
+        self[name] = name
+        return name
+
+
 class CommitLog(Protocol):
     def append(self, commit_ts: int, wall_time_us: int, ops: list[tuple]) -> Any: ...
 
@@ -77,6 +84,10 @@ class Storage:
         self.visible_ts = 0
         self.indexes = Indexes()
         self.constraints = Constraints()
+        # One string per label and edge type name: a WAL record decodes a new
+        # one wherever a name appears, and a million edges would keep a
+        # million copies of their type.
+        self.names = _Names()
         # Every edge type and property key ever used (a superset of the live
         # ones): the name dictionaries of a snapshot.
         self.edge_types: set[str] = set()
@@ -349,27 +360,28 @@ class Storage:
 
     # -- recovery (single-threaded, before the database serves) --------------------
 
-    def load_vertices(self, ops: list) -> None:
+    def load_vertices(self, ops: list, label_names: Any = None) -> None:
         """Insert recovered vertices: no Delta, visible to all. `ops` are
-        create-vertex redo ops `(code, gid, labels, props)`: a WAL record's as
-        decoded (copying them into rows cost a tenth of a recovery from the
-        WAL), a snapshot batch's built alike.
+        create-vertex redo ops `(code, gid, labels, props)` as decoded: a WAL
+        record's, or a snapshot batch, whose ops name each label by its index
+        in `label_names` (the snapshot's name table; None: the labels are the
+        names themselves). Copying ops into rows cost a tenth of a recovery.
 
         One call per snapshot batch or WAL record: recovery spends most of its
         time here, so the per-vertex work is the object and its gid entry, and
         the label index is filled once per label set and batch. Vertices with
         the same labels share one labels tuple; a row with the labels of the
         row before (most rows of a batch) finds it without hashing them."""
+        names = self.names if label_names is None else label_names
         vertices, keys = self.vertices, self.property_keys
-        by_labels: dict[tuple[str, ...], tuple[tuple[str, ...], list[Vertex]]] = {}
+        by_labels: dict[tuple, tuple[tuple[str, ...], list[Vertex]]] = {}
         last: Any = by_labels  # no row's labels equal it
         for _, gid, labels, props in ops:
             if labels != last:
                 last = labels
-                shared = tuple(labels)
-                entry = by_labels.get(shared)
+                entry = by_labels.get(key := tuple(labels))
                 if entry is None:
-                    entry = by_labels[shared] = (shared, [])
+                    entry = by_labels[key] = (tuple([names[label] for label in labels]), [])
                 shared, group = entry
             vertex = vertices[gid] = Vertex(gid, shared, props)
             group.append(vertex)
@@ -384,20 +396,21 @@ class Storage:
         if ops:
             self.next_vertex_id = max(self.next_vertex_id, max(map(_GID, ops)) + 1)
 
-    def load_edges(self, ops: list) -> None:
+    def load_edges(self, ops: list, type_names: Any = None) -> None:
         """Insert recovered edges from create-edge redo ops `(code, gid, type,
-        src gid, dst gid, props)` (the ends must be loaded): the batch form of
-        `load_vertices`; the edge types are noted once per batch."""
+        src gid, dst gid, props)` (the ends must be loaded), the type an index
+        in `type_names` as for `load_vertices`' labels: its batch form."""
+        types = self.names if type_names is None else type_names
         vertices, edges, keys = self.vertices, self.edges, self.property_keys
-        shared = None
+        last = name = None
         for _, gid, type_, src, dst, props in ops:
-            if type_ != shared:  # a WAL record decodes a new string per edge: keep one
-                shared = sys.intern(type_)
-            edges[gid] = Edge(gid, shared, vertices[src], vertices[dst], props)
+            if type_ != last:  # most edges of a batch have the type of the one before
+                last, name = type_, types[type_]
+            edges[gid] = Edge(gid, name, vertices[src], vertices[dst], props)
             if props:
                 keys.update(props)
         if ops:
-            self.edge_types.update(map(_EDGE_TYPE, ops))
+            self.edge_types.update([types[t] for t in set(map(_EDGE_TYPE, ops))])
             self.next_edge_id = max(self.next_edge_id, max(map(_GID, ops)) + 1)
 
     def unload(self, obj: Vertex | Edge) -> None:
