@@ -420,23 +420,24 @@ def test_group_commit_16_threads_share_fsyncs(tmp_path):
     assert set(got) == expected and len(got) == commits and torn is None
 
 
-class GatedFsyncFS(SyncHookFS):
-    """A disk whose next sync blocks until the test opens the gate, then fails
-    with EIO: followers are waiting on the leader when the WAL dies."""
+class HeldFsyncFS(SyncHookFS):
+    """A disk whose syncs wait for the test's gate once it is armed, then
+    fail with EIO if `fail` (followers are waiting on the leader when the WAL dies)."""
 
-    def __init__(self):
+    def __init__(self, fail=False):
         super().__init__()
-        self.entered, self.gate, self.armed = threading.Event(), threading.Event(), False
+        self.entered, self.gate, self.armed, self.fail = threading.Event(), threading.Event(), False, fail
 
     def on_sync(self):
         if self.armed:
             self.entered.set()
             self.gate.wait()
-            raise OSError(errno.EIO, "Input/output error")
+            if self.fail:
+                raise OSError(errno.EIO, "Input/output error")
 
 
 def test_followers_waiting_on_a_failing_batch_all_raise(tmp_path):
-    fs, d = GatedFsyncFS(), str(tmp_path / "wal")
+    fs, d = HeldFsyncFS(fail=True), str(tmp_path / "wal")
     w = WalWriter(fs, d, UUID)
     w.wait_durable(w.append(body(0)))
     fs.armed = True
@@ -488,19 +489,6 @@ def test_records_appended_during_a_batch_get_the_next_leader(tmp_path):
     assert w.durable_position == later[-1]
     assert fs.stats["fsync"] - before <= 3  # the first batch, then one (or two) for the six
     w.close()
-
-
-class HeldFsyncFS(SyncHookFS):
-    """A disk whose syncs wait for the test's gate once it is armed."""
-
-    def __init__(self):
-        super().__init__()
-        self.entered, self.gate, self.armed = threading.Event(), threading.Event(), False
-
-    def on_sync(self):
-        if self.armed:
-            self.entered.set()
-            self.gate.wait()
 
 
 class Interrupted(Exception):
