@@ -558,6 +558,16 @@ def test_flush_every_n_tx_fsyncs_every_nth(tmp_path):
         assert (w.durable_position >= pos) == (pos % 4 == 0)
     assert fs.stats["fsync"] - before == 5
     assert len(read_all(fs, d)[0]) == 21  # written (a killed process loses nothing), not all fsynced
+    # Through the page cache: a direct write would wait for the disk at every commit.
+    assert w._file.block is None
+    w.close()
+
+
+def test_a_sync_per_commit_writes_the_segment_with_direct_io(tmp_path):
+    fs, d = FileSystem(), str(tmp_path / "wal")
+    w = WalWriter(fs, d, UUID)
+    w.wait_durable(w.append(body(0)))
+    assert w._file.block is not None  # the aligned buffer of a direct-I/O file
     w.close()
 
 

@@ -30,9 +30,10 @@ Invariants:
 * with `preallocate` (the default) a segment is created zero-filled to
   `segment_size_bytes` and records overwrite the zeros, so making a batch
   durable needs no metadata update — the trick that makes SQLite's and
-  PostgreSQL's WAL commits cheap. Such a segment is written with direct I/O,
-  and with a sync per commit each batch is one durable write (RWF_DSYNC) with
-  no fsync after (files.py). A segment is cut to its last record ("sealed")
+  PostgreSQL's WAL commits cheap. With a sync per commit such a segment is
+  written with direct I/O, each batch one durable write (RWF_DSYNC) with no
+  fsync after (files.py); with flush_every_n_tx > 1 it is written through the
+  page cache, as a direct write waits for the disk every time. A segment is cut to its last record ("sealed")
   before the next one is created and on `close`; a killed process leaves the
   padding, which the reader takes as the end of data;
 * the writer never appends to a segment an earlier process wrote: it starts a
@@ -350,7 +351,7 @@ class WalWriter:
         path = wal.segment_path(self._dir, sequence)
         try:
             f = fs.create(path + ".tmp", zero_fill=self._segment_size if self._preallocate else 0,
-                          direct=self._preallocate)
+                          direct=self._preallocate and self._n == 1)
         except BaseException:
             fs.discard(path + ".tmp")
             raise
