@@ -1,4 +1,4 @@
-"""The examples in the README and docs/cypher.md run as written.
+"""The examples in the README and docs run as written.
 
 The ```cypher blocks of a document go, in order, into one script that
 `weftdb run` executes on an empty database; the ```python blocks go, in
@@ -43,12 +43,13 @@ def test_cypher_blocks_run(document, tmp_path):
     assert result.exit_code == 0, f"{document}: {result.stderr}"
 
 
-def test_readme_python_blocks_run(tmp_path):
-    program = blocks_only(ROOT / "README.md", "python")
-    assert program.strip(), "README.md has no python examples"
+@pytest.mark.parametrize("document", ["README.md", "docs/configuration.md"])
+def test_python_blocks_run(document, tmp_path):
+    program = blocks_only(ROOT / document, "python")
+    assert program.strip(), f"{document} has no python examples"
     path = tmp_path / "readme_examples.py"
     path.write_text(program, encoding="utf-8")
     process = subprocess.run(
         [sys.executable, str(path)], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
-    assert process.returncode == 0, process.stderr.replace(str(path), "README.md")
+    assert process.returncode == 0, process.stderr.replace(str(path), document)

@@ -11,9 +11,10 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from . import affinity
 from .auth import UserStore
 from .backup.checkpoint import restore_if_requested
-from .config import Config
+from .config import Config, ConfigError
 from .durability.files import FileSystem
 from .durability.manager import Durability
 from .errors import ClientError, ForbiddenInTransaction, TransactionError
@@ -40,6 +41,10 @@ class Database:
         crash-simulating twin in the tests)."""
         self.path = path
         self.config = config or Config.load()
+        try:
+            self.placement = affinity.Placement(affinity.choose(self.config.cpu_affinity, path))
+        except ValueError as e:
+            raise ConfigError(f"--cpu-affinity={self.config.cpu_affinity}: {e}") from None
         self.durability: Durability | None = None
         if path is None:
             self.storage = Storage()
@@ -77,6 +82,7 @@ class Database:
     def begin(self) -> "Transaction":
         """Start an explicit transaction; end it with commit() or rollback()."""
         self._check_open()
+        self.placement.pin()
         return Transaction(self, self.storage.begin())
 
     def transaction(self) -> "Transaction":
@@ -106,7 +112,10 @@ class Database:
 
     def _run(self, tx: _GraphTransaction, query, statement, params, timeout, interrupt) -> Result:
         """Run one statement in `tx`. A statement that fails rolls its whole
-        transaction back: a half-applied statement is never left for a later commit."""
+        transaction back: a half-applied statement is never left for a later commit.
+        Its thread is pinned first (`--cpu-affinity`), as is a thread that begins
+        or commits: over Bolt those can be three different workers."""
+        self.placement.pin()
         try:
             if tx.closed:
                 raise TransactionError("The transaction is already closed.")
@@ -181,6 +190,7 @@ class Transaction:
         return self._db._run(self._tx, query, statement, params, timeout, interrupt)
 
     def commit(self) -> None:
+        self._db.placement.pin()
         self._tx.commit()
 
     def rollback(self) -> None:

@@ -15,6 +15,7 @@ import threading
 import time
 
 from weftdb import errors
+from weftdb.affinity import Placement
 from weftdb.auth import UserStore
 from weftdb.query.results import Node, Path, Relationship
 
@@ -39,6 +40,7 @@ class FakeDatabase:
     def __init__(self):
         self.items: list = []
         self.users = UserStore(None)
+        self.placement = Placement(None)
         self.lock = threading.Lock()
         self.closed = False
         self.interrupted = 0  # SLEEP queries stopped by their interrupt event
