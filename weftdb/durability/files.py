@@ -66,16 +66,19 @@ class File:
     `size` is the offset of the next write: the end of the data. In a file
     created zero-filled (`create(path, zero_fill=n)`) it is below the file's
     length, and writes overwrite the zeros. `block` is None for a buffered
-    file; for a direct-I/O one, an aligned buffer whose first `size % BLOCK`
-    bytes are the data of the last, partial block and whose other bytes are zero."""
+    file; for a direct-I/O one, an aligned buffer of one block whose first
+    `size % BLOCK` bytes are the data of the last, partial block and whose other
+    bytes are zero. `spare`: an aligned scratch buffer for writes longer than
+    that block, or None."""
 
-    __slots__ = ("path", "fd", "size", "block")
+    __slots__ = ("path", "fd", "size", "block", "spare")
 
     def __init__(self, path: str, fd: int, size: int, block: mmap.mmap | None = None):
         self.path = path
         self.fd = fd
         self.size = size
         self.block = block
+        self.spare = None
 
     def __repr__(self) -> str:
         return f"File({self.path!r}, size={self.size})"
@@ -175,43 +178,55 @@ class FileSystem:
             self._cut_back(f, start, durable)
             raise _fail("writing to", f.path, e) from e
         f.size = start + done
-        self._count_write(durable)
+        stats = self.stats
+        stats["write"] += 1
+        if durable:
+            stats["fsync"] += 1
 
     def _write_blocks(self, f: File, data: bytes, durable: bool) -> None:
         """Append to a direct-I/O file: rewrite its partial last block with `data`
-        after it, zeros to the end of the last block written, in one write."""
-        start = f.size - f.size % BLOCK  # file offset of the buffer's first byte
-        keep = f.size - start
+        after it, zeros to the end of the last block written, in one write.
+
+        A write that stays inside the last block (a WAL commit, mostly) writes
+        `f.block` itself, as it is; a longer one is put together in the aligned
+        scratch buffer `f.spare` (kept while at most 16 blocks), and the new
+        partial last block is copied back to `f.block` after it."""
+        size = f.size
+        keep = size % BLOCK
+        start = size - keep  # file offset of the block buffer's first byte
         end = keep + len(data)
-        span = -(-end // BLOCK) * BLOCK
-        if len(f.block) < span:
-            grown = mmap.mmap(-1, span)
-            grown[:keep] = f.block[:keep]
-            f.block = grown
-        buf = f.block
+        block = f.block
+        if end <= BLOCK:
+            span, buf = BLOCK, block
+        else:
+            span = -(-end // BLOCK) * BLOCK
+            buf = f.spare
+            if buf is None or len(buf) < span:
+                buf = f.spare = mmap.mmap(-1, span)  # zero-filled
+            else:
+                buf[end:span] = bytes(span - end)  # an earlier, longer write's bytes
+            buf[:keep] = block[:keep]
         buf[keep:end] = data
         try:
-            n = self._pwrite(f.fd, memoryview(buf)[:span], start, durable)
+            n = self._pwrite(f.fd, buf if span == len(buf) else memoryview(buf)[:span], start, durable)
             if n != span:  # direct I/O writes whole blocks or, out of space, fewer
                 raise OSError(_errno.ENOSPC, os.strerror(_errno.ENOSPC))
         except OSError as e:
-            buf[keep:end] = bytes(end - keep)
-            self._cut_back(f, f.size, durable)
+            block[keep:] = bytes(BLOCK - keep)
+            self._cut_back(f, size, durable)
             raise _fail("writing to", f.path, e) from e
-        f.size += len(data)
-        tail = f.size % BLOCK
-        moved = f.size - tail - start  # buffer offset of the new partial block
-        if moved:
-            if len(buf) > 16 * BLOCK:  # a large write grew the buffer: do not keep it
-                f.block = mmap.mmap(-1, BLOCK)
-            f.block[:tail] = buf[moved : moved + tail]
-            f.block[tail:end] = bytes(min(end, len(f.block)) - tail)
-        self._count_write(durable)
-
-    def _count_write(self, durable: bool) -> None:
-        self.stats["write"] += 1
+        f.size = size = size + len(data)
+        if end >= BLOCK:  # the last block is a new one: its data (if any) to the front of `f.block`
+            tail = size % BLOCK
+            moved = size - tail - start  # offset in `buf` of the new partial block
+            block[:tail] = buf[moved : moved + tail]
+            block[tail:] = bytes(BLOCK - tail)
+            if len(buf) > 16 * BLOCK:  # a large write's scratch buffer: do not keep it
+                f.spare = None
+        stats = self.stats
+        stats["write"] += 1
         if durable:
-            self.stats["fsync"] += 1
+            stats["fsync"] += 1
 
     def _cut_back(self, f: File, offset: int, durable: bool) -> None:
         """Truncate after a failed write; after a failed durable write, whose
