@@ -563,6 +563,38 @@ def test_flush_every_n_tx_fsyncs_every_nth(tmp_path):
     w.close()
 
 
+def test_a_lone_committer_makes_each_commit_one_durable_write(tmp_path):
+    """One client: each commit is written by its own thread at once, one
+    durable write and nothing else, and a commit appended while another's
+    write is in flight still goes out (the lead passes to its waiter)."""
+    fs, d = HeldFsyncFS(), str(tmp_path / "wal")
+    w = WalWriter(fs, d, UUID)
+    w.wait_durable(w.append(body(0)))  # creates the segment (its own fsyncs)
+    before = dict(fs.stats)
+    for i in range(1, 11):
+        w.wait_durable(w.append(body(i)))
+        assert w.durable_position == i + 1
+    assert (fs.stats["write"] - before["write"], fs.stats["fsync"] - before["fsync"]) == (10, 10)
+    fs.armed = True
+    lone = threading.Thread(target=w.wait_durable, args=(w.append(body(11)),))
+    lone.start()
+    assert fs.entered.wait(10)  # the lone committer is inside its write
+    fs.armed = False
+    second = threading.Thread(target=w.wait_durable, args=(w.append(body(12)),))
+    second.start()
+    deadline = time.monotonic() + 10
+    while not w._waiters and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(w._waiters) == 1  # it waits on the write in flight
+    fs.gate.set()
+    for t in (lone, second):
+        t.join(10)
+        assert not t.is_alive()
+    assert w.durable_position == 13 and not w._leader
+    w.close()
+    assert read_all(fs, d) == ([body(i) for i in range(13)], None)
+
+
 def test_a_sync_per_commit_writes_the_segment_with_direct_io(tmp_path):
     fs, d = FileSystem(), str(tmp_path / "wal")
     w = WalWriter(fs, d, UUID)

@@ -12,7 +12,10 @@ scheme: the first waiter that finds no write in progress becomes the leader,
 takes everything queued so far, writes it with one write() and one fsync, and
 wakes the followers whose record was in that batch; the lead passes to the
 oldest follower still waiting. So N concurrent commits cost about one fsync,
-not N, and each follower is woken once.
+not N, and each follower is woken once. A lone committer (nobody writing, no
+recent crowd) leads a batch of its own record by a short path under the same
+rules: with one client the interpreter's work per commit weighs as much as a
+fast disk's write.
 
 With flush_every_n_tx = N > 1 (the explicit trade of safety for speed), records
 are still written to the file (they survive a killed process) but fsynced only
@@ -128,10 +131,40 @@ class WalWriter:
             return position
 
     def wait_durable(self, position: int) -> None:
-        """Return once the record at `position` is as durable as the flush policy promises."""
+        """Return once the record at `position` is as durable as the flush policy promises.
+
+        The lone committer's way (one client, a sync per commit): nobody is
+        writing, no recent crowd to gather for (`_peak` 1) and no segment to
+        start, so the caller takes what is queued and writes it durably at
+        once, without `_flush`'s general machinery; its record is almost
+        always the only one. Anyone who comes meanwhile queues as a follower
+        and is woken (or handed the lead) as after any batch. Such a write is
+        not timed: `_sync_time` only sets how long a leader gathers for a
+        crowd, and crowds are led by `_flush`, which times every batch."""
         if self._durable >= position and not self._failed:
             return  # a later batch already covered it (reading an int needs no lock)
-        self._flush(position, False)
+        with self._lock:
+            lone = not (self._leader or self._failed or self._starts or self._peak > 1 or self._n > 1
+                        or self._durable >= position or position > self._appended)
+            if lone:
+                self._leader = True
+                records, self._pending = self._pending, []
+                upto = self._appended
+        if not lone:
+            self._flush(position, False)
+            return
+        try:
+            self._fs.write(self._file, records[0] if len(records) == 1 else b"".join(records), True)
+        except BaseException as e:
+            self._die(e)
+        with self._lock:
+            self._written = self._durable = upto
+            if not self._waiters:
+                self._leader = False
+                return
+            woken = self._covered()
+        for waiter in woken:
+            waiter.wake.release()
 
     def sync(self) -> None:
         """Write and fsync everything appended so far (shutdown, snapshot boundaries)."""
@@ -185,8 +218,7 @@ class WalWriter:
         """Lead a batch, or sleep until a leader's batch covers `position`.
 
         A thread that finds the lead free takes it and its batch in the same
-        hold of the lock (a lone committer takes the lock once here and once
-        after its write). A follower sleeps on a lock of its own that the
+        hold of the lock, and takes the lock once more after its write. A follower sleeps on a lock of its own that the
         leader releases once the batch holding its record is written, and
         leaves without touching the shared lock again: with the GIL every
         wake-up is a thread switch, and waking all waiters to re-check (a
@@ -259,26 +291,38 @@ class WalWriter:
         try:
             self._write_batch(records, starts, sync)
         except BaseException as e:
-            with self._lock:
-                self._failed = self._fatal(e)
-                self._failed.__cause__ = e
-                self._leader = False
-                woken, self._waiters = self._waiters, []
-            for waiter in woken:
-                waiter.wake.release()
-            raise self._refusal() from e
+            self._die(e)
         with self._lock:
             self._sync_time = time.monotonic() - t0
             self._written = upto
             if sync:
                 self._durable = upto
-            woken = ()
-            if self._waiters:
-                woken = [w for w in self._waiters if self._done(w.position, w.force)]
-                self._waiters = [w for w in self._waiters if not self._done(w.position, w.force)]
-            self._pass_lead()  # to the oldest waiter still waiting: no election
+            woken = self._covered()
         for waiter in woken:
             waiter.wake.release()
+
+    def _covered(self) -> list[_Waiter]:
+        """Under the lock, by the leader after its batch: take out the followers
+        it covered (for the caller to wake once it let go of the lock) and hand
+        the lead to the oldest one still waiting: no election."""
+        woken = []
+        if self._waiters:
+            woken = [w for w in self._waiters if self._done(w.position, w.force)]
+            self._waiters = [w for w in self._waiters if not self._done(w.position, w.force)]
+        self._pass_lead()
+        return woken
+
+    def _die(self, e: BaseException) -> None:
+        """The leader's write or fsync failed: the writer is dead for good; wake
+        every follower (each raises) and raise."""
+        with self._lock:
+            self._failed = self._fatal(e)
+            self._failed.__cause__ = e
+            self._leader = False
+            woken, self._waiters = self._waiters, []
+        for waiter in woken:
+            waiter.wake.release()
+        raise self._refusal() from e
 
     def _gather(self) -> None:
         """Give clients whose commit was just made durable a moment to append their next one.
