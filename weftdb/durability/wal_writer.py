@@ -82,16 +82,17 @@ class WalWriter:
             next_sequence = 1 + max((s for s in seqs if s is not None), default=0)
         self._next_seq = next_sequence
 
-        # `with` on the bare lock: a Condition's __enter__ is a Python call, and
-        # a commit takes this lock three times.
+        # A commit takes this lock three times (append, then take and finish its
+        # batch), on the hot path by acquire()/release() in try/finally: a
+        # Condition's __enter__ is a Python call, and even the bare lock's `with`
+        # (two special-method lookups, a bound method each) costs as much again.
         self._lock = threading.Lock()
         self._more = threading.Condition(self._lock)  # a gathering leader waits here for appends
         # Guarded by _lock:
         self._pending: list[bytes] = []  # framed records
         self._starts: list[tuple[int, int, bytes]] = []  # (index in _pending, sequence, header) of new segments
         self._seed = 0  # header CRC of the segment records are now assigned to
-        self._seg_bytes = 0
-        self._seg_records = -1  # -1: no segment assigned yet
+        self._seg_left = -1  # bytes the segment records are assigned to can still take; -1: none yet
         self._appended = 0  # positions are 1, 2, 3, ... in append order
         self._written = 0
         self._durable = 0
@@ -110,25 +111,26 @@ class WalWriter:
     def append(self, body: bytes) -> int:
         """Queue one committed transaction's record; returns its position for wait_durable."""
         size = wal.FRAME_HEADER_SIZE + len(body)
-        with self._lock:
-            if self._failed:
-                raise self._refusal()
-            if self._closed:
-                raise DurabilityError("the write-ahead log is closed")
-            if self._seg_records < 0 or (self._seg_records > 0 and self._seg_bytes + size > self._segment_size):
+        lock = self._lock
+        lock.acquire()  # not `with`: its __enter__/__exit__ lookups cost as much as the rest of append
+        try:
+            if self._failed or self._closed:
+                raise self._refusal() if self._failed else DurabilityError("the write-ahead log is closed")
+            if size > self._seg_left:  # a segment takes a record that does not fit only as its first
                 seq = self._next_seq
                 self._next_seq += 1
                 header = wal.pack_header(self._uuid, seq)
                 self._seed = int.from_bytes(header[-4:], "little")
                 self._starts.append((len(self._pending), seq, header))
-                self._seg_bytes, self._seg_records = wal.HEADER_SIZE, 0
+                self._seg_left = self._segment_size - wal.HEADER_SIZE
             self._pending.append(wal.frame(body, self._seed))
-            self._seg_bytes += size
-            self._seg_records += 1
+            self._seg_left -= size
             position = self._appended = self._appended + 1
             if self._gathering and position - self._written >= self._peak:
                 self._more.notify()
             return position
+        finally:
+            lock.release()
 
     def wait_durable(self, position: int) -> None:
         """Return once the record at `position` is as durable as the flush policy promises.
@@ -143,13 +145,18 @@ class WalWriter:
         crowd, and crowds are led by `_flush`, which times every batch."""
         if self._durable >= position and not self._failed:
             return  # a later batch already covered it (reading an int needs no lock)
-        with self._lock:
-            lone = not (self._leader or self._failed or self._starts or self._peak > 1 or self._n > 1
-                        or self._durable >= position or position > self._appended)
-            if lone:
-                self._leader = True
+        lock = self._lock
+        lock.acquire()  # not `with`, as in append
+        try:
+            if (self._leader or self._failed or self._starts or self._peak > 1 or self._n > 1
+                    or self._durable >= position or position > self._appended):
+                lone = False
+            else:
+                lone = self._leader = True
                 records, self._pending = self._pending, []
                 upto = self._appended
+        finally:
+            lock.release()
         if not lone:
             self._flush(position, False)
             return
@@ -157,12 +164,15 @@ class WalWriter:
             self._fs.write(self._file, records[0] if len(records) == 1 else b"".join(records), True)
         except BaseException as e:
             self._die(e)
-        with self._lock:
+        lock.acquire()
+        try:
             self._written = self._durable = upto
             if not self._waiters:
                 self._leader = False
                 return
             woken = self._covered()
+        finally:
+            lock.release()
         for waiter in woken:
             waiter.wake.release()
 
