@@ -161,41 +161,24 @@ class FileSystem:
 
     def write(self, f: File, data: bytes, durable: bool = False) -> None:
         """Append all of `data` or raise DurabilityError having cut the file back
-        to where it was. `durable`: return only once the bytes are on stable storage."""
-        if f.block is not None:
-            self._write_blocks(f, data, durable)
+        to where it was. `durable`: return only once the bytes are on stable storage.
+
+        To a direct-I/O file (`f.block`), rewrite its partial last block with
+        `data` after it, zeros to the end of the last block written, in one
+        write (the buffered case is `_write_buffered`). A write that stays
+        inside the last block (a WAL commit, mostly) writes `f.block` itself,
+        as it is; a longer one is put together in the aligned scratch buffer
+        `f.spare` (kept while at most 16 blocks), and the new partial last
+        block is copied back to `f.block` after it. The WAL's commits come
+        here: this is one call, not a dispatch to another."""
+        block = f.block
+        if block is None:
+            self._write_buffered(f, data, durable)
             return
-        start = f.size
-        view = memoryview(data)
-        done = 0
-        try:
-            while done < len(view):
-                n = self._pwrite(f.fd, view[done:], start + done, durable)
-                if n == 0:  # no progress: treat like a full disk rather than spin
-                    raise OSError(_errno.ENOSPC, os.strerror(_errno.ENOSPC))
-                done += n
-        except OSError as e:
-            self._cut_back(f, start, durable)
-            raise _fail("writing to", f.path, e) from e
-        f.size = start + done
-        stats = self.stats
-        stats["write"] += 1
-        if durable:
-            stats["fsync"] += 1
-
-    def _write_blocks(self, f: File, data: bytes, durable: bool) -> None:
-        """Append to a direct-I/O file: rewrite its partial last block with `data`
-        after it, zeros to the end of the last block written, in one write.
-
-        A write that stays inside the last block (a WAL commit, mostly) writes
-        `f.block` itself, as it is; a longer one is put together in the aligned
-        scratch buffer `f.spare` (kept while at most 16 blocks), and the new
-        partial last block is copied back to `f.block` after it."""
         size = f.size
         keep = size % BLOCK
         start = size - keep  # file offset of the block buffer's first byte
         end = keep + len(data)
-        block = f.block
         if end <= BLOCK:
             span, buf = BLOCK, block
         else:
@@ -223,6 +206,25 @@ class FileSystem:
             block[tail:] = bytes(BLOCK - tail)
             if len(buf) > 16 * BLOCK:  # a large write's scratch buffer: do not keep it
                 f.spare = None
+        stats = self.stats
+        stats["write"] += 1
+        if durable:
+            stats["fsync"] += 1
+
+    def _write_buffered(self, f: File, data: bytes, durable: bool) -> None:
+        start = f.size
+        view = memoryview(data)
+        done = 0
+        try:
+            while done < len(view):
+                n = self._pwrite(f.fd, view[done:], start + done, durable)
+                if n == 0:  # no progress: treat like a full disk rather than spin
+                    raise OSError(_errno.ENOSPC, os.strerror(_errno.ENOSPC))
+                done += n
+        except OSError as e:
+            self._cut_back(f, start, durable)
+            raise _fail("writing to", f.path, e) from e
+        f.size = start + done
         stats = self.stats
         stats["write"] += 1
         if durable:
