@@ -185,9 +185,10 @@ class FileSystem:
         size = f.size
         keep = size % BLOCK
         start = size - keep  # file offset of the block buffer's first byte
-        end = keep + len(data)
+        end = keep + len(data)  # the data's end, as an offset from `start`
         if end <= BLOCK:
-            span, buf = BLOCK, block
+            span = BLOCK
+            buf = out = block
         else:
             span = -(-end // BLOCK) * BLOCK
             buf = f.spare
@@ -196,20 +197,19 @@ class FileSystem:
             else:
                 buf[end:span] = bytes(span - end)  # an earlier, longer write's bytes
             buf[:keep] = block[:keep]
+            out = buf if len(buf) == span else memoryview(buf)[:span]
         buf[keep:end] = data
         try:
-            n = self._pwrite(f.fd, buf if span == len(buf) else memoryview(buf)[:span], start, durable)
-            if n != span:  # direct I/O writes whole blocks or, out of space, fewer
+            if self._pwrite(f.fd, out, start, durable) != span:  # direct I/O writes whole blocks or, out of space, fewer
                 raise OSError(_errno.ENOSPC, os.strerror(_errno.ENOSPC))
         except OSError as e:
             block[keep:] = bytes(BLOCK - keep)
             self._cut_back(f, size, durable)
             raise _fail("writing to", f.path, e) from e
-        f.size = size = size + len(data)
+        f.size = start + end
         if end >= BLOCK:  # the last block is a new one: its data (if any) to the front of `f.block`
-            tail = size % BLOCK
-            moved = size - tail - start  # offset in `buf` of the new partial block
-            block[:tail] = buf[moved : moved + tail]
+            tail = end % BLOCK
+            block[:tail] = buf[end - tail : end]
             block[tail:] = bytes(BLOCK - tail)
             if len(buf) > 16 * BLOCK:  # a large write's scratch buffer: do not keep it
                 f.spare = None
