@@ -11,7 +11,8 @@ temporary directory next to this file, removed at the end):
              journal_mode=WAL, synchronous=FULL, one INSERT per transaction (one
              connection per client, and one shared connection behind a lock;
              sqlite-pinned: one connection per client, the client threads on the
-             CPU weftdb-pinned uses, so both get the same placement); Kùzu through `Connection.execute` with the same Cypher, one
+             CPU weftdb-pinned uses, so both get the same placement); Kùzu
+             through `Connection.execute` with the same Cypher, one
              connection per client, its default durability (each commit's WAL
              records are written and the WAL file fsynced before the commit
              returns; commits do not share an fsync).

@@ -228,12 +228,12 @@ class WalWriter:
         """Lead a batch, or sleep until a leader's batch covers `position`.
 
         A thread that finds the lead free takes it and its batch in the same
-        hold of the lock, and takes the lock once more after its write. A follower sleeps on a lock of its own that the
-        leader releases once the batch holding its record is written, and
-        leaves without touching the shared lock again: with the GIL every
-        wake-up is a thread switch, and waking all waiters to re-check (a
-        Condition's notify_all) cost more than the commit itself with 16
-        clients. Records appended after a leader took its batch wait for the
+        hold of the lock, and takes the lock once more after its write. A
+        follower sleeps on a lock of its own that the leader releases once the
+        batch holding its record is written, and leaves without touching the
+        shared lock again: with the GIL every wake-up is a thread switch, and
+        waking all waiters to re-check (a Condition's notify_all) cost more
+        than the commit itself with 16 clients. Records appended after a leader took its batch wait for the
         next one, whose lead the leader hands to the oldest such waiter."""
         with self._lock:
             if position > self._appended:
