@@ -200,3 +200,16 @@ def test_the_servers_loop_and_the_workers_that_ran_statements_are_pinned(tmp_pat
             # A worker that only answered HELLO ran no statement, and may stay unpinned.
             sets = [os.sched_getaffinity(tid) for tid in workers]
             assert {cpu} in sets and all(s in ({cpu}, ALLOWED) for s in sets)
+
+
+@pinnable
+def test_the_command_line_names_the_value_and_refuses_a_cpu_it_cannot_use(tmp_path):
+    from click.testing import CliRunner
+
+    from weftdb.cli import main
+
+    assert "--cpu-affinity CPUS" in CliRunner().invoke(main, ["serve", "--help"]).output
+    bad = str(max(ALLOWED) + 1)
+    result = CliRunner().invoke(main, ["serve", "--data-directory", str(tmp_path / "data"), "--cpu-affinity", bad])
+    assert result.exit_code != 0
+    assert f"--cpu-affinity={bad}: CPU {bad} is not one this process may use" in result.output

@@ -33,7 +33,7 @@ def _flag_option(flag: Flag) -> Callable[[Callable[..., Any]], Callable[..., Any
         *names,
         flag.attr,
         default=None,
-        metavar=_TYPE_NAMES.get(flag.type, "BOOL"),
+        metavar=flag.metavar or _TYPE_NAMES.get(flag.type, "BOOL"),
         help=f"{flag.help} [default: {_default_text(flag.default)}]",
     )
 

@@ -38,6 +38,7 @@ class Flag:
     default: Any
     help: str
     aliases: tuple[str, ...] = ()
+    metavar: str = ""  # what --help shows for the value; by default named after `type`
 
     @property
     def attr(self) -> str:
@@ -75,6 +76,7 @@ FLAGS: tuple[Flag, ...] = (
         "CPUs for the threads that run statements: none (leave them to the OS), auto (one CPU, the one "
         "completing the data disk's I/O) or a list like 0,2-3. Pinned threads hand off the GIL without "
         "waking another CPU; docs/configuration.md says when that pays.",
+        metavar="CPUS",
     ),
     Flag("query-execution-timeout-sec", float, 600.0, "Stop a query that runs longer than this; 0 means no limit."),
     Flag("query-plan-cache-size", int, 1000, "Parsed statements kept by query text."),
