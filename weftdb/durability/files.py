@@ -200,7 +200,8 @@ class FileSystem:
             out = buf if len(buf) == span else memoryview(buf)[:span]
         buf[keep:end] = data
         try:
-            if self._pwrite(f.fd, out, start, durable) != span:  # direct I/O writes whole blocks or, out of space, fewer
+            # Direct I/O writes whole blocks or, out of space, fewer.
+            if self._pwrite(f.fd, out, start, durable) != span:
                 raise OSError(_errno.ENOSPC, os.strerror(_errno.ENOSPC))
         except OSError as e:
             block[keep:] = bytes(BLOCK - keep)

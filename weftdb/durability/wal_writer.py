@@ -36,9 +36,10 @@ Invariants:
   PostgreSQL's WAL commits cheap. With a sync per commit such a segment is
   written with direct I/O, each batch one durable write (RWF_DSYNC) with no
   fsync after (files.py); with flush_every_n_tx > 1 it is written through the
-  page cache, as a direct write waits for the disk every time. A segment is cut to its last record ("sealed")
-  before the next one is created and on `close`; a killed process leaves the
-  padding, which the reader takes as the end of data;
+  page cache, as a direct write waits for the disk every time. A segment is
+  cut to its last record ("sealed") before the next one is created and on
+  `close`; a killed process leaves the padding, which the reader takes as the
+  end of data;
 * the writer never appends to a segment an earlier process wrote: it starts a
   new sequence number after the highest one in the directory;
 * after any write or fsync failure the writer is dead: every later `append` or
@@ -233,8 +234,9 @@ class WalWriter:
         batch holding its record is written, and leaves without touching the
         shared lock again: with the GIL every wake-up is a thread switch, and
         waking all waiters to re-check (a Condition's notify_all) cost more
-        than the commit itself with 16 clients. Records appended after a leader took its batch wait for the
-        next one, whose lead the leader hands to the oldest such waiter."""
+        than the commit itself with 16 clients. Records appended after a
+        leader took its batch wait for the next one, whose lead the leader
+        hands to the oldest such waiter."""
         with self._lock:
             if position > self._appended:
                 raise ValueError(f"position {position} was never appended")
