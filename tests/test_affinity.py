@@ -33,6 +33,18 @@ def test_cpu_list(text, cpus):
     assert affinity.cpu_list(text) == cpus
 
 
+def test_cpu_sets_are_described_in_the_flags_notation():
+    assert affinity._describe(frozenset({0, 2, 3, 4, 5, 9})) == "CPU 0,2-5,9"
+    assert str(affinity.Placement(frozenset({1}))) == "CPU 1"
+
+
+@pinnable
+def test_a_huge_range_is_refused_in_a_short_message():
+    with pytest.raises(ValueError) as info:
+        affinity.choose("0-100000", None)
+    assert "-100000 is not one this process may use" in str(info.value) and len(str(info.value)) < 200
+
+
 @pytest.mark.parametrize("text", ["", "a", "1-", "-1", "3-1", "1,,2", "0x1"])
 def test_bad_cpu_lists_say_what_is_expected(text):
     with pytest.raises(ValueError, match="CPU numbers like 0,2-3|runs backwards"):

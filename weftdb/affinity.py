@@ -127,7 +127,14 @@ def _interrupt_counts(interrupts: str, irqs: set[int]) -> dict[int, int]:
 
 
 def _describe(cpus: frozenset[int]) -> str:
-    return "CPU " + ",".join(map(str, sorted(cpus)))
+    """"CPU 0,2-5", in the flag's own notation (runs as ranges)."""
+    runs: list[list[int]] = []
+    for cpu in sorted(cpus):
+        if runs and runs[-1][1] == cpu - 1:
+            runs[-1][1] = cpu
+        else:
+            runs.append([cpu, cpu])
+    return "CPU " + ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
 
 
 class Placement:
