@@ -5,7 +5,7 @@ statements in parallel. With many clients every commit hands the GIL and a
 lock from thread to thread; when those threads sit on different CPUs each
 hand-off wakes an idle CPU by interrupt, which on a virtual machine costs tens
 of microseconds, more than the commit itself. On one CPU the hand-off is a
-plain context switch: 16 clients commit about twice as fast (bench/README.md).
+plain context switch: 16 clients commit 1.6x to 1.9x as fast (bench/README.md).
 A lone client gains when that CPU is also the one that completes the data
 disk's I/O, as the thread waiting for its WAL write is then woken where the
 completion arrives.
@@ -13,10 +13,10 @@ completion arrives.
 Values: `none` (the default: threads stay where the OS puts them), `auto`
 (one CPU: the one that has handled most of the data disk's interrupts, else
 the lowest this process may use), or a list such as `1` or `0,2-3`. A thread
-is pinned the first time it runs a statement (or begins a transaction) and
-stays pinned: it is the application's thread, so the default leaves it alone.
-Threads the thread creates afterwards inherit the set — the reason this is
-not on by default in an embedded database.
+is pinned the first time it runs a statement, begins or commits a
+transaction, and stays pinned. Embedded, it is the application's thread, and
+threads it creates afterwards inherit the set: the reason the default leaves
+it alone.
 """
 
 from __future__ import annotations
