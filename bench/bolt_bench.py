@@ -38,7 +38,7 @@ NODES = 10_000
 LOOKUP = "MATCH (p:Person {id: $id}) RETURN p.name"
 LOAD = "UNWIND range(0, $n - 1) AS i CREATE (:Person {id: i, name: 'p' + toString(i)})"
 SERVE = (
-    "from weftdb.config import Config; from weftdb.server.server import serve; "
+    "from weftdb.basics.config import Config; from weftdb.server.server import serve; "
     "serve(Config.load({{'data_directory': {path!r}, 'bolt_port': 0, 'backup_enabled': False}}))"
 )
 

@@ -28,8 +28,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import weftdb  # noqa: E402
-from weftdb.importer import import_statements  # noqa: E402
-from weftdb.shell import split_statements  # noqa: E402
+from weftdb.backup.importer import import_statements  # noqa: E402
+from weftdb.query.script import split_statements  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "dump.json")
 QUIET = {"storage_snapshot_interval_sec": 0, "storage_snapshot_on_exit": False}

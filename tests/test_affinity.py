@@ -7,8 +7,8 @@ import neo4j
 import pytest
 
 import weftdb
-from weftdb import affinity
-from weftdb.config import Config, ConfigError
+from weftdb.basics import affinity
+from weftdb.basics.config import Config, ConfigError
 from weftdb.server.server import ServerThread
 
 pinnable = pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no thread affinity on this platform")
@@ -218,7 +218,7 @@ def test_the_servers_loop_and_the_workers_that_ran_statements_are_pinned(tmp_pat
 def test_the_command_line_names_the_value_and_refuses_a_cpu_it_cannot_use(tmp_path):
     from click.testing import CliRunner
 
-    from weftdb.cli import main
+    from weftdb.cli.main import main
 
     assert "--cpu-affinity CPUS" in CliRunner().invoke(main, ["serve", "--help"]).output
     bad = str(max(ALLOWED) + 1)

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 import weftdb
-from weftdb.cli import main
-from weftdb.config import FLAGS
+from weftdb.cli.main import main
+from weftdb.basics.config import FLAGS
 
 
 def weftdb_process(*args, stdin="", cwd=None):
@@ -151,7 +151,7 @@ def test_shell_says_when_the_server_is_not_there():
 
 
 def test_shell_against_a_server():
-    from weftdb.config import Config
+    from weftdb.basics.config import Config
     from weftdb.server.server import ServerThread
 
     with weftdb.open() as db, ServerThread(db, Config.load({"bolt_port": 0})) as server:

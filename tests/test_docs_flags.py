@@ -1,11 +1,11 @@
 """docs/configuration.md is written by hand; this keeps it in step with
-weftdb.config.FLAGS: every flag has a row with its default, and every row
+weftdb.basics.config.FLAGS: every flag has a row with its default, and every row
 names a flag that exists."""
 
 import re
 from pathlib import Path
 
-from weftdb.config import FLAGS
+from weftdb.basics.config import FLAGS
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 ROW = re.compile(r"^\| `--([a-z0-9-]+)` \| [a-z]+ \| ([^|]+) \|", re.MULTILINE)

@@ -7,10 +7,11 @@ import threading
 
 import pytest
 
-from weftdb.errors import CypherSyntaxError
-from weftdb.graph.temporal import Duration
+from weftdb.basics.errors import CypherSyntaxError
+from weftdb.basics.temporal import Duration
 from weftdb.query.results import Node, Path, Relationship
-from weftdb.shell import Shell, Statement, execute, format_value, is_complete, split_statements
+from weftdb.cli.shell import Shell, execute, format_value
+from weftdb.query.script import Statement, is_complete, split_statements
 
 
 def texts(source):
@@ -203,7 +204,7 @@ class TestEmbeddedSession:
     @pytest.fixture
     def session(self):
         import weftdb
-        from weftdb.shell import EmbeddedSession
+        from weftdb.cli.shell import EmbeddedSession
 
         session = EmbeddedSession(weftdb.open())
         yield session
@@ -225,7 +226,7 @@ class TestEmbeddedSession:
         assert self.count(session) == 1
 
     def test_misuse_is_a_transaction_error(self, session):
-        from weftdb.errors import TransactionError
+        from weftdb.basics.errors import TransactionError
 
         with pytest.raises(TransactionError, match="needs a BEGIN"):
             session.execute("COMMIT")
@@ -237,7 +238,7 @@ class TestEmbeddedSession:
 def test_history_falls_back_to_memory_without_a_writable_home(monkeypatch, tmp_path):
     from prompt_toolkit.history import FileHistory, InMemoryHistory
 
-    from weftdb.shell import _history
+    from weftdb.cli.shell import _history
 
     monkeypatch.setenv("HOME", str(tmp_path / "missing"))
     assert isinstance(_history(), InMemoryHistory)

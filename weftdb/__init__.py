@@ -7,8 +7,8 @@
             print(name)
 """
 
-from .database import Database, Transaction, open
-from .errors import (
+from weftdb.database import Database, Transaction, open
+from weftdb.basics.errors import (
     AuthError,
     ClientError,
     ConstraintViolation,
@@ -31,8 +31,8 @@ from .errors import (
     TransactionError,
     TransientError,
 )
-from .graph.temporal import Duration
-from .query.results import Node, Path, Relationship, Result
+from weftdb.basics.temporal import Duration
+from weftdb.query.results import Node, Path, Relationship, Result
 
 __all__ = [
     "open",

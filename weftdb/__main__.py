@@ -1,5 +1,5 @@
 """`python -m weftdb` is the `weftdb` command."""
 
-from .cli import main
+from weftdb.cli.main import main
 
 main(prog_name="weftdb")

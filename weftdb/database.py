@@ -11,20 +11,20 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from . import affinity
-from .auth import UserStore
-from .backup.checkpoint import restore_if_requested
-from .config import Config, ConfigError
-from .durability.files import FileSystem
-from .durability.manager import Durability
-from .errors import ClientError, ForbiddenInTransaction, TransactionError
-from .graph.storage import Storage
-from .graph.transaction import Transaction as _GraphTransaction
-from .query import ast
-from .query.executor import plan_statement, run
-from .query.parser import parse
-from .query.planner import Plan
-from .query.results import Result
+from weftdb.basics import affinity
+from weftdb.durability.users import UserStore
+from weftdb.durability.checkpoint import restore_if_requested
+from weftdb.basics.config import Config, ConfigError
+from weftdb.durability.files import FileSystem
+from weftdb.durability.data_directory import Durability
+from weftdb.basics.errors import ClientError, ForbiddenInTransaction, TransactionError
+from weftdb.graph.storage import Storage
+from weftdb.graph.transaction import Transaction as _GraphTransaction
+from weftdb.query import ast
+from weftdb.query.executor import plan_statement, run
+from weftdb.query.parser import parse
+from weftdb.query.planner import Plan
+from weftdb.query.results import Result
 
 _SCHEMA = (ast.CreateIndex, ast.DropIndex, ast.CreateConstraint, ast.DropConstraint, ast.AdminStatement)
 _INSPECTED = (ast.Explain, ast.Profile)  # planned afresh, never cached
@@ -153,7 +153,7 @@ class Database:
             self._plans.clear()
 
     def _administer(self, statement: ast.Statement, params: dict | None) -> Result:
-        from .query.schema import administer
+        from weftdb.query.admin import administer
 
         result = administer(self, statement, params or {})
         if isinstance(statement, (ast.CreateIndex, ast.DropIndex)):
@@ -211,7 +211,7 @@ class Transaction:
 def open(path: str | None = None, *, flag_file: str | None = None, **flags: Any) -> Database:
     """Open (recovering if needed) the database in directory `path`; None
     keeps it in memory only. `flags` are the configuration flags of
-    `weftdb.config` with underscores, e.g. `storage_wal_enabled=False`;
+    `weftdb.basics.config` with underscores, e.g. `storage_wal_enabled=False`;
     `flag_file` and WEFTDB_* environment variables are read too."""
     config = Config.load(flags, flag_file=flag_file)
     return Database(path, config)

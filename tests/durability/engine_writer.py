@@ -24,7 +24,7 @@ import sys
 import threading
 
 import weftdb
-from weftdb.errors import ClientError
+from weftdb.basics.errors import ClientError
 
 
 def say(line: str) -> None:

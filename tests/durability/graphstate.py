@@ -35,6 +35,6 @@ def describe(state: tuple) -> str:
 def cheap_scrypt(monkeypatch) -> None:
     """Opening a Database hashes a dummy password with scrypt (~0.1 s, auth.py);
     tests that open hundreds of times do not test passwords, so make it cheap."""
-    import weftdb.auth
+    import weftdb.durability.users
 
-    monkeypatch.setattr(weftdb.auth, "SCRYPT_N", 2)
+    monkeypatch.setattr(weftdb.durability.users, "SCRYPT_N", 2)

@@ -34,7 +34,7 @@ from weftdb.durability import snapshot_file as sf
 from weftdb.durability import wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.wal_reader import WalReader
-from weftdb.errors import RecoveryError
+from weftdb.basics.errors import RecoveryError
 
 QUIET = {"storage_snapshot_interval_sec": 0, "storage_snapshot_on_exit": False}
 

@@ -7,12 +7,12 @@ import time
 
 import pytest
 
-from weftdb.durability.lock import DataDirectoryLock, lock_data_directory
-from weftdb.errors import DataDirectoryLocked
+from weftdb.durability.process_lock import DataDirectoryLock, lock_data_directory
+from weftdb.basics.errors import DataDirectoryLocked
 
 HOLDER = """
 import sys, time
-from weftdb.durability.lock import lock_data_directory
+from weftdb.durability.process_lock import lock_data_directory
 lock = lock_data_directory(sys.argv[1])
 print("locked", flush=True)
 sys.stdin.readline()

@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 import weftdb
-from weftdb.cli import main
+from weftdb.cli.main import main
 from weftdb.durability import dump
-from weftdb.graph.temporal import Duration
-from weftdb.errors import CypherTypeError
-from weftdb.importer import ImportFailed, import_statements, read_literal
+from weftdb.basics.temporal import Duration
+from weftdb.basics.errors import CypherTypeError
+from weftdb.backup.importer import ImportFailed, import_statements, read_literal
 from weftdb.query.operators import check_property_value
-from weftdb.shell import split_statements
+from weftdb.query.script import split_statements
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -244,7 +244,7 @@ def test_dump_is_one_consistent_view():
 
 def test_dump_of_a_running_server_over_bolt(tmp_path):
     pytest.importorskip("neo4j")
-    from weftdb.config import Config
+    from weftdb.basics.config import Config
     from weftdb.server.server import ServerThread
 
     db = weftdb.open(str(tmp_path / "db"), storage_snapshot_interval_sec=0)

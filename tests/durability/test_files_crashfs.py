@@ -8,7 +8,7 @@ import pytest
 
 from crashfs import CrashFS
 from weftdb.durability.files import FileSystem
-from weftdb.errors import DurabilityError
+from weftdb.basics.errors import DurabilityError
 
 
 def read(path):

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 
 import weftdb
 from graphstate import cheap_scrypt
-from weftdb.cli import main
+from weftdb.cli.main import main
 from weftdb.durability.files import FileSystem
 from weftdb.durability.inspect import inspect_file
-from weftdb.durability.report import Printer
+from weftdb.cli.printer import Printer
 from weftdb.durability.snapshot_file import SnapshotReader
 from weftdb.durability.wal_reader import WalReader
 

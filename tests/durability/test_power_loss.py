@@ -28,7 +28,7 @@ import pytest
 
 from crashfs import CrashFS
 from graphstate import cheap_scrypt, describe, state_of
-from weftdb.config import Config
+from weftdb.basics.config import Config
 from weftdb.database import Database
 
 FLAGS = {

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 import weftdb
-from weftdb.errors import RecoveryError
+from weftdb.basics.errors import RecoveryError
 from weftdb.graph import redo
 from weftdb.graph.storage import Storage
 

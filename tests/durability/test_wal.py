@@ -16,7 +16,7 @@ from weftdb.durability import wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.wal_reader import WalReader, truncate_torn_tail
 from weftdb.durability.wal_writer import WalWriter
-from weftdb.errors import DurabilityError, RecoveryError
+from weftdb.basics.errors import DurabilityError, RecoveryError
 
 UUID = uuid.UUID("12345678-1234-5678-1234-567812345678")
 

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from weftdb.errors import CypherSemanticError
+from weftdb.basics.errors import CypherSemanticError
 
 from cypher_helpers import rows, same, value
 

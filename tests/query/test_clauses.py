@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from weftdb.errors import CypherSemanticError, CypherSyntaxError, QueryInterrupted, QueryTimeout
+from weftdb.basics.errors import CypherSemanticError, CypherSyntaxError, QueryInterrupted, QueryTimeout
 
 from cypher_helpers import rows, value
 

@@ -5,7 +5,7 @@ streamed; the bulk-load shapes that stream give the same answers either way."""
 
 import pytest
 
-from weftdb.errors import CypherTypeError
+from weftdb.basics.errors import CypherTypeError
 from weftdb.query.parser import parse
 from weftdb.query.planner import Planner
 

@@ -8,7 +8,7 @@ import math
 import pytest
 
 import weftdb
-from weftdb.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError, ParameterMissing
+from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError, ParameterMissing
 
 from cypher_helpers import rows, same, value
 

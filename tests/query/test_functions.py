@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from weftdb.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
-from weftdb.graph.temporal import Duration, duration
+from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
+from weftdb.basics.temporal import Duration
+from weftdb.query.temporal import duration
 from weftdb.query.aggregates import AGGREGATES, CountStar, make_aggregate
 from weftdb.query.functions import FUNCTIONS, check_arity
 

@@ -3,7 +3,7 @@ point at the right place, and everything Memgraph's DUMP DATABASE writes parses.
 
 import pytest
 
-from weftdb.errors import CypherSyntaxError
+from weftdb.basics.errors import CypherSyntaxError
 from weftdb.query import ast
 from weftdb.query.parser import parse
 

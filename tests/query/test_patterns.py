@@ -4,7 +4,7 @@ pattern comprehensions (openCypher TCK Match*, Path*, ExistentialSubquery*)."""
 
 import pytest
 
-from weftdb.errors import CypherSemanticError, CypherTypeError
+from weftdb.basics.errors import CypherSemanticError, CypherTypeError
 
 from cypher_helpers import rows, value
 

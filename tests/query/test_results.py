@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 import weftdb
-from weftdb.errors import CypherSemanticError
+from weftdb.basics.errors import CypherSemanticError
 
 from cypher_helpers import rows, same, value
 

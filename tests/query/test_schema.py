@@ -3,7 +3,7 @@ EXPLAIN of index use and of connected patterns, and the plan cache."""
 
 import pytest
 
-from weftdb.errors import ClientError, ConstraintViolation, SchemaError, TransactionError
+from weftdb.basics.errors import ClientError, ConstraintViolation, SchemaError, TransactionError
 from weftdb.query.parser import parse
 
 from cypher_helpers import rows, value

@@ -5,8 +5,9 @@ import math
 
 import pytest
 
-from weftdb.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
-from weftdb.graph.temporal import Duration, date, datetime, duration, localdatetime, localtime, time
+from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
+from weftdb.basics.temporal import Duration
+from weftdb.query.temporal import date, datetime, duration, localdatetime, localtime, time
 from weftdb.query import values as v
 
 NAN = float("nan")

@@ -5,7 +5,7 @@ Remove*, Delete*)."""
 import pytest
 
 import weftdb
-from weftdb.errors import (
+from weftdb.basics.errors import (
     ConstraintViolation,
     CypherArithmeticError,
     CypherSemanticError,

@@ -1,6 +1,6 @@
 """In-process Bolt servers for the tests: on a background thread, 127.0.0.1, a free port."""
 
-from weftdb.config import Config
+from weftdb.basics.config import Config
 from weftdb.server.server import ServerThread
 
 

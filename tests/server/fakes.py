@@ -4,7 +4,7 @@ It understands a handful of query shapes, enough to exercise every path of the
 server: `RETURN $a AS a, $b AS b` echoes parameters, `UNWIND range(1, N) AS i
 RETURN i` makes N rows, `CREATE (:Item {v: $v})` and `MATCH (n:Item) RETURN
 count(n) AS c` keep a list with transaction semantics, `SLEEP s` runs until
-interrupted or timed out, `FAIL Name` raises weftdb.errors.Name, `GRAPH` returns
+interrupted or timed out, `FAIL Name` raises weftdb.basics.errors.Name, `GRAPH` returns
 a node, a relationship and a path. Anything else is a syntax error.
 """
 
@@ -14,9 +14,9 @@ import re
 import threading
 import time
 
-from weftdb import errors
-from weftdb.affinity import Placement
-from weftdb.auth import UserStore
+from weftdb.basics import errors
+from weftdb.basics.affinity import Placement
+from weftdb.durability.users import UserStore
 from weftdb.query.results import Node, Path, Relationship
 
 

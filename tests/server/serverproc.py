@@ -45,7 +45,7 @@ def main(argv: list[str]) -> None:
     from fakes import FakeDatabase
 
     import weftdb
-    from weftdb.config import Config
+    from weftdb.basics.config import Config
     from weftdb.server.server import ServerThread
 
     flags = {"bolt_port": 0}

@@ -12,8 +12,8 @@ from neo4j.exceptions import AuthError
 import weftdb
 from bolt_servers import start
 from serverproc import ServerProcess
-from weftdb.auth import UnknownUser, UserError, UserExists, UserStore
-from weftdb.errors import ClientError, DatabaseError
+from weftdb.durability.users import UnknownUser, UserError, UserExists, UserStore
+from weftdb.basics.errors import ClientError, DatabaseError
 
 
 def test_store_persists_hashes_only(tmp_path):

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fakes import graph_values
-from weftdb.graph.temporal import Duration
+from weftdb.basics.temporal import Duration
 from weftdb.server.bolt.packstream import Structure
 from weftdb.server.bolt.values import BadValue, dehydrate, hydrate
 

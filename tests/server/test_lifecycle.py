@@ -190,7 +190,7 @@ def test_tls_with_pymgclient(tmp_path):
 
 
 SERVE = (
-    "from weftdb.config import Config; from weftdb.server.server import serve; "
+    "from weftdb.basics.config import Config; from weftdb.server.server import serve; "
     "serve(Config.load({{'data_directory': {path!r}, 'bolt_port': 0, 'backup_enabled': False, "
     "'bolt_shutdown_grace_sec': {grace}}}))"
 )

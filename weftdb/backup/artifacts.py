@@ -15,9 +15,9 @@ import hashlib
 import os
 from typing import Iterable, Iterator
 
-from .manifest import FileEntry, Manifest
-from .sealing import seal, suffix, unseal
-from .target import READ_CHUNK, Target
+from weftdb.backup.manifest import FileEntry, Manifest
+from weftdb.backup.sealing import seal, suffix, unseal
+from weftdb.backup.target import READ_CHUNK, Target
 
 
 class ArtifactError(Exception):

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from .target import MANIFEST, Target, TargetError, check_name
+from weftdb.backup.target import MANIFEST, Target, TargetError, check_name
 
 FORMAT = "weftdb-backup"
 VERSION = 1

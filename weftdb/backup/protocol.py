@@ -33,7 +33,7 @@ import socket
 import struct
 from typing import Any
 
-from ..durability import codec
+from weftdb.durability import codec
 
 VERSION = 1
 DEFAULT_PORT = 6362

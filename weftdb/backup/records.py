@@ -22,10 +22,10 @@ from typing import Iterator
 
 import msgpack
 
-from ..durability import wal
-from ..durability.files import FileSystem
-from ..durability.wal_reader import Segment, WalReader
-from ..durability.wal_writer import WalWriter
+from weftdb.durability import wal
+from weftdb.durability.files import FileSystem
+from weftdb.durability.wal_reader import Segment, WalReader
+from weftdb.durability.wal_writer import WalWriter
 
 SYNC_EVERY = 8 << 20  # bytes queued in a WalWriter before a sync: bounds its memory
 

@@ -20,7 +20,7 @@ import os
 import re
 from typing import Any, Iterable, Iterator
 
-from ..durability.files import FileSystem
+from weftdb.durability.files import FileSystem
 
 MANIFEST = "backup.json"
 MAX_SMALL_FILE = 64 << 20  # the manifest is read whole; a larger one is refused

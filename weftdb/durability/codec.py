@@ -26,7 +26,7 @@ from typing import Any
 
 import msgpack
 
-from weftdb.graph.temporal import Duration
+from weftdb.basics.temporal import Duration
 
 EXT_DATE = 1  # <i   proleptic Gregorian ordinal (0001-01-01 = 1)
 EXT_LOCAL_TIME = 2  # <qB  microseconds since midnight, fold

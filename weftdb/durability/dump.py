@@ -35,9 +35,9 @@ import math
 import re
 from typing import Any, Iterator
 
-from ..errors import ClientError
-from ..graph.storage import Storage
-from ..graph.temporal import Duration, to_iso
+from weftdb.basics.errors import ClientError
+from weftdb.graph.storage import Storage
+from weftdb.basics.temporal import Duration, to_iso
 
 VERTEX_LABEL = "__mg_vertex__"
 ID_PROPERTY = "__mg_id__"

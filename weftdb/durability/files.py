@@ -44,7 +44,7 @@ import errno as _errno
 import mmap
 import os
 
-from weftdb.errors import DurabilityError
+from weftdb.basics.errors import DurabilityError
 
 BLOCK = 4096  # direct I/O alignment: a multiple of every common logical block size
 _RWF_DSYNC = getattr(os, "RWF_DSYNC", 0)

@@ -24,10 +24,10 @@ from typing import Any
 
 import zstandard
 
-from ..graph import redo
-from . import codec, snapshot_file as sf, wal
-from .files import FileSystem
-from .report import Printer
+from weftdb.graph import redo
+from weftdb.durability import codec, snapshot_file as sf, wal
+from weftdb.durability.files import FileSystem
+from weftdb.cli.printer import Printer
 
 # Bytes of CRC work spent looking for the next valid record after damage.
 _RESYNC_BUDGET = 64 << 20

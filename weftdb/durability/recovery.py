@@ -27,13 +27,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..errors import RecoveryError
-from ..graph import redo
-from ..graph.storage import Storage
-from . import collector, snapshot
-from .files import FileSystem
-from .snapshot_file import SnapshotDamaged, SnapshotReader
-from .wal_reader import TornTail, WalReader
+from weftdb.basics.errors import RecoveryError
+from weftdb.graph import redo
+from weftdb.graph.storage import Storage
+from weftdb.durability import collector, snapshot
+from weftdb.durability.files import FileSystem
+from weftdb.durability.snapshot_file import SnapshotDamaged, SnapshotReader
+from weftdb.durability.wal_reader import TornTail, WalReader
 
 log = logging.getLogger("weftdb.recovery")
 

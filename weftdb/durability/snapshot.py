@@ -33,11 +33,11 @@ from datetime import datetime, timezone
 from itertools import islice
 from typing import Any, Iterator
 
-from ..graph.redo import CREATE_EDGE, CREATE_VERTEX
-from ..graph.storage import Storage
-from . import collector
-from .files import FileSystem
-from .snapshot_file import SnapshotInfo, SnapshotReader, write_snapshot
+from weftdb.graph.redo import CREATE_EDGE, CREATE_VERTEX
+from weftdb.graph.storage import Storage
+from weftdb.durability import collector
+from weftdb.durability.files import FileSystem
+from weftdb.durability.snapshot_file import SnapshotInfo, SnapshotReader, write_snapshot
 
 SUFFIX = ".snapshot"
 _NAME = re.compile(r"(\d{20})_(\d{8}T\d{12})\.snapshot")

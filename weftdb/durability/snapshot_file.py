@@ -39,7 +39,7 @@ import zstandard
 from weftdb.durability import codec
 from weftdb.durability.files import FileSystem
 from weftdb.durability.wal import uuid_bytes
-from weftdb.errors import RecoveryError
+from weftdb.basics.errors import RecoveryError
 
 MAGIC = b"WEFTSNAP"
 END_MAGIC = b"WEFTSEND"

@@ -22,13 +22,13 @@ import uuid as _uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..errors import RecoveryError
-from . import snapshot, wal
-from .files import FileSystem
-from .recovery import recover
-from .report import Printer
-from .snapshot_file import SnapshotReader
-from .wal_reader import WalReader
+from weftdb.basics.errors import RecoveryError
+from weftdb.durability import snapshot, wal
+from weftdb.durability.files import FileSystem
+from weftdb.durability.recovery import recover
+from weftdb.cli.printer import Printer
+from weftdb.durability.snapshot_file import SnapshotReader
+from weftdb.durability.wal_reader import WalReader
 
 
 @dataclass

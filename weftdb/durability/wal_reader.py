@@ -41,7 +41,7 @@ from typing import Iterator
 
 from weftdb.durability import codec, wal
 from weftdb.durability.files import FileSystem
-from weftdb.errors import RecoveryError
+from weftdb.basics.errors import RecoveryError
 
 # Bytes of CRC work spent looking for a valid record after a bad one before we
 # give up deciding whether the tail is torn (and refuse to guess).

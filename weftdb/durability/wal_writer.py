@@ -55,7 +55,7 @@ import time
 
 from weftdb.durability import wal
 from weftdb.durability.files import FileSystem
-from weftdb.errors import DurabilityError
+from weftdb.basics.errors import DurabilityError
 
 
 class WalWriter:

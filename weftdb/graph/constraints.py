@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from ..errors import ConstraintViolation, SchemaError
-from .indexes import index_key
-from .objects import Vertex
+from weftdb.basics.errors import ConstraintViolation, SchemaError
+from weftdb.graph.indexes import index_key
+from weftdb.graph.objects import Vertex
 
 # (labels, props, deleted) of the newest committed version of a vertex, as
 # seen by the committing transaction.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .objects import Vertex
+from weftdb.graph.objects import Vertex
 
 
 def index_key(value: Any) -> Any:

@@ -17,11 +17,11 @@ from itertools import groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from ..errors import RecoveryError
-from .objects import CREATED, DELETED, LABEL_ADDED, LABEL_REMOVED, PROPERTY, Delta, Edge, Vertex, without
+from weftdb.basics.errors import RecoveryError
+from weftdb.graph.objects import CREATED, DELETED, LABEL_ADDED, LABEL_REMOVED, PROPERTY, Delta, Edge, Vertex, without
 
 if TYPE_CHECKING:
-    from .storage import Storage
+    from weftdb.graph.storage import Storage
 
 CREATE_VERTEX = 1  # gid, labels, props
 DELETE_VERTEX = 2  # gid

@@ -28,10 +28,10 @@ from collections import deque
 from operator import itemgetter
 from typing import Any, Iterator, Protocol
 
-from .constraints import Constraints
-from . import redo
-from .indexes import Indexes
-from .objects import (
+from weftdb.graph.constraints import Constraints
+from weftdb.graph import redo
+from weftdb.graph.indexes import Indexes
+from weftdb.graph.objects import (
     CREATED,
     DELETED,
     LABEL_ADDED,
@@ -45,7 +45,7 @@ from .objects import (
     undo,
     version,
 )
-from .transaction import Transaction
+from weftdb.graph.transaction import Transaction
 
 NEWEST = float("inf")
 

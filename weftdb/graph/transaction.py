@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from ..errors import ConstraintViolation, EntityNotFound, SerializationError, TransactionError
-from .objects import (
+from weftdb.basics.errors import ConstraintViolation, EntityNotFound, SerializationError, TransactionError
+from weftdb.graph.objects import (
     CREATED,
     DELETED,
     LABEL_ADDED,
@@ -28,7 +28,7 @@ from .objects import (
 )
 
 if TYPE_CHECKING:
-    from .storage import Storage
+    from weftdb.graph.storage import Storage
 
 NEWEST = float("inf")
 

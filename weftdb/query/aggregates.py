@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 
-from weftdb.errors import CypherSemanticError, CypherTypeError
-from weftdb.graph.temporal import Duration
+from weftdb.basics.errors import CypherSemanticError, CypherTypeError
+from weftdb.basics.temporal import Duration
 from weftdb.query.values import add, group_key, order_key, type_name
 
 _NUMBER = (int, float)

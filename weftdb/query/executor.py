@@ -13,13 +13,13 @@ from collections import defaultdict
 from itertools import cycle
 from typing import Any
 
-from ..errors import CypherSemanticError, QueryInterrupted, QueryTimeout
-from ..graph.objects import Edge, Vertex
-from ..graph.transaction import Transaction
-from . import ast
-from .expressions import GraphPath
-from .planner import Plan, Planner
-from .results import Node, Path, Relationship, Result
+from weftdb.basics.errors import CypherSemanticError, QueryInterrupted, QueryTimeout
+from weftdb.graph.objects import Edge, Vertex
+from weftdb.graph.transaction import Transaction
+from weftdb.query import ast
+from weftdb.query.expressions import GraphPath
+from weftdb.query.planner import Plan, Planner
+from weftdb.query.results import Node, Path, Relationship, Result
 
 CHECK_EVERY = 1024  # rows between checks for cancellation and timeout
 _TICKS = (False,) * (CHECK_EVERY - 1) + (True,)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..errors import CypherSemanticError, CypherTypeError, EntityNotFound, ParameterMissing
-from ..graph.objects import Edge, Vertex
-from ..graph.temporal import temporal_property
-from . import ast, values
-from .aggregates import AGGREGATES
-from .functions import FUNCTIONS, check_arity
+from weftdb.basics.errors import CypherSemanticError, CypherTypeError, EntityNotFound, ParameterMissing
+from weftdb.graph.objects import Edge, Vertex
+from weftdb.query.temporal import temporal_property
+from weftdb.query import ast, values
+from weftdb.query.aggregates import AGGREGATES
+from weftdb.query.functions import FUNCTIONS, check_arity
 
 Compiled = Callable[[list, Any], Any]
 

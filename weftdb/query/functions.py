@@ -20,8 +20,8 @@ import time as _time
 import uuid
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 
-from weftdb.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
-from weftdb.graph import temporal
+from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
+from weftdb.query import temporal
 from weftdb.query.values import to_string, type_name
 
 _MIN_INT = -(1 << 63)

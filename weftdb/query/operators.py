@@ -17,11 +17,11 @@ from __future__ import annotations
 from itertools import repeat
 from typing import Any, Callable, Iterable, Iterator
 
-from ..errors import CypherSemanticError, CypherTypeError, EntityNotFound
-from ..graph.objects import Edge, Vertex
-from . import values
-from .aggregates import CountStar, make_aggregate
-from .expressions import GraphPath
+from weftdb.basics.errors import CypherSemanticError, CypherTypeError, EntityNotFound
+from weftdb.graph.objects import Edge, Vertex
+from weftdb.query import values
+from weftdb.query.aggregates import CountStar, make_aggregate
+from weftdb.query.expressions import GraphPath
 
 Row = list
 

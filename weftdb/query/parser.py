@@ -28,7 +28,7 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
-from weftdb.errors import CypherSyntaxError
+from weftdb.basics.errors import CypherSyntaxError
 from weftdb.query import ast
 
 _INT_MAX = 2**63 - 1

@@ -18,11 +18,11 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from ..errors import CypherSemanticError
-from ..graph.indexes import Indexes
-from . import ast
-from . import operators as op
-from .expressions import ExpressionCompiler, find_aggregates, is_aggregate
+from weftdb.basics.errors import CypherSemanticError
+from weftdb.graph.indexes import Indexes
+from weftdb.query import ast
+from weftdb.query import operators as op
+from weftdb.query.expressions import ExpressionCompiler, find_aggregates, is_aggregate
 
 HIDDEN = " "  # prefix of the names of anonymous pattern elements and internal slots
 

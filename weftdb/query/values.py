@@ -2,7 +2,7 @@
 
 Plain functions over already-evaluated Python values, called by the executor on
 the hot path. Values are: None (null), bool, int, float, str, list, dict, the
-temporal types of `weftdb.graph.temporal`, and graph entities. A graph entity is
+temporal types of `weftdb.query.temporal`, and graph entities. A graph entity is
 any object whose `cypher_kind` is "node", "relationship" or "path"; nodes and
 relationships carry an integer `gid`, paths `nodes` and `relationships` tuples.
 
@@ -16,8 +16,9 @@ import math
 import re
 from functools import lru_cache
 
-from weftdb.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
-from weftdb.graph.temporal import Duration, add_duration, to_iso
+from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
+from weftdb.basics.temporal import Duration, to_iso
+from weftdb.query.temporal import add_duration
 
 _MIN_INT = -(1 << 63)
 _MAX_INT = (1 << 63) - 1

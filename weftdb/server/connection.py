@@ -18,12 +18,12 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
-from .bolt.protocol import BoltProtocol, ProtocolError, Request
-from .bolt.values import hydrate
+from weftdb.basics import errors
+from weftdb.server.bolt.protocol import BoltProtocol, ProtocolError, Request
+from weftdb.server.bolt.values import hydrate
 
 if TYPE_CHECKING:
-    from .server import BoltServer
+    from weftdb.server.server import BoltServer
 
 log = logging.getLogger("weftdb.server")
 

@@ -26,8 +26,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..config import Config, ConfigError
-from .connection import Connection
+from weftdb.basics.config import Config, ConfigError
+from weftdb.server.connection import Connection
 
 log = logging.getLogger("weftdb.server")
 
@@ -206,7 +206,7 @@ async def _serve_until_signal(db: Any, config: Config) -> None:
     await server.start()
     scheme = "bolt+s" if server.config.bolt_cert_file else "bolt"
     print(f"WeftDB is listening on {scheme}://{server.public_address}", file=sys.stderr, flush=True)
-    from ..backup.service import start_backup_service  # the online backup service (--backup-port)
+    from weftdb.backup.service import start_backup_service  # the online backup service (--backup-port)
 
     backup_service = start_backup_service(db, config)
     stop = asyncio.Event()
@@ -231,7 +231,7 @@ async def _serve_until_signal(db: Any, config: Config) -> None:
 
 def serve(config: Config) -> None:
     """Run the Bolt server for the database in `config.data_directory` until SIGTERM/SIGINT."""
-    from ..database import Database  # here, not at the top: importing the server must not load the engine
+    from weftdb.database import Database  # here, not at the top: importing the server must not load the engine
 
     configure_logging(config)
     db = Database(config.data_directory, config)

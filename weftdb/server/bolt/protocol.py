@@ -29,8 +29,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from .packstream import DEFAULT_MAX_DEPTH, PackStreamError, Structure, pack, unpack
-from .values import BadValue, dehydrate
+from weftdb.server.bolt.packstream import DEFAULT_MAX_DEPTH, PackStreamError, Structure, pack, unpack
+from weftdb.server.bolt.values import BadValue, dehydrate
 
 MAGIC = b"\x60\x60\xb0\x17"
 # Supported versions: major -> (lowest minor, highest minor).

@@ -14,10 +14,10 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ...errors import ClientError
-from ...graph.temporal import Duration
-from ...query.results import Node, Path, Relationship
-from .packstream import Structure
+from weftdb.basics.errors import ClientError
+from weftdb.basics.temporal import Duration
+from weftdb.query.results import Node, Path, Relationship
+from weftdb.server.bolt.packstream import Structure
 
 NODE, RELATIONSHIP, UNBOUND_RELATIONSHIP, PATH = 0x4E, 0x52, 0x72, 0x50
 DATE, TIME, LOCAL_TIME, LOCAL_DATE_TIME, DURATION = 0x44, 0x54, 0x74, 0x64, 0x45

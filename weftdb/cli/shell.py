@@ -1,9 +1,9 @@
 """`weftdb shell`, and the pieces `weftdb run` shares with it.
 
-Three things live here because the shell and `run` must agree on them:
-how text is cut into statements (`split_statements`), how a statement is
-executed so that Ctrl-C cancels the query rather than the process
-(`execute`), and how values are printed (`format_value`).
+Two things live here because the shell and `run` must agree on them: how
+a statement is executed so that Ctrl-C cancels the query rather than the
+process (`execute`), and how values are printed (`format_value`). How text
+is cut into statements is `weftdb.query.script`.
 
 The shell reads from a terminal with prompt_toolkit (multi-line editing,
 history in ~/.weftdb_history) and prints rich tables. When stdin is not a
@@ -24,8 +24,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, TextIO
 
-from .graph.temporal import Duration
-from .query.results import Node, Path, Relationship, Result
+from weftdb.basics.temporal import Duration
+from weftdb.query.results import Node, Path, Relationship, Result
+from weftdb.query.script import Statement, is_complete, split_statements
 
 HISTORY_FILE = "~/.weftdb_history"
 
@@ -38,100 +39,6 @@ transaction; `BEGIN;` ... `COMMIT;` (or `ROLLBACK;`) makes one of several.
   :quit    leave the shell (also Ctrl-D)
 
 Ctrl-C cancels the statement being typed or the query that is running."""
-
-
-# --------------------------------------------------------------------------
-# Cutting text into statements
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One statement of a script: its text without comments or the `;`, the
-    1-based line where it starts, and whether a `;` ended it."""
-
-    text: str
-    line: int
-    terminated: bool
-
-
-def split_statements(source: str) -> list[Statement]:
-    """Cut `source` at every `;` that is outside a string, a backquoted name
-    or a comment; pieces with no code are dropped. A last statement without
-    its `;` is returned with `terminated=False`.
-
-    Comments become spaces (newlines are kept) so that the line and column of
-    a syntax error still point into the source."""
-    return _scan(source)[0]
-
-
-def is_complete(source: str) -> bool:
-    """True when every statement in `source` has its `;` and no string or
-    block comment is left open: the shell can run what was typed."""
-    statements, open_tail = _scan(source)
-    return not open_tail and all(statement.terminated for statement in statements)
-
-
-# The tokens that matter for cutting: everything between them is code. An
-# unclosed string, name or block comment runs to the end of the text.
-_TOKENS = re.compile(
-    r"""
-      ;
-    | //[^\n]*
-    | /\*(?:.*?\*/|.*\Z)
-    | '(?:[^'\\]|\\.)*(?:'|\\?\Z)
-    | "(?:[^"\\]|\\.)*(?:"|\\?\Z)
-    | `[^`]*(?:`|\Z)
-    """,
-    re.DOTALL | re.VERBOSE,
-)
-_NOT_NEWLINE = re.compile(r"[^\n]")
-
-
-def _scan(source: str) -> tuple[list[Statement], bool]:
-    """The statements of `source`, and whether it ends inside a string, a
-    backquoted name or a block comment."""
-    statements: list[Statement] = []
-    pieces: list[str] = []
-    line = 1  # where the current statement's text begins
-    position = 0
-    last = ""
-    for match in _TOKENS.finditer(source):
-        pieces.append(source[position : match.start()])
-        position, last = match.end(), match.group()
-        if last == ";":
-            line = _add(statements, "".join(pieces), line, terminated=True)
-            pieces = []
-        elif last.startswith(("//", "/*")):
-            pieces.append(_NOT_NEWLINE.sub(" ", last))
-        else:
-            pieces.append(last)
-    pieces.append(source[position:])
-    _add(statements, "".join(pieces), line, terminated=False)
-    open_tail = position == len(source) and last[:1] in ("'", '"', "`", "/") and not _closed(last)
-    return statements, open_tail
-
-
-def _add(statements: list[Statement], text: str, line: int, *, terminated: bool) -> int:
-    """Append the statement in `text` (if it has code); the line after it."""
-    stripped = text.strip()
-    if stripped:
-        leading = text[: len(text) - len(text.lstrip())]
-        statements.append(Statement(stripped, line + leading.count("\n"), terminated))
-    return line + text.count("\n")
-
-
-def _closed(token: str) -> bool:
-    """Whether a string, name or comment token found its end."""
-    if token.startswith("//"):
-        return True
-    if token.startswith("/*"):
-        return len(token) >= 4 and token.endswith("*/")
-    quote = token[0]
-    if len(token) < 2 or not token.endswith(quote):
-        return False
-    backslashes = len(token[:-1]) - len(token[:-1].rstrip("\\"))
-    return quote == "`" or backslashes % 2 == 0
 
 
 # --------------------------------------------------------------------------
@@ -407,9 +314,9 @@ class EmbeddedSession:
         return self.tx is not None
 
     def execute(self, query: str, params: dict[str, Any] | None = None, *, interrupt: Any = None) -> Result:
-        from .errors import TransactionError
-        from .query import ast
-        from .query.parser import parse
+        from weftdb.basics.errors import TransactionError
+        from weftdb.query import ast
+        from weftdb.query.parser import parse
 
         statement = parse(query)  # cached: the engine does not parse it twice
         if isinstance(statement, ast.AdminStatement) and statement.command in _TRANSACTION_CONTROL:

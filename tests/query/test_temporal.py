@@ -5,10 +5,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from weftdb.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
-from weftdb.graph.temporal import (
-    Duration, add_duration, between, date, datetime, duration, in_days, in_months, in_seconds,
-    localdatetime, localtime, temporal_property, time, to_iso, truncate,
+from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
+from weftdb.basics.temporal import Duration, to_iso
+from weftdb.query.temporal import (
+    add_duration, between, date, datetime, duration, in_days, in_months, in_seconds,
+    localdatetime, localtime, temporal_property, time, truncate,
 )
 
 PLUS2 = dt.timezone(dt.timedelta(hours=2))

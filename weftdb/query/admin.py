@@ -11,14 +11,14 @@ import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..backup import checkpoint
-from ..durability import dump
-from ..errors import ClientError, TransactionError
-from . import ast
-from .results import Result
+from weftdb.durability import checkpoint
+from weftdb.durability import dump
+from weftdb.basics.errors import ClientError, TransactionError
+from weftdb.query import ast
+from weftdb.query.results import Result
 
 if TYPE_CHECKING:
-    from ..database import Database
+    from weftdb.database import Database
 
 
 def administer(db: "Database", statement: ast.Statement, params: dict[str, Any]) -> Result:

@@ -20,7 +20,7 @@ import os
 import secrets
 import threading
 
-from .errors import ClientError, DatabaseError
+from weftdb.basics.errors import ClientError, DatabaseError
 
 FILE_NAME = "users.json"
 FORMAT_VERSION = 1

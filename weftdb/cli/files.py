@@ -31,8 +31,8 @@ def inspect(file: str) -> None:
       weftdb inspect data/snapshots/00000000000000001234_20260101T120000000000.snapshot
       weftdb inspect data/wal/0000000000000003.wal | grep BAD
     """
-    from .inspect import inspect_file
-    from .report import Printer
+    from weftdb.durability.inspect import inspect_file
+    from weftdb.cli.printer import Printer
 
     try:
         problems = inspect_file(file, Printer())
@@ -62,8 +62,8 @@ def verify(data_dir: str, threads: int) -> None:
       weftdb verify ./data
       weftdb verify /var/lib/weftdb --threads 4 && echo "recoverable"
     """
-    from .report import Printer
-    from .verify import verify as run_verify
+    from weftdb.cli.printer import Printer
+    from weftdb.durability.verify import verify as run_verify
 
     printer = Printer()
     report = (lambda text: click.echo(text, err=True)) if sys.stderr.isatty() else None

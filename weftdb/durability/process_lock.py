@@ -20,7 +20,7 @@ import fcntl
 import os
 import time
 
-from weftdb.errors import DataDirectoryLocked
+from weftdb.basics.errors import DataDirectoryLocked
 
 LOCK_NAME = ".lock"
 

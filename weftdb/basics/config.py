@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .affinity import parse as _parse_cpu_affinity
-from .errors import ClientError
+from weftdb.basics.affinity import parse as _parse_cpu_affinity
+from weftdb.basics.errors import ClientError
 
 
 class ConfigError(ClientError):

@@ -36,7 +36,7 @@ def _progress(what: str) -> Any:
 def _key(path: str | None) -> bytes | None:
     if path is None:
         return None
-    from .sealing import SealError, load_key
+    from weftdb.backup.sealing import SealError, load_key
 
     try:
         return load_key(path)
@@ -45,13 +45,13 @@ def _key(path: str | None) -> bytes | None:
 
 
 def _errors() -> tuple[type[BaseException], ...]:
-    from ..errors import Error
-    from .artifacts import ArtifactError
-    from .client import BackupError
-    from .manifest import ManifestError
-    from .restore import RestoreError
-    from .sealing import SealError
-    from .target import TargetError
+    from weftdb.basics.errors import Error
+    from weftdb.backup.artifacts import ArtifactError
+    from weftdb.backup.client import BackupError
+    from weftdb.backup.manifest import ManifestError
+    from weftdb.backup.restore import RestoreError
+    from weftdb.backup.sealing import SealError
+    from weftdb.backup.target import TargetError
 
     return (BackupError, RestoreError, ManifestError, ArtifactError, SealError, TargetError, Error, OSError)
 
@@ -89,7 +89,7 @@ def backup(ctx: click.Context, source: str | None, to: str | None, kind: str, us
         return
     if not source or not to:
         raise click.UsageError("give --from HOST:PORT and --to DIR (or a subcommand: aggregate, inspect)")
-    from .client import backup as take_backup
+    from weftdb.backup.client import backup as take_backup
 
     password = None
     if password_file:
@@ -118,7 +118,7 @@ def aggregate(source: str, key_file: str | None) -> None:
     Example:
       weftdb backup aggregate --from /backups/graph
     """
-    from .aggregate import aggregate as fold
+    from weftdb.backup.aggregate import aggregate as fold
 
     try:
         summary = fold(source, _key(key_file))
@@ -136,9 +136,9 @@ def inspect(location: str) -> None:
     Example:
       weftdb backup inspect /backups/graph
     """
-    from .client import describe_time
-    from .manifest import Manifest
-    from .target import open_target
+    from weftdb.backup.client import describe_time
+    from weftdb.backup.manifest import Manifest
+    from weftdb.backup.target import open_target
 
     try:
         manifest = Manifest.load(open_target(location))
@@ -179,7 +179,7 @@ def restore(source: str, to: str, until: str | None, overwrite: bool, key_file: 
       weftdb restore --from /backups/graph --to /tmp/before --until "2026-11-21 14:30:00"
       weftdb restore --from s3://bucket/graph --to /tmp/g --until 1200 --key-file key.bin --overwrite
     """
-    from .restore import restore as rebuild
+    from weftdb.backup.restore import restore as rebuild
 
     try:
         with _progress("reading") as advance:
@@ -191,7 +191,7 @@ def restore(source: str, to: str, until: str | None, overwrite: bool, key_file: 
 
 def verify_backup_command(location: str, key_file: str | None) -> int:
     """Verify a backup (see backup/verify.py); prints the report, returns the exit status."""
-    from .verify import describe, verify_backup
+    from weftdb.backup.verify import describe, verify_backup
 
     with _progress("checking") as advance:
         report = verify_backup(location, _key(key_file), progress=advance)
@@ -204,7 +204,7 @@ def is_backup(location: str) -> bool:
     """True for a URL or a directory holding backup.json."""
     import os
 
-    from .target import MANIFEST, is_url
+    from weftdb.backup.target import MANIFEST, is_url
 
     return is_url(location) or os.path.isfile(os.path.join(location, MANIFEST))
 
@@ -244,6 +244,6 @@ def verify(ctx: click.Context, location: str, threads: int, key_file: str | None
         sys.exit(status)
     if not os.path.isdir(location):
         raise click.UsageError(f"{location} is neither a data directory nor a backup")
-    from ..durability.commands import verify as verify_data_directory
+    from weftdb.cli.files import verify as verify_data_directory
 
     ctx.invoke(verify_data_directory, data_dir=location, threads=threads)

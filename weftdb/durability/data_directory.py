@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from ..config import Config
-from ..errors import ClientError
-from ..graph.storage import Storage
-from . import snapshot, wal
-from .files import FileSystem
-from .lock import lock_data_directory
-from .recovery import Recovered, recover
-from .wal_reader import WalReader, truncate_torn_tail
-from .wal_writer import WalWriter
+from weftdb.basics.config import Config
+from weftdb.basics.errors import ClientError
+from weftdb.graph.storage import Storage
+from weftdb.durability import snapshot, wal
+from weftdb.durability.files import FileSystem
+from weftdb.durability.process_lock import lock_data_directory
+from weftdb.durability.recovery import Recovered, recover
+from weftdb.durability.wal_reader import WalReader, truncate_torn_tail
+from weftdb.durability.wal_writer import WalWriter
 
 log = logging.getLogger("weftdb.durability")
 

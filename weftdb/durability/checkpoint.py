@@ -34,9 +34,9 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from ..durability import snapshot, snapshot_file, wal
-from ..durability.files import FileSystem
-from ..errors import ClientError, RecoveryError
+from weftdb.durability import snapshot, snapshot_file, wal
+from weftdb.durability.files import FileSystem
+from weftdb.basics.errors import ClientError, RecoveryError
 
 log = logging.getLogger("weftdb.backup")
 

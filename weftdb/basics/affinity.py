@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 
-log = logging.getLogger("weftdb.affinity")
+log = logging.getLogger("weftdb.basics.affinity")
 
 _pinned = threading.local()  # .cpus: the set this thread was pinned to
 

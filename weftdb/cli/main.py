@@ -1,7 +1,7 @@
 """The `weftdb` command.
 
 `main` is a click group; each subcommand is a small function. Commands that
-open a database take the flags of `weftdb.config.FLAGS` through the
+open a database take the flags of `weftdb.basics.config.FLAGS` through the
 `database_options` decorator, which builds the options from FLAGS (so a new
 flag needs no change here) and hands the command one resolved `Config`.
 A new subcommand is one more `@main.command()` function:
@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import click
 
-from .config import FLAGS, Config, ConfigError, Flag
+from weftdb.basics.config import FLAGS, Config, ConfigError, Flag
 
 _TYPE_NAMES = {str: "TEXT", int: "INTEGER", float: "NUMBER"}
 
@@ -69,7 +69,7 @@ def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def open_session(config: Config) -> Any:
     """An EmbeddedSession (BEGIN/COMMIT/ROLLBACK as statements) on the database for `config`."""
-    from .shell import EmbeddedSession
+    from weftdb.cli.shell import EmbeddedSession
 
     return EmbeddedSession(open_database(config))
 
@@ -78,7 +78,7 @@ def open_database(config: Config, **overrides: Any) -> Any:
     """The embedded database for `config` (with `overrides` of its flags), or
     a clean exit with the reason."""
     import weftdb
-    from weftdb.errors import Error
+    from weftdb.basics.errors import Error
 
     flags = {**config.as_dict(), **overrides}
     path = flags.pop("data_directory")
@@ -118,8 +118,8 @@ def serve(config: Config) -> None:
       weftdb serve --bolt-address 0.0.0.0 --bolt-port 7688 --log-level INFO
       weftdb serve --bolt-cert-file cert.pem --bolt-key-file key.pem
     """
-    from .errors import Error
-    from .server.server import serve as run_server
+    from weftdb.basics.errors import Error
+    from weftdb.server.server import serve as run_server
 
     try:
         run_server(config)
@@ -155,7 +155,7 @@ def shell(config: Config, host: str | None, port: int, username: str | None, pas
       echo 'MATCH (n) RETURN count(n);' | weftdb shell
       weftdb shell --host 127.0.0.1 --port 7687 --username admin
     """
-    from .shell import Shell
+    from weftdb.cli.shell import Shell
 
     if host is None:
         session = open_session(config)
@@ -178,7 +178,7 @@ def _connect(host: str, port: int, username: str | None, password: str | None) -
     """A session on the server at host:port, or a clean exit with the reason."""
     import importlib.util
 
-    from .shell import ServerSession
+    from weftdb.cli.shell import ServerSession
 
     if importlib.util.find_spec("neo4j") is None:  # an optional dependency
         raise click.ClickException("connecting to a server needs the neo4j driver: pip install neo4j")
@@ -212,7 +212,8 @@ def run(config: Config, file: Any) -> None:
       weftdb run dump.cypherl --data-directory /tmp/graph
       weftdb run - < queries.cypherl
     """
-    from .shell import describe_error, error_line, execute, print_plain, split_statements
+    from weftdb.cli.shell import describe_error, error_line, execute, print_plain
+    from weftdb.query.script import split_statements
 
     statements = split_statements(file.read())
     session = open_session(config)
@@ -289,8 +290,9 @@ def import_(config: Config, file: Any, force: bool, batch_size: int) -> None:
     """
     import time
 
-    from .importer import ImportFailed, import_statements
-    from .shell import describe_error, error_line, split_statements
+    from weftdb.backup.importer import ImportFailed, import_statements
+    from weftdb.cli.shell import describe_error, error_line
+    from weftdb.query.script import split_statements
 
     statements = split_statements(file.read())
     db = open_database(config)
@@ -336,15 +338,15 @@ def _progress(what: str, total: int) -> Any:
 
 
 # Backup and restore live in weftdb/backup/commands.py: `weftdb backup [aggregate|inspect]`, `weftdb restore`.
-from .backup.commands import backup as _backup, restore as _restore  # noqa: E402
+from weftdb.cli.backup import backup as _backup, restore as _restore  # noqa: E402
 
 main.add_command(_backup)
 main.add_command(_restore)
 
 # Durability files: `weftdb inspect FILE` (weftdb/durability/commands.py); `weftdb verify BACKUP_OR_DATA_DIR`
 # (weftdb/backup/commands.py: backups itself, data directories through durability/commands.py's verify).
-from .backup.commands import verify as _verify  # noqa: E402
-from .durability.commands import inspect as _inspect  # noqa: E402
+from weftdb.cli.backup import verify as _verify  # noqa: E402
+from weftdb.cli.files import inspect as _inspect  # noqa: E402
 
 main.add_command(_inspect)
 main.add_command(_verify)

@@ -29,12 +29,12 @@ from typing import Any, Callable
 
 from lark import Token
 
-from .database import Database, runs_alone
-from .durability.dump import ID_PROPERTY, VERTEX_LABEL, name
-from .query.functions import FUNCTIONS
-from .query.parser import _unescape as unescape_string  # the parser's own rule, so both agree
-from .query.parser import parse
-from .shell import Statement
+from weftdb.database import Database, runs_alone
+from weftdb.durability.dump import ID_PROPERTY, VERTEX_LABEL, name
+from weftdb.query.functions import FUNCTIONS
+from weftdb.query.parser import _unescape as unescape_string  # the parser's own rule, so both agree
+from weftdb.query.parser import parse
+from weftdb.query.script import Statement
 
 _NAME = r"(?:`(?:[^`]|``)+`|[A-Za-z_][A-Za-z0-9_]*)"
 _VERTEX = re.compile(rf"CREATE \(:{VERTEX_LABEL}((?::{_NAME})*) (\{{.*\}})\)", re.S)

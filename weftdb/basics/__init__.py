@@ -1,0 +1,1 @@
+"""Shared basics: errors, configuration flags, and the value types several layers use."""
