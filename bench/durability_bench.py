@@ -64,9 +64,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 HERE = os.path.join(ROOT, "bench")
 
+from clients import run_clients  # noqa: E402  (bench/ is the script directory)
+
 import weftdb  # noqa: E402
 from weftdb.basics import affinity  # noqa: E402
-from clients import run_clients  # noqa: E402  (bench/ is the script directory)
 
 NODES, EDGES, BATCH = 200_000, 1_000_000, 10_000
 CREATE = "CREATE (:N {i: $i})"

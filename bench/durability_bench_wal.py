@@ -33,10 +33,11 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from clients import run_clients  # noqa: E402  (bench/ is the script directory)
+
 from weftdb.durability.files import FileSystem  # noqa: E402
 from weftdb.durability.wal import encode_record  # noqa: E402
 from weftdb.durability.wal_writer import WalWriter  # noqa: E402
-from clients import run_clients  # noqa: E402  (bench/ is the script directory)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

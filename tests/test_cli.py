@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 import weftdb
-from weftdb.cli.main import main
 from weftdb.basics.config import FLAGS
+from weftdb.cli.main import main
 
 
 def weftdb_process(*args, stdin="", cwd=None):

@@ -9,8 +9,8 @@ import pytest
 
 from weftdb.basics.errors import CypherSyntaxError
 from weftdb.basics.temporal import Duration
-from weftdb.query.results import Node, Path, Relationship
 from weftdb.cli.shell import Shell, execute, format_value
+from weftdb.query.results import Node, Path, Relationship
 from weftdb.query.script import Statement, is_complete, split_statements
 
 

@@ -7,7 +7,6 @@
             print(name)
 """
 
-from weftdb.database import Database, Transaction, open
 from weftdb.basics.errors import (
     AuthError,
     ClientError,
@@ -32,6 +31,7 @@ from weftdb.basics.errors import (
     TransientError,
 )
 from weftdb.basics.temporal import Duration
+from weftdb.database import Database, Transaction, open
 from weftdb.query.results import Node, Path, Relationship, Result
 
 __all__ = [

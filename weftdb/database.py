@@ -12,12 +12,12 @@ from collections import OrderedDict
 from typing import Any
 
 from weftdb.basics import affinity
-from weftdb.durability.users import UserStore
-from weftdb.durability.checkpoint import restore_if_requested
 from weftdb.basics.config import Config, ConfigError
-from weftdb.durability.files import FileSystem
-from weftdb.durability.data_directory import Durability
 from weftdb.basics.errors import ClientError, ForbiddenInTransaction, TransactionError
+from weftdb.durability.checkpoint import restore_if_requested
+from weftdb.durability.data_directory import Durability
+from weftdb.durability.files import FileSystem
+from weftdb.durability.users import UserStore
 from weftdb.graph.storage import Storage
 from weftdb.graph.transaction import Transaction as _GraphTransaction
 from weftdb.query import ast

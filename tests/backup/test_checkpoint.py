@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 import weftdb
-from weftdb.durability import checkpoint
-from weftdb.cli.main import main
 from weftdb.basics.errors import ClientError, RecoveryError
+from weftdb.cli.main import main
+from weftdb.durability import checkpoint
 
 QUIET = {"storage_snapshot_interval_sec": 0, "storage_snapshot_on_exit": False}
 

@@ -105,8 +105,8 @@ def test_records_that_skip_a_timestamp_are_refused(tmp_path):
     snap_dir = tmp_path / "good" / "snapshots"
     name = os.listdir(snap_dir)[0]
     snapshot_bytes["data"] = (snap_dir / name).read_bytes()
-    from weftdb.durability.snapshot_file import SnapshotReader
     from weftdb.durability.files import FileSystem
+    from weftdb.durability.snapshot_file import SnapshotReader
 
     header = SnapshotReader(FileSystem(), str(snap_dir / name)).header
 

@@ -6,8 +6,8 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-
 from conftest import Source, dump_at, dump_of_directory, dump_text
+
 from weftdb.backup.client import BackupError, backup
 from weftdb.backup.restore import RestoreError, restore
 

@@ -5,8 +5,8 @@ import os
 import socket
 
 import pytest
-
 from conftest import dump_of_directory, dump_text
+
 from weftdb.backup.client import BackupError, backup
 from weftdb.backup.manifest import ManifestError
 from weftdb.backup.restore import restore

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import dump_of_directory, dump_text
+
 from weftdb.backup.aggregate import aggregate
 from weftdb.backup.client import backup
 from weftdb.backup.manifest import Manifest

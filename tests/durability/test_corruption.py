@@ -26,15 +26,15 @@ import struct
 import zlib
 
 import pytest
+from graphstate import cheap_scrypt, state_of
 
 import weftdb
-from graphstate import cheap_scrypt, state_of
+from weftdb.basics.errors import RecoveryError
 from weftdb.durability import snapshot as snapshot_mod
 from weftdb.durability import snapshot_file as sf
 from weftdb.durability import wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.wal_reader import WalReader
-from weftdb.basics.errors import RecoveryError
 
 QUIET = {"storage_snapshot_interval_sec": 0, "storage_snapshot_on_exit": False}
 

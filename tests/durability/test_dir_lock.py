@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from weftdb.durability.process_lock import DataDirectoryLock, lock_data_directory
 from weftdb.basics.errors import DataDirectoryLocked
+from weftdb.durability.process_lock import DataDirectoryLock, lock_data_directory
 
 HOLDER = """
 import sys, time

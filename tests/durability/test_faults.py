@@ -27,17 +27,17 @@ import sys
 import threading
 
 import pytest
-
-import weftdb
 from crashfs import CrashFS
 from graphstate import cheap_scrypt, state_of
+
+import weftdb
 from weftdb.basics.config import Config
+from weftdb.basics.errors import DataDirectoryLocked, DurabilityError, TransactionError
 from weftdb.database import Database
 from weftdb.durability import snapshot as snapshot_mod
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotReader
 from weftdb.durability.wal_reader import WalReader
-from weftdb.basics.errors import DataDirectoryLocked, DurabilityError, TransactionError
 
 QUIET = {"storage_snapshot_interval_sec": 0, "storage_snapshot_on_exit": False}
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

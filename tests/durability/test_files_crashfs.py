@@ -5,10 +5,10 @@ import fcntl
 import os
 
 import pytest
-
 from crashfs import CrashFS
-from weftdb.durability.files import FileSystem
+
 from weftdb.basics.errors import DurabilityError
+from weftdb.durability.files import FileSystem
 
 
 def read(path):

@@ -14,13 +14,13 @@ import os
 
 import pytest
 from click.testing import CliRunner
+from graphstate import cheap_scrypt
 
 import weftdb
-from graphstate import cheap_scrypt
 from weftdb.cli.main import main
+from weftdb.cli.printer import Printer
 from weftdb.durability.files import FileSystem
 from weftdb.durability.inspect import inspect_file
-from weftdb.cli.printer import Printer
 from weftdb.durability.snapshot_file import SnapshotReader
 from weftdb.durability.wal_reader import WalReader
 

@@ -25,9 +25,9 @@ import random
 import shutil
 
 import pytest
-
 from crashfs import CrashFS
 from graphstate import cheap_scrypt, describe, state_of
+
 from weftdb.basics.config import Config
 from weftdb.database import Database
 

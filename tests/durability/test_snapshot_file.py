@@ -7,11 +7,11 @@ import uuid
 import zlib
 
 import pytest
-
 from crashfs import CrashFS
+
+from weftdb.basics.errors import DurabilityError, RecoveryError
 from weftdb.durability import snapshot_file as sf
 from weftdb.durability.files import FileSystem
-from weftdb.basics.errors import DurabilityError, RecoveryError
 
 UUID = uuid.UUID("87654321-4321-8765-4321-876543218765")
 NAMES = {"labels": ["Person", "City"], "edge_types": ["LIVES_IN"], "property_keys": ["name", "born"]}

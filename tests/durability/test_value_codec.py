@@ -7,10 +7,11 @@ import zoneinfo
 
 import msgpack
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from weftdb.durability import codec
 from weftdb.basics.temporal import Duration
+from weftdb.durability import codec
 
 INT64 = st.integers(-(2**63), 2**63 - 1)
 offsets = st.integers(-86_399_999_999, 86_399_999_999).map(lambda us: dt.timezone(dt.timedelta(microseconds=us)))

@@ -9,14 +9,15 @@ import uuid
 import zlib
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
 from crashfs import CrashFS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from weftdb.basics.errors import DurabilityError, RecoveryError
 from weftdb.durability import wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.wal_reader import WalReader, truncate_torn_tail
 from weftdb.durability.wal_writer import WalWriter
-from weftdb.basics.errors import DurabilityError, RecoveryError
 
 UUID = uuid.UUID("12345678-1234-5678-1234-567812345678")
 

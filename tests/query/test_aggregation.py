@@ -4,10 +4,9 @@ ORDER BY on aggregates and aggregation in WITH (openCypher TCK Aggregation*)."""
 import math
 
 import pytest
+from cypher_helpers import rows, same, value
 
 from weftdb.basics.errors import CypherSemanticError
-
-from cypher_helpers import rows, same, value
 
 
 @pytest.fixture

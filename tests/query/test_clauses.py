@@ -5,10 +5,9 @@ import threading
 import time
 
 import pytest
+from cypher_helpers import rows, value
 
 from weftdb.basics.errors import CypherSemanticError, CypherSyntaxError, QueryInterrupted, QueryTimeout
-
-from cypher_helpers import rows, value
 
 
 @pytest.fixture

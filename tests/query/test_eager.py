@@ -4,12 +4,11 @@ statement below that must stay eager would give a different answer if it
 streamed; the bulk-load shapes that stream give the same answers either way."""
 
 import pytest
+from cypher_helpers import value
 
 from weftdb.basics.errors import CypherTypeError
 from weftdb.query.parser import parse
 from weftdb.query.planner import Planner
-
-from cypher_helpers import value
 
 
 def streams(db, query):

@@ -6,11 +6,10 @@ Expected values follow the openCypher TCK (expressions/*.feature)."""
 import math
 
 import pytest
+from cypher_helpers import rows, same, value
 
 import weftdb
 from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError, ParameterMissing
-
-from cypher_helpers import rows, same, value
 
 NULL = None
 

@@ -9,9 +9,9 @@ import pytest
 
 from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
 from weftdb.basics.temporal import Duration
-from weftdb.query.temporal import duration
 from weftdb.query.aggregates import AGGREGATES, CountStar, make_aggregate
 from weftdb.query.functions import FUNCTIONS, check_arity
+from weftdb.query.temporal import duration
 
 
 def call(name, *args):

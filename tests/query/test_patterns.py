@@ -3,10 +3,9 @@ relationship uniqueness, OPTIONAL MATCH, pattern predicates, EXISTS and
 pattern comprehensions (openCypher TCK Match*, Path*, ExistentialSubquery*)."""
 
 import pytest
+from cypher_helpers import rows, value
 
 from weftdb.basics.errors import CypherSemanticError, CypherTypeError
-
-from cypher_helpers import rows, value
 
 
 @pytest.fixture

@@ -4,12 +4,10 @@ UNION, SKIP/LIMIT, ORDER BY over mixed types, DISTINCT, Result helpers."""
 import datetime as dt
 
 import pytest
+from cypher_helpers import rows, same, value
 
 import weftdb
 from weftdb.basics.errors import CypherSemanticError
-
-from cypher_helpers import rows, same, value
-
 
 # -- graph values ------------------------------------------------------------------------------
 

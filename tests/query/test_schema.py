@@ -2,11 +2,10 @@
 EXPLAIN of index use and of connected patterns, and the plan cache."""
 
 import pytest
+from cypher_helpers import rows, value
 
 from weftdb.basics.errors import ClientError, ConstraintViolation, SchemaError, TransactionError
 from weftdb.query.parser import parse
-
-from cypher_helpers import rows, value
 
 
 def plan(db, query):

@@ -8,8 +8,19 @@ import pytest
 from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
 from weftdb.basics.temporal import Duration, to_iso
 from weftdb.query.temporal import (
-    add_duration, between, date, datetime, duration, in_days, in_months, in_seconds,
-    localdatetime, localtime, temporal_property, time, truncate,
+    add_duration,
+    between,
+    date,
+    datetime,
+    duration,
+    in_days,
+    in_months,
+    in_seconds,
+    localdatetime,
+    localtime,
+    temporal_property,
+    time,
+    truncate,
 )
 
 PLUS2 = dt.timezone(dt.timedelta(hours=2))

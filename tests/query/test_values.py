@@ -7,8 +7,8 @@ import pytest
 
 from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
 from weftdb.basics.temporal import Duration
-from weftdb.query.temporal import date, datetime, duration, localdatetime, localtime, time
 from weftdb.query import values as v
+from weftdb.query.temporal import date, datetime, duration, localdatetime, localtime, time
 
 NAN = float("nan")
 

@@ -3,6 +3,7 @@ and atomicity of a failing statement (openCypher TCK Create*, Merge*, Set*,
 Remove*, Delete*)."""
 
 import pytest
+from cypher_helpers import rows, value
 
 import weftdb
 from weftdb.basics.errors import (
@@ -12,8 +13,6 @@ from weftdb.basics.errors import (
     CypherTypeError,
     EntityNotFound,
 )
-
-from cypher_helpers import rows, value
 
 
 def count(db, query="MATCH (n) RETURN count(n) AS c"):

@@ -7,13 +7,13 @@ import time
 import mgclient
 import neo4j
 import pytest
+from bolt_servers import start
 from neo4j.exceptions import AuthError
+from serverproc import ServerProcess
 
 import weftdb
-from bolt_servers import start
-from serverproc import ServerProcess
-from weftdb.durability.users import UnknownUser, UserError, UserExists, UserStore
 from weftdb.basics.errors import ClientError, DatabaseError
+from weftdb.durability.users import UnknownUser, UserError, UserExists, UserStore
 
 
 def test_store_persists_hashes_only(tmp_path):

@@ -4,8 +4,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from fakes import graph_values
+
 from weftdb.basics.temporal import Duration
 from weftdb.server.bolt.packstream import Structure
 from weftdb.server.bolt.values import BadValue, dehydrate, hydrate

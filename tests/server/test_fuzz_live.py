@@ -8,7 +8,6 @@ import threading
 import time
 
 import neo4j
-
 from boltbytes import handshake, message
 from test_protocol import mutate
 

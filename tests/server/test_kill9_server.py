@@ -7,9 +7,9 @@ import threading
 import time
 
 import neo4j
+from test_lifecycle import spawn
 
 import weftdb
-from test_lifecycle import spawn
 
 WRITERS = 4
 

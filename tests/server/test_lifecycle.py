@@ -11,12 +11,12 @@ import time
 import mgclient
 import neo4j
 import pytest
-
-import weftdb
-from boltbytes import RawClient, message
 from bolt_servers import start
+from boltbytes import RawClient, message
 from fakes import FakeDatabase
 from serverproc import ServerProcess
+
+import weftdb
 
 
 def wait_for(condition, timeout=3.0):

@@ -12,9 +12,9 @@ import threading
 import time
 
 import neo4j
+from bolt_servers import start
 
 import weftdb
-from bolt_servers import start
 
 SECONDS = float(os.environ.get("BOLT_LOAD_SECONDS", "20"))
 CLIENTS = 32

@@ -4,8 +4,8 @@ import random
 import time
 
 import pytest
-
 from boltbytes import frame, handshake, message, replies
+
 from weftdb.server.bolt.packstream import Structure, pack
 from weftdb.server.bolt.protocol import BoltProtocol, ProtocolError, State, negotiate
 

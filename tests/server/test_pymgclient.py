@@ -8,7 +8,6 @@ import itertools
 
 import mgclient
 import pytest
-
 from serverproc import ServerProcess
 
 _labels = itertools.count()

@@ -22,13 +22,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from weftdb.durability import snapshot
-from weftdb.durability.files import FileSystem
-from weftdb.durability.recovery import recover
 from weftdb.backup.artifacts import publish
 from weftdb.backup.manifest import Artifact, Manifest, now
 from weftdb.backup.restore import open_backup, restore
 from weftdb.backup.target import MANIFEST
+from weftdb.durability import snapshot
+from weftdb.durability.files import FileSystem
+from weftdb.durability.recovery import recover
 
 
 @dataclass

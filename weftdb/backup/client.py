@@ -34,15 +34,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from weftdb.durability import snapshot, wal
-from weftdb.durability.files import FileSystem
-from weftdb.durability.snapshot_file import SnapshotReader
-from weftdb.basics.errors import RecoveryError
 from weftdb.backup import protocol
 from weftdb.backup.artifacts import publish
 from weftdb.backup.manifest import COMPRESSION, ENCRYPTION, Artifact, Manifest, key_check, now
 from weftdb.backup.records import ChainBroken, RecordSink
 from weftdb.backup.target import Target, open_target
+from weftdb.basics.errors import RecoveryError
+from weftdb.durability import snapshot, wal
+from weftdb.durability.files import FileSystem
+from weftdb.durability.snapshot_file import SnapshotReader
 
 MAX_SNAPSHOT = 1 << 44  # 16 TiB: an announced size beyond this is not believed
 MAX_TS = 10**19  # commit timestamps fit the 20-digit snapshot names

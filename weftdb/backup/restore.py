@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from weftdb.durability.files import FileSystem
-from weftdb.durability.process_lock import lock_data_directory
-from weftdb.durability.snapshot_file import SnapshotReader
-from weftdb.durability.wal_reader import WalReader
 from weftdb.backup.artifacts import fetch, logical_name
 from weftdb.backup.manifest import Artifact, Manifest, ManifestError
 from weftdb.backup.records import RecordSink, record_times
 from weftdb.backup.target import Target, open_target
+from weftdb.durability.files import FileSystem
+from weftdb.durability.process_lock import lock_data_directory
+from weftdb.durability.snapshot_file import SnapshotReader
+from weftdb.durability.wal_reader import WalReader
 
 
 class RestoreError(Exception):
@@ -220,8 +220,8 @@ def _copy_records(fs: FileSystem, wal_dir: str, manifest: Manifest, sink: Record
 
 def trial_counts(data_dir: str) -> tuple[int, int]:
     """Open the directory once (recovery), count, close without writing a snapshot."""
-    from weftdb.database import Database
     from weftdb.basics.config import Config
+    from weftdb.database import Database
 
     config = Config.load({"storage_snapshot_on_exit": False, "storage_snapshot_interval_sec": 0})
     db = Database(data_dir, config)

@@ -32,11 +32,11 @@ import time
 import uuid
 from typing import Any
 
+from weftdb.backup import protocol
+from weftdb.backup.records import ChainBroken, Unavailable, source_records
 from weftdb.durability import snapshot
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotReader
-from weftdb.backup import protocol
-from weftdb.backup.records import ChainBroken, Unavailable, source_records
 
 log = logging.getLogger("weftdb.backup")
 

@@ -29,16 +29,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from weftdb.durability.files import FileSystem
-from weftdb.durability.snapshot_file import SnapshotReader
-from weftdb.durability.wal_reader import WalReader
-from weftdb.basics.errors import RecoveryError
 from weftdb.backup.artifacts import ArtifactError, fetch, logical_name
 from weftdb.backup.manifest import Manifest, ManifestError
 from weftdb.backup.records import ChainBroken, record_times
 from weftdb.backup.restore import RestoreError, restore
 from weftdb.backup.sealing import SealError
 from weftdb.backup.target import MANIFEST, TargetError, open_target
+from weftdb.basics.errors import RecoveryError
+from weftdb.durability.files import FileSystem
+from weftdb.durability.snapshot_file import SnapshotReader
+from weftdb.durability.wal_reader import WalReader
 
 
 @dataclass

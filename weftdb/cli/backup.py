@@ -45,13 +45,13 @@ def _key(path: str | None) -> bytes | None:
 
 
 def _errors() -> tuple[type[BaseException], ...]:
-    from weftdb.basics.errors import Error
     from weftdb.backup.artifacts import ArtifactError
     from weftdb.backup.client import BackupError
     from weftdb.backup.manifest import ManifestError
     from weftdb.backup.restore import RestoreError
     from weftdb.backup.sealing import SealError
     from weftdb.backup.target import TargetError
+    from weftdb.basics.errors import Error
 
     return (BackupError, RestoreError, ManifestError, ArtifactError, SealError, TargetError, Error, OSError)
 

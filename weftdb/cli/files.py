@@ -31,8 +31,8 @@ def inspect(file: str) -> None:
       weftdb inspect data/snapshots/00000000000000001234_20260101T120000000000.snapshot
       weftdb inspect data/wal/0000000000000003.wal | grep BAD
     """
-    from weftdb.durability.inspect import inspect_file
     from weftdb.cli.printer import Printer
+    from weftdb.durability.inspect import inspect_file
 
     try:
         problems = inspect_file(file, Printer())

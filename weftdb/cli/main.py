@@ -338,7 +338,8 @@ def _progress(what: str, total: int) -> Any:
 
 
 # Backup and restore live in weftdb/backup/commands.py: `weftdb backup [aggregate|inspect]`, `weftdb restore`.
-from weftdb.cli.backup import backup as _backup, restore as _restore  # noqa: E402
+from weftdb.cli.backup import backup as _backup  # noqa: E402
+from weftdb.cli.backup import restore as _restore
 
 main.add_command(_backup)
 main.add_command(_restore)

@@ -21,7 +21,6 @@ import re
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Iterable, TextIO
 
 from weftdb.basics.temporal import Duration
@@ -382,7 +381,8 @@ def _element_id(element_id: str) -> Any:
 
 def _from_bolt(value: Any) -> Any:
     """A value from the driver as the embedded API gives it."""
-    from neo4j import graph, time as bolt_time
+    from neo4j import graph
+    from neo4j import time as bolt_time
 
     if isinstance(value, list):
         return [_from_bolt(item) for item in value]

@@ -34,9 +34,9 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from weftdb.basics.errors import ClientError, RecoveryError
 from weftdb.durability import snapshot, snapshot_file, wal
 from weftdb.durability.files import FileSystem
-from weftdb.basics.errors import ClientError, RecoveryError
 
 log = logging.getLogger("weftdb.backup")
 
@@ -59,7 +59,7 @@ def create(durability) -> dict[str, Any]:
         raise ClientError(f"A checkpoint is already in flight (since {started}); run CHECKPOINT RELEASE first.")
     try:
         storage, fs = durability.storage, durability.fs
-        with storage.lock:
+        with storage.write_lock:
             durability.wal.sync()
             commit_ts = storage.last_commit_ts
             current, current_bytes = durability.wal.current_segment, durability.wal.current_segment_bytes

@@ -21,13 +21,13 @@ from typing import Any, Callable
 
 from weftdb.basics.config import Config
 from weftdb.basics.errors import ClientError
-from weftdb.graph.storage import Storage
 from weftdb.durability import snapshot, wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.process_lock import lock_data_directory
 from weftdb.durability.recovery import Recovered, recover
 from weftdb.durability.wal_reader import WalReader, truncate_torn_tail
 from weftdb.durability.wal_writer import WalWriter
+from weftdb.graph.storage import Storage
 
 log = logging.getLogger("weftdb.durability")
 

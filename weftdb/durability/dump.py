@@ -36,8 +36,8 @@ import re
 from typing import Any, Iterator
 
 from weftdb.basics.errors import ClientError
-from weftdb.graph.storage import Storage
 from weftdb.basics.temporal import Duration, to_iso
+from weftdb.graph.storage import Storage
 
 VERTEX_LABEL = "__mg_vertex__"
 ID_PROPERTY = "__mg_id__"
@@ -104,7 +104,7 @@ def dump(storage: Storage) -> Iterator[str]:
     """The statements that rebuild the graph as one read transaction sees it."""
     tx = storage.begin()
     try:
-        with storage.lock:  # the schema is not versioned: read it as the transaction starts
+        with storage.write_lock:  # the schema is not versioned: read it as the transaction starts
             label_indexes = sorted(storage.indexes.declared_labels)
             property_indexes = sorted(storage.indexes.by_property)
             existence = sorted(storage.constraints.existence)

@@ -24,10 +24,11 @@ from typing import Any
 
 import zstandard
 
-from weftdb.graph import redo
-from weftdb.durability import codec, snapshot_file as sf, wal
-from weftdb.durability.files import FileSystem
 from weftdb.cli.printer import Printer
+from weftdb.durability import codec, wal
+from weftdb.durability import snapshot_file as sf
+from weftdb.durability.files import FileSystem
+from weftdb.graph import redo
 
 # Bytes of CRC work spent looking for the next valid record after damage.
 _RESYNC_BUDGET = 64 << 20

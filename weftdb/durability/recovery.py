@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from weftdb.basics.errors import RecoveryError
-from weftdb.graph import redo
-from weftdb.graph.storage import Storage
 from weftdb.durability import collector, snapshot
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotDamaged, SnapshotReader
 from weftdb.durability.wal_reader import TornTail, WalReader
+from weftdb.graph import redo
+from weftdb.graph.storage import Storage
 
 log = logging.getLogger("weftdb.recovery")
 

@@ -33,11 +33,11 @@ from datetime import datetime, timezone
 from itertools import islice
 from typing import Any, Iterator
 
-from weftdb.graph.redo import CREATE_EDGE, CREATE_VERTEX
-from weftdb.graph.storage import Storage
 from weftdb.durability import collector
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotInfo, SnapshotReader, write_snapshot
+from weftdb.graph.redo import CREATE_EDGE, CREATE_VERTEX
+from weftdb.graph.storage import Storage
 
 SUFFIX = ".snapshot"
 _NAME = re.compile(r"(\d{20})_(\d{8}T\d{12})\.snapshot")
@@ -127,7 +127,7 @@ def write(storage: Storage, fs: FileSystem, directory: str, db_uuid: bytes, item
 def _write(storage: Storage, fs: FileSystem, directory: str, db_uuid: bytes, items_per_batch: int, compress: bool) -> tuple[SnapshotInfo, int]:
     tx = storage.begin()
     try:
-        with storage.lock:
+        with storage.write_lock:
             schema = {
                 "label_indexes": sorted(storage.indexes.declared_labels),
                 "property_indexes": sorted([label, key] for label, key in storage.indexes.by_property),

@@ -36,10 +36,10 @@ from typing import Any, Iterable, Iterator
 
 import zstandard
 
+from weftdb.basics.errors import RecoveryError
 from weftdb.durability import codec
 from weftdb.durability.files import FileSystem
 from weftdb.durability.wal import uuid_bytes
-from weftdb.basics.errors import RecoveryError
 
 MAGIC = b"WEFTSNAP"
 END_MAGIC = b"WEFTSEND"

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from weftdb.basics.errors import RecoveryError
+from weftdb.cli.printer import Printer
 from weftdb.durability import snapshot, wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.recovery import recover
-from weftdb.cli.printer import Printer
 from weftdb.durability.snapshot_file import SnapshotReader
 from weftdb.durability.wal_reader import WalReader
 

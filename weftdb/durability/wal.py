@@ -23,6 +23,7 @@ import re
 import struct
 import uuid as _uuid
 import zlib
+
 from weftdb.durability import codec
 
 MAGIC = b"WEFTWAL\x00"

@@ -39,9 +39,9 @@ import uuid as _uuid
 from dataclasses import dataclass
 from typing import Iterator
 
+from weftdb.basics.errors import RecoveryError
 from weftdb.durability import codec, wal
 from weftdb.durability.files import FileSystem
-from weftdb.basics.errors import RecoveryError
 
 # Bytes of CRC work spent looking for a valid record after a bad one before we
 # give up deciding whether the tail is torn (and refuse to guess).

@@ -53,9 +53,9 @@ import os
 import threading
 import time
 
+from weftdb.basics.errors import DurabilityError
 from weftdb.durability import wal
 from weftdb.durability.files import FileSystem
-from weftdb.basics.errors import DurabilityError
 
 
 class WalWriter:

@@ -6,7 +6,7 @@ earlier one, is durable. A transaction starts at `visible_ts`, so no reader
 ever sees a write that a crash could still take away, and publishing strictly
 in timestamp order keeps every snapshot stable.
 
-One lock (`Storage.lock`) serialises writers: each primitive write (check for
+One lock (`Storage.write_lock`) serialises writers: each primitive write (check for
 a conflicting writer, push the Delta, mutate) and each commit. Readers take no
 lock (see the ordering rule in `objects.py`).
 
@@ -28,8 +28,8 @@ from collections import deque
 from operator import itemgetter
 from typing import Any, Iterator, Protocol
 
-from weftdb.graph.constraints import Constraints
 from weftdb.graph import redo
+from weftdb.graph.constraints import Constraints
 from weftdb.graph.indexes import Indexes
 from weftdb.graph.objects import (
     CREATED,
@@ -75,7 +75,7 @@ class CommitLog(Protocol):
 
 class Storage:
     def __init__(self) -> None:
-        self.lock = threading.RLock()
+        self.write_lock = threading.RLock()
         self.vertices: dict[int, Vertex] = {}
         self.edges: dict[int, Edge] = {}
         self.next_vertex_id = 0
@@ -101,7 +101,7 @@ class Storage:
     # -- transactions -----------------------------------------------------------
 
     def begin(self) -> Transaction:
-        with self.lock:
+        with self.write_lock:
             self._begin_seq += 1
             tx = Transaction(self, self.visible_ts, self._begin_seq)
             self._active[tx.seq] = tx
@@ -110,11 +110,11 @@ class Storage:
     def _commit(self, tx: Transaction) -> None:
         """Called by Transaction.commit."""
         if not tx.deltas:
-            with self.lock:
+            with self.write_lock:
                 self._active.pop(tx.seq, None)
                 self._collect()
             return
-        log, constraints, lock = self.commit_log, self.constraints, self.lock
+        log, constraints, lock = self.commit_log, self.constraints, self.write_lock
         # acquire/release, not `with`: its two special-method lookups cost about
         # a thousand instructions more a hold, and a durable commit takes two.
         lock.acquire()
@@ -159,7 +159,7 @@ class Storage:
         self._collect()
 
     def _abort(self, tx: Transaction) -> None:
-        with self.lock:
+        with self.write_lock:
             for delta in reversed(tx.deltas):
                 restore(delta)
             tx.info.aborted = True
@@ -281,7 +281,7 @@ class Storage:
         It waits for the record under the lock too (schema changes are rare):
         the change is published only once durable, and undone if the WAL
         refuses it, so a failed statement leaves nothing in effect."""
-        with self.lock:
+        with self.write_lock:
             result = change()
             if result is False or not log:
                 return result

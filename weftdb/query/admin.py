@@ -11,9 +11,8 @@ import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from weftdb.durability import checkpoint
-from weftdb.durability import dump
 from weftdb.basics.errors import ClientError, TransactionError
+from weftdb.durability import checkpoint, dump
 from weftdb.query import ast
 from weftdb.query.results import Result
 

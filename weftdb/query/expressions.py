@@ -12,10 +12,10 @@ from typing import Any, Callable
 
 from weftdb.basics.errors import CypherSemanticError, CypherTypeError, EntityNotFound, ParameterMissing
 from weftdb.graph.objects import Edge, Vertex
-from weftdb.query.temporal import temporal_property
 from weftdb.query import ast, values
 from weftdb.query.aggregates import AGGREGATES
 from weftdb.query.functions import FUNCTIONS, check_arity
+from weftdb.query.temporal import temporal_property
 
 Compiled = Callable[[list, Any], Any]
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
-from weftdb.basics.temporal import AVG_DAYS_PER_MONTH, NANOS, UTC, Duration, offset_text, to_iso, trunc_div
+from weftdb.basics.temporal import NANOS, UTC, Duration, offset_text, to_iso, trunc_div
 
 _DAY_MICROS = 86_400_000_000
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=UTC)
