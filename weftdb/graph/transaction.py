@@ -68,10 +68,6 @@ class Transaction:
             raise TransactionError("The transaction is already closed.")
         self.closed = True
 
-    @property
-    def is_write(self) -> bool:
-        return bool(self.deltas)
-
     # -- visibility ------------------------------------------------------------------
 
     def _sees_head(self, delta: Delta) -> bool:
@@ -193,10 +189,6 @@ class Transaction:
     def vertex_by_id(self, gid: int) -> Vertex | None:
         vertex = self.storage.vertices.get(gid)
         return vertex if vertex is not None and self.exists(vertex) else None
-
-    def edge_by_id(self, gid: int) -> Edge | None:
-        edge = self.storage.edges.get(gid)
-        return edge if edge is not None and self.exists(edge) else None
 
     # -- writes (each under the storage lock) ---------------------------------------------
 

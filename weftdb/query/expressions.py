@@ -107,7 +107,7 @@ class ExpressionCompiler:
     pattern used inside an expression (EXISTS, pattern predicates and
     comprehensions); `new_slot` hands out a slot for a local variable."""
 
-    def __init__(self, new_slot: Callable[[str], int], subplans: Any):
+    def __init__(self, new_slot: Callable[[], int], subplans: Any):
         self.new_slot = new_slot
         self.subplans = subplans
 
@@ -354,7 +354,7 @@ class ExpressionCompiler:
     # -- list expressions -------------------------------------------------------------------
 
     def _local(self, name: str, scope: dict[str, int]) -> tuple[int, dict[str, int]]:
-        slot = self.new_slot(name)
+        slot = self.new_slot()
         inner = dict(scope)
         inner[name] = slot
         return slot, inner
@@ -413,7 +413,7 @@ class ExpressionCompiler:
         init = self.compile(expr.init, scope, aggs)
         source = self.compile(expr.source, scope, aggs)
         acc_slot, inner = self._local(expr.accumulator, scope)
-        item_slot = self.new_slot(expr.variable)
+        item_slot = self.new_slot()
         inner[expr.variable] = item_slot
         body = self.compile(expr.expr, inner, aggs)
 

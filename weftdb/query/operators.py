@@ -462,22 +462,6 @@ class Unwind(Operator):
                 yield out
 
 
-class Apply(Operator):
-    """Runs `subplan` once per input row, in order (MERGE's match step, CALL)."""
-
-    name = "Apply"
-
-    def __init__(self, input, subplan):
-        self.input, self.subplan = input, subplan
-
-    def children(self):
-        return [self.input, self.subplan]
-
-    def run(self, ctx, rows):
-        for row in self.input.run(ctx, rows):
-            yield from self.subplan.run(ctx, (row,))
-
-
 class Union(Operator):
     name = "Union"
 
@@ -683,7 +667,7 @@ def check_property_value(value: Any, key: str) -> Any:
             check_property_value(item, key)
         return value
     if kind is dict:
-        for inner_key, item in value.items():
+        for item in value.values():
             check_property_value(item, key)
         return value
     if getattr(value, "cypher_kind", None) is not None:

@@ -105,7 +105,7 @@ class Planner:
         self.writes = False
         self.compiler = ExpressionCompiler(self.new_slot, self)
 
-    def new_slot(self, name: str = "") -> int:
+    def new_slot(self) -> int:
         slot = self.nslots
         self.nslots += 1
         return slot
@@ -159,7 +159,7 @@ class Planner:
                 if clause.variable in scope:
                     raise CypherSemanticError(f"Variable `{clause.variable}` already declared.")
                 value = self.expr(clause.expr, scope)
-                slot = self.new_slot(clause.variable)
+                slot = self.new_slot()
                 scope = {**scope, clause.variable: slot}
                 root = op.Unwind(root, value, slot, clause.variable)
             elif isinstance(clause, ast.Create):
@@ -216,7 +216,7 @@ class Planner:
             if part.path_variable is not None:
                 if part.path_variable in scope:
                     raise CypherSemanticError(f"Variable `{part.path_variable}` already declared.")
-                path_slot = scope[part.path_variable] = self.new_slot(part.path_variable)
+                path_slot = scope[part.path_variable] = self.new_slot()
             parts.append(_Part(part, node_slots, rel_slots, path_slot))
         return parts
 
@@ -224,7 +224,7 @@ class Planner:
         if variable is None:
             return self.new_slot()
         if variable not in scope:
-            scope[variable] = self.new_slot(variable)
+            scope[variable] = self.new_slot()
         return scope[variable]
 
     def _props(self, properties, scope) -> list:
@@ -327,7 +327,7 @@ class Planner:
             root = apply_filters(root)
         return root
 
-    def _index_candidates(self, node: ast.NodePattern, slot: int, scope, bound, conjuncts):
+    def _index_candidates(self, node: ast.NodePattern, scope, bound, conjuncts):
         """(label, key, value expr) pairs that an index could answer for this node."""
         equalities = []
         if isinstance(node.properties, ast.MapLiteral):
@@ -355,7 +355,7 @@ class Planner:
             if slot in bound:
                 return index
         for index, node in enumerate(nodes):
-            if self._index_candidates(node, part.node_slots[index], scope, bound, conjuncts):
+            if self._index_candidates(node, scope, bound, conjuncts):
                 return index
         for index, node in enumerate(nodes):
             if node.labels:
@@ -371,7 +371,7 @@ class Planner:
             if node.labels or props or not part.part.rels:  # a lone `(x)` still checks that x is a node
                 root = op.NodeFilter(root, slot, name, node.labels, props)
             return root
-        candidates = self._index_candidates(node, slot, scope, bound, conjuncts)
+        candidates = self._index_candidates(node, scope, bound, conjuncts)
         labels = node.labels
         if candidates:
             label, key, value = candidates[0]
@@ -522,7 +522,7 @@ class Planner:
             for item in items:
                 if item.alias is None and not isinstance(item.expr, ast.Variable):
                     raise CypherSemanticError(f"Expression in WITH must be aliased (use AS): {item.text}")
-        slots = [self.new_slot(name) for name in names]
+        slots = [self.new_slot() for _ in names]
         aggregates = [find_aggregates(item.expr, []) for item in items]
         new_scope = dict(zip(names, slots))
         if any(aggregates):
