@@ -8,14 +8,49 @@ strings with backquotes already removed; function names keep the case written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterator
 
 
 class Node:
     """Base of every AST node."""
 
     __slots__ = ()
+
+
+# --------------------------------------------------------------------------
+# Walking the tree: the one place that knows where a node keeps its children
+# --------------------------------------------------------------------------
+
+
+def children(node: Node) -> Iterator[Node]:
+    """The nodes directly below `node`, in field order: its fields that are
+    nodes, and the nodes inside its fields that are tuples or lists (at any
+    depth: a MapLiteral's `(key, expr)` pairs give their expressions)."""
+    for name in node.__dataclass_fields__:
+        yield from _nodes_in(getattr(node, name))
+
+
+def with_children(node: Node, change: Callable[[Node], Node]) -> Node:
+    """A copy of `node` with every child (as `children` finds them) replaced
+    by `change(child)`; tuples and lists are rebuilt, other values kept."""
+    return replace(node, **{name: _changed(getattr(node, name), change) for name in node.__dataclass_fields__})
+
+
+def _nodes_in(value: Any) -> Iterator[Node]:
+    if isinstance(value, Node):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _nodes_in(item)
+
+
+def _changed(value: Any, change: Callable[[Node], Node]) -> Any:
+    if isinstance(value, Node):
+        return change(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_changed(item, change) for item in value)
+    return value
 
 
 # --------------------------------------------------------------------------

@@ -58,17 +58,13 @@ def is_aggregate(expr: ast.Expr) -> bool:
     )
 
 
-def find_aggregates(expr: Any, found: list) -> list:
+def find_aggregates(expr: ast.Node, found: list) -> list:
     """Every aggregate call inside `expr`, outermost only."""
     if is_aggregate(expr):
         found.append(expr)
-        return found
-    if isinstance(expr, ast.Node):
-        for name in expr.__dataclass_fields__:
-            find_aggregates(getattr(expr, name), found)
-    elif isinstance(expr, tuple):
-        for item in expr:
-            find_aggregates(item, found)
+    else:
+        for child in ast.children(expr):
+            find_aggregates(child, found)
     return found
 
 

@@ -14,9 +14,8 @@ layout, and picks how each pattern is matched:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 from weftdb.basics.errors import CypherSemanticError
 from weftdb.graph.indexes import Indexes
@@ -54,7 +53,7 @@ def split_and(expr: ast.Expr | None) -> list[ast.Expr]:
     return [expr]
 
 
-def variables_in(expr: Any, found: set[str] | None = None) -> set[str]:
+def variables_in(expr: ast.Node | None, found: set[str] | None = None) -> set[str]:
     """Names an expression reads (over-approximated: local names of
     comprehensions are included; they are simply never bound outside)."""
     found = set() if found is None else found
@@ -66,18 +65,15 @@ def variables_in(expr: Any, found: set[str] | None = None) -> set[str]:
         variables_in(expr.properties, found)
     elif isinstance(expr, (ast.ListComprehension, ast.Quantifier, ast.Reduce)):
         inner: set[str] = set()
-        for name in expr.__dataclass_fields__:
-            variables_in(getattr(expr, name), inner)
+        for child in ast.children(expr):
+            variables_in(child, inner)
         inner.discard(expr.variable)
         if isinstance(expr, ast.Reduce):
             inner.discard(expr.accumulator)
         found |= inner
     elif isinstance(expr, ast.Node):
-        for name in expr.__dataclass_fields__:
-            variables_in(getattr(expr, name), found)
-    elif isinstance(expr, tuple):
-        for item in expr:
-            variables_in(item, found)
+        for child in ast.children(expr):
+            variables_in(child, found)
     return found
 
 
@@ -615,19 +611,17 @@ def _sees_creations(clauses: list[ast.Clause], creates_nodes: bool) -> bool:
     expression) can see new elements: any pattern sees new nodes, and a
     pattern with a relationship sees new relationships (they change the
     adjacency of existing nodes too)."""
-    parts = _pattern_parts(clauses, [])
+    parts = [part for clause in clauses for part in _pattern_parts(clause, [])]
     return any(creates_nodes or part.rels for part in parts)
 
 
-def _pattern_parts(node: Any, found: list) -> list:
+def _pattern_parts(node: ast.Node, found: list) -> list:
+    """The pattern parts in `node`, outermost only."""
     if isinstance(node, ast.PatternPart):
         found.append(node)
-    elif isinstance(node, ast.Node):
-        for name in node.__dataclass_fields__:
-            _pattern_parts(getattr(node, name), found)
-    elif isinstance(node, (tuple, list)):
-        for item in node:
-            _pattern_parts(item, found)
+    else:
+        for child in ast.children(node):
+            _pattern_parts(child, found)
     return found
 
 
@@ -639,15 +633,11 @@ def _implicit_key(expr: ast.Expr) -> ast.Variable | None:
     return None
 
 
-def _without_grouped(expr: Any, keys: list) -> Any:
+def _without_grouped(expr: ast.Node, keys: list) -> ast.Node:
     """`expr` with its aggregate calls and grouping-key subexpressions replaced by null."""
     if is_aggregate(expr) or (isinstance(expr, ast.Expr) and expr in keys):
         return ast.Literal(None)
-    if isinstance(expr, ast.Node):
-        return replace(expr, **{name: _without_grouped(getattr(expr, name), keys) for name in expr.__dataclass_fields__})
-    if isinstance(expr, tuple):
-        return tuple(_without_grouped(item, keys) for item in expr)
-    return expr
+    return ast.with_children(expr, lambda child: _without_grouped(child, keys))
 
 
 def _read(slot: int):
