@@ -14,6 +14,7 @@ reads (`Planner.create`): it applies each row as it arrives.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, Callable, Iterable, Iterator
 
@@ -170,7 +171,7 @@ class NodeFilter(Operator):
                 yield row
 
 
-def node_checker(labels: tuple, props: list) -> Callable[[Vertex, Row, Any], bool]:
+def node_checker(labels: tuple, props: Iterable) -> Callable[[Vertex, Row, Any], bool]:
     """A test for a node pattern's labels and `{key: expr}` map (Cypher equality)."""
     equals = values.equals
 
@@ -194,7 +195,7 @@ def not_a_node(value: Any) -> CypherTypeError:
     return CypherTypeError(f"Expected a node, got {values.type_name(value)}.")
 
 
-def edge_checker(types: tuple, props: list) -> Callable[[Edge, Row, Any], bool]:
+def edge_checker(types: tuple, props: Iterable) -> Callable[[Edge, Row, Any], bool]:
     equals = values.equals
 
     def check(edge, row, ctx):
@@ -219,32 +220,58 @@ def _edges(tx, vertex: Vertex, direction: str) -> list[tuple[Edge, Vertex]]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One relationship of a pattern as the planner expands it: from the node
+    in slot `src` along a relationship (bound to slot `rel`) to the node in
+    slot `dst`. `direction` ("out", "in" or "both") is seen from `src`;
+    `types` are the allowed relationship types (none: any) and `rel_props`
+    the `(key, expr)` pairs the relationship must hold; `dst_labels` and
+    `dst_props` likewise for the far node. `dst_bound` when the far node is
+    bound already: the hop then only checks the connection (no cartesian
+    product); `rel_bound` when an earlier clause bound the relationship: only
+    that one matches. `distinct_from` are the slots of the relationships bound
+    earlier in the same MATCH, which this one may not repeat. `text` is
+    EXPLAIN's."""
+
+    src: int
+    rel: int
+    dst: int
+    direction: str
+    types: tuple[str, ...]
+    rel_props: tuple
+    dst_labels: tuple[str, ...]
+    dst_props: tuple
+    dst_bound: bool
+    rel_bound: bool
+    distinct_from: tuple[int, ...]
+    text: str
+
+    def rel_checker(self) -> Callable[[Edge, Row, Any], bool]:
+        return edge_checker(self.types, self.rel_props)
+
+    def dst_checker(self) -> Callable[[Vertex, Row, Any], bool] | None:
+        return node_checker(self.dst_labels, self.dst_props) if (self.dst_labels or self.dst_props) else None
+
+
 class Expand(Operator):
-    """One relationship hop. `bound` when the far node is already bound: then
-    it only checks the connection (no cartesian product). `rel_bound` when the
-    relationship variable was bound by an earlier clause: only that
-    relationship matches."""
+    """One relationship hop (see `Hop`)."""
 
     name = "Expand"
 
-    def __init__(self, input, src, rel, dst, direction, types, rel_props, dst_labels, dst_props, bound, distinct_from, text, rel_bound=False):
-        self.input = input
-        self.src, self.rel, self.dst = src, rel, dst
-        self.direction, self.types = direction, types
-        self.rel_check = edge_checker(types, rel_props)
-        self.dst_check = node_checker(dst_labels, dst_props) if (dst_labels or dst_props) else None
-        self.bound = bound
-        self.distinct_from = distinct_from  # slots of relationships bound earlier in the same MATCH
-        self.text = text
-        self.rel_bound = rel_bound
+    def __init__(self, input: Operator, hop: Hop):
+        self.input, self.hop = input, hop
+        self.rel_check = hop.rel_checker()
+        self.dst_check = hop.dst_checker()
 
     def detail(self):
-        return self.text
+        return self.hop.text
 
     def run(self, ctx, rows):
-        src, rel, dst = self.src, self.rel, self.dst
+        hop = self.hop
+        src, rel, dst, direction = hop.src, hop.rel, hop.dst, hop.direction
+        bound, rel_bound, distinct_from = hop.dst_bound, hop.rel_bound, hop.distinct_from
         rel_check, dst_check = self.rel_check, self.dst_check
-        bound, distinct_from, direction, rel_bound = self.bound, self.distinct_from, self.direction, self.rel_bound
         tx = ctx.tx
         for row in self.input.run(ctx, rows):
             vertex = row[src]
@@ -284,27 +311,25 @@ def _used(edge: Edge, row: Row, slots: tuple) -> bool:
 
 
 class VarExpand(Operator):
-    """`-[*min..max]-`: depth-first, no relationship twice in one path. Binds a list of edges."""
+    """`-[*min..max]-` (a `Hop` whose relationship slot gets a list of edges):
+    depth-first, no relationship twice in one path."""
 
     name = "ExpandVariable"
 
-    def __init__(self, input, src, rel, dst, direction, types, rel_props, dst_labels, dst_props, bound, distinct_from, min_hops, max_hops, text):
-        self.input = input
-        self.src, self.rel, self.dst = src, rel, dst
-        self.direction = direction
-        self.rel_check = edge_checker(types, rel_props)
-        self.dst_check = node_checker(dst_labels, dst_props) if (dst_labels or dst_props) else None
-        self.bound, self.distinct_from = bound, distinct_from
+    def __init__(self, input: Operator, hop: Hop, min_hops: int | None, max_hops: int | None):
+        self.input, self.hop = input, hop
+        self.rel_check = hop.rel_checker()
+        self.dst_check = hop.dst_checker()
         self.min_hops = 1 if min_hops is None else min_hops
         self.max_hops = max_hops
-        self.text = text
 
     def detail(self):
-        return self.text
+        return self.hop.text
 
     def run(self, ctx, rows):
+        src = self.hop.src
         for row in self.input.run(ctx, rows):
-            start = row[self.src]
+            start = row[src]
             if type(start) is not Vertex:
                 if start is None:
                     continue
@@ -313,23 +338,27 @@ class VarExpand(Operator):
 
     def _paths(self, ctx, row, start):
         tx = ctx.tx
-        min_hops, max_hops, direction = self.min_hops, self.max_hops, self.direction
-        target = row[self.dst] if self.bound else None
+        hop = self.hop
+        rel, direction, bound, distinct_from = hop.rel, hop.direction, hop.dst_bound, hop.distinct_from
+        min_hops, max_hops = self.min_hops, self.max_hops
+        rel_check, dst_check = self.rel_check, self.dst_check
+        target = row[hop.dst] if bound else None
+        dst = hop.dst
         path: list[Edge] = []
         on_path: set[int] = set()
 
         def emit(end):
             if len(path) < min_hops:
                 return None
-            if self.bound and end is not target:
+            if bound and end is not target:
                 return None
-            if self.dst_check is not None and not self.dst_check(end, row, ctx):
+            if dst_check is not None and not dst_check(end, row, ctx):
                 return None
-            if self.distinct_from and any(_used(e, row, self.distinct_from) for e in path):
+            if distinct_from and any(_used(e, row, distinct_from) for e in path):
                 return None
             out = row.copy()
-            out[self.rel] = list(path)
-            out[self.dst] = end
+            out[rel] = list(path)
+            out[dst] = end
             return out
 
         stack = [(start, iter(_edges(tx, start, direction)) if max_hops != 0 else iter(()))]
@@ -342,7 +371,7 @@ class VarExpand(Operator):
             for edge, other in edges:
                 if ctx.tick():
                     ctx.check()
-                if edge.gid in on_path or not self.rel_check(edge, row, ctx):
+                if edge.gid in on_path or not rel_check(edge, row, ctx):
                     continue
                 path.append(edge)
                 on_path.add(edge.gid)

@@ -294,25 +294,21 @@ class Planner:
             if reverse and direction != "both":
                 direction = "in" if direction == "out" else "out"
             dst_node = nodes[dst]
-            dst_bound = part.node_slots[dst] in bound
-            args = dict(
-                input=root,
+            hop = op.Hop(
                 src=part.node_slots[src],
                 rel=rel_slot,
                 dst=part.node_slots[dst],
                 direction=direction,
                 types=rel.types,
-                rel_props=self._props(rel.properties, scope),
+                rel_props=tuple(self._props(rel.properties, scope)),
                 dst_labels=dst_node.labels,
-                dst_props=self._props(dst_node.properties, scope),
-                bound=dst_bound,
+                dst_props=tuple(self._props(dst_node.properties, scope)),
+                dst_bound=part.node_slots[dst] in bound,
+                rel_bound=rel_bound,
                 distinct_from=tuple(rels_seen),
                 text=_rel_text(nodes[src], rel, dst_node, direction),
             )
-            if rel.var_length:
-                root = op.VarExpand(min_hops=rel.min_hops, max_hops=rel.max_hops, **args)
-            else:
-                root = op.Expand(rel_bound=rel_bound, **args)
+            root = op.VarExpand(root, hop, rel.min_hops, rel.max_hops) if rel.var_length else op.Expand(root, hop)
             rels_seen.append(rel_slot)
             bound.add(rel_slot)
             bound.add(part.node_slots[dst])
