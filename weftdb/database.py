@@ -14,7 +14,6 @@ from typing import Any
 from weftdb.basics import affinity
 from weftdb.basics.config import Config, ConfigError
 from weftdb.basics.errors import ClientError, ForbiddenInTransaction, TransactionError
-from weftdb.durability.checkpoint import restore_if_requested
 from weftdb.durability.data_directory import Durability
 from weftdb.durability.files import FileSystem
 from weftdb.durability.users import UserStore
@@ -49,11 +48,11 @@ class Database:
         if path is None:
             self.storage = Storage()
         else:
-            self.durability = Durability.open(path, self.config, fs=fs, before_recovery=restore_if_requested)
+            self.durability = Durability.open(path, self.config, fs=fs)
             self.storage = self.durability.storage
         # Users for Bolt authentication (added by the server work, issue 4): the
         # server checks `db.users.verify`; CREATE USER & co. go to the same store.
-        self.users = UserStore(path)
+        self.users = UserStore(path, fs)
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._plans_lock = threading.Lock()
         self._closed = False

@@ -17,7 +17,6 @@ from click.testing import CliRunner
 import weftdb
 from weftdb.basics.errors import ClientError, RecoveryError
 from weftdb.cli.main import main
-from weftdb.durability import checkpoint
 
 QUIET = {"storage_snapshot_interval_sec": 0, "storage_snapshot_on_exit": False}
 
@@ -27,12 +26,12 @@ def dump_text(db):
 
 
 def manifest_of(path):
-    with open(os.path.join(path, checkpoint.MANIFEST)) as handle:
+    with open(os.path.join(path, "checkpoint.json")) as handle:
         return json.load(handle)
 
 
 def write_manifest(path, manifest):
-    with open(os.path.join(path, checkpoint.MANIFEST), "w") as handle:
+    with open(os.path.join(path, "checkpoint.json"), "w") as handle:
         json.dump(manifest, handle)
 
 
@@ -93,10 +92,10 @@ def test_deletions_wait_until_release(tmp_path):
         db.execute("CREATE (:B)")
         db.execute("CREATE SNAPSHOT")
     assert len(os.listdir(tmp_path / "db" / "snapshots")) == 3
-    assert db.durability.deferred
+    assert db.durability.retention.deferred
     db.execute("CHECKPOINT RELEASE")
     assert len(os.listdir(tmp_path / "db" / "snapshots")) == 1
-    assert not db.durability.deferred
+    assert not db.durability.retention.deferred
     db.close()
 
 

@@ -15,6 +15,10 @@ the last one cut off mid-way), as a write interrupted by the power cut.
 Afterwards the model starts afresh from the new on-disk state, so the same
 object serves the "restarted" process.
 
+A directory renamed or removed as a whole (`rename` of a directory,
+`remove_tree`) takes its files along in the model; the change becomes durable
+with an fsync of the directory that held it, as a file's entry does.
+
 Simplifications (stated so a test does not lean on them): directories count as
 durable once made; unsynced data is kept or lost as a prefix, never reordered
 (bit-flip tests cover garbage); a durable write (RWF_DSYNC) is a write and an
@@ -63,6 +67,10 @@ class _Inode:
         return bytes(out)
 
 
+def _under(path: str, directory: str) -> bool:
+    return path.startswith(directory + os.sep)
+
+
 def _resize(buf: bytearray, size: int) -> None:
     del buf[size:]
     buf.extend(bytes(size - len(buf)))
@@ -92,6 +100,7 @@ class CrashFS(FileSystem):
                     data = fh.read()
                 self._live[p] = _Inode(data)
         self._durable: dict[str, _Inode] = dict(self._live)
+        self._moved_dirs: list[tuple[str, str | None]] = []  # (from, to or None: removed), not yet durable
 
     def clear_faults(self) -> None:
         self._fsync_fault: tuple[int, int, str] | None = None  # (errno, successes left, path part)
@@ -118,9 +127,9 @@ class CrashFS(FileSystem):
         self._open.append(f)
         return f
 
-    def _create(self, path: str, direct: bool = False) -> File:
+    def _create(self, path: str, direct: bool = False, mode: int = 0o644) -> File:
         path = os.path.abspath(path)
-        f = super()._create(path, direct)
+        f = super()._create(path, direct, mode)
         inode = self._live.setdefault(path, _Inode())
         _resize(inode.current, 0)
         inode.pending.append(("truncate", 0))
@@ -196,19 +205,39 @@ class CrashFS(FileSystem):
         for p, inode in self._live.items():
             if os.path.dirname(p) == path:
                 self._durable[p] = inode
+        for src, dst in list(self._moved_dirs):  # whole directories moved in or out of `path`
+            if os.path.dirname(src) == path or (dst is not None and os.path.dirname(dst) == path):
+                self._moved_dirs.remove((src, dst))
+                for p in [p for p in self._durable if _under(p, src)]:
+                    inode = self._durable.pop(p)
+                    if dst is not None:
+                        self._durable[dst + p[len(src):]] = inode
 
     def rename(self, src: str, dst: str) -> None:
         src, dst = os.path.abspath(src), os.path.abspath(dst)
+        is_dir = os.path.isdir(src)
         super().rename(src, dst)
-        self._live[dst] = self._live.pop(src)
+        if is_dir:
+            for p in [p for p in self._live if _under(p, src)]:
+                self._live[dst + p[len(src):]] = self._live.pop(p)
+            self._moved_dirs.append((src, dst))
+        else:
+            self._live[dst] = self._live.pop(src)
         for f in self._open:
-            if f.path == src:
-                f.path = dst
+            if f.path == src or _under(f.path, src):
+                f.path = dst + f.path[len(src):]
 
     def remove(self, path: str) -> None:
         path = os.path.abspath(path)
         super().remove(path)
         self._live.pop(path, None)
+
+    def remove_tree(self, path: str) -> None:
+        path = os.path.abspath(path)
+        for p in [p for p in self._live if _under(p, path)]:
+            del self._live[p]
+        self._moved_dirs.append((path, None))
+        super().remove_tree(path)  # which fsyncs the parent: the removal is durable
 
     # --- the power cut ----------------------------------------------------
 

@@ -8,24 +8,24 @@ import time
 import pytest
 
 from weftdb.basics.errors import DataDirectoryLocked
-from weftdb.durability.process_lock import DataDirectoryLock, lock_data_directory
+from weftdb.durability.process_lock import ProcessLock, lock_process
 
 HOLDER = """
 import sys, time
-from weftdb.durability.process_lock import lock_data_directory
-lock = lock_data_directory(sys.argv[1])
+from weftdb.durability.process_lock import lock_process
+lock = lock_process(sys.argv[1])
 print("locked", flush=True)
 sys.stdin.readline()
 """
 
 
 def test_second_open_in_same_process_fails_and_release_frees(tmp_path):
-    lock = lock_data_directory(str(tmp_path))
+    lock = lock_process(str(tmp_path))
     assert open(tmp_path / ".lock").read() == f"{os.getpid()}\n"
     with pytest.raises(DataDirectoryLocked, match=f"this process \\(PID {os.getpid()}\\) already has it open"):
-        lock_data_directory(str(tmp_path))
+        lock_process(str(tmp_path))
     lock.release()
-    with DataDirectoryLock(str(tmp_path)) as again:
+    with ProcessLock(str(tmp_path)) as again:
         assert again.held
     assert not again.held
 
@@ -37,9 +37,9 @@ def test_another_process_holds_it(tmp_path):
         assert proc.stdout.readline().strip() == "locked"
         t0 = time.monotonic()
         with pytest.raises(DataDirectoryLocked, match=f"in use by the process with PID {proc.pid}"):
-            lock_data_directory(str(tmp_path))
+            lock_process(str(tmp_path))
         assert time.monotonic() - t0 < 1  # fails at once, does not wait
     finally:
         proc.kill()  # even kill -9 releases the lock: no stale lock file to clean up
         proc.wait()
-    lock_data_directory(str(tmp_path)).release()
+    lock_process(str(tmp_path)).release()

@@ -216,7 +216,7 @@ def test_lock_data_directory_defers_deletions_until_unlock(tmp_path):
             db.execute("CREATE SNAPSHOT")
         assert len(os.listdir(snaps)) == 4, "a snapshot was deleted while the directory was locked"
         assert before_wal <= set(os.listdir(os.path.join(path, "wal"))), "a WAL segment was deleted while locked"
-        assert len(db.durability.deferred) >= 3
+        assert len(db.durability.retention.deferred) >= 3
         state = state_of(db.storage)
         assert status(db, "UNLOCK DATA DIRECTORY") == "Data directory is now unlocked."
         assert status(db, "DATA DIRECTORY LOCK STATUS") == "Data directory is unlocked."

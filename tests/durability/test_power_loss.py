@@ -91,9 +91,9 @@ class PowerCutFS(CrashFS):
     def fsync_dir(self, path):
         self._sync_point(lambda: CrashFS.fsync_dir(self, path))
 
-    def _create(self, path, direct=False):
+    def _create(self, path, direct=False, mode=0o644):
         self._alive()
-        return super()._create(path, direct)
+        return super()._create(path, direct, mode)
 
     def open_append(self, path):
         self._alive()

@@ -4,7 +4,8 @@ Why here and only here: every file of a backup goes in through `publish`
 (seal: compress and/or encrypt, then write through the Target, counting the
 stored bytes' size and SHA-256 for the manifest) and comes out through `fetch`
 (read, check size and SHA-256 while streaming, unseal, write to a local file
-under a temporary name that is renamed only once every check passed). So the
+with the file layer's careful write, renamed into place only once every check
+passed). So the
 rules for stored bytes cannot differ between backup, restore, verify and
 aggregate.
 """
@@ -18,6 +19,7 @@ from typing import Iterable, Iterator
 from weftdb.backup.manifest import FileEntry, Manifest
 from weftdb.backup.sealing import seal, suffix, unseal
 from weftdb.backup.target import READ_CHUNK, Target
+from weftdb.durability.files import FileSystem
 
 
 class ArtifactError(Exception):
@@ -73,23 +75,21 @@ def checked_chunks(target: Target, entry: FileEntry) -> Iterator[bytes]:
         raise ArtifactError(f"{entry.name}: SHA-256 differs from the manifest's: the file is damaged")
 
 
-def fetch(target: Target, manifest: Manifest, entry: FileEntry, dest: str, key: bytes | None) -> None:
-    """Write the original bytes of `entry` to `dest` (via `dest`.partial), all checks passed."""
-    tmp = dest + ".partial"
-    size = 0
-    try:
-        with open(tmp, "wb") as out:
-            raw = unseal(checked_chunks(target, entry), logical_name(entry), manifest.compressed,
-                         key if manifest.encrypted else None, entry.raw_size)
-            for chunk in raw:
-                size += len(chunk)
-                if size > entry.raw_size:
-                    raise ArtifactError(f"{entry.name} holds more than its recorded {entry.raw_size} bytes")
-                out.write(chunk)
+def fetch(target: Target, manifest: Manifest, entry: FileEntry, dest: str, key: bytes | None,
+          fs: FileSystem | None = None) -> None:
+    """Write the original bytes of `entry` to `dest` carefully (`FileSystem.write_atomic`):
+    `dest` appears, fsynced, only once every check passed."""
+
+    def checked() -> Iterator[bytes]:
+        size = 0
+        raw = unseal(checked_chunks(target, entry), logical_name(entry), manifest.compressed,
+                     key if manifest.encrypted else None, entry.raw_size)
+        for chunk in raw:
+            size += len(chunk)
+            if size > entry.raw_size:
+                raise ArtifactError(f"{entry.name} holds more than its recorded {entry.raw_size} bytes")
+            yield chunk
         if size != entry.raw_size:
             raise ArtifactError(f"{entry.name} holds {size} bytes; the manifest records {entry.raw_size}")
-        os.replace(tmp, dest)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+
+    (fs or FileSystem()).write_atomic(dest, checked())

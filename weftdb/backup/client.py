@@ -32,7 +32,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from weftdb.backup import protocol
 from weftdb.backup.artifacts import publish
@@ -204,21 +204,25 @@ def _receive_snapshot(sock, db_uuid: bytes, staging: str, summary: Summary, prog
         name = snapshot.snapshot_name(commit_ts, wall_time_us)
     except (OverflowError, OSError, ValueError):
         raise protocol.ProtocolError(f"a snapshot wall time out of range: {wall_time_us}") from None
-    os.makedirs(os.path.join(staging, "snapshots"), exist_ok=True)
+    fs = FileSystem()
+    fs.makedirs(os.path.join(staging, "snapshots"))
     path = os.path.join(staging, "snapshots", name)
     digest = hashlib.sha256()
-    got = 0
-    with open(path, "wb") as out:
+
+    def chunks() -> Iterator[bytes]:
+        got = 0
         while got < size:
             chunk = protocol.field(protocol.receive(sock, ("chunk",), protocol.MAX_MESSAGE), "data", bytes)
             got += len(chunk)
             if got > size:
                 raise protocol.ProtocolError(f"the server sent more than the {size} snapshot bytes it announced")
             digest.update(chunk)
-            out.write(chunk)
             summary.bytes_received += len(chunk)
             if progress:
                 progress(len(chunk))
+            yield chunk
+
+    fs.write_atomic(path, chunks())
     end = protocol.receive(sock, ("snapshot_end",))
     if protocol.field(end, "sha256", str) != digest.hexdigest():
         raise protocol.ProtocolError("the snapshot's SHA-256 does not match what the server announced")

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-import msgpack
-
-from weftdb.durability import wal
+from weftdb.durability import codec, wal
 from weftdb.durability.files import FileSystem
-from weftdb.durability.wal_reader import Segment, WalReader
+from weftdb.durability.wal_reader import WalReader, first_commit_ts
 from weftdb.durability.wal_writer import WalWriter
 
 SYNC_EVERY = 8 << 20  # bytes queued in a WalWriter before a sync: bounds its memory
@@ -39,30 +37,11 @@ class ChainBroken(ValueError):
 
 
 def record_times(body: bytes) -> tuple[int, int]:
-    """(commit_ts, wall_time_us) of a record body, reading only its first bytes."""
-    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=64)
-    unpacker.feed(body[:32])
+    """`wal.record_times`, a body that does not start with its times being a broken chain here."""
     try:
-        if unpacker.read_array_header() != 3:
-            raise ValueError("not a 3-element array")
-        commit_ts, wall_time_us = unpacker.unpack(), unpacker.unpack()
-    except (ValueError, msgpack.OutOfData, msgpack.FormatError, msgpack.StackError) as exc:
-        raise ChainBroken(f"a WAL record body that does not start with its timestamps ({exc})") from None
-    if not (isinstance(commit_ts, int) and isinstance(wall_time_us, int)) or isinstance(commit_ts, bool) or commit_ts < 1:
-        raise ChainBroken("a WAL record body whose commit timestamp or wall time is not a positive integer")
-    return commit_ts, wall_time_us
-
-
-def _first_ts(fs: FileSystem, segment: Segment) -> int | None:
-    head = fs.read(segment.path, 0, wal.HEADER_SIZE + wal.FRAME_HEADER_SIZE)
-    if len(head) < wal.HEADER_SIZE + wal.FRAME_HEADER_SIZE:
-        return None
-    length = int.from_bytes(head[wal.HEADER_SIZE : wal.HEADER_SIZE + 4], "little")
-    if not 0 < length <= wal.MAX_RECORD_SIZE:
-        return None
-    data = fs.read(segment.path, 0, wal.HEADER_SIZE + wal.FRAME_HEADER_SIZE + length)
-    body, _why = wal.unframe(data, wal.HEADER_SIZE, segment.seed)
-    return record_times(body)[0] if body is not None else None
+        return wal.record_times(body)
+    except codec.CodecError as exc:
+        raise ChainBroken(str(exc)) from None
 
 
 def source_records(fs: FileSystem, wal_dir: str, db_uuid: bytes, since: int, upto: int,
@@ -75,13 +54,13 @@ def source_records(fs: FileSystem, wal_dir: str, db_uuid: bytes, since: int, upt
     Raises Unavailable before yielding anything when the WAL does not reach
     back to since + 1, and ChainBroken when it ends before `upto` or skips a
     timestamp. The caller must have synced the WAL up to `upto` and paused
-    deletions (`Durability.hold`)."""
+    deletions (`Retention.pause`)."""
     if upto <= since:
         return
     segments = WalReader(fs, wal_dir, db_uuid).segments()
     start = 0
     for i in range(1, len(segments)):
-        first = _first_ts(fs, segments[i])
+        first = first_commit_ts(fs, segments[i])
         if first is None or first > since + 1:
             break
         start = i

@@ -16,16 +16,17 @@ backup has. So restore
 4. opens the result once (recovery replays it) and reports the counts.
 
 A target that is not empty is refused unless `overwrite` is given; then its
-`wal/` and `snapshots/` are replaced (users in `auth/` stay). The target's
-directory lock is held while files are written, so a running database there
-is refused rather than overwritten.
+`wal/` and `snapshots/` are replaced (users in `auth/` stay). The new files
+are assembled, fsynced, in the target's `.restore-staging/` and swapped in by
+`durability/swap.py`, so a crash leaves the old data or the new, never
+neither. The target's process lock is held throughout, so a running database
+there is refused rather than overwritten.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -35,10 +36,14 @@ from weftdb.backup.artifacts import fetch, logical_name
 from weftdb.backup.manifest import Artifact, Manifest, ManifestError
 from weftdb.backup.records import RecordSink, record_times
 from weftdb.backup.target import Target, open_target
+from weftdb.durability import swap
 from weftdb.durability.files import FileSystem
-from weftdb.durability.process_lock import lock_data_directory
+from weftdb.durability.layout import LOCK, SNAPSHOTS, WAL, Layout
+from weftdb.durability.process_lock import lock_process
 from weftdb.durability.snapshot_file import SnapshotReader
 from weftdb.durability.wal_reader import WalReader
+
+log = logging.getLogger("weftdb.backup")
 
 
 class RestoreError(Exception):
@@ -116,22 +121,22 @@ def open_backup(source: str, key: bytes | None, storage_options: dict[str, Any] 
 
 
 def stage(target: Target, manifest: Manifest, artifacts: list[Artifact], key: bytes | None, staging: str,
-          progress: Callable[[int], None] | None = None) -> tuple[str | None, int]:
+          progress: Callable[[int], None] | None = None, fs: FileSystem | None = None) -> tuple[str | None, int]:
     """Fetch the first artifact's snapshot and every listed WAL segment into `staging`
     (as `snapshots/...` and `wal/...`). Returns (snapshot path or None, bytes read)."""
-    fs = FileSystem()
-    fs.makedirs(os.path.join(staging, "snapshots"))
-    fs.makedirs(os.path.join(staging, "wal"))
+    fs = fs or FileSystem()
+    fs.makedirs(os.path.join(staging, SNAPSHOTS))
+    fs.makedirs(os.path.join(staging, WAL))
     snapshot_path = None
     read = 0
     entries = ([artifacts[0].snapshot] if artifacts and artifacts[0].snapshot else []) + [s for a in artifacts for s in a.segments]
     for entry in entries:
         dest = os.path.join(staging, *logical_name(entry).split("/"))
-        fetch(target, manifest, entry, dest, key)
+        fetch(target, manifest, entry, dest, key, fs)
         read += entry.size
         if progress:
             progress(entry.size)
-        if entry.name.startswith("snapshots/"):
+        if entry.name.startswith(SNAPSHOTS + "/"):
             snapshot_path = dest
     return snapshot_path, read
 
@@ -145,6 +150,7 @@ def restore(
     storage_options: dict[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
     trial_open: bool = True,
+    fs: FileSystem | None = None,
 ) -> RestoreSummary:
     started = time.monotonic()
     until_ts, until_us = parse_until(until)
@@ -152,35 +158,20 @@ def restore(
     index = choose_full(manifest, until_ts, until_us)
     artifacts = manifest.artifacts[index:]
     data_dir = os.path.abspath(data_dir)
-    if os.path.isdir(data_dir) and os.listdir(data_dir) and not overwrite:
-        raise RestoreError(f"{data_dir} is not empty: give --overwrite to replace its data, or restore into an empty directory")
-    fs = FileSystem()
+    fs = fs or FileSystem()
+    layout = Layout(data_dir)
     fs.makedirs(data_dir)
-    lock = lock_data_directory(data_dir)
+    lock = lock_process(data_dir)
     try:
-        staging = tempfile.mkdtemp(prefix=".restore-staging-", dir=data_dir)
+        swap.finish_interrupted(fs, layout)
+        if not overwrite and set(fs.listdir(data_dir)) - {LOCK}:
+            raise RestoreError(f"{data_dir} is not empty: give --overwrite to replace its data, or restore into an empty directory")
         try:
-            snapshot_path, bytes_read = stage(target, manifest, artifacts, key, os.path.join(staging, "in"), progress)
-            full = artifacts[0]
-            reader = SnapshotReader(fs, snapshot_path, expected_uuid=manifest.db_uuid)
-            if reader.header.get("commit_ts") != full.snapshot_ts:
-                raise RestoreError(f"{snapshot_path}: the snapshot is at commit timestamp {reader.header.get('commit_ts')}, "
-                                   f"the manifest says {full.snapshot_ts}")
-            out = os.path.join(staging, "out")
-            fs.makedirs(os.path.join(out, "snapshots"))
-            fs.rename(snapshot_path, os.path.join(out, "snapshots", os.path.basename(snapshot_path)))
-            sink = RecordSink(os.path.join(out, "wal"), manifest.db_uuid, 1, full.snapshot_ts, fs=fs)
-            _copy_records(fs, os.path.join(staging, "in", "wal"), manifest, sink, until_ts, until_us)
-            sink.close()
-            # Everything is built and checked: only now replace what the directory held.
-            for name in ("wal", "snapshots"):
-                shutil.rmtree(os.path.join(data_dir, name), ignore_errors=True)
-                if os.path.isdir(os.path.join(out, name)):
-                    fs.rename(os.path.join(out, name), os.path.join(data_dir, name))
-                    fs.fsync_dir(os.path.join(data_dir, name))
-            fs.fsync_dir(data_dir)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            full, sink, bytes_read = _assemble(fs, layout, target, manifest, artifacts, key, until_ts, until_us, progress)
+            swap.swap_in(fs, layout)  # everything is built and checked: only now replace what the directory held
+        except BaseException:
+            _drop_assembly(fs, layout)
+            raise
     finally:
         lock.release()
     vertices = edges = -1
@@ -188,6 +179,40 @@ def restore(
         vertices, edges = trial_counts(data_dir)
     return RestoreSummary(data_dir, full.snapshot_ts, sink.last_ts, sink.count, vertices, edges, bytes_read,
                           time.monotonic() - started)
+
+
+def _assemble(fs: FileSystem, layout: Layout, target: Target, manifest: Manifest, artifacts: list[Artifact],
+              key: bytes | None, until_ts: int | None, until_us: int | None,
+              progress: Callable[[int], None] | None) -> tuple[Artifact, RecordSink, int]:
+    """Fetch the artifacts into the staging directory and build the restored
+    `snapshots/` and `wal/` in `swap.staging`, every file fsynced."""
+    work = layout.restore_staging
+    fetched = os.path.join(work, "in")
+    snapshot_path, bytes_read = stage(target, manifest, artifacts, key, fetched, progress, fs)
+    full = artifacts[0]
+    reader = SnapshotReader(fs, snapshot_path, expected_uuid=manifest.db_uuid)
+    if reader.header.get("commit_ts") != full.snapshot_ts:
+        raise RestoreError(f"{snapshot_path}: the snapshot is at commit timestamp {reader.header.get('commit_ts')}, "
+                           f"the manifest says {full.snapshot_ts}")
+    new = swap.staging(layout)
+    snapshots = os.path.join(new, SNAPSHOTS)
+    fs.makedirs(snapshots)
+    fs.rename(snapshot_path, os.path.join(snapshots, os.path.basename(snapshot_path)))
+    fs.fsync_dir(snapshots)
+    sink = RecordSink(os.path.join(new, WAL), manifest.db_uuid, 1, full.snapshot_ts, fs=fs)
+    _copy_records(fs, os.path.join(fetched, WAL), manifest, sink, until_ts, until_us)
+    sink.close()
+    fs.remove_tree(fetched)
+    return full, sink, bytes_read
+
+
+def _drop_assembly(fs: FileSystem, layout: Layout) -> None:
+    """After a failed restore: an assembly is dropped, a decided swap finished
+    (as the next start would); a second failure here leaves that to the next start."""
+    try:
+        swap.finish_interrupted(fs, layout)
+    except Exception as exc:  # the first error is the one to report
+        log.warning("cleaning up after the failed restore failed too (%s); the next start finishes it", exc)
 
 
 def _copy_records(fs: FileSystem, wal_dir: str, manifest: Manifest, sink: RecordSink,

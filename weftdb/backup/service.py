@@ -7,7 +7,7 @@ temporary file; every transaction committed meanwhile is in the WAL after S.
 A full backup is therefore that snapshot plus the WAL records S+1..L, where L
 is the source's visible timestamp once the snapshot has been sent; an
 incremental backup is only the WAL records after the backup's last one. While
-a backup streams, the source's deletions are paused (`Durability.hold`) so
+a backup streams, the source's deletions are paused (`Retention.pause`) so
 retention cannot remove a segment being read; the pause ends with the backup.
 
 Authentication uses the database's UserStore, as Bolt does: once a user
@@ -150,7 +150,7 @@ class BackupService:
         protocol.send(conn, {"type": "welcome", "version": protocol.VERSION,
                              "database_uuid": durability.db_uuid, "visible_ts": storage.visible_ts})
         request = protocol.receive(conn, ("full", "incremental"))
-        if not durability.hold(reason):
+        if not durability.retention.pause(reason):
             raise RuntimeError(f"deletions already held for {reason}")
         try:
             if request["type"] == "full":
@@ -158,7 +158,7 @@ class BackupService:
             else:
                 self._incremental(conn, peer, request)
         finally:
-            durability.release(reason)
+            durability.retention.resume(reason)
 
     def _full(self, conn: socket.socket, peer: Any) -> None:
         durability = self.db.durability
@@ -223,7 +223,7 @@ class BackupService:
         bodies: list[bytes] = []
         size = count = 0
         try:
-            for _ts, body in source_records(durability.fs, durability.wal_dir, durability.db_uuid, since, upto, live):
+            for _ts, body in source_records(durability.fs, durability.layout.wal, durability.db_uuid, since, upto, live):
                 if len(body) > protocol.CHUNK:
                     if bodies:
                         protocol.send(conn, {"type": "records", "bodies": bodies})

@@ -8,8 +8,8 @@ itself gives a backup's files (the manifest, `snapshots/<ts>_<utc>.snapshot`,
 `wal/<sequence>.wal`, each maybe with `.zst` and `.enc`). No name that came
 from the network or from a manifest is used without passing it.
 
-A local target writes through `FileSystem` (temporary name, fsync, rename,
-fsync of the directory); an fsspec target writes each object in one upload
+A local target writes through the file layer's careful write
+(`FileSystem.write_atomic`); an fsspec target writes each object in one upload
 (an S3 object appears whole or not at all). fsspec and s3fs are optional:
 `pip install weftdb[s3]`.
 """
@@ -98,22 +98,8 @@ class LocalTarget(Target):
 
     def put(self, name: str, chunks: Iterable[bytes]) -> None:
         path = self._path(name)
-        fs = self.fs
-        fs.makedirs(os.path.dirname(path))
-        tmp = path + ".partial"
-        f = fs.create(tmp)
-        try:
-            for chunk in chunks:
-                if chunk:
-                    fs.write(f, chunk)
-            fs.fsync(f)
-        except BaseException:
-            fs.close(f)
-            fs.discard(tmp)
-            raise
-        fs.close(f)
-        fs.rename(tmp, path)
-        fs.fsync_dir(os.path.dirname(path))
+        self.fs.makedirs(os.path.dirname(path))
+        self.fs.write_atomic(path, chunks)
 
     def remove(self, name: str) -> None:
         path = self._path(name)

@@ -9,16 +9,16 @@ therefore writes down exactly which files and how many bytes of each make up
 the checkpoint, and pauses deletions until `CHECKPOINT RELEASE`; a restore cuts
 the copy back to that list.
 
-* `create`: under the commit lock (no commit can append meanwhile) fsync the
-  WAL, take the last commit timestamp and the size of every snapshot and WAL
-  segment; then write `checkpoint.json` atomically (docs/formats.md,
-  "Checkpoint manifest") and hold deletions with reason "checkpoint".
+* `create`: under the store's write lock (no commit can append meanwhile)
+  fsync the WAL, take the last commit timestamp and the size of every
+  snapshot and WAL segment; then write `checkpoint.json` atomically
+  (docs/formats.md, "Checkpoint manifest") and pause deletions with reason
+  "checkpoint" (`retention.py`).
 * `release`: remove the manifest, then let the deferred deletions run.
 * `status`: in flight or not, and the manifest's creation time and timestamp.
 * `restore_if_requested`: the `_restore` trigger. `Durability.open` calls it
-  under the directory lock and before recovery (this module sits above
-  durability/, so the manager takes it as a hook that `Database` passes in).
-  It checks everything before it changes anything, then sets aside (moves to
+  under the process lock and before recovery. It checks everything before it
+  changes anything, then sets aside (moves to
   `.restore-set-aside/<utc>/`, never deletes) every durability file not in
   the manifest and every WAL byte past the listed length. The manifest and
   then `_restore` are removed only after recovery succeeded, so a failed
@@ -32,30 +32,30 @@ import logging
 import os
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from weftdb.basics.errors import ClientError, RecoveryError
 from weftdb.durability import snapshot, snapshot_file, wal
 from weftdb.durability.files import FileSystem
+from weftdb.durability.layout import DATA_DIRECTORIES, RESTORE_TRIGGER, SNAPSHOTS, Layout, stamp
+
+if TYPE_CHECKING:
+    from weftdb.durability.data_directory import Durability
 
 log = logging.getLogger("weftdb.backup")
 
-MANIFEST = "checkpoint.json"
-TRIGGER = "_restore"
-SET_ASIDE = ".restore-set-aside"
 FORMAT = "weftdb-checkpoint"
 VERSION = 1
-REASON = "checkpoint"  # the Durability.hold reason
+REASON = "checkpoint"  # the reason deletions are paused for (Retention.pause)
 STATUS_COLUMNS = ["in_progress", "started_at", "commit_timestamp"]
-_DIRECTORIES = ("snapshots", "wal")
 
 
-def create(durability) -> dict[str, Any]:
+def create(durability: Durability) -> dict[str, Any]:
     """Enter checkpoint mode; returns the manifest written. One checkpoint at a time."""
     if durability.wal is None:
         raise ClientError("CHECKPOINT CREATE needs the WAL (--storage-wal-enabled=true): without it the files do not hold the latest commits.")
-    if not durability.hold(REASON):
-        started = (_read_manifest(durability.fs, durability.data_dir, quiet=True) or {}).get("created")
+    if not durability.retention.pause(REASON):
+        started = (_read_manifest(durability.fs, durability.layout, quiet=True) or {}).get("created")
         raise ClientError(f"A checkpoint is already in flight (since {started}); run CHECKPOINT RELEASE first.")
     try:
         storage, fs = durability.storage, durability.fs
@@ -68,7 +68,7 @@ def create(durability) -> dict[str, Any]:
                     "path": os.path.relpath(path, durability.data_dir),
                     "bytes": current_bytes if path == current else fs.size(path),
                 }
-                for path in _durability_files(fs, durability.data_dir, complete_only=True)
+                for path in _durability_files(fs, durability.layout, complete_only=True)
             ]
         manifest = {
             "format": FORMAT,
@@ -81,54 +81,53 @@ def create(durability) -> dict[str, Any]:
             "files": files,
         }
         data = json.dumps(manifest, indent=2).encode() + b"\n"
-        fs.write_atomic(os.path.join(durability.data_dir, MANIFEST), data)
+        fs.write_atomic(durability.layout.checkpoint_manifest, data)
     except BaseException:
-        durability.release(REASON)
+        durability.retention.resume(REASON)
         raise
     log.info("checkpoint at commit %d: %d files; deletions paused until CHECKPOINT RELEASE", commit_ts, len(files))
     return manifest
 
 
-def release(durability) -> bool:
+def release(durability: Durability) -> bool:
     """Leave checkpoint mode; False when none was in flight."""
-    if not durability.held(REASON):
+    if not durability.retention.paused(REASON):
         return False
-    path = os.path.join(durability.data_dir, MANIFEST)
+    path = durability.layout.checkpoint_manifest
     if durability.fs.exists(path):
         durability.fs.remove(path)
-    return durability.release(REASON)
+    return durability.retention.resume(REASON)
 
 
-def status(durability) -> tuple[bool, str | None, int | None]:
+def status(durability: Durability) -> tuple[bool, str | None, int | None]:
     """(in_progress, started_at, commit_timestamp), as the STATUS_COLUMNS say."""
-    if not durability.held(REASON):
+    if not durability.retention.paused(REASON):
         return False, None, None
-    manifest = _read_manifest(durability.fs, durability.data_dir, quiet=True) or {}
+    manifest = _read_manifest(durability.fs, durability.layout, quiet=True) or {}
     return True, manifest.get("created"), manifest.get("commit_timestamp")
 
 
 # -- the _restore trigger ---------------------------------------------------------------------
 
 
-def restore_if_requested(fs: FileSystem, data_dir: str) -> Callable[[], None] | None:
-    """When `data_dir` holds `_restore`: bring its files back to the checkpoint's
-    and return the step to run after recovery succeeded (remove the manifest,
-    then `_restore`). None when there is nothing to restore."""
-    data_dir = os.path.abspath(data_dir)
-    trigger = os.path.join(data_dir, TRIGGER)
+def restore_if_requested(fs: FileSystem, layout: Layout) -> Callable[[], None] | None:
+    """When the data directory holds `_restore`: bring its files back to the
+    checkpoint's and return the step to run after recovery succeeded (remove
+    the manifest, then `_restore`). None when there is nothing to restore."""
+    data_dir, trigger = layout.root, layout.restore_trigger
     if not fs.exists(trigger):
-        stale = os.path.join(data_dir, MANIFEST)
+        stale = layout.checkpoint_manifest
         if fs.exists(stale):
             # A checkpoint ends with the process that made it (or with a copy
             # opened without `_restore`): nothing holds deletions for it now.
             log.info("removing %s of a checkpoint that ended with its process", stale)
             fs.remove(stale)
         return None
-    manifest = _read_manifest(fs, data_dir)
-    listed = _check(fs, data_dir, manifest)
-    aside = os.path.join(data_dir, SET_ASIDE, datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ"))
+    manifest = _read_manifest(fs, layout)
+    listed = _check(fs, layout, manifest)
+    aside = os.path.join(layout.restore_set_aside, stamp())
     moved = 0
-    for path in _durability_files(fs, data_dir, complete_only=False):
+    for path in _durability_files(fs, layout, complete_only=False):
         relative = os.path.relpath(path, data_dir)
         target = os.path.join(aside, relative)
         if relative not in listed:
@@ -147,7 +146,7 @@ def restore_if_requested(fs: FileSystem, data_dir: str) -> Callable[[], None] | 
     log.info("restore: data directory is at checkpoint commit %d; recovering", manifest["commit_timestamp"])
 
     def finish() -> None:
-        fs.remove(os.path.join(data_dir, MANIFEST))
+        fs.remove(layout.checkpoint_manifest)
         fs.remove(trigger)
         fs.fsync_dir(data_dir)
         log.info("restore from checkpoint (commit %d) finished", manifest["commit_timestamp"])
@@ -155,10 +154,10 @@ def restore_if_requested(fs: FileSystem, data_dir: str) -> Callable[[], None] | 
     return finish
 
 
-def _check(fs: FileSystem, data_dir: str, manifest: dict) -> dict[str, int]:
+def _check(fs: FileSystem, layout: Layout, manifest: dict) -> dict[str, int]:
     """Every listed file present with its bytes and of the manifest's database;
     returns {relative path: bytes}. Raises RecoveryError before anything changed."""
-    where = os.path.join(data_dir, MANIFEST)
+    where = layout.checkpoint_manifest
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
         raise _refuse(f"{where} is a {manifest.get('format')!r} manifest of version {manifest.get('version')!r}; this WeftDB reads {FORMAT!r} version {VERSION}")
     for key, ours in (("wal_format_version", wal.VERSION), ("snapshot_format_version", snapshot_file.VERSION)):
@@ -171,13 +170,14 @@ def _check(fs: FileSystem, data_dir: str, manifest: dict) -> dict[str, int]:
     except (KeyError, TypeError, ValueError) as exc:
         raise _refuse(f"{where} is not a complete checkpoint manifest ({type(exc).__name__}: {exc})") from None
     for relative, size in listed.items():
-        path = os.path.normpath(os.path.join(data_dir, relative))
-        if os.path.dirname(os.path.relpath(path, data_dir)) not in _DIRECTORIES:
+        path = os.path.normpath(os.path.join(layout.root, relative))
+        directory = os.path.dirname(os.path.relpath(path, layout.root))
+        if directory not in DATA_DIRECTORIES:
             raise _refuse(f"{where} lists {relative!r}, which is not a file in wal/ or snapshots/")
         if not fs.exists(path):
             raise _refuse(f"{relative} is listed in the checkpoint but missing from the copy")
         actual = fs.size(path)
-        is_snapshot = relative.startswith("snapshots")
+        is_snapshot = directory == SNAPSHOTS
         if actual < size or (is_snapshot and actual != size):
             raise _refuse(f"{relative} has {actual} bytes; the checkpoint holds {size} bytes of it")
         if is_snapshot:
@@ -194,13 +194,13 @@ def _check(fs: FileSystem, data_dir: str, manifest: dict) -> dict[str, int]:
 
 def _refuse(reason: str) -> RecoveryError:
     return RecoveryError(
-        f"Cannot restore from the checkpoint: {reason}. Nothing was changed and {TRIGGER} stays: "
-        "copy the directory again from a checkpoint, or remove _restore to start without restoring."
+        f"Cannot restore from the checkpoint: {reason}. Nothing was changed and {RESTORE_TRIGGER} stays: "
+        f"copy the directory again from a checkpoint, or remove {RESTORE_TRIGGER} to start without restoring."
     )
 
 
-def _read_manifest(fs: FileSystem, data_dir: str, quiet: bool = False) -> dict | None:
-    path = os.path.join(data_dir, MANIFEST)
+def _read_manifest(fs: FileSystem, layout: Layout, quiet: bool = False) -> dict | None:
+    path = layout.checkpoint_manifest
     try:
         manifest = json.loads(fs.read(path))
         if not isinstance(manifest, dict):
@@ -212,17 +212,16 @@ def _read_manifest(fs: FileSystem, data_dir: str, quiet: bool = False) -> dict |
         raise _refuse(f"{path} cannot be read ({exc})") from None
 
 
-def _durability_files(fs: FileSystem, data_dir: str, complete_only: bool) -> list[str]:
+def _durability_files(fs: FileSystem, layout: Layout, complete_only: bool) -> list[str]:
     """Snapshots and WAL segments; with complete_only, only those under their
     final names (not temporaries being written), else every file in wal/ and snapshots/."""
     if complete_only:
-        wal_dir = os.path.join(data_dir, "wal")
-        names = fs.listdir(wal_dir) if fs.exists(wal_dir) else []
-        segments = [os.path.join(wal_dir, name) for name in names if wal.sequence_of_name(name) is not None]
-        return [s.path for s in snapshot.list_snapshots(fs, os.path.join(data_dir, "snapshots"))] + segments
+        names = fs.listdir(layout.wal) if fs.exists(layout.wal) else []
+        segments = [os.path.join(layout.wal, name) for name in names if wal.sequence_of_name(name) is not None]
+        return [s.path for s in snapshot.list_snapshots(fs, layout.snapshots)] + segments
     paths = []
-    for directory in _DIRECTORIES:
-        full = os.path.join(data_dir, directory)
+    for directory in DATA_DIRECTORIES:
+        full = layout.path(directory)
         if fs.exists(full):
             paths += [os.path.join(full, name) for name in fs.listdir(full) if not os.path.isdir(os.path.join(full, name))]
     return paths

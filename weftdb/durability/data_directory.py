@@ -1,11 +1,11 @@
-"""The durability of one data directory: lock, recovery, WAL, snapshots, retention.
+"""The durability of one data directory: process lock, recovery, WAL, snapshots.
 
-`Durability.open` takes the directory's process lock, recovers the graph and
-plugs the WAL into the store as its commit log. From then on it is the one
-owner of every file under `wal/` and `snapshots/`: it writes snapshots on
-demand, on a timer and at close, and it deletes what retention no longer
-needs, except while the directory is locked by `LOCK DATA DIRECTORY` (or a
-checkpoint is in flight), when deletions wait in a queue (invariant 6).
+`Durability.open` takes the directory's process lock, finishes what a crash
+interrupted (a restore's swap, a checkpoint restore asked for by `_restore`),
+recovers the graph and plugs the WAL into the store as its commit log. From
+then on it is the one owner of every file under `wal/` and `snapshots/`: it
+writes snapshots on demand, on a timer and at close, and its `retention`
+deletes what is no longer needed, except while deletions are paused.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from typing import Any, Callable
 
 from weftdb.basics.config import Config
 from weftdb.basics.errors import ClientError
-from weftdb.durability import snapshot, wal
+from weftdb.durability import checkpoint, snapshot, swap, wal
 from weftdb.durability.files import FileSystem
-from weftdb.durability.process_lock import lock_data_directory
+from weftdb.durability.layout import DATA_DIRECTORIES, Layout, is_temporary, stamp
+from weftdb.durability.process_lock import ProcessLock, lock_process
 from weftdb.durability.recovery import Recovered, recover
-from weftdb.durability.wal_reader import WalReader, truncate_torn_tail
+from weftdb.durability.retention import Retention
+from weftdb.durability.wal_reader import truncate_torn_tail
 from weftdb.durability.wal_writer import WalWriter
 from weftdb.graph.storage import Storage
 
@@ -41,21 +43,19 @@ class SnapshotRow:
 
 
 class Durability:
-    def __init__(self, data_dir: str, config: Config, fs: FileSystem, storage: Storage, db_uuid: bytes, lock):
-        self.data_dir = os.path.abspath(data_dir)
-        self.wal_dir = os.path.join(self.data_dir, "wal")
-        self.snapshot_dir = os.path.join(self.data_dir, "snapshots")
+    def __init__(self, layout: Layout, config: Config, fs: FileSystem, storage: Storage, db_uuid: bytes,
+                 process_lock: ProcessLock):
+        self.layout = layout
+        self.data_dir = layout.root
         self.config = config
         self.fs = fs
         self.storage = storage
         self.db_uuid = db_uuid
-        self._lock = lock
+        self._process_lock = process_lock
         self._snapshot_running = threading.Lock()
-        self._housekeeping = threading.Lock()
-        self._locked = False  # LOCK DATA DIRECTORY
-        self._holds: set[str] = set()  # reasons deletions are paused ("lock", "checkpoint")
-        self._deferred: list[str] = []
         self.wal: WalWriter | None = None
+        self.retention = Retention(fs, layout, config.storage_snapshot_retention_count, db_uuid,
+                                   lambda: self.wal.current_segment if self.wal is not None else None)
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
         self.next_snapshot_at: float | None = None
@@ -64,25 +64,17 @@ class Durability:
     # -- opening and closing -------------------------------------------------------------
 
     @classmethod
-    def open(
-        cls,
-        data_dir: str,
-        config: Config,
-        fs: FileSystem | None = None,
-        report: Callable[[str], None] | None = None,
-        before_recovery: Callable[[FileSystem, str], Callable[[], None] | None] | None = None,
-    ) -> "Durability":
-        """Lock, recover and start the WAL. `before_recovery(fs, data_dir)`, when
-        given, runs under the lock before anything is read and may return a step
-        to run once the directory is open: it is how the `_restore` trigger
-        (backup/checkpoint.py, a layer above this one) puts a copied checkpoint
-        in place without this module importing it."""
+    def open(cls, data_dir: str, config: Config, fs: FileSystem | None = None,
+             report: Callable[[str], None] | None = None) -> "Durability":
+        """Lock, finish an interrupted restore, recover and start the WAL."""
         fs = fs or FileSystem()
-        lock = lock_data_directory(data_dir)
+        layout = Layout(data_dir)
+        process_lock = lock_process(data_dir)
         try:
-            after_open = before_recovery(fs, data_dir) if before_recovery is not None else None
+            swap.finish_interrupted(fs, layout)
+            after_open = checkpoint.restore_if_requested(fs, layout)
             if config.storage_recover_on_startup:
-                recovered = recover(fs, data_dir, config.storage_recovery_thread_count, report, long_lived=True)
+                recovered = recover(fs, layout.root, config.storage_recovery_thread_count, report, long_lived=True)
                 if recovered.torn_tail is not None:
                     torn = recovered.torn_tail
                     log.warning(
@@ -91,17 +83,17 @@ class Durability:
                         torn.path, torn.offset, torn.reason, torn.dropped_bytes,
                     )
                     truncate_torn_tail(fs, torn)
-                _remove_temporaries(fs, data_dir)
+                _remove_temporaries(fs, layout)
                 storage, db_uuid = recovered.storage, recovered.db_uuid
             else:
-                _set_aside(fs, data_dir)
+                _set_aside(fs, layout)
                 recovered, storage, db_uuid = None, Storage(), uuid.uuid4().bytes
-            self = cls(data_dir, config, fs, storage, db_uuid, lock)
+            self = cls(layout, config, fs, storage, db_uuid, process_lock)
             self.recovered = recovered
             if config.storage_wal_enabled:
                 self.wal = WalWriter(
                     fs,
-                    self.wal_dir,
+                    layout.wal,
                     db_uuid,
                     config.storage_wal_file_size_kib * 1024,
                     config.storage_wal_file_flush_every_n_tx,
@@ -112,7 +104,7 @@ class Durability:
             self._start_timer()
             return self
         except BaseException:
-            lock.release()
+            process_lock.release()
             raise
 
     def close(self) -> None:
@@ -128,7 +120,7 @@ class Durability:
                     self.wal.close()
             finally:
                 self.storage.commit_log = None
-                self._lock.release()
+                self._process_lock.release()
 
     # -- the store's commit log ---------------------------------------------------------------
 
@@ -147,22 +139,22 @@ class Durability:
         try:
             started = time.monotonic()
             info, commit_ts = snapshot.write(
-                self.storage, self.fs, self.snapshot_dir, self.db_uuid, self.config.storage_items_per_batch
+                self.storage, self.fs, self.layout.snapshots, self.db_uuid, self.config.storage_items_per_batch
             )
             log.info(
                 "snapshot %s at commit %d: %d vertices, %d edges, %d bytes in %.2f s",
                 info.path, commit_ts, info.vertex_count, info.edge_count, info.size, time.monotonic() - started,
             )
-            self.apply_retention()
+            self.retention.apply()
             return info.path
         finally:
             self._snapshot_running.release()
 
     def snapshots(self) -> list[SnapshotRow]:
         rows = []
-        for snap in reversed(snapshot.list_snapshots(self.fs, self.snapshot_dir)):
-            stamp = snap.name.split("_")[1].split(".")[0]
-            created = datetime.strptime(stamp, "%Y%m%dT%H%M%S%f").replace(tzinfo=timezone.utc)
+        for snap in reversed(snapshot.list_snapshots(self.fs, self.layout.snapshots)):
+            stamp_text = snap.name.split("_")[1].split(".")[0]
+            created = datetime.strptime(stamp_text, "%Y%m%dT%H%M%S%f").replace(tzinfo=timezone.utc)
             rows.append(SnapshotRow(snap.path, snap.commit_ts, created.isoformat(), self.fs.size(snap.path)))
         return rows
 
@@ -185,77 +177,10 @@ class Durability:
         self._timer = threading.Thread(target=loop, name="weftdb-snapshots", daemon=True)
         self._timer.start()
 
-    # -- retention and deferred deletion --------------------------------------------------------
-
-    def apply_retention(self) -> None:
-        """Keep the newest N snapshots; drop older ones and every WAL segment
-        whose transactions the oldest kept snapshot already holds."""
-        with self._housekeeping:
-            keep = max(1, self.config.storage_snapshot_retention_count)
-            snaps = snapshot.list_snapshots(self.fs, self.snapshot_dir)
-            if not snaps:
-                return
-            for old in snaps[:-keep]:
-                self._delete(old.path)
-            oldest_kept = snaps[-keep:][0].commit_ts
-            for path in self._covered_segments(oldest_kept):
-                self._delete(path)
-
-    def _covered_segments(self, commit_ts: int) -> list[str]:
-        """Closed segments whose every record has a timestamp <= commit_ts: a
-        segment is covered when the next one starts at or before commit_ts + 1."""
-        segments = WalReader(self.fs, self.wal_dir, self.db_uuid).segments()
-        current = self.wal.current_segment if self.wal is not None else None
-        covered = []
-        for segment, following in zip(segments, segments[1:]):
-            if segment.path == current:
-                break
-            first = _first_commit_ts(self.fs, following)
-            if first is None or first > commit_ts + 1:
-                break
-            covered.append(segment.path)
-        return covered
-
-    def _delete(self, path: str) -> None:
-        if self._holds:
-            if path not in self._deferred:
-                self._deferred.append(path)
-            return
-        if self.fs.exists(path):
-            self.fs.remove(path)
-            log.info("retention removed %s", path)
-
-    def hold(self, reason: str) -> bool:
-        """Pause deletions for `reason`; False if already held for it."""
-        with self._housekeeping:
-            if reason in self._holds:
-                return False
-            self._holds.add(reason)
-            return True
-
-    def release(self, reason: str) -> bool:
-        """End a pause; run the queued deletions once nothing holds them. False if not held."""
-        with self._housekeeping:
-            if reason not in self._holds:
-                return False
-            self._holds.discard(reason)
-            if not self._holds:
-                deferred, self._deferred = self._deferred, []
-                for path in deferred:
-                    self._delete(path)
-            return True
-
-    def held(self, reason: str) -> bool:
-        return reason in self._holds
-
-    @property
-    def deferred(self) -> list[str]:
-        return list(self._deferred)
-
     # -- figures ----------------------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:
-        wal_files = _files(self.fs, self.wal_dir)
+        wal_files = _files(self.fs, self.layout.wal)
         snaps = self.snapshots()
         return {
             "wal_enabled": self.wal is not None,
@@ -267,15 +192,9 @@ class Durability:
             "last_snapshot_timestamp": snaps[0].timestamp if snaps else None,
             "snapshot_interval_sec": self.config.storage_snapshot_interval_sec,
             "snapshot_retention_count": self.config.storage_snapshot_retention_count,
-            "data_directory_locked": self.held("lock"),
-            "disk_usage": sum(size for _, size in _files(self.fs, self.data_dir, recursive=True)),
+            "data_directory_locked": self.retention.paused("lock"),
+            "disk_usage": sum(size for _, size in _files(self.fs, self.layout.root, recursive=True)),
         }
-
-
-def _first_commit_ts(fs: FileSystem, segment) -> int | None:
-    data = fs.read(segment.path)
-    body, _why = wal.unframe(data, wal.HEADER_SIZE, segment.seed)
-    return wal.decode_record(body)[0] if body is not None else None
 
 
 def _files(fs: FileSystem, directory: str, recursive: bool = False) -> list[tuple[str, int]]:
@@ -292,34 +211,33 @@ def _files(fs: FileSystem, directory: str, recursive: bool = False) -> list[tupl
     return out
 
 
-def _remove_temporaries(fs: FileSystem, data_dir: str) -> None:
+def _remove_temporaries(fs: FileSystem, layout: Layout) -> None:
     """A process killed while writing a snapshot or creating a WAL segment leaves
-    `<name>.tmp`: never part of the data (only whole files are renamed into place),
-    and under the directory lock no other writer can own it. Snapshot temporaries
+    a temporary: never part of the data (only whole files are renamed into place),
+    and under the process lock no other writer can own it. Snapshot temporaries
     have unique names, so without this every such kill would leak a snapshot's size.
     Run only after a successful recovery: a failed start deletes nothing."""
-    for sub in ("wal", "snapshots"):
-        directory = os.path.join(data_dir, sub)
+    for name in DATA_DIRECTORIES:
+        directory = layout.path(name)
         if not fs.exists(directory):
             continue
-        for name in fs.listdir(directory):
-            if name.endswith(".tmp"):
-                fs.remove(os.path.join(directory, name))
-                log.info("removed %s, left by an interrupted write", os.path.join(directory, name))
+        for entry in fs.listdir(directory):
+            if is_temporary(entry):
+                fs.remove(os.path.join(directory, entry))
+                log.info("removed %s, left by an interrupted write", os.path.join(directory, entry))
 
 
-def _set_aside(fs: FileSystem, data_dir: str) -> None:
+def _set_aside(fs: FileSystem, layout: Layout) -> None:
     """--storage-recover-on-startup=false on a directory with data: move the
     old files out of the way (never delete them) and start empty."""
     moved = []
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    for name in ("wal", "snapshots"):
-        path = os.path.join(data_dir, name)
+    target = os.path.join(layout.recovery_off_set_aside, stamp())
+    for name in DATA_DIRECTORIES:
+        path = layout.path(name)
         if fs.exists(path) and fs.listdir(path):
-            target = os.path.join(data_dir, ".old", stamp)
             fs.makedirs(target)
             fs.rename(path, os.path.join(target, name))
             moved.append(name)
     if moved:
-        log.warning("recovery is off: moved the existing %s to %s", " and ".join(moved), os.path.join(data_dir, ".old", stamp))
-
+        fs.fsync_dir(layout.root)
+        log.warning("recovery is off: moved the existing %s to %s", " and ".join(moved), target)

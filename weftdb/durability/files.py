@@ -6,7 +6,8 @@ means
 
 * the rules of DESIGN.md invariant 3 live in one place: a durability file is
   written under a temporary name, fsynced, renamed, and its directory fsynced
-  (`write_atomic`); an fsync or write error is fatal for the writer — it is
+  (`replacing`, and `write_atomic` on top of it: every writer of a durable
+  file goes through them); an fsync or write error is fatal for the writer — it is
   turned into `DurabilityError` naming the file and the errno text and is never
   retried (after a failed fsync the kernel may already have dropped the dirty
   pages, so a retry that "succeeds" would be a lie);
@@ -43,8 +44,12 @@ from __future__ import annotations
 import errno as _errno
 import mmap
 import os
+import shutil
+from contextlib import contextmanager
+from typing import Iterable, Iterator
 
 from weftdb.basics.errors import DurabilityError
+from weftdb.durability.layout import temporary
 
 BLOCK = 4096  # direct I/O alignment: a multiple of every common logical block size
 _RWF_DSYNC = getattr(os, "RWF_DSYNC", 0)
@@ -104,7 +109,7 @@ class FileSystem:
 
     # --- writing ----------------------------------------------------------
 
-    def create(self, path: str, zero_fill: int = 0, direct: bool = False) -> File:
+    def create(self, path: str, zero_fill: int = 0, direct: bool = False, mode: int = 0o644) -> File:
         """Create `path` (an existing file is truncated) and open it for appending at offset 0.
 
         `zero_fill` > 0 first writes that many zero bytes (really written, not
@@ -114,8 +119,8 @@ class FileSystem:
         `fsync(f, data_only=True)` of such writes needs no metadata update,
         which is what makes it cheap. `direct`: see the module docstring; where
         the file system refuses O_DIRECT the file is buffered, with the same
-        whole-block writes."""
-        f = self._create(path, direct)
+        whole-block writes. `mode`: the permissions of a new file."""
+        f = self._create(path, direct, mode)
         if zero_fill > 0:
             if direct:
                 zero_fill = -(-zero_fill // BLOCK) * BLOCK
@@ -129,21 +134,21 @@ class FileSystem:
             f.size = 0
         return f
 
-    def _create(self, path: str, direct: bool = False) -> File:
+    def _create(self, path: str, direct: bool = False, mode: int = 0o644) -> File:
         try:
-            fd = self._open_new(path, direct)
+            fd = self._open_new(path, direct, mode)
         except OSError as e:
             raise _fail("creating", path, e) from e
         return File(path, fd, 0, mmap.mmap(-1, BLOCK) if direct else None)
 
-    def _open_new(self, path: str, direct: bool) -> int:
+    def _open_new(self, path: str, direct: bool, mode: int) -> int:
         """Open a new, empty file; with O_DIRECT for `direct` where the file
         system takes it: some refuse it at open (EINVAL), others only at the
         first write, which one zero block at offset 0 finds out."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         if direct and self.o_direct:
             try:
-                fd = os.open(path, flags | self.o_direct, 0o644)
+                fd = os.open(path, flags | self.o_direct, mode)
             except OSError as e:
                 if e.errno != _errno.EINVAL:
                     raise
@@ -155,7 +160,7 @@ class FileSystem:
                     os.close(fd)
                     if e.errno != _errno.EINVAL:
                         raise
-        return os.open(path, flags, 0o644)
+        return os.open(path, flags, mode)
 
     def open_append(self, path: str) -> File:
         """Open an existing (or new) file for appending at its current end."""
@@ -346,19 +351,55 @@ class FileSystem:
         except DurabilityError:
             pass
 
-    def write_atomic(self, path: str, data: bytes) -> None:
-        """Write a whole file so a crash leaves either the old or the new content, never a mix."""
-        tmp = path + ".tmp"
-        f = self.create(tmp)
+    @contextmanager
+    def replacing(self, path: str, *, zero_fill: int = 0, direct: bool = False, mode: int = 0o644,
+                  keep_open: bool = False) -> Iterator[File]:
+        """The careful write of a whole file, so a crash leaves the old file or
+        the new one, never a mix (DESIGN.md invariant 3).
+
+        Yields a new `File` under `path`'s temporary name (`create`'s options
+        apply). When the block ends normally the file is fsynced, renamed to
+        `path` and its directory fsynced; when it raises, the temporary is
+        closed and removed and nothing changed at `path`. The file is closed
+        after, unless `keep_open` (a WAL segment goes on being written)."""
+        tmp = temporary(path)
         try:
-            self.write(f, data)
-            self.fsync(f)
-        except BaseException:
-            self.close(f)
+            f = self.create(tmp, zero_fill=zero_fill, direct=direct, mode=mode)
+        except BaseException:  # e.g. the disk filled while zero-filling
             self.discard(tmp)
             raise
-        self.close(f)
-        self.rename(tmp, path)
+        try:
+            yield f
+            self.fsync(f)
+            self.rename(tmp, path)
+            f.path = path
+            self.fsync_dir(os.path.dirname(os.path.abspath(path)))
+        except BaseException:
+            self.close(f)
+            if f.path != path:  # not renamed yet: no half-written file is left behind
+                self.discard(tmp)
+            raise
+        if not keep_open:
+            self.close(f)
+
+    def write_atomic(self, path: str, data: bytes | Iterable[bytes], mode: int = 0o644) -> int:
+        """Write a whole file carefully (`replacing`) from bytes or an iterable
+        of chunks; returns its size. An iterable that raises leaves nothing."""
+        chunks = (data,) if isinstance(data, (bytes, bytearray, memoryview)) else data
+        with self.replacing(path, mode=mode) as f:
+            for chunk in chunks:
+                if chunk:
+                    self.write(f, chunk)
+        return f.size
+
+    def remove_tree(self, path: str) -> None:
+        """Remove a directory and everything in it, and make that durable."""
+        try:
+            shutil.rmtree(path)
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise _fail("removing", path, e) from e
         self.fsync_dir(os.path.dirname(os.path.abspath(path)))
 
     # --- reading ----------------------------------------------------------

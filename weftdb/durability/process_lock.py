@@ -1,4 +1,7 @@
-"""One process per data directory (DESIGN.md invariant 7).
+"""The process lock: one process per data directory (DESIGN.md invariant 7).
+
+Not to be confused with `LOCK DATA DIRECTORY`, which pauses deletions
+(`retention.py`), nor with the store's write lock (`Storage.write_lock`).
 
 Why flock on `<data-dir>/.lock`: two processes appending to the same WAL would
 interleave records and each believe its own recovery, so the second opener
@@ -21,23 +24,22 @@ import os
 import time
 
 from weftdb.basics.errors import DataDirectoryLocked
+from weftdb.durability.layout import Layout
 
-LOCK_NAME = ".lock"
 
-
-class DataDirectoryLock:
+class ProcessLock:
     """Holds the exclusive lock on `data_dir` from `acquire()` until `release()` (or exit)."""
 
     def __init__(self, data_dir: str):
         self.data_dir = os.path.abspath(data_dir)
-        self.path = os.path.join(self.data_dir, LOCK_NAME)
+        self.path = Layout(self.data_dir).lock
         self._fd: int | None = None
 
     @property
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(self) -> "DataDirectoryLock":
+    def acquire(self) -> "ProcessLock":
         if self._fd is not None:
             return self
         os.makedirs(self.data_dir, exist_ok=True)
@@ -72,16 +74,16 @@ class DataDirectoryLock:
             fd, self._fd = self._fd, None
             os.close(fd)  # closing the only descriptor releases the flock
 
-    def __enter__(self) -> "DataDirectoryLock":
+    def __enter__(self) -> "ProcessLock":
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
         self.release()
 
 
-def lock_data_directory(data_dir: str) -> DataDirectoryLock:
-    """Take the data directory's lock or raise DataDirectoryLocked naming the holder's PID."""
-    return DataDirectoryLock(data_dir).acquire()
+def lock_process(data_dir: str) -> ProcessLock:
+    """Take the data directory's process lock or raise DataDirectoryLocked naming the holder's PID."""
+    return ProcessLock(data_dir).acquire()
 
 
 def _read_pid(path: str) -> int | None:

@@ -11,8 +11,9 @@ back. Why this shape:
 * the footer's offset table (offset, lengths, item count, CRC per block) and a
   fixed-size trailer at the very end let a reader find every block without
   scanning, and the footer's own CRC means a half-written file is refused;
-* the file is written under `<path>.tmp`, fsynced, renamed, and its directory
-  fsynced (DESIGN.md invariant 3): a snapshot under its final name is whole.
+* the file is written carefully (`FileSystem.replacing`: under a temporary
+  name, fsynced, renamed, its directory fsynced; DESIGN.md invariant 3): a
+  snapshot under its final name is whole.
 
 Failures name the file and the byte offset. `SnapshotDamaged` (a checksum or
 structure error — recovery may fall back to an older snapshot) is a
@@ -25,7 +26,6 @@ the file size and a fixed maximum before anything is allocated.
 
 from __future__ import annotations
 
-import os
 import struct
 import uuid as _uuid
 import zlib
@@ -120,12 +120,10 @@ def write_snapshot(
     seed = zlib.crc32(prelude)
     prelude += struct.pack("<I", seed)
     cctx = zstandard.ZstdCompressor(level=3) if compress else None
-    tmp = path + ".tmp"
-    f = fs.create(tmp)
-    try:
+    entries: list[tuple] = []
+    counts = {VERTICES: 0, EDGES: 0}
+    with fs.replacing(path) as f:
         fs.write(f, prelude)
-        entries: list[tuple] = []
-        counts = {VERTICES: 0, EDGES: 0}
 
         def put(kind: int, value: Any, items: int) -> None:
             payload = codec.packb_list(value) if kind in (VERTICES, EDGES) else codec.packb(value)
@@ -145,15 +143,7 @@ def write_snapshot(
         where = struct.pack("<QI", f.size, len(entries))
         footer_crc = zlib.crc32(where, zlib.crc32(table, seed))
         fs.write(f, table + where + struct.pack("<I", footer_crc) + END_MAGIC)
-        fs.fsync(f)
-        size = f.size
-    except BaseException:
-        fs.close(f)
-        fs.discard(tmp)
-        raise
-    fs.close(f)
-    fs.rename(tmp, path)
-    fs.fsync_dir(os.path.dirname(os.path.abspath(path)))
+    size = f.size
     return SnapshotInfo(path, size, counts[VERTICES], counts[EDGES], len(entries))
 
 

@@ -2,10 +2,10 @@
 
 With no user defined, the server lets every client in (as Memgraph does); once
 one exists, every Bolt client must authenticate. Passwords are kept only as
-salted scrypt hashes, in `<data-directory>/auth/users.json`, rewritten whole and
-atomically (temporary file, fsync, rename, fsync of the directory) on every
-change, so a crash leaves either the old or the new list. With no data
-directory the store lives in memory.
+salted scrypt hashes, in `<data-directory>/auth/users.json` (readable by the
+owner only), rewritten whole through the file layer's careful write
+(`FileSystem.write_atomic`) on every change, so a crash leaves either the old
+or the new list. With no data directory the store lives in memory.
 
 Checking a password costs one scrypt whether or not the user exists, so the
 time taken does not tell an attacker which names are real.
@@ -20,9 +20,10 @@ import os
 import secrets
 import threading
 
-from weftdb.basics.errors import ClientError, DatabaseError
+from weftdb.basics.errors import ClientError, DatabaseError, DurabilityError
+from weftdb.durability.files import FileSystem
+from weftdb.durability.layout import Layout
 
-FILE_NAME = "users.json"
 FORMAT_VERSION = 1
 # scrypt cost: ~16 MiB and a few tens of milliseconds per check.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -63,9 +64,10 @@ def _check_name(user: str) -> None:
 class UserStore:
     """The users of one database. `directory` is the data directory (None: in memory only)."""
 
-    def __init__(self, directory: str | None):
+    def __init__(self, directory: str | None, fs: FileSystem | None = None):
         self._lock = threading.Lock()
-        self._path = None if directory is None else os.path.join(directory, "auth", FILE_NAME)
+        self._fs = fs or FileSystem()
+        self._path = None if directory is None else Layout(directory).users
         self._users: dict[str, dict] = {}
         self._dummy: dict | None = None  # hashed on first need: opening a database stays quick
         if self._path is not None and os.path.exists(self._path):
@@ -91,22 +93,9 @@ class UserStore:
     def _save(self) -> None:
         if self._path is None:
             return
-        directory = os.path.dirname(self._path)
-        os.makedirs(directory, exist_ok=True)
-        temporary = self._path + ".tmp"
+        self._fs.makedirs(os.path.dirname(self._path))
         data = json.dumps({"version": FORMAT_VERSION, "users": self._users}, indent=1, sort_keys=True)
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, self._path)
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        self._fs.write_atomic(self._path, data.encode("utf-8"), mode=0o600)
 
     @property
     def has_users(self) -> bool:
@@ -144,7 +133,7 @@ class UserStore:
     def _commit(self, undo) -> None:
         try:
             self._save()
-        except OSError as exc:
+        except DurabilityError as exc:
             undo()
             raise DatabaseError(f"cannot write the user file {self._path}: {exc}") from None
 

@@ -24,6 +24,8 @@ import struct
 import uuid as _uuid
 import zlib
 
+import msgpack
+
 from weftdb.durability import codec
 
 MAGIC = b"WEFTWAL\x00"
@@ -124,6 +126,23 @@ def decode_record(body: bytes) -> tuple[int, int, list[list]]:
             and isinstance(rec[2], list) and set(map(type, rec[2])) <= {list}):  # map: C speed, recovery decodes millions
         raise codec.CodecError("a WAL record is [commit_ts, wall_time_us, [op, ...]]")
     return rec[0], rec[1], rec[2]
+
+
+def record_times(body: bytes) -> tuple[int, int]:
+    """(commit_ts, wall_time_us) of a record body, decoding only its first
+    bytes (a backup or restore picks records by time without decoding their
+    operations). CodecError when the body does not start with them."""
+    unpacker = msgpack.Unpacker(raw=False, max_buffer_size=64)
+    unpacker.feed(body[:32])
+    try:
+        if unpacker.read_array_header() != 3:
+            raise ValueError("not a 3-element array")
+        commit_ts, wall_time_us = unpacker.unpack(), unpacker.unpack()
+    except (ValueError, msgpack.OutOfData, msgpack.FormatError, msgpack.StackError) as exc:
+        raise codec.CodecError(f"a WAL record body that does not start with its timestamps ({exc})") from None
+    if not (isinstance(commit_ts, int) and isinstance(wall_time_us, int)) or isinstance(commit_ts, bool) or commit_ts < 1:
+        raise codec.CodecError("a WAL record body whose commit timestamp or wall time is not a positive integer")
+    return commit_ts, wall_time_us
 
 
 def segment_path(directory: str, sequence: int) -> str:

@@ -104,6 +104,25 @@ def _damaged(path: str, offset: int, reason: str, directory: str) -> RecoveryErr
     )
 
 
+def first_commit_ts(fs: FileSystem, segment: Segment) -> int | None:
+    """The commit timestamp of a segment's first record, read from its header
+    and first frame only; None when it has no valid first record."""
+    head = fs.read(segment.path, 0, wal.HEADER_SIZE + wal.FRAME_HEADER_SIZE)
+    if len(head) < wal.HEADER_SIZE + wal.FRAME_HEADER_SIZE:
+        return None
+    (length,) = struct.unpack_from("<I", head, wal.HEADER_SIZE)
+    if not 0 < length <= wal.MAX_RECORD_SIZE:
+        return None
+    data = head + fs.read(segment.path, len(head), length)
+    body, _why = wal.unframe(data, wal.HEADER_SIZE, segment.seed)
+    if body is None:
+        return None
+    try:
+        return wal.record_times(body)[0]
+    except codec.CodecError:
+        return None
+
+
 class WalReader:
     """Reads `directory`'s segments; `db_uuid` None adopts the UUID of the first segment."""
 

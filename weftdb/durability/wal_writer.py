@@ -27,7 +27,8 @@ Invariants:
   before the next segment is created, so only the newest segment can have a
   torn tail (which is what the reader assumes);
 * a new segment appears under its final name only with a complete, fsynced
-  header (created as `<name>.tmp`, fsynced, renamed, directory fsynced);
+  header (`FileSystem.replacing`: written as `<name>.tmp`, fsynced, renamed,
+  directory fsynced);
 * a segment never grows past `segment_size_bytes` unless it holds one record
   larger than that;
 * with `preallocate` (the default) a segment is created zero-filled to
@@ -49,7 +50,6 @@ Invariants:
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -405,23 +405,9 @@ class WalWriter:
             fs.close(self._file)
             self._file = None
         path = wal.segment_path(self._dir, sequence)
-        try:
-            f = fs.create(path + ".tmp", zero_fill=self._segment_size if self._preallocate else 0,
-                          direct=self._preallocate and self._n == 1)
-        except BaseException:
-            fs.discard(path + ".tmp")
-            raise
-        try:
+        with fs.replacing(path, zero_fill=self._segment_size if self._preallocate else 0,
+                          direct=self._preallocate and self._n == 1, keep_open=True) as f:
             fs.write(f, header)
-            fs.fsync(f)
-            fs.rename(path + ".tmp", path)
-            f.path = path
-            fs.fsync_dir(os.path.abspath(self._dir))
-        except BaseException:
-            fs.close(f)
-            if f.path != path:  # not renamed yet: no half-made segment is left behind
-                fs.discard(f.path)
-            raise
         self._file = f
 
 

@@ -103,23 +103,23 @@ def _show_next_snapshot(durability) -> Result:
 
 
 def _lock(durability) -> Result:
-    status = "Data directory is now locked." if durability.hold("lock") else "Data directory is already locked."
+    status = "Data directory is now locked." if durability.retention.pause("lock") else "Data directory is already locked."
     return Result(["STATUS"], [(status,)], "s")
 
 
 def _unlock(durability) -> Result:
-    status = "Data directory is now unlocked." if durability.release("lock") else "Data directory is already unlocked."
+    status = "Data directory is now unlocked." if durability.retention.resume("lock") else "Data directory is already unlocked."
     return Result(["STATUS"], [(status,)], "s")
 
 
 def _lock_status(durability) -> Result:
-    status = "Data directory is locked." if durability.held("lock") else "Data directory is unlocked."
+    status = "Data directory is locked." if durability.retention.paused("lock") else "Data directory is unlocked."
     return Result(["STATUS"], [(status,)], "s")
 
 
 def _checkpoint_create(durability) -> Result:
     manifest = checkpoint.create(durability)
-    return Result(["path", "commit_timestamp"], [(os.path.join(durability.data_dir, checkpoint.MANIFEST), manifest["commit_timestamp"])], "s")
+    return Result(["path", "commit_timestamp"], [(durability.layout.checkpoint_manifest, manifest["commit_timestamp"])], "s")
 
 
 def _checkpoint_release(durability) -> Result:
