@@ -1,5 +1,7 @@
 """PackStream: every value round-trips, sizes pick the smallest marker, and garbage is refused cleanly."""
 
+import collections
+import enum
 import math
 import struct
 
@@ -98,3 +100,25 @@ def test_depth_is_bounded():
 def test_unencodable_values_raise(value):
     with pytest.raises(PackStreamError):
         pack(value)
+
+
+def test_subclasses_encode_as_their_base_type():
+    class Color(enum.IntEnum):
+        RED = 300
+
+    class Name(str):
+        pass
+
+    Point = collections.namedtuple("Point", "x y")
+    assert pack(Color.RED) == pack(300)
+    assert pack(Name("a")) == pack("a")
+    assert pack(Point(1, 2)) == pack([1, 2])
+    assert pack(collections.OrderedDict(k=1)) == pack({"k": 1})
+    assert pack(bytearray(b"\x01")) == pack(b"\x01")
+    assert pack((1, "a")) == pack([1, "a"])
+
+
+@pytest.mark.parametrize("marker", [0xC4, 0xC5, 0xC6, 0xC7, 0xCF, 0xD3, 0xD7, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, 0xE0, 0xEF])
+def test_every_unassigned_marker_is_refused_at_its_offset(marker):
+    with pytest.raises(PackStreamError, match=f"unknown marker 0x{marker:02X} at byte 1"):
+        unpack(bytes((0x91, marker)))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Iterable
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -31,13 +31,6 @@ _STRING = (0x80, 0xD0, 0xD1, 0xD2)
 _LIST = (0x90, 0xD4, 0xD5, 0xD6)
 _MAP = (0xA0, 0xD8, 0xD9, 0xDA)
 _BYTES = (None, 0xCC, 0xCD, 0xCE)
-# Decoding table for the non-tiny size markers: marker -> (kind, width of the size).
-_SIZED = {
-    0xD0: ("str", 1), 0xD1: ("str", 2), 0xD2: ("str", 4),
-    0xD4: ("list", 1), 0xD5: ("list", 2), 0xD6: ("list", 4),
-    0xD8: ("map", 1), 0xD9: ("map", 2), 0xDA: ("map", 4),
-    0xCC: ("bytes", 1), 0xCD: ("bytes", 2), 0xCE: ("bytes", 4),
-}  # fmt: skip
 
 
 class PackStreamError(ValueError):
@@ -68,7 +61,29 @@ def _size_header(out: bytearray, markers: tuple, size: int) -> None:
         raise PackStreamError(f"value too large to encode ({size} items or bytes)")
 
 
-def _pack_int(out: bytearray, value: int) -> None:
+def pack_into(out: bytearray, value: Any, depth: int = 0) -> None:
+    """Append the encoding of `value` to `out`."""
+    if depth > DEFAULT_MAX_DEPTH:
+        raise PackStreamError("value nested too deeply to encode")
+    packer = _PACKERS.get(type(value))
+    if packer is None:
+        packer = _packer_of(value)
+    packer(out, value, depth)
+
+
+# One encoder per type, found by the value's exact type (`_PACKERS`); a
+# subclass (an IntEnum, an OrderedDict) by isinstance, in the order of `_KINDS`.
+
+
+def _pack_none(out: bytearray, value: None, depth: int) -> None:
+    out.append(0xC0)
+
+
+def _pack_bool(out: bytearray, value: bool, depth: int) -> None:
+    out.append(0xC3 if value else 0xC2)
+
+
+def _pack_int(out: bytearray, value: int, depth: int) -> None:
     if -16 <= value < 128:
         out += _SIGNED[1].pack(value)
     elif -0x80 <= value < 0x80:
@@ -87,47 +102,74 @@ def _pack_int(out: bytearray, value: int) -> None:
         raise PackStreamError(f"integer {value} does not fit in 64 bits")
 
 
-def pack_into(out: bytearray, value: Any, depth: int = 0) -> None:
-    """Append the encoding of `value` to `out`."""
-    if depth > DEFAULT_MAX_DEPTH:
-        raise PackStreamError("value nested too deeply to encode")
-    if value is None:
-        out.append(0xC0)
-    elif value is True:
-        out.append(0xC3)
-    elif value is False:
-        out.append(0xC2)
-    elif isinstance(value, int):
-        _pack_int(out, value)
-    elif isinstance(value, float):
-        out.append(0xC1)
-        out += _FLOAT.pack(value)
-    elif isinstance(value, str):
-        data = value.encode("utf-8")
-        _size_header(out, _STRING, len(data))
-        out += data
-    elif isinstance(value, (bytes, bytearray)):
-        _size_header(out, _BYTES, len(value))
-        out += value
-    elif isinstance(value, (list, tuple)):
-        _size_header(out, _LIST, len(value))
-        for item in value:
-            pack_into(out, item, depth + 1)
-    elif isinstance(value, dict):
-        _size_header(out, _MAP, len(value))
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise PackStreamError(f"map keys must be strings, got {type(key).__name__}")
-            pack_into(out, key, depth + 1)
-            pack_into(out, item, depth + 1)
-    elif isinstance(value, Structure):
-        if len(value.fields) > MAX_STRUCT_FIELDS:
-            raise PackStreamError(f"a structure holds at most {MAX_STRUCT_FIELDS} fields")
-        out += bytes((0xB0 + len(value.fields), value.tag))
-        for item in value.fields:
-            pack_into(out, item, depth + 1)
-    else:
-        raise PackStreamError(f"cannot encode a value of type {type(value).__name__}")
+def _pack_float(out: bytearray, value: float, depth: int) -> None:
+    out.append(0xC1)
+    out += _FLOAT.pack(value)
+
+
+def _pack_str(out: bytearray, value: str, depth: int) -> None:
+    data = value.encode("utf-8")
+    _size_header(out, _STRING, len(data))
+    out += data
+
+
+def _pack_bytes(out: bytearray, value: bytes | bytearray, depth: int) -> None:
+    _size_header(out, _BYTES, len(value))
+    out += value
+
+
+def _pack_list(out: bytearray, value: list | tuple, depth: int) -> None:
+    _size_header(out, _LIST, len(value))
+    for item in value:
+        pack_into(out, item, depth + 1)
+
+
+def _pack_dict(out: bytearray, value: dict, depth: int) -> None:
+    _size_header(out, _MAP, len(value))
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise PackStreamError(f"map keys must be strings, got {type(key).__name__}")
+        pack_into(out, key, depth + 1)
+        pack_into(out, item, depth + 1)
+
+
+def _pack_structure(out: bytearray, value: Structure, depth: int) -> None:
+    if len(value.fields) > MAX_STRUCT_FIELDS:
+        raise PackStreamError(f"a structure holds at most {MAX_STRUCT_FIELDS} fields")
+    out += bytes((0xB0 + len(value.fields), value.tag))
+    for item in value.fields:
+        pack_into(out, item, depth + 1)
+
+
+_KINDS = (
+    (int, _pack_int),  # bool is matched by its exact type first
+    (float, _pack_float),
+    (str, _pack_str),
+    ((bytes, bytearray), _pack_bytes),
+    ((list, tuple), _pack_list),
+    (dict, _pack_dict),
+    (Structure, _pack_structure),
+)
+_PACKERS = {
+    type(None): _pack_none,
+    bool: _pack_bool,
+    int: _pack_int,
+    float: _pack_float,
+    str: _pack_str,
+    bytes: _pack_bytes,
+    bytearray: _pack_bytes,
+    list: _pack_list,
+    tuple: _pack_list,
+    dict: _pack_dict,
+    Structure: _pack_structure,
+}
+
+
+def _packer_of(value: Any):
+    for kinds, packer in _KINDS:
+        if isinstance(value, kinds):
+            return packer
+    raise PackStreamError(f"cannot encode a value of type {type(value).__name__}")
 
 
 def pack(value: Any) -> bytes:
@@ -168,36 +210,55 @@ class _Reader:
         marker = self.take(1)[0]
         if marker < 0x80:
             return marker
-        if marker >= 0xF0:
-            return marker - 0x100
-        high = marker & 0xF0
-        if high == 0x80:
-            return self.text(marker & 0x0F)
-        if high == 0x90:
-            return self.list(marker & 0x0F, depth)
-        if high == 0xA0:
-            return self.map(marker & 0x0F, depth)
-        if high == 0xB0:
-            return self.structure(marker & 0x0F, depth)
-        if marker == 0xC0:
-            return None
-        if marker == 0xC1:
-            return _FLOAT.unpack(self.take(8))[0]
-        if marker in (0xC2, 0xC3):
-            return marker == 0xC3
-        if 0xC8 <= marker <= 0xCB:
-            width = 1 << (marker - 0xC8)
-            return _SIGNED[width].unpack(self.take(width))[0]
-        if marker in _SIZED:
-            kind, width = _SIZED[marker]
-            size = _UNSIGNED[width].unpack(self.take(width))[0]
-            if kind == "str":
-                return self.text(size)
-            if kind == "bytes":
-                return bytes(self.take(size))
-            if kind == "list":
-                return self.list(size, depth)
-            return self.map(size, depth)
+        return _DECODERS[marker](self, marker, depth)
+
+    # The decoders of the other markers, by `_DECODERS[marker]`.
+
+    def _tiny_negative(self, marker: int, depth: int) -> int:
+        return marker - 0x100
+
+    def _null(self, marker: int, depth: int) -> None:
+        return None
+
+    def _bool(self, marker: int, depth: int) -> bool:
+        return marker == 0xC3
+
+    def _int(self, marker: int, depth: int) -> int:
+        width = 1 << (marker - 0xC8)
+        return _SIGNED[width].unpack(self.take(width))[0]
+
+    def _float(self, marker: int, depth: int) -> float:
+        return _FLOAT.unpack(self.take(8))[0]
+
+    def _tiny_text(self, marker: int, depth: int) -> str:
+        return self.text(marker & 0x0F)
+
+    def _tiny_list(self, marker: int, depth: int) -> list:
+        return self.list(marker & 0x0F, depth)
+
+    def _tiny_map(self, marker: int, depth: int) -> dict:
+        return self.map(marker & 0x0F, depth)
+
+    def _tiny_structure(self, marker: int, depth: int) -> Structure:
+        return self.structure(marker & 0x0F, depth)
+
+    def _size(self, marker: int) -> int:
+        width = 1 << (marker & 0x03)  # the 8-, 16- and 32-bit markers of a sized type are consecutive, from x0, x4, x8 or xC
+        return _UNSIGNED[width].unpack(self.take(width))[0]
+
+    def _sized_text(self, marker: int, depth: int) -> str:
+        return self.text(self._size(marker))
+
+    def _sized_bytes(self, marker: int, depth: int) -> bytes:
+        return bytes(self.take(self._size(marker)))
+
+    def _sized_list(self, marker: int, depth: int) -> list:
+        return self.list(self._size(marker), depth)
+
+    def _sized_map(self, marker: int, depth: int) -> dict:
+        return self.map(self._size(marker), depth)
+
+    def _unknown(self, marker: int, depth: int) -> Any:
         self.pos -= 1
         raise self.fail(f"unknown marker 0x{marker:02X}")
 
@@ -223,6 +284,29 @@ class _Reader:
     def structure(self, size: int, depth: int) -> Structure:
         tag = self.take(1)[0]
         return Structure(tag, tuple(self.value(depth + 1) for _ in range(self.count(size, 1))))
+
+
+_DECODERS = [_Reader._unknown] * 256
+
+
+def _decode(markers: Iterable[int], decoder: Callable) -> None:
+    for marker in markers:
+        _DECODERS[marker] = decoder
+
+
+_decode(range(0xF0, 0x100), _Reader._tiny_negative)
+_decode((0xC0,), _Reader._null)
+_decode((0xC1,), _Reader._float)
+_decode((0xC2, 0xC3), _Reader._bool)
+_decode(range(0xC8, 0xCC), _Reader._int)
+_decode(range(_STRING[0], _STRING[0] + 16), _Reader._tiny_text)
+_decode(range(_LIST[0], _LIST[0] + 16), _Reader._tiny_list)
+_decode(range(_MAP[0], _MAP[0] + 16), _Reader._tiny_map)
+_decode(range(0xB0, 0xC0), _Reader._tiny_structure)
+_decode(_STRING[1:], _Reader._sized_text)
+_decode(_BYTES[1:], _Reader._sized_bytes)
+_decode(_LIST[1:], _Reader._sized_list)
+_decode(_MAP[1:], _Reader._sized_map)
 
 
 def unpack(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
