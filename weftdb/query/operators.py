@@ -798,46 +798,52 @@ def _entity(value: Any, what: str) -> Any:
 
 
 def set_items(ctx, row: Row, items: list) -> None:
-    tx = ctx.tx
-    counters = ctx.counters
     for item in items:
-        kind = item[0]
-        if kind == "property":
-            _, subject, key, value = item
-            target = _entity(subject(row, ctx), "SET")
-            if target is None:
-                continue
-            if tx.set_property(target, key, check_property_value(value(row, ctx), key)):
+        _SETTERS[item[0]](ctx, row, item)
+
+
+def _set_property(ctx, row: Row, item: tuple) -> None:
+    _, subject, key, value = item
+    target = _entity(subject(row, ctx), "SET")
+    if target is not None and ctx.tx.set_property(target, key, check_property_value(value(row, ctx), key)):
+        ctx.counters["properties-set"] += 1
+
+
+def _set_properties(ctx, row: Row, item: tuple) -> None:
+    _, slot, value, replace = item
+    target = _entity(row[slot], "SET")
+    if target is None:
+        return
+    tx, counters = ctx.tx, ctx.counters
+    new = value(row, ctx)
+    if type(new) in (Vertex, Edge):
+        new = tx.properties(new)
+    elif new is None:
+        new = {}
+    elif type(new) is not dict:
+        raise CypherTypeError(f"SET {'=' if replace else '+='} needs a map, not {values.type_name(new)}.")
+    if replace:
+        for key in list(tx.properties(target)):
+            if key not in new and tx.set_property(target, key, None):
                 counters["properties-set"] += 1
-        elif kind == "properties":
-            _, slot, value, replace = item
-            target = _entity(row[slot], "SET")
-            if target is None:
-                continue
-            new = value(row, ctx)
-            if type(new) in (Vertex, Edge):
-                new = tx.properties(new)
-            elif new is None:
-                new = {}
-            elif type(new) is not dict:
-                raise CypherTypeError(f"SET {'=' if replace else '+='} needs a map, not {values.type_name(new)}.")
-            if replace:
-                for key in list(tx.properties(target)):
-                    if key not in new and tx.set_property(target, key, None):
-                        counters["properties-set"] += 1
-            for key, item_value in new.items():
-                if tx.set_property(target, key, check_property_value(item_value, key)):
-                    counters["properties-set"] += 1
-        else:
-            _, slot, labels = item
-            target = row[slot]
-            if target is None:
-                continue
-            if type(target) is not Vertex:
-                raise CypherTypeError(f"Labels can only be set on a node, not {values.type_name(target)}.")
-            for label in labels:
-                if tx.add_label(target, label):
-                    counters["labels-added"] += 1
+    for key, item_value in new.items():
+        if tx.set_property(target, key, check_property_value(item_value, key)):
+            counters["properties-set"] += 1
+
+
+def _set_labels(ctx, row: Row, item: tuple) -> None:
+    _, slot, labels = item
+    target = row[slot]
+    if target is None:
+        return
+    if type(target) is not Vertex:
+        raise CypherTypeError(f"Labels can only be set on a node, not {values.type_name(target)}.")
+    for label in labels:
+        if ctx.tx.add_label(target, label):
+            ctx.counters["labels-added"] += 1
+
+
+_SETTERS = {"property": _set_property, "properties": _set_properties, "labels": _set_labels}
 
 
 class RemoveItems(Write):
