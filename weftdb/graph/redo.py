@@ -123,47 +123,12 @@ def _create_run(storage: "Storage", code: int, run: list, where: str) -> None:
 
 
 def _apply_one(storage: "Storage", op: tuple, where: str) -> None:
-    vertices, edges = storage.vertices, storage.edges
-    indexes = storage.indexes
     try:
         code = op[0]
-        if code == CREATE_VERTEX:
-            storage.load_vertices([op])
-        elif code == CREATE_EDGE:
-            storage.load_edges([op])
-        elif code == SET_VERTEX_PROPERTY or code == SET_EDGE_PROPERTY:
-            obj = (vertices if code == SET_VERTEX_PROPERTY else edges)[op[1]]
-            _set(obj, op[2], op[3])
-            storage.property_keys.add(op[2])
-            if code == SET_VERTEX_PROPERTY and op[3] is not None:
-                indexes.add_property(obj, op[2], op[3])
-                storage.constraints.note(obj)
-        elif code == ADD_LABEL:
-            vertex = vertices[op[1]]
-            if op[2] not in vertex.labels:
-                vertex.labels = vertex.labels + (op[2],)
-                indexes.add_label(vertex, op[2])
-                storage.constraints.note(vertex)
-        elif code == REMOVE_LABEL:
-            vertex = vertices[op[1]]
-            vertex.labels = without(vertex.labels, op[2])
-            indexes.forget(vertex, label=op[2])
-        elif code == DELETE_EDGE:
-            storage.unload(edges[op[1]])
-        elif code == DELETE_VERTEX:
-            storage.unload(vertices[op[1]])
-        elif code == CREATE_INDEX:
-            storage.create_index(op[1], op[2], log=False)
-        elif code == DROP_INDEX:
-            storage.drop_index(op[1], op[2], log=False)
-        elif code == CREATE_CONSTRAINT:
-            if not storage.has_constraint(op[1], op[2], tuple(op[3])):
-                storage.create_constraint(op[1], op[2], tuple(op[3]), log=False)
-        elif code == DROP_CONSTRAINT:
-            if storage.has_constraint(op[1], op[2], tuple(op[3])):
-                storage.drop_constraint(op[1], op[2], tuple(op[3]), log=False)
-        else:
+        replay = _REPLAY.get(code) if code.__hash__ is not None else None  # a list or map is no code either
+        if replay is None:
             raise RecoveryError(f"{where}: unknown operation code {code!r}.")
+        replay(storage, op)
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         raise RecoveryError(
             f"{where}: operation {NAMES.get(op[0] if op else None, op)!s} {op!r} does not apply "
@@ -172,9 +137,90 @@ def _apply_one(storage: "Storage", op: tuple, where: str) -> None:
         ) from None
 
 
+# One replay function per op code; each may raise KeyError, IndexError,
+# TypeError or ValueError for an op that does not fit the graph.
+
+
+def _create_vertex(storage: "Storage", op: tuple) -> None:
+    storage.load_vertices([op])
+
+
+def _create_edge(storage: "Storage", op: tuple) -> None:
+    storage.load_edges([op])
+
+
+def _set_vertex_property(storage: "Storage", op: tuple) -> None:
+    vertex = storage.vertices[op[1]]
+    _set(vertex, op[2], op[3])
+    storage.property_keys.add(op[2])
+    if op[3] is not None:
+        storage.indexes.add_property(vertex, op[2], op[3])
+        storage.constraints.note(vertex)
+
+
+def _set_edge_property(storage: "Storage", op: tuple) -> None:
+    _set(storage.edges[op[1]], op[2], op[3])
+    storage.property_keys.add(op[2])
+
+
+def _add_label(storage: "Storage", op: tuple) -> None:
+    vertex = storage.vertices[op[1]]
+    if op[2] not in vertex.labels:
+        vertex.labels = vertex.labels + (op[2],)
+        storage.indexes.add_label(vertex, op[2])
+        storage.constraints.note(vertex)
+
+
+def _remove_label(storage: "Storage", op: tuple) -> None:
+    vertex = storage.vertices[op[1]]
+    vertex.labels = without(vertex.labels, op[2])
+    storage.indexes.forget(vertex, label=op[2])
+
+
+def _delete_vertex(storage: "Storage", op: tuple) -> None:
+    storage.unload(storage.vertices[op[1]])
+
+
+def _delete_edge(storage: "Storage", op: tuple) -> None:
+    storage.unload(storage.edges[op[1]])
+
+
+def _create_index(storage: "Storage", op: tuple) -> None:
+    storage.create_index(op[1], op[2], log=False)
+
+
+def _drop_index(storage: "Storage", op: tuple) -> None:
+    storage.drop_index(op[1], op[2], log=False)
+
+
+def _create_constraint(storage: "Storage", op: tuple) -> None:
+    if not storage.has_constraint(op[1], op[2], tuple(op[3])):
+        storage.create_constraint(op[1], op[2], tuple(op[3]), log=False)
+
+
+def _drop_constraint(storage: "Storage", op: tuple) -> None:
+    if storage.has_constraint(op[1], op[2], tuple(op[3])):
+        storage.drop_constraint(op[1], op[2], tuple(op[3]), log=False)
+
+
+_REPLAY = {
+    CREATE_VERTEX: _create_vertex,
+    DELETE_VERTEX: _delete_vertex,
+    ADD_LABEL: _add_label,
+    REMOVE_LABEL: _remove_label,
+    SET_VERTEX_PROPERTY: _set_vertex_property,
+    CREATE_EDGE: _create_edge,
+    DELETE_EDGE: _delete_edge,
+    SET_EDGE_PROPERTY: _set_edge_property,
+    CREATE_INDEX: _create_index,
+    DROP_INDEX: _drop_index,
+    CREATE_CONSTRAINT: _create_constraint,
+    DROP_CONSTRAINT: _drop_constraint,
+}
+
+
 def _set(obj: Vertex | Edge, key: str, value: Any) -> None:
     if value is None:
         obj.props.pop(key, None)
     else:
         obj.props[key] = value
-
