@@ -34,6 +34,7 @@ run: install
 	$(BIN)/weftdb serve --data-directory $(DATA)
 
 test: install-test
+	$(BIN)/ruff check weftdb tests bench
 	$(BIN)/python -m pytest -q
 
 bench: install-bench

@@ -218,7 +218,7 @@ def test_the_servers_loop_and_the_workers_that_ran_statements_are_pinned(tmp_pat
 def test_the_command_line_names_the_value_and_refuses_a_cpu_it_cannot_use(tmp_path):
     from click.testing import CliRunner
 
-    from weftdb.cli.main import main
+    from weftdb.cli import main
 
     assert "--cpu-affinity CPUS" in CliRunner().invoke(main, ["serve", "--help"]).output
     bad = str(max(ALLOWED) + 1)

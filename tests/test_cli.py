@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 import weftdb
 from weftdb.basics.config import FLAGS
-from weftdb.cli.main import main
+from weftdb.cli import main
 
 
 def weftdb_process(*args, stdin="", cwd=None):

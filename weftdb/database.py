@@ -19,19 +19,13 @@ from weftdb.durability.files import FileSystem
 from weftdb.durability.users import UserStore
 from weftdb.graph.storage import Storage
 from weftdb.graph.transaction import Transaction as _GraphTransaction
-from weftdb.query import ast
+from weftdb.query import admin, ast
 from weftdb.query.executor import plan_statement, run
 from weftdb.query.parser import parse
 from weftdb.query.planner import Plan
 from weftdb.query.results import Result
 
-_SCHEMA = (ast.CreateIndex, ast.DropIndex, ast.CreateConstraint, ast.DropConstraint, ast.AdminStatement)
 _INSPECTED = (ast.Explain, ast.Profile)  # planned afresh, never cached
-
-
-def runs_alone(statement: ast.Statement) -> bool:
-    """Schema and administration statements run on their own, never inside a transaction."""
-    return isinstance(statement, _SCHEMA)
 
 
 class Database:
@@ -71,7 +65,7 @@ class Database:
         store's transaction directly, with no `Transaction` around it."""
         statement = parse(query)
         self._check_open()
-        if runs_alone(statement):
+        if admin.runs_alone(statement):
             return self._administer(statement, params)
         tx = self.storage.begin()
         result = self._run(tx, query, statement, params, timeout, interrupt)  # rolls back if it raises
@@ -152,10 +146,8 @@ class Database:
             self._plans.clear()
 
     def _administer(self, statement: ast.Statement, params: dict | None) -> Result:
-        from weftdb.query.admin import administer
-
-        result = administer(self, statement, params or {})
-        if isinstance(statement, (ast.CreateIndex, ast.DropIndex)):
+        result = admin.administer(admin.Parts(self.storage, self.durability, self.users), statement, params or {})
+        if isinstance(statement, admin.SCHEMA_CHANGES):
             self._forget_plans()
         return result
 
@@ -181,7 +173,7 @@ class Transaction:
         interrupt: threading.Event | None = None,
     ) -> Result:
         statement = parse(query)
-        if runs_alone(statement):
+        if admin.runs_alone(statement):
             raise ForbiddenInTransaction(
                 "Schema and administration statements cannot run inside an explicit transaction; "
                 "run them on their own (autocommit: db.execute, or session.run over Bolt)."

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import weftdb
 from weftdb.basics.errors import ClientError, RecoveryError
-from weftdb.cli.main import main
+from weftdb.cli import main
 
 QUIET = {"storage_snapshot_interval_sec": 0, "storage_snapshot_on_exit": False}
 

@@ -110,7 +110,7 @@ def test_s3_round_trip(source, tmp_path, s3):
 def test_cli_compressed_encrypted_backup_and_restore(source, tmp_path):
     from click.testing import CliRunner
 
-    from weftdb.cli.main import main
+    from weftdb.cli import main
 
     key_file = tmp_path / "backup.key"
     key_file.write_bytes(KEY)

@@ -14,7 +14,7 @@ from weftdb.backup.client import backup
 from weftdb.backup.manifest import Manifest
 from weftdb.backup.target import LocalTarget
 from weftdb.backup.verify import verify_backup
-from weftdb.cli.main import main
+from weftdb.cli import main
 
 
 @pytest.fixture

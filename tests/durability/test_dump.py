@@ -14,7 +14,7 @@ import weftdb
 from weftdb.backup.importer import ImportFailed, import_statements, read_literal
 from weftdb.basics.errors import CypherTypeError
 from weftdb.basics.temporal import Duration
-from weftdb.cli.main import main
+from weftdb.cli import main
 from weftdb.durability import dump
 from weftdb.query.operators import check_property_value
 from weftdb.query.script import split_statements

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from graphstate import cheap_scrypt
 
 import weftdb
-from weftdb.cli.main import main
+from weftdb.cli import main
 from weftdb.cli.printer import Printer
 from weftdb.durability.files import FileSystem
 from weftdb.durability.inspect import inspect_file

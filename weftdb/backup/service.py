@@ -30,15 +30,25 @@ import tempfile
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from weftdb.backup import protocol
 from weftdb.backup.records import ChainBroken, Unavailable, source_records
+from weftdb.basics.config import Config
 from weftdb.durability import snapshot
+from weftdb.durability.data_directory import Durability
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotReader
+from weftdb.durability.users import UserStore
 
 log = logging.getLogger("weftdb.backup")
+
+
+class Source(Protocol):
+    """What the service needs of a database: its data directory's durability and its users."""
+
+    durability: Durability | None
+    users: UserStore
 
 REFUSAL_DELAY = 0.5  # seconds before answering a wrong password
 IDLE_TIMEOUT = 60.0  # seconds a client may stay silent
@@ -47,7 +57,7 @@ IDLE_TIMEOUT = 60.0  # seconds a client may stay silent
 class BackupService:
     """Serves backups of `db` on address:port (port 0 picks a free one)."""
 
-    def __init__(self, db: Any, address: str = "127.0.0.1", port: int = protocol.DEFAULT_PORT, max_connections: int = 4):
+    def __init__(self, db: Source, address: str = "127.0.0.1", port: int = protocol.DEFAULT_PORT, max_connections: int = 4):
         if db.durability is None:
             raise ValueError("the backup service needs a database with a data directory")
         self.db = db
@@ -247,7 +257,7 @@ class BackupService:
         return count
 
 
-def start_backup_service(db: Any, config: Any) -> BackupService | None:
+def start_backup_service(db: Source, config: Config) -> BackupService | None:
     """The service for `weftdb serve`: on --bolt-address:--backup-port unless --backup-enabled=false.
 
     A port that cannot be bound is reported (log and stderr) and the server

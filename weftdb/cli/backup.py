@@ -7,30 +7,12 @@ progress on a terminal and ends with a summary (bytes, items, seconds).
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import sys
-from typing import Any
 
 import click
 
-
-def _progress(what: str) -> Any:
-    """A context giving `advance(bytes)`: a rich byte counter on a terminal, else nothing."""
-    if not sys.stderr.isatty():
-        return contextlib.nullcontext(None)
-
-    @contextlib.contextmanager
-    def bar() -> Any:
-        from rich.console import Console
-        from rich.progress import DownloadColumn, Progress, SpinnerColumn, TextColumn, TransferSpeedColumn
-
-        columns = (SpinnerColumn(), TextColumn(what), DownloadColumn(), TransferSpeedColumn())
-        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task(what, total=None)
-            yield lambda n: progress.advance(task, n)
-
-    return bar()
+from weftdb.cli.progress import progress
 
 
 def _key(path: str | None) -> bytes | None:
@@ -99,7 +81,7 @@ def backup(ctx: click.Context, source: str | None, to: str | None, kind: str, us
         password = getpass.getpass("Password: ")
     key = _key(encrypt_key_file)
     try:
-        with _progress("receiving") as advance:
+        with progress("receiving", unit="bytes") as advance:
             summary = take_backup(source, to, kind, username, password, compress, key, advance)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
@@ -182,7 +164,7 @@ def restore(source: str, to: str, until: str | None, overwrite: bool, key_file: 
     from weftdb.backup.restore import restore as rebuild
 
     try:
-        with _progress("reading") as advance:
+        with progress("reading", unit="bytes") as advance:
             summary = rebuild(source, to, until, overwrite, _key(key_file), progress=advance)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
@@ -193,7 +175,7 @@ def verify_backup_command(location: str, key_file: str | None) -> int:
     """Verify a backup (see backup/verify.py); prints the report, returns the exit status."""
     from weftdb.backup.verify import describe, verify_backup
 
-    with _progress("checking") as advance:
+    with progress("checking", unit="bytes") as advance:
         report = verify_backup(location, _key(key_file), progress=advance)
     for line in describe(report):
         click.echo(line)

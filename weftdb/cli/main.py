@@ -1,10 +1,10 @@
-"""The `weftdb` command.
+"""The `weftdb` command: the group and its database commands (serve, shell,
+run, dump, import); the backup commands are `cli/backup.py`, the file
+commands (inspect, verify of a data directory) `cli/files.py`.
 
-`main` is a click group; each subcommand is a small function. Commands that
-open a database take the flags of `weftdb.basics.config.FLAGS` through the
-`database_options` decorator, which builds the options from FLAGS (so a new
-flag needs no change here) and hands the command one resolved `Config`.
-A new subcommand is one more `@main.command()` function:
+Each subcommand is a small function. Commands that open a database take the
+flags of `weftdb.basics.config.FLAGS` through `cli.options.database_options`
+(so a new flag needs no change here) and get one resolved `Config`:
 
     @main.command()
     @database_options
@@ -13,79 +13,18 @@ A new subcommand is one more `@main.command()` function:
 
 from __future__ import annotations
 
-import functools
 import sys
-from typing import Any, Callable
+from typing import Any
 
 import click
 
-from weftdb.basics.config import FLAGS, Config, ConfigError, Flag
-
-_TYPE_NAMES = {str: "TEXT", int: "INTEGER", float: "NUMBER"}
-
-
-def _flag_option(flag: Flag) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    # Values stay strings until Config.load parses them with the flag's own
-    # parser, so `--storage-wal-enabled=false` means what it says. Unset
-    # options are None and fall through to the flag file and environment.
-    names = [f"--{flag.name}", *(f"--{alias}" for alias in flag.aliases)]
-    return click.option(
-        *names,
-        flag.attr,
-        default=None,
-        metavar=flag.metavar or _TYPE_NAMES.get(flag.type, "BOOL"),
-        help=f"{flag.help} [default: {_default_text(flag.default)}]",
-    )
-
-
-def _default_text(value: Any) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Add one option per flag of FLAGS and `--flag-file`; call `command`
-    with `config=` the resolved Config instead of the separate values.
-
-    Precedence, lowest first: defaults, flag file, WEFTDB_* environment
-    variables, options given on the command line."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, flag_file: str | None, **kwargs: Any) -> Any:
-        overrides = {flag.attr: kwargs.pop(flag.attr) for flag in FLAGS}
-        try:
-            config = Config.load(overrides, flag_file=flag_file)
-        except ConfigError as exc:
-            raise click.UsageError(str(exc)) from None
-        return command(*args, config=config, **kwargs)
-
-    for flag in reversed(FLAGS):
-        wrapper = _flag_option(flag)(wrapper)
-    return click.option(
-        "--flag-file",
-        type=click.Path(exists=True, dir_okay=False),
-        help="Read flags from FILE: one --name=value a line, # comments.",
-    )(wrapper)
-
-
-def open_session(config: Config) -> Any:
-    """An EmbeddedSession (BEGIN/COMMIT/ROLLBACK as statements) on the database for `config`."""
-    from weftdb.cli.shell import EmbeddedSession
-
-    return EmbeddedSession(open_database(config))
-
-
-def open_database(config: Config, **overrides: Any) -> Any:
-    """The embedded database for `config` (with `overrides` of its flags), or
-    a clean exit with the reason."""
-    import weftdb
-    from weftdb.basics.errors import Error
-
-    flags = {**config.as_dict(), **overrides}
-    path = flags.pop("data_directory")
-    try:
-        return weftdb.open(path, **flags)
-    except Error as exc:
-        raise click.ClickException(f"cannot open {path}: {exc}") from None
+from weftdb.basics.config import Config
+from weftdb.cli.backup import backup as backup_command
+from weftdb.cli.backup import restore as restore_command
+from weftdb.cli.backup import verify as verify_command
+from weftdb.cli.files import inspect as inspect_command
+from weftdb.cli.options import database_options, open_database, open_session
+from weftdb.cli.progress import progress
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -305,7 +244,7 @@ def import_(config: Config, file: Any, force: bool, batch_size: int) -> None:
             )
         started = time.perf_counter()
         try:
-            with _progress("importing", len(statements)) as advance:
+            with progress("importing", len(statements)) as advance:
                 done = import_statements(db, statements, batch_size, advance)
         except ImportFailed as failed:
             click.echo(f"{file.name}:{error_line(failed.statement, failed.error)}: {describe_error(failed.error)}", err=True)
@@ -318,36 +257,7 @@ def import_(config: Config, file: Any, force: bool, batch_size: int) -> None:
     click.echo(f"imported {done} statements in {seconds:.2f} s ({done / max(seconds, 1e-9):,.0f} statements/s)", err=True)
 
 
-def _progress(what: str, total: int) -> Any:
-    """A context giving `advance(n)`: a rich progress bar on a terminal, else nothing."""
-    import contextlib
-
-    if not sys.stderr.isatty():
-        return contextlib.nullcontext(lambda n: None)
-
-    @contextlib.contextmanager
-    def bar() -> Any:
-        from rich.console import Console
-        from rich.progress import Progress
-
-        with Progress(console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task(what, total=total)
-            yield lambda n: progress.advance(task, n)
-
-    return bar()
-
-
-# Backup and restore live in weftdb/backup/commands.py: `weftdb backup [aggregate|inspect]`, `weftdb restore`.
-from weftdb.cli.backup import backup as _backup  # noqa: E402
-from weftdb.cli.backup import restore as _restore
-
-main.add_command(_backup)
-main.add_command(_restore)
-
-# Durability files: `weftdb inspect FILE` (weftdb/durability/commands.py); `weftdb verify BACKUP_OR_DATA_DIR`
-# (weftdb/backup/commands.py: backups itself, data directories through durability/commands.py's verify).
-from weftdb.cli.backup import verify as _verify  # noqa: E402
-from weftdb.cli.files import inspect as _inspect  # noqa: E402
-
-main.add_command(_inspect)
-main.add_command(_verify)
+main.add_command(backup_command)
+main.add_command(restore_command)
+main.add_command(inspect_command)
+main.add_command(verify_command)  # a backup itself, a data directory through cli/files.py

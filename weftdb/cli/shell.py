@@ -21,11 +21,14 @@ import re
 import sys
 import threading
 import time
-from typing import Any, Iterable, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, TextIO
 
 from weftdb.basics.temporal import Duration
 from weftdb.query.results import Node, Path, Relationship, Result
 from weftdb.query.script import Statement, is_complete, split_statements
+
+if TYPE_CHECKING:
+    from weftdb.database import Database, Transaction
 
 HISTORY_FILE = "~/.weftdb_history"
 
@@ -45,7 +48,7 @@ Ctrl-C cancels the statement being typed or the query that is running."""
 # --------------------------------------------------------------------------
 
 
-def execute(db: Any, query: str) -> tuple[Any, float]:
+def execute(db: Session, query: str) -> tuple[Result, float]:
     """Run `query` and return the result and the seconds it took.
 
     The query runs on a worker thread so that Ctrl-C on the main thread can
@@ -176,12 +179,22 @@ def format_value(value: Any) -> str:
 # --------------------------------------------------------------------------
 
 
-class Shell:
-    """A read-execute-print loop over `db`: anything with
-    `execute(query, *, interrupt)` returning a Result (an EmbeddedSession
-    or a ServerSession, below)."""
+class Session(Protocol):
+    """What the shell, `weftdb run` and `weftdb dump` need of a database: an
+    EmbeddedSession or a ServerSession (below)."""
 
-    def __init__(self, db: Any, *, out: TextIO | None = None, err: TextIO | None = None):
+    in_transaction: bool
+
+    def execute(self, query: str, params: dict[str, Any] | None = None, *,
+                interrupt: threading.Event | None = None) -> Result: ...
+
+    def close(self) -> None: ...
+
+
+class Shell:
+    """A read-execute-print loop over a `Session`."""
+
+    def __init__(self, db: Session, *, out: TextIO | None = None, err: TextIO | None = None):
         self.db = db
         self.out = out or sys.stdout
         self.err = err or sys.stderr
@@ -302,9 +315,9 @@ class EmbeddedSession:
     statements, as a server session has them: between BEGIN and COMMIT the
     statements run in one transaction; any other statement is its own."""
 
-    def __init__(self, db: Any):
+    def __init__(self, db: Database):
         self.db = db
-        self.tx: Any = None
+        self.tx: Transaction | None = None
 
     @property
     def in_transaction(self) -> bool:

@@ -1,77 +1,100 @@
-"""Schema and administration statements: indexes, constraints, SHOW ... INFO.
+"""Administration statements: indexes and constraints, users, snapshots,
+LOCK DATA DIRECTORY, checkpoints, DUMP DATABASE and storage information.
 
-These run on their own, outside explicit transactions, as in Memgraph, and
-answer with Memgraph's column names. Statements that belong to layers not
-built yet say so instead of pretending.
+They run on their own (autocommit), as in Memgraph, and answer with
+Memgraph's column names and status texts. Each statement is one small
+function in `HANDLERS`, keyed by its AST class or its command name; a
+handler is given the `Parts` it may act on (the store, the data directory's
+durability, the users), never the whole database. A statement whose layer is
+not built says so instead of pretending.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 from weftdb.basics.errors import ClientError, TransactionError
 from weftdb.durability import checkpoint, dump
+from weftdb.durability.data_directory import Durability
+from weftdb.durability.users import UserStore
+from weftdb.graph.storage import Storage
 from weftdb.query import ast
 from weftdb.query.results import Result
 
-if TYPE_CHECKING:
-    from weftdb.database import Database
+SNAPSHOT_COLUMNS = ["path", "timestamp", "creation_time", "size"]
 
 
-def administer(db: "Database", statement: ast.Statement, params: dict[str, Any]) -> Result:
-    storage = db.storage
-    if isinstance(statement, ast.CreateIndex):
-        created = storage.create_index(statement.label, statement.property)
-        return Result([], [], "s", {"indexes-added": int(created)})
-    if isinstance(statement, ast.DropIndex):
-        if not storage.drop_index(statement.label, statement.property):
-            target = f":{statement.label}" + (f"({statement.property})" if statement.property else "")
-            raise ClientError(f"There is no index on {target} to drop.")
-        return Result([], [], "s", {"indexes-removed": 1})
-    if isinstance(statement, ast.CreateConstraint):
-        storage.create_constraint(statement.kind, statement.label, statement.properties)
-        return Result([], [], "s", {"constraints-added": 1})
-    if isinstance(statement, ast.DropConstraint):
-        storage.drop_constraint(statement.kind, statement.label, statement.properties)
-        return Result([], [], "s", {"constraints-removed": 1})
-    command = statement.command
-    if command == "show_index_info":
-        return show_index_info(db)
-    if command == "show_constraint_info":
-        return show_constraint_info(db)
-    if command in ("begin", "commit", "rollback"):
-        raise TransactionError(
-            f"{command.upper()} is transaction control for the Bolt server; "
-            "in Python use db.begin() / tx.commit() / tx.rollback() or `with db.transaction()`."
-        )
-    if command == "dump_database":
-        return Result(["QUERY"], [(line,) for line in dump.dump(storage)], "r")
-    if command in _USERS:
-        return _USERS[command](db.users, statement, params)
-    if command in _DURABILITY:
-        if db.durability is None:
-            raise ClientError(f"{command.replace('_', ' ').upper()} needs a data directory; this database is in memory only.")
-        return _DURABILITY[command](db.durability)
-    if command == "show_storage_info":
-        return show_storage_info(db)
-    if command == "storage_mode":
-        mode = statement.arg("mode")
-        if mode != "IN_MEMORY_TRANSACTIONAL":
-            raise ClientError(f"Storage mode {mode} is not supported; WeftDB runs IN_MEMORY_TRANSACTIONAL.")
-        return Result([], [], "s")
-    raise ClientError(f"{command.replace('_', ' ').upper()} is not available in this version of WeftDB.")
+@dataclass(frozen=True)
+class Parts:
+    """What administration statements act on. `durability` is None for a
+    database kept in memory only."""
+
+    storage: Storage
+    durability: Durability | None
+    users: UserStore
 
 
-def show_index_info(db: "Database") -> Result:
-    indexes = db.storage.indexes
-    tx = db.storage.begin()
+Handler = Callable[[Parts, Any, dict[str, Any]], Result]
+
+
+STATEMENTS = (ast.CreateIndex, ast.DropIndex, ast.CreateConstraint, ast.DropConstraint, ast.AdminStatement)
+SCHEMA_CHANGES = (ast.CreateIndex, ast.DropIndex)
+"""Statements after which cached plans are stale: they chose indexes under the old schema."""
+
+
+def runs_alone(statement: ast.Statement) -> bool:
+    """Schema and administration statements run on their own, never inside a transaction."""
+    return isinstance(statement, STATEMENTS)
+
+
+def administer(parts: Parts, statement: ast.Statement, params: dict[str, Any]) -> Result:
+    key = statement.command if isinstance(statement, ast.AdminStatement) else type(statement)
+    handler = HANDLERS.get(key)
+    if handler is None:
+        raise ClientError(f"{str(key).replace('_', ' ').upper()} is not available in this version of WeftDB.")
+    return handler(parts, statement, params)
+
+
+def _status(text: str) -> Result:
+    return Result(["STATUS"], [(text,)], "s")
+
+
+# -- indexes and constraints ------------------------------------------------------------------
+
+
+def _create_index(parts: Parts, statement: ast.CreateIndex, params) -> Result:
+    created = parts.storage.create_index(statement.label, statement.property)
+    return Result([], [], "s", {"indexes-added": int(created)})
+
+
+def _drop_index(parts: Parts, statement: ast.DropIndex, params) -> Result:
+    if not parts.storage.drop_index(statement.label, statement.property):
+        target = f":{statement.label}" + (f"({statement.property})" if statement.property else "")
+        raise ClientError(f"There is no index on {target} to drop.")
+    return Result([], [], "s", {"indexes-removed": 1})
+
+
+def _create_constraint(parts: Parts, statement: ast.CreateConstraint, params) -> Result:
+    parts.storage.create_constraint(statement.kind, statement.label, statement.properties)
+    return Result([], [], "s", {"constraints-added": 1})
+
+
+def _drop_constraint(parts: Parts, statement: ast.DropConstraint, params) -> Result:
+    parts.storage.drop_constraint(statement.kind, statement.label, statement.properties)
+    return Result([], [], "s", {"constraints-removed": 1})
+
+
+def _show_index_info(parts: Parts, statement, params) -> Result:
+    storage = parts.storage
+    tx = storage.begin()
     try:
         rows = []
-        for label in sorted(indexes.declared_labels):
+        for label in sorted(storage.indexes.declared_labels):
             rows.append(("label", label, None, sum(1 for _ in tx.vertices_with_label(label))))
-        for label, key in sorted(indexes.by_property):
+        for label, key in sorted(storage.indexes.by_property):
             count = sum(1 for v in tx.vertices_with_label(label) if tx.get(v, key) is not None)
             rows.append(("label+property", label, key, count))
     finally:
@@ -79,73 +102,81 @@ def show_index_info(db: "Database") -> Result:
     return Result(["index type", "label", "property", "count"], rows, "s")
 
 
-def show_constraint_info(db: "Database") -> Result:
-    constraints = db.storage.constraints
+def _show_constraint_info(parts: Parts, statement, params) -> Result:
+    constraints = parts.storage.constraints
     rows = [("exists", label, key) for label, key in sorted(constraints.existence)]
     rows += [("unique", label, list(keys)) for label, keys in sorted(constraints.unique)]
     return Result(["constraint type", "label", "properties"], rows, "s")
 
 
-def _create_snapshot(durability) -> Result:
+# -- the data directory -------------------------------------------------------------------
+
+
+def _durable(handler: Callable[[Durability], Result]) -> Handler:
+    """A statement about the data directory; refused for a database in memory only."""
+
+    def run(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+        if parts.durability is None:
+            raise ClientError(f"{statement.command.replace('_', ' ').upper()} needs a data directory; "
+                              "this database is in memory only.")
+        return handler(parts.durability)
+
+    return run
+
+
+def _create_snapshot(durability: Durability) -> Result:
     return Result(["path"], [(durability.create_snapshot(),)], "s")
 
 
-def _show_snapshots(durability) -> Result:
+def _show_snapshots(durability: Durability) -> Result:
     rows = [(s.path, s.timestamp, s.creation_time, s.size) for s in durability.snapshots()]
-    return Result(["path", "timestamp", "creation_time", "size"], rows, "s")
+    return Result(SNAPSHOT_COLUMNS, rows, "s")
 
 
-def _show_next_snapshot(durability) -> Result:
+def _show_next_snapshot(durability: Durability) -> Result:
     if durability.next_snapshot_at is None:
-        return Result(["path", "timestamp", "creation_time", "size"], [], "s")
+        return Result(SNAPSHOT_COLUMNS, [], "s")
     when = datetime.fromtimestamp(durability.next_snapshot_at, timezone.utc).isoformat()
-    return Result(["path", "timestamp", "creation_time", "size"], [(None, None, when, None)], "s")
+    return Result(SNAPSHOT_COLUMNS, [(None, None, when, None)], "s")
 
 
-def _lock(durability) -> Result:
-    status = "Data directory is now locked." if durability.retention.pause("lock") else "Data directory is already locked."
-    return Result(["STATUS"], [(status,)], "s")
+def _lock(durability: Durability) -> Result:
+    now = durability.retention.pause("lock")
+    return _status("Data directory is now locked." if now else "Data directory is already locked.")
 
 
-def _unlock(durability) -> Result:
-    status = "Data directory is now unlocked." if durability.retention.resume("lock") else "Data directory is already unlocked."
-    return Result(["STATUS"], [(status,)], "s")
+def _unlock(durability: Durability) -> Result:
+    now = durability.retention.resume("lock")
+    return _status("Data directory is now unlocked." if now else "Data directory is already unlocked.")
 
 
-def _lock_status(durability) -> Result:
-    status = "Data directory is locked." if durability.retention.paused("lock") else "Data directory is unlocked."
-    return Result(["STATUS"], [(status,)], "s")
+def _lock_status(durability: Durability) -> Result:
+    return _status("Data directory is locked." if durability.retention.paused("lock") else "Data directory is unlocked.")
 
 
-def _checkpoint_create(durability) -> Result:
+def _checkpoint_create(durability: Durability) -> Result:
     manifest = checkpoint.create(durability)
     return Result(["path", "commit_timestamp"], [(durability.layout.checkpoint_manifest, manifest["commit_timestamp"])], "s")
 
 
-def _checkpoint_release(durability) -> Result:
-    status = "Checkpoint released." if checkpoint.release(durability) else "No checkpoint is in flight."
-    return Result(["STATUS"], [(status,)], "s")
+def _checkpoint_release(durability: Durability) -> Result:
+    return _status("Checkpoint released." if checkpoint.release(durability) else "No checkpoint is in flight.")
 
 
-def _checkpoint_status(durability) -> Result:
+def _checkpoint_status(durability: Durability) -> Result:
     return Result(checkpoint.STATUS_COLUMNS, [checkpoint.status(durability)], "s")
 
 
-_DURABILITY = {
-    "checkpoint_create": _checkpoint_create,
-    "checkpoint_release": _checkpoint_release,
-    "checkpoint_status": _checkpoint_status,
-    "create_snapshot": _create_snapshot,
-    "show_snapshots": _show_snapshots,
-    "show_next_snapshot": _show_next_snapshot,
-    "lock_data_directory": _lock,
-    "unlock_data_directory": _unlock,
-    "data_directory_lock_status": _lock_status,
-}
+# -- the database as a whole -----------------------------------------------------------------
 
 
-def show_storage_info(db: "Database") -> Result:
-    vertices, edges = db.storage.counts()
+def _dump_database(parts: Parts, statement, params) -> Result:
+    return Result(["QUERY"], [(line,) for line in dump.dump(parts.storage)], "r")
+
+
+def _show_storage_info(parts: Parts, statement, params) -> Result:
+    storage = parts.storage
+    vertices, edges = storage.counts()
     rows = [
         ("vertex_count", vertices),
         ("edge_count", edges),
@@ -153,11 +184,11 @@ def show_storage_info(db: "Database") -> Result:
         ("memory_res", _resident_bytes()),
         ("storage_mode", "IN_MEMORY_TRANSACTIONAL"),
         ("global_isolation_level", "SNAPSHOT_ISOLATION"),
-        ("last_commit_timestamp", db.storage.last_commit_ts),
+        ("last_commit_timestamp", storage.last_commit_ts),
     ]
-    if db.durability is not None:
-        rows += [(key, value) for key, value in db.durability.info().items()]
-        rows.append(("data_directory", db.durability.data_dir))
+    if parts.durability is not None:
+        rows += list(parts.durability.info().items())
+        rows.append(("data_directory", parts.durability.data_dir))
     return Result(["storage info", "value"], rows, "s")
 
 
@@ -170,10 +201,27 @@ def _resident_bytes() -> int:
         return 0
 
 
-def _password(statement: ast.AdminStatement, params: dict[str, Any]) -> str | None:
+def _storage_mode(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+    mode = statement.arg("mode")
+    if mode != "IN_MEMORY_TRANSACTIONAL":
+        raise ClientError(f"Storage mode {mode} is not supported; WeftDB runs IN_MEMORY_TRANSACTIONAL.")
+    return Result([], [], "s")
+
+
+def _transaction_control(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+    raise TransactionError(
+        f"{statement.command.upper()} is transaction control for the Bolt server; "
+        "in Python use db.begin() / tx.commit() / tx.rollback() or `with db.transaction()`."
+    )
+
+
+# -- users -----------------------------------------------------------------------------------
+
+
+def _password(statement: ast.AdminStatement, params: dict[str, Any]) -> str:
     expr = statement.arg("password")
     if expr is None:
-        return None
+        return ""
     if isinstance(expr, ast.Parameter):
         if expr.name not in params:
             raise ClientError(f"Expected parameter ${expr.name} for the password, which was not given.")
@@ -185,26 +233,47 @@ def _password(statement: ast.AdminStatement, params: dict[str, Any]) -> str | No
     return value
 
 
-def _create_user(users, statement, params) -> Result:
-    users.create(statement.arg("user"), _password(statement, params) or "")
+def _create_user(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+    parts.users.create(statement.arg("user"), _password(statement, params))
     return Result([], [], "s")
 
 
-def _set_password(users, statement, params) -> Result:
-    users.set_password(statement.arg("user"), _password(statement, params) or "")
+def _set_password(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+    parts.users.set_password(statement.arg("user"), _password(statement, params))
     return Result([], [], "s")
 
 
-def _drop_user(users, statement, params) -> Result:
-    users.drop(statement.arg("user"))
+def _drop_user(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+    parts.users.drop(statement.arg("user"))
     return Result([], [], "s")
 
 
-def _show_users(users, statement, params) -> Result:
-    return Result(["user"], [(name,) for name in users.users()], "s")
+def _show_users(parts: Parts, statement, params) -> Result:
+    return Result(["user"], [(name,) for name in parts.users.users()], "s")
 
 
-_USERS = {
+HANDLERS: dict[Any, Handler] = {
+    ast.CreateIndex: _create_index,
+    ast.DropIndex: _drop_index,
+    ast.CreateConstraint: _create_constraint,
+    ast.DropConstraint: _drop_constraint,
+    "show_index_info": _show_index_info,
+    "show_constraint_info": _show_constraint_info,
+    "create_snapshot": _durable(_create_snapshot),
+    "show_snapshots": _durable(_show_snapshots),
+    "show_next_snapshot": _durable(_show_next_snapshot),
+    "lock_data_directory": _durable(_lock),
+    "unlock_data_directory": _durable(_unlock),
+    "data_directory_lock_status": _durable(_lock_status),
+    "checkpoint_create": _durable(_checkpoint_create),
+    "checkpoint_release": _durable(_checkpoint_release),
+    "checkpoint_status": _durable(_checkpoint_status),
+    "dump_database": _dump_database,
+    "show_storage_info": _show_storage_info,
+    "storage_mode": _storage_mode,
+    "begin": _transaction_control,
+    "commit": _transaction_control,
+    "rollback": _transaction_control,
     "create_user": _create_user,
     "set_password": _set_password,
     "drop_user": _drop_user,

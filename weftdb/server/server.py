@@ -24,10 +24,13 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from weftdb.basics.config import Config, ConfigError
 from weftdb.server.connection import Connection
+
+if TYPE_CHECKING:  # importing the server does not load the engine
+    from weftdb.database import Database
 
 log = logging.getLogger("weftdb.server")
 
@@ -51,7 +54,7 @@ def tls_context(config: Config) -> ssl.SSLContext | None:
 class BoltServer:
     """Accepts Bolt clients for one Database on the running event loop."""
 
-    def __init__(self, db: Any, config: Config):
+    def __init__(self, db: Database, config: Config):
         self.db = db
         self.config = config
         self.max_message_size = config.bolt_max_message_size_kib * 1024
@@ -147,7 +150,7 @@ class BoltServer:
 class ServerThread:
     """A BoltServer on its own event loop in a daemon thread. The Database stays the caller's."""
 
-    def __init__(self, db: Any, config: Config):
+    def __init__(self, db: Database, config: Config):
         self.server = BoltServer(db, config)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="weftdb-bolt-server", daemon=True)
@@ -201,7 +204,7 @@ def configure_logging(config: Config) -> None:
     root.addHandler(handler)
 
 
-async def _serve_until_signal(db: Any, config: Config) -> None:
+async def _serve_until_signal(db: Database, config: Config) -> None:
     server = BoltServer(db, config)
     await server.start()
     scheme = "bolt+s" if server.config.bolt_cert_file else "bolt"

@@ -1,0 +1,81 @@
+"""Options shared by the commands that open a database: one per flag of
+`weftdb.basics.config.FLAGS`, built from that table, and `--flag-file`."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, Callable
+
+import click
+
+from weftdb.basics.config import FLAGS, Config, ConfigError, Flag
+
+if TYPE_CHECKING:
+    from weftdb.cli.shell import EmbeddedSession
+    from weftdb.database import Database
+
+_TYPE_NAMES = {str: "TEXT", int: "INTEGER", float: "NUMBER"}
+
+
+def _flag_option(flag: Flag) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    # Values stay strings until Config.load parses them with the flag's own
+    # parser, so `--storage-wal-enabled=false` means what it says. Unset
+    # options are None and fall through to the flag file and environment.
+    names = [f"--{flag.name}", *(f"--{alias}" for alias in flag.aliases)]
+    return click.option(
+        *names,
+        flag.attr,
+        default=None,
+        metavar=flag.metavar or _TYPE_NAMES.get(flag.type, "BOOL"),
+        help=f"{flag.help} [default: {_default_text(flag.default)}]",
+    )
+
+
+def _default_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add one option per flag of FLAGS and `--flag-file`; call `command`
+    with `config=` the resolved Config instead of the separate values.
+
+    Precedence, lowest first: defaults, flag file, WEFTDB_* environment
+    variables, options given on the command line."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, flag_file: str | None, **kwargs: Any) -> Any:
+        overrides = {flag.attr: kwargs.pop(flag.attr) for flag in FLAGS}
+        try:
+            config = Config.load(overrides, flag_file=flag_file)
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from None
+        return command(*args, config=config, **kwargs)
+
+    for flag in reversed(FLAGS):
+        wrapper = _flag_option(flag)(wrapper)
+    return click.option(
+        "--flag-file",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Read flags from FILE: one --name=value a line, # comments.",
+    )(wrapper)
+
+
+def open_session(config: Config) -> EmbeddedSession:
+    """An EmbeddedSession (BEGIN/COMMIT/ROLLBACK as statements) on the database for `config`."""
+    from weftdb.cli.shell import EmbeddedSession
+
+    return EmbeddedSession(open_database(config))
+
+
+def open_database(config: Config, **overrides: Any) -> Database:
+    """The embedded database for `config` (with `overrides` of its flags), or
+    a clean exit with the reason."""
+    from weftdb.basics.errors import Error
+    from weftdb.database import Database
+
+    flags = {**config.as_dict(), **overrides}
+    path = flags.pop("data_directory")
+    try:
+        return Database(path, Config.load(flags))
+    except Error as exc:
+        raise click.ClickException(f"cannot open {path}: {exc}") from None
