@@ -56,7 +56,6 @@ class Target:
     def names(self) -> list[str]:
         """Every backup file present (other files are ignored)."""
         ...
-    def is_empty(self) -> bool: ...
 
     def local_path(self, name: str) -> str | None:
         """A plain local file to read directly, or None."""
@@ -114,8 +113,6 @@ class LocalTarget(Target):
                 found += [f"{folder}/{n}" for n in sorted(os.listdir(full)) if _NAME.fullmatch(f"{folder}/{n}")]
         return found
 
-    def is_empty(self) -> bool:
-        return not os.path.isdir(self.root) or not os.listdir(self.root)
 
 
 class FsspecTarget(Target):
@@ -166,13 +163,6 @@ class FsspecTarget(Target):
             if relative and _NAME.fullmatch(relative):
                 found.append(relative)
         return sorted(found)
-
-    def is_empty(self) -> bool:
-        self.fs.invalidate_cache()
-        try:
-            return not self.fs.find(self.root)
-        except FileNotFoundError:
-            return True
 
 
 def open_target(location: str, storage_options: dict[str, Any] | None = None) -> Target:

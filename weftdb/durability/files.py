@@ -32,8 +32,8 @@ an aligned buffer and every append rewrites that block with the new bytes
 after it, zeros to the block's end. The rewritten bytes are the ones already
 there, so a write cut short leaves old or new bytes, never other ones — the
 same thing the page cache does when it writes back the last page of a file.
-A WAL commit written this way takes about a fifth less time than a write to
-the page cache followed by fdatasync (bench/README.md).
+A WAL commit written this way is faster than a write to the page cache
+followed by fdatasync (measured in bench/README.md).
 
 Reads (`read`, `size`, `listdir`, `exists`) raise plain `OSError`: the caller
 (recovery) turns them into `RecoveryError` with the context it knows.
@@ -90,10 +90,8 @@ class File:
 
 
 class FileSystem:
-    """Real-disk implementation. Counts fsyncs (durable writes among them) in
-    `stats` (group-commit tests, storage info); they are kept as plain int
-    attributes, as adding to one costs a third of a dict entry's `+= 1`, and
-    the WAL counts twice per commit."""
+    """Real-disk implementation. Counts writes, fsyncs (durable writes among
+    them) and directory fsyncs in `stats` (group-commit tests, storage info)."""
 
     # Open flag of direct I/O; a test double that copies what is written (so
     # cannot keep it aligned) sets 0 and still gets the whole-block writes.
@@ -181,8 +179,8 @@ class FileSystem:
         inside the last block (a WAL commit, mostly) writes `f.block` itself,
         as it is; a longer one is put together in the aligned scratch buffer
         `f.spare` (kept while at most 16 blocks), and the new partial last
-        block is copied back to `f.block` after it. The WAL's commits come
-        here: this is one call, not a dispatch to another."""
+        block is copied back to `f.block` after it. A hot path
+        (docs/hot-paths.md): the WAL's commits come here."""
         block = f.block
         if block is None:
             self._write_buffered(f, data, durable)

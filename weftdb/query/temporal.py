@@ -534,11 +534,6 @@ _LOCAL_DATETIME_FIELDS = {**_DATE_FIELDS, **_TIME_FIELDS}
 _ZONED_DATETIME_FIELDS = {**_LOCAL_DATETIME_FIELDS, **_ZONE_FIELDS, **_EPOCH_FIELDS}
 
 
-def is_temporal(value) -> bool:
-    """Whether `value` is one of the six temporal types."""
-    return type(value) in (_dt.date, _dt.time, _dt.datetime, Duration)
-
-
 def temporal_property(value, key: str):
     """`value.key` for a temporal value: `d.year`, `dt.timezone`, `dur.days`..."""
     fields = _fields_of(value)
