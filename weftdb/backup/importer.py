@@ -90,6 +90,7 @@ def read_literal(text: str) -> Any:
 
 
 def _read(tokens: list[str], i: int) -> tuple[Any, int]:
+    """The value whose first token is `tokens[i]`, and the index after it."""
     if i >= len(tokens):
         raise NotLiteral("unexpected end")
     token = tokens[i]
@@ -99,27 +100,9 @@ def _read(tokens: list[str], i: int) -> tuple[Any, int]:
             raise NotLiteral(token)
         return (unescape_string(Token("STRING", token)) if "\\" in token else token[1:-1]), i + 1
     if first == "[":
-        items: list = []
-        i += 1
-        while i < len(tokens) and tokens[i] != "]":
-            if items:
-                i = _expect(tokens, i, ",")
-            item, i = _read(tokens, i)
-            items.append(item)
-        return items, _expect(tokens, i, "]")
+        return _read_list(tokens, i + 1)
     if first == "{":
-        entries: dict = {}
-        i += 1
-        while i < len(tokens) and tokens[i] != "}":
-            if entries:
-                i = _expect(tokens, i, ",")
-            key = tokens[i] if i < len(tokens) else ""
-            if key.startswith("`") and len(key) > 1 and key.endswith("`"):
-                key = key[1:-1].replace("``", "`")
-            elif not _BARE_NAME.fullmatch(key):
-                raise NotLiteral("map key expected")
-            entries[key], i = _read(tokens, _expect(tokens, i + 1, ":"))
-        return entries, _expect(tokens, i, "}")
+        return _read_map(tokens, i + 1)
     if _INT.fullmatch(token):
         value = int(token)
         if value not in _INT64:
@@ -138,6 +121,32 @@ def _read(tokens: list[str], i: int) -> tuple[Any, int]:
             raise NotLiteral(token)
         return FUNCTIONS[lowered](argument), _expect(tokens, i, ")")
     raise NotLiteral(token)
+
+
+def _read_list(tokens: list[str], i: int) -> tuple[list, int]:
+    """The items of a list whose `[` is just before `tokens[i]`."""
+    items: list = []
+    while i < len(tokens) and tokens[i] != "]":
+        if items:
+            i = _expect(tokens, i, ",")
+        item, i = _read(tokens, i)
+        items.append(item)
+    return items, _expect(tokens, i, "]")
+
+
+def _read_map(tokens: list[str], i: int) -> tuple[dict, int]:
+    """The entries of a map whose `{` is just before `tokens[i]`."""
+    entries: dict = {}
+    while i < len(tokens) and tokens[i] != "}":
+        if entries:
+            i = _expect(tokens, i, ",")
+        key = tokens[i] if i < len(tokens) else ""
+        if key.startswith("`") and len(key) > 1 and key.endswith("`"):
+            key = key[1:-1].replace("``", "`")
+        elif not _BARE_NAME.fullmatch(key):
+            raise NotLiteral("map key expected")
+        entries[key], i = _read(tokens, _expect(tokens, i + 1, ":"))
+    return entries, _expect(tokens, i, "}")
 
 
 def _expect(tokens: list[str], i: int, punct: str) -> int:
