@@ -56,7 +56,7 @@ class TestFlags:
             calls.append((path, flags))
             return Db()
 
-        monkeypatch.setattr(weftdb, "open", fake_open, raising=False)
+        monkeypatch.setattr(weftdb.database, "open", fake_open)
         monkeypatch.delenv("WEFTDB_STORAGE_GC_CYCLE_SEC", raising=False)
         return calls
 

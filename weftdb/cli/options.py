@@ -70,12 +70,12 @@ def open_session(config: Config) -> EmbeddedSession:
 def open_database(config: Config, **overrides: Any) -> Database:
     """The embedded database for `config` (with `overrides` of its flags), or
     a clean exit with the reason."""
+    from weftdb import database
     from weftdb.basics.errors import Error
-    from weftdb.database import Database
 
     flags = {**config.as_dict(), **overrides}
     path = flags.pop("data_directory")
     try:
-        return Database(path, Config.load(flags))
+        return database.open(path, **flags)
     except Error as exc:
         raise click.ClickException(f"cannot open {path}: {exc}") from None
