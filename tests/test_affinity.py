@@ -56,7 +56,7 @@ def test_the_flag_takes_none_auto_or_a_list_from_every_source():
     assert Config.load({"cpu_affinity": "AUTO"}).cpu_affinity == "auto"
     assert Config.load({"cpu_affinity": 1}).cpu_affinity == "1"
     assert Config.load(environ={"WEFTDB_CPU_AFFINITY": "0-1"}).cpu_affinity == "0-1"
-    with pytest.raises(ConfigError, match=r"--cpu-affinity from environment variable WEFTDB_CPU_AFFINITY: .*'fast'"):
+    with pytest.raises(ConfigError, match=r"--cpu-affinity=fast \(from WEFTDB_CPU_AFFINITY\): .*'fast'"):
         Config.load(environ={"WEFTDB_CPU_AFFINITY": "fast"})
 
 

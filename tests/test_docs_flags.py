@@ -8,11 +8,16 @@ from pathlib import Path
 from weftdb.basics.config import FLAGS
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
-ROW = re.compile(r"^\| `--([a-z0-9-]+)` \| [a-z]+ \| ([^|]+) \|", re.MULTILINE)
+ROW = re.compile(r"^\| `--([a-z0-9-]+)` \| [a-z]+ \| ([^|]+) \| ([^|]+) \|", re.MULTILINE)
+
+
+def rows() -> dict[str, tuple[str, str]]:
+    """flag -> (default, range) as the document gives them."""
+    return {name: (default.strip(), span.strip()) for name, default, span in ROW.findall(DOC.read_text(encoding="utf-8"))}
 
 
 def documented() -> dict[str, str]:
-    return {name: default.strip() for name, default in ROW.findall(DOC.read_text(encoding="utf-8"))}
+    return {name: default for name, (default, _span) in rows().items()}
 
 
 def expected_default(value) -> str:
@@ -42,3 +47,9 @@ def test_aliases_are_mentioned():
     for flag in FLAGS:
         for alias in flag.aliases:
             assert f"--{alias}" in text
+
+
+def test_every_flag_is_documented_with_its_range():
+    documented_ranges = {name: span for name, (_default, span) in rows().items()}
+    for flag in FLAGS:
+        assert documented_ranges[flag.name] == (flag.range_text or "any"), f"--{flag.name}: range differs"

@@ -10,6 +10,7 @@ arguments of `weftdb.open` or command-line options.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -39,28 +40,63 @@ class Flag:
     help: str
     aliases: tuple[str, ...] = ()
     metavar: str = ""  # what --help shows for the value; by default named after `type`
+    minimum: float | None = None  # numbers: the range a value must be in
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()  # text: the values allowed (compared without case)
 
     @property
     def attr(self) -> str:
         return self.name.replace("-", "_")
 
+    @property
+    def range_text(self) -> str:
+        """The values allowed, as docs/configuration.md and errors say them."""
+        if self.choices:
+            return ", ".join(self.choices)
+        if self.minimum is not None and self.maximum is not None:
+            return f"{_number(self.minimum)} to {_number(self.maximum)}"
+        if self.minimum is not None:
+            return f"at least {_number(self.minimum)}"
+        return ""
+
+    def check(self, value: Any) -> Any:
+        """`value` if it is in range, else ValueError saying what is allowed."""
+        if self.choices:
+            if str(value).upper() not in self.choices:
+                raise ValueError(f"expected one of {self.range_text}, got {value!r}")
+            return str(value).upper()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"expected a finite number, got {value!r}")
+        low, high = self.minimum, self.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(f"must be {self.range_text}, not {_number(value)}")
+        return value
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+PORT = {"minimum": 0, "maximum": 65535}
+
 
 FLAGS: tuple[Flag, ...] = (
     Flag("data-directory", str, "./data", "Directory holding the WAL, snapshots and users."),
     Flag("storage-wal-enabled", _parse_bool, True, "Write every committed transaction to the write-ahead log."),
-    Flag("storage-wal-file-size-kib", int, 20480, "Rotate a WAL segment once it reaches this size."),
+    Flag("storage-wal-file-size-kib", int, 20480, "Rotate a WAL segment once it reaches this size.", minimum=4, maximum=1048576),
     Flag(
         "storage-wal-file-flush-every-n-tx",
         int,
         1,
         "fsync the WAL every N commits. 1 (default) means a commit returns only once it is on disk; "
         "larger values trade the last N-1 acknowledged transactions for speed.",
+        minimum=1,
     ),
-    Flag("storage-snapshot-interval-sec", int, 300, "Seconds between periodic snapshots; 0 turns them off."),
+    Flag("storage-snapshot-interval-sec", int, 300, "Seconds between periodic snapshots; 0 turns them off.", minimum=0),
     Flag("storage-snapshot-on-exit", _parse_bool, True, "Write a snapshot when the database closes."),
-    Flag("storage-snapshot-retention-count", int, 3, "How many snapshots to keep."),
-    Flag("storage-items-per-batch", int, 1_000_000, "Vertices or edges per snapshot batch."),
-    Flag("storage-recovery-thread-count", int, 1, "Threads decoding snapshot batches during recovery."),
+    Flag("storage-snapshot-retention-count", int, 3, "How many snapshots to keep.", minimum=1),
+    Flag("storage-items-per-batch", int, 1_000_000, "Vertices or edges per snapshot batch.", minimum=1),
+    Flag("storage-recovery-thread-count", int, 1, "Threads decoding snapshot batches during recovery.", minimum=1, maximum=256),
     Flag(
         "storage-recover-on-startup",
         _parse_bool,
@@ -68,7 +104,7 @@ FLAGS: tuple[Flag, ...] = (
         "Recover the data in the data directory at startup.",
         aliases=("data-recovery-on-startup",),
     ),
-    Flag("storage-gc-cycle-sec", int, 30, "Seconds between garbage collections of old versions."),
+    Flag("storage-gc-cycle-sec", int, 30, "Accepted for Memgraph flag files; WeftDB collects old versions at every commit, so it has no effect.", minimum=0),
     Flag(
         "cpu-affinity",
         _parse_cpu_affinity,
@@ -78,20 +114,20 @@ FLAGS: tuple[Flag, ...] = (
         "waking another CPU; docs/configuration.md says when that pays.",
         metavar="CPUS",
     ),
-    Flag("query-execution-timeout-sec", float, 600.0, "Stop a query that runs longer than this; 0 means no limit."),
-    Flag("query-plan-cache-size", int, 1000, "Parsed statements kept by query text."),
+    Flag("query-execution-timeout-sec", float, 600.0, "Stop a query that runs longer than this; 0 means no limit.", minimum=0),
+    Flag("query-plan-cache-size", int, 1000, "Parsed statements kept by query text.", minimum=0),
     Flag("bolt-address", str, "127.0.0.1", "Address the Bolt server listens on."),
-    Flag("bolt-port", int, 7687, "Port the Bolt server listens on."),
+    Flag("bolt-port", int, 7687, "Port the Bolt server listens on; 0 takes any free port.", **PORT),
     Flag("bolt-cert-file", str, "", "TLS certificate (PEM) for Bolt; with --bolt-key-file turns TLS on."),
     Flag("bolt-key-file", str, "", "TLS private key (PEM) for Bolt."),
-    Flag("bolt-session-inactivity-timeout", int, 1800, "Close a Bolt connection idle for this many seconds."),
-    Flag("bolt-num-workers", int, 0, "Threads running queries for Bolt clients; 0 means 4 per CPU, at least 16."),
-    Flag("bolt-max-connections", int, 1000, "Refuse Bolt connections beyond this many."),
-    Flag("bolt-max-message-size-kib", int, 16384, "Close a Bolt connection that sends a larger message."),
-    Flag("bolt-shutdown-grace-sec", float, 10.0, "On SIGTERM, wait this long for running work before rolling it back."),
+    Flag("bolt-session-inactivity-timeout", int, 1800, "Close a Bolt connection idle for this many seconds; 0 never does.", minimum=0),
+    Flag("bolt-num-workers", int, 0, "Threads running queries for Bolt clients; 0 means 4 per CPU, at least 16.", minimum=0),
+    Flag("bolt-max-connections", int, 1000, "Refuse Bolt connections beyond this many.", minimum=1),
+    Flag("bolt-max-message-size-kib", int, 16384, "Close a Bolt connection that sends a larger message.", minimum=1, maximum=1048576),
+    Flag("bolt-shutdown-grace-sec", float, 10.0, "On SIGTERM, wait this long for running work before rolling it back.", minimum=0),
     Flag("backup-enabled", _parse_bool, True, "Run the online backup service (weftdb backup --from HOST:PORT)."),
-    Flag("backup-port", int, 6362, "Port of the online backup service, on --bolt-address."),
-    Flag("log-level", str, "WARNING", "DEBUG, INFO, WARNING, ERROR or CRITICAL."),
+    Flag("backup-port", int, 6362, "Port of the online backup service, on --bolt-address; 0 takes any free port.", **PORT),
+    Flag("log-level", str, "WARNING", "How much to log.", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
     Flag("log-file", str, "", "Append the log to this file instead of standard error."),
 )
 
@@ -112,17 +148,30 @@ def lookup(name: str) -> Flag:
 
 
 def _convert(flag: Flag, value: Any, source: str) -> Any:
+    """The flag's value from text or a Python value, checked against its range."""
+    try:
+        return flag.check(_parse(flag, value))
+    except ValueError as exc:
+        where = f" (from {source})" if source else ""
+        raise ConfigError(f"--{flag.name}={_shown(value)}{where}: {exc}") from None
+
+
+def _shown(value: Any) -> str:
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _parse(flag: Flag, value: Any) -> Any:
     if isinstance(value, str) and flag.type is not str:
-        try:
-            return flag.type(value)
-        except ValueError as exc:
-            raise ConfigError(f"--{flag.name} from {source}: {exc}") from None
+        return flag.type(value)
     if flag.type not in (str, int, float, _parse_bool):  # a parser of its own: it takes the text
-        return _convert(flag, str(value), source)
+        return flag.type(str(value))
     if flag.type is _parse_bool and not isinstance(value, bool):
-        raise ConfigError(f"--{flag.name} from {source}: expected true or false, got {value!r}")
+        raise ValueError(f"expected true or false, got {value!r}")
     if flag.type in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise ConfigError(f"--{flag.name} from {source}: expected a number, got {value!r}")
+        raise ValueError(f"expected a number, got {value!r}")
+    if flag.type is int and isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"expected a whole number, got {value!r}")
     return flag.type(value) if flag.type in (int, float) else value
 
 
@@ -176,10 +225,10 @@ class Config:
         for key, text in env.items():
             if key.startswith("WEFTDB_"):
                 flag = lookup(key[len("WEFTDB_"):].lower())
-                values[flag.attr] = _convert(flag, text, f"environment variable {key}")
+                values[flag.attr] = _convert(flag, text, key)
         for key, value in (overrides or {}).items():
             if value is None:
                 continue
             flag = lookup(key)
-            values[flag.attr] = _convert(flag, value, "arguments")
+            values[flag.attr] = _convert(flag, value, "")
         return cls(values)

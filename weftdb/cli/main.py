@@ -18,12 +18,12 @@ from typing import Any
 
 import click
 
-from weftdb.basics.config import Config
+from weftdb.basics.config import Config, ConfigError
 from weftdb.cli.backup import backup as backup_command
 from weftdb.cli.backup import restore as restore_command
 from weftdb.cli.backup import verify as verify_command
 from weftdb.cli.files import inspect as inspect_command
-from weftdb.cli.options import database_options, open_database, open_session
+from weftdb.cli.options import BadInput, database_options, open_database, open_session, read_text
 from weftdb.cli.progress import progress
 
 
@@ -62,6 +62,8 @@ def serve(config: Config) -> None:
 
     try:
         run_server(config)
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
     except Error as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:  # the address is taken or not ours
@@ -132,7 +134,7 @@ def _connect(host: str, port: int, username: str | None, password: str | None) -
 
 
 @main.command()
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @database_options
 def run(config: Config, file: Any) -> None:
     """Run the Cypher statements in FILE ('-' for stdin).
@@ -154,7 +156,7 @@ def run(config: Config, file: Any) -> None:
     from weftdb.cli.shell import describe_error, error_line, execute, print_plain
     from weftdb.query.script import split_statements
 
-    statements = split_statements(file.read())
+    statements = split_statements(read_text(file))
     session = open_session(config)
     try:
         for number, statement in enumerate(statements, 1):
@@ -195,7 +197,7 @@ def dump(config: Config, target: str, host: str | None, port: int, username: str
       weftdb dump --host 127.0.0.1 --port 7687 > graph.cypherl
     """
     if host is None:
-        db = open_database(config, storage_snapshot_on_exit=False)  # reading leaves the directory as it was
+        db = open_database(config, must_exist=True, storage_snapshot_on_exit=False)  # reading leaves it as it was
     else:
         db = _connect(host, port, username, password)
     try:
@@ -209,7 +211,7 @@ def dump(config: Config, target: str, host: str | None, port: int, username: str
 
 
 @main.command(name="import")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.option("--force", is_flag=True, help="Import into a database that already holds nodes or relationships.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=10_000, show_default=True, help="Statements per transaction.")
 @database_options
@@ -233,7 +235,7 @@ def import_(config: Config, file: Any, force: bool, batch_size: int) -> None:
     from weftdb.cli.shell import describe_error, error_line
     from weftdb.query.script import split_statements
 
-    statements = split_statements(file.read())
+    statements = split_statements(read_text(file))
     db = open_database(config)
     try:
         vertices, edges = db.storage.counts()

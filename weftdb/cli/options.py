@@ -35,6 +35,13 @@ def _default_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+class BadInput(click.ClickException):
+    """Something given on the command line is wrong: one line naming it, and
+    exit status 2 as for click's own usage errors."""
+
+    exit_code = 2
+
+
 def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add one option per flag of FLAGS and `--flag-file`; call `command`
     with `config=` the resolved Config instead of the separate values.
@@ -48,7 +55,7 @@ def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             config = Config.load(overrides, flag_file=flag_file)
         except ConfigError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise BadInput(str(exc)) from None
         return command(*args, config=config, **kwargs)
 
     for flag in reversed(FLAGS):
@@ -67,15 +74,34 @@ def open_session(config: Config) -> EmbeddedSession:
     return EmbeddedSession(open_database(config))
 
 
-def open_database(config: Config, **overrides: Any) -> Database:
+def open_database(config: Config, *, must_exist: bool = False, **overrides: Any) -> Database:
     """The embedded database for `config` (with `overrides` of its flags), or
-    a clean exit with the reason."""
+    a clean exit with the reason. `must_exist`: a command that only reads
+    refuses a data directory that is not there rather than create it."""
+    import os
+
     from weftdb import database
     from weftdb.basics.errors import Error
 
     flags = {**config.as_dict(), **overrides}
     path = flags.pop("data_directory")
+    if must_exist and not os.path.isdir(path):
+        raise BadInput(f"--data-directory={path}: no such directory (this command reads a database, it makes none)")
     try:
         return database.open(path, **flags)
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
     except Error as exc:
         raise click.ClickException(f"cannot open {path}: {exc}") from None
+
+
+def read_text(file: Any) -> str:
+    """The whole of a script given on the command line (a binary file object),
+    or a one-line error naming where it is not UTF-8."""
+    data = file.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise BadInput(f"{file.name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}); "
+                       "save the file as UTF-8") from None

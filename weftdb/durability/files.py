@@ -143,7 +143,7 @@ class FileSystem:
         """Open a new, empty file; with O_DIRECT for `direct` where the file
         system takes it: some refuse it at open (EINVAL), others only at the
         first write, which one zero block at offset 0 finds out."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW  # never write through a planted link
         if direct and self.o_direct:
             try:
                 fd = os.open(path, flags | self.o_direct, mode)
@@ -163,7 +163,7 @@ class FileSystem:
     def open_append(self, path: str) -> File:
         """Open an existing (or new) file for appending at its current end."""
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
             size = os.lseek(fd, 0, os.SEEK_END)
         except OSError as e:
             raise _fail("opening", path, e) from e

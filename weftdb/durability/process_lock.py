@@ -23,8 +23,26 @@ import fcntl
 import os
 import time
 
+from weftdb.basics.config import ConfigError
 from weftdb.basics.errors import DataDirectoryLocked
 from weftdb.durability.layout import Layout
+
+VIRTUAL = ("/proc", "/sys", "/dev")
+"""File systems made up by the kernel: a directory there holds no data."""
+
+
+def make_data_directory(path: str) -> None:
+    """Create the data directory if need be, or say in one line why it cannot be one."""
+    real = os.path.realpath(path)
+    for root in VIRTUAL:
+        if real == root or real.startswith(root + "/"):
+            raise ConfigError(f"--data-directory={path}: {root} is a virtual file system that holds no data")
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise ConfigError(f"--data-directory={path}: it is a file, not a directory")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"--data-directory={path}: cannot create it: {e.strerror}") from None
 
 
 class ProcessLock:
@@ -42,8 +60,14 @@ class ProcessLock:
     def acquire(self) -> "ProcessLock":
         if self._fd is not None:
             return self
-        os.makedirs(self.data_dir, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        make_data_directory(self.data_dir)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise ConfigError(f"{self.path} is a symbolic link; WeftDB does not write through one. "
+                                  "Remove it (the lock file is made anew).") from None
+            raise ConfigError(f"--data-directory={self.data_dir}: cannot open its lock file: {e.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:

@@ -194,9 +194,7 @@ class ServerThread:
 
 
 def configure_logging(config: Config) -> None:
-    level = getattr(logging, str(config.log_level).upper(), None)
-    if not isinstance(level, int):
-        raise ConfigError(f"--log-level: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {config.log_level!r}")
+    level = getattr(logging, config.log_level)  # one of the names --log-level allows
     handler = logging.FileHandler(config.log_file) if config.log_file else logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("weftdb")
