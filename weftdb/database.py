@@ -185,7 +185,10 @@ class Transaction:
         self._tx.commit()
 
     def rollback(self) -> None:
-        self._tx.abort()
+        """Roll back; nothing to do when the transaction already ended (a
+        failed statement rolls its transaction back)."""
+        if not self._tx.closed:
+            self._tx.abort()
 
     def __enter__(self) -> "Transaction":
         return self
