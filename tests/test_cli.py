@@ -166,7 +166,7 @@ def test_shell_against_a_server():
         'c\tp\td\n(:Country {name: "Norway"})\t'
         '(:City {name: "Oslo"})-[:IN]->(:Country {name: "Norway"})\t2024-01-02\n'
     )
-    assert "nodes-created: 2, relationships-created: 1" in result.stderr
+    assert "nodes-created: 2, labels-added: 2, properties-set: 2, relationships-created: 1" in result.stderr
 
 
 def test_run_groups_statements_between_begin_and_commit(tmp_path, data_dir):

@@ -117,19 +117,16 @@ def shell(config: Config, host: str | None, port: int, username: str | None, pas
 
 def _connect(host: str, port: int, username: str | None, password: str | None) -> Any:
     """A session on the server at host:port, or a clean exit with the reason."""
-    import importlib.util
-
+    from weftdb.basics.errors import Error
     from weftdb.cli.shell import ServerSession
 
-    if importlib.util.find_spec("neo4j") is None:  # an optional dependency
-        raise click.ClickException("connecting to a server needs the neo4j driver: pip install neo4j")
     if username and password is None:
         if not sys.stdin.isatty():
             raise click.UsageError("give --password: stdin holds the statements, not a password")
         password = click.prompt("Password", hide_input=True)
     try:
-        return ServerSession(f"bolt://{host}:{port}", (username, password or "") if username else None)
-    except Exception as exc:
+        return ServerSession(host, port, username, password)
+    except (Error, OSError) as exc:
         raise click.ClickException(f"cannot connect to {host}:{port}: {exc}") from None
 
 

@@ -23,6 +23,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Iterable, Protocol, TextIO
 
+from weftdb.basics.errors import QueryInterrupted
 from weftdb.basics.temporal import Duration
 from weftdb.query.results import Node, Path, Relationship, Result
 from weftdb.query.script import Statement, is_complete, split_statements
@@ -52,9 +53,12 @@ def execute(db: Session, query: str) -> tuple[Result, float]:
     """Run `query` and return the result and the seconds it took.
 
     The query runs on a worker thread so that Ctrl-C on the main thread can
-    set the query's interrupt event: the engine stops at its next row and
-    rolls back, instead of being torn mid-write by KeyboardInterrupt."""
-    interrupt = threading.Event()
+    stop it cleanly: the interrupt event (embedded) or a RESET (a server)
+    makes the engine stop at its next row and roll back, and this raises
+    QueryInterrupted ("cancelled") once it has. The main thread waits on an
+    event, not `Thread.join`, which a KeyboardInterrupt can leave believing
+    an unfinished thread done."""
+    interrupt, done = threading.Event(), threading.Event()
     outcome: dict[str, Any] = {}
 
     def work() -> None:
@@ -62,20 +66,23 @@ def execute(db: Session, query: str) -> tuple[Result, float]:
             outcome["result"] = db.execute(query, interrupt=interrupt)
         except BaseException as exc:  # handed to the caller's thread below
             outcome["error"] = exc
+        finally:
+            done.set()
 
     started = time.perf_counter()
-    worker = threading.Thread(target=work, name="weftdb-shell-query", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.05)
-    except KeyboardInterrupt:
-        interrupt.set()
-        worker.join()
+    threading.Thread(target=work, name="weftdb-shell-query", daemon=True).start()
+    while True:
+        try:
+            while not done.wait(0.05):
+                pass
+            break
+        except KeyboardInterrupt:
+            interrupt.set()
+            db.cancel()
     elapsed = time.perf_counter() - started
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["result"], elapsed
+    return outcome["result"], elapsed  # it finished before the cancel reached it: what it did stands
 
 
 def error_line(statement: Statement, exc: BaseException) -> int:
@@ -86,7 +93,10 @@ def error_line(statement: Statement, exc: BaseException) -> int:
 
 
 def describe_error(exc: BaseException) -> str:
-    """One line for a person: the error class and the first line of its message."""
+    """One line for a person: the error class and the first line of its message
+    ("cancelled" for a statement stopped by Ctrl-C)."""
+    if isinstance(exc, QueryInterrupted):
+        return "cancelled"
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
@@ -187,6 +197,9 @@ class Session(Protocol):
 
     def execute(self, query: str, params: dict[str, Any] | None = None, *,
                 interrupt: threading.Event | None = None) -> Result: ...
+
+    def cancel(self) -> None:
+        """Stop the statement `execute` runs on another thread (Ctrl-C)."""
 
     def close(self) -> None: ...
 
@@ -346,6 +359,9 @@ class EmbeddedSession:
         target = self.tx if self.in_transaction else self.db
         return target.execute(query, params, interrupt=interrupt)
 
+    def cancel(self) -> None:
+        """Nothing more to do: `execute`'s interrupt event stops the query."""
+
     def close(self) -> None:
         """Roll back an open transaction, then close the database."""
         try:
@@ -357,62 +373,32 @@ class EmbeddedSession:
 
 
 class ServerSession:
-    """A Bolt session to a server through the `neo4j` driver, with the
-    `execute`/`close` of EmbeddedSession, giving back WeftDB's own Result and
-    values so that both kinds of shell print alike. BEGIN, COMMIT and
-    ROLLBACK go to the server as statements. The interrupt event is not
-    sent: Ctrl-C returns once the server has answered."""
+    """A Bolt session to a server (WeftDB's own client, so `weftdb shell
+    --host` needs nothing but WeftDB), with the `execute`/`cancel`/`close` of
+    EmbeddedSession. BEGIN, COMMIT and ROLLBACK go to the server as
+    statements; `cancel` sends RESET, so the server stops the query."""
 
-    def __init__(self, uri: str, auth: tuple[str, str] | None):
-        import neo4j
+    def __init__(self, host: str, port: int, user: str | None, password: str | None):
+        from weftdb.server.bolt.client import BoltClient
 
-        self._driver = neo4j.GraphDatabase.driver(uri, auth=auth)
-        try:
-            self._driver.verify_connectivity()
-            self._session = self._driver.session()
-        except Exception:
-            self._driver.close()
-            raise
+        self._client = BoltClient(host, port, user, password)
+        self.in_transaction = False
 
     def execute(self, query: str, params: dict[str, Any] | None = None, *, interrupt: Any = None) -> Result:
-        result = self._session.run(query, params or {})
-        rows = [tuple(_from_bolt(value) for value in record.values()) for record in result]
-        counters = result.consume().counters
-        names = ("nodes_created", "nodes_deleted", "relationships_created", "relationships_deleted", "properties_set",
-                 "labels_added", "labels_removed", "indexes_added", "indexes_removed", "constraints_added",
-                 "constraints_removed")
-        return Result(list(result.keys()), rows, counters={n.replace("_", "-"): getattr(counters, n) for n in names})
+        result = self._client.run(query, params)
+        command = query.strip().rstrip(";").strip().upper()
+        if command == "BEGIN":
+            self.in_transaction = True
+        elif command in ("COMMIT", "ROLLBACK"):
+            self.in_transaction = False
+        return result
+
+    def cancel(self) -> None:
+        self._client.cancel()
+        self.in_transaction = False  # RESET rolls the server's transaction back
 
     def close(self) -> None:
-        self._session.close()
-        self._driver.close()
-
-
-def _element_id(element_id: str) -> Any:
-    return int(element_id) if element_id.isdigit() else element_id
-
-
-def _from_bolt(value: Any) -> Any:
-    """A value from the driver as the embedded API gives it."""
-    from neo4j import graph
-    from neo4j import time as bolt_time
-
-    if isinstance(value, list):
-        return [_from_bolt(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _from_bolt(item) for key, item in value.items()}
-    if isinstance(value, graph.Node):
-        return Node(_element_id(value.element_id), frozenset(value.labels), _from_bolt(dict(value)))
-    if isinstance(value, graph.Relationship):
-        return Relationship(_element_id(value.element_id), value.type, _element_id(value.start_node.element_id),
-                            _element_id(value.end_node.element_id), _from_bolt(dict(value)))
-    if isinstance(value, graph.Path):
-        return Path(tuple(_from_bolt(n) for n in value.nodes), tuple(_from_bolt(r) for r in value.relationships))
-    if isinstance(value, bolt_time.Duration):
-        return Duration(value.months, value.days, value.seconds, value.nanoseconds)
-    if isinstance(value, (bolt_time.Date, bolt_time.Time, bolt_time.DateTime)):
-        return value.to_native()
-    return value
+        self._client.close()
 
 
 def _history() -> Any:

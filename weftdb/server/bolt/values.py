@@ -185,6 +185,48 @@ def _hydrate_structure(s: Structure, major: int) -> Any:
     raise BadValue(f"structure 0x{tag:02X} is not accepted as a parameter")
 
 
+def _node(s: Structure, major: int) -> Node:
+    node_id, labels, props = s.fields[:3]
+    return Node(node_id, frozenset(labels), result_value(props, major))
+
+
+def _relationship_value(s: Structure, major: int, ends: tuple[int, int] | None = None) -> Relationship:
+    if s.tag == RELATIONSHIP:
+        rel_id, start, end, rel_type, props = s.fields[:5]
+    else:
+        (rel_id, rel_type, props), (start, end) = s.fields[:3], ends
+    return Relationship(rel_id, rel_type, start, end, result_value(props, major))
+
+
+def _path_value(s: Structure, major: int) -> Path:
+    nodes, rels, indices = s.fields
+    nodes = [_node(n, major) for n in nodes]
+    walk, steps = [nodes[0]], []
+    for i in range(0, len(indices), 2):
+        rel_index, node = indices[i], nodes[indices[i + 1]]
+        before = walk[-1]
+        ends = (before.id, node.id) if rel_index > 0 else (node.id, before.id)
+        steps.append(_relationship_value(rels[abs(rel_index) - 1], major, ends))
+        walk.append(node)
+    return Path(tuple(walk), tuple(steps))
+
+
+_GRAPH = {NODE: _node, RELATIONSHIP: _relationship_value, PATH: _path_value}
+
+
+def result_value(value: Any, major: int) -> Any:
+    """A value of a RECORD as the embedded API gives it (for WeftDB's own
+    Bolt client): nodes, relationships and paths as `weftdb.Node` & co."""
+    if isinstance(value, list):
+        return [result_value(item, major) for item in value]
+    if isinstance(value, dict):
+        return {key: result_value(item, major) for key, item in value.items()}
+    if isinstance(value, Structure):
+        graph = _GRAPH.get(value.tag)
+        return graph(value, major) if graph is not None else _hydrate_structure(value, major)
+    return value
+
+
 def hydrate(value: Any, major: int) -> Any:
     """A parameter received over Bolt as a WeftDB value; raises BadValue when it cannot be one."""
     if isinstance(value, list):
