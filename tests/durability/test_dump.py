@@ -202,9 +202,17 @@ def test_import_stops_at_the_first_failing_statement_with_its_line(tmp_path):
     result = CliRunner().invoke(main, ["import", str(script), "--data-directory", str(tmp_path / "db")])
     assert result.exit_code == 1
     assert f"{script}:6: CypherSyntaxError" in result.stderr
-    assert "stopped there; the 3 statements before it stay committed" in result.stderr
-    db = weftdb.open(str(tmp_path / "db"))
-    assert db.execute("MATCH (n) RETURN count(n)").rows == [(3,)]
+    assert "stopped: the first 3 of 5 statements are committed, the others did not run." in result.stderr
+    go_on = f"weftdb import {script} --data-directory {tmp_path / 'db'} --force --skip-statements 3"
+    assert go_on in result.stderr
+    with weftdb.open(str(tmp_path / "db")) as db:
+        assert db.execute("MATCH (n) RETURN count(n)").rows == [(3,)]
+    fixed = tmp_path / "fixed.cypherl"  # the user mends the statement and goes on as told
+    fixed.write_text(script.read_text(encoding="utf-8").replace("1 +}", "1}"), encoding="utf-8")
+    again = CliRunner().invoke(main, go_on.replace(str(script), str(fixed)).split()[1:])
+    assert again.exit_code == 0, again.stderr
+    with weftdb.open(str(tmp_path / "db")) as db:
+        assert db.execute("MATCH (n) RETURN count(n)").rows == [(5,)]
 
 
 def test_a_failing_batch_is_replayed_to_name_the_statement():
@@ -272,3 +280,33 @@ def test_the_dump_example_in_docs_backup_md_is_what_dump_gives():
     for statement in split_statements(cypher):
         result = db.execute(statement.text)
     assert "".join(row[0] + "\n" for row in result) == shown
+
+
+def test_ctrl_c_stops_an_import_between_rows_and_says_how_to_go_on(tmp_path):
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    total = 8_000
+    script = tmp_path / "big.cypherl"
+    script.write_text("".join(f"CREATE (:Item {{i: {i}}});\n" for i in range(total)), encoding="utf-8")
+    data = tmp_path / "db"
+    command = [sys.executable, "-m", "weftdb", "import", str(script), "--data-directory", str(data), "--batch-size", "200"]
+    importing = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.2)
+    importing.send_signal(signal.SIGINT)
+    _, stderr = importing.communicate(timeout=60)
+    assert importing.returncode == 1, stderr
+    assert "cancelled" in stderr and "Traceback" not in stderr, stderr
+    committed = int(re.search(r"stopped: the first (\d+) of 8000 statements are committed", stderr).group(1))
+    assert 0 < committed < total and committed % 200 == 0  # whole batches: the one in flight was rolled back
+    with weftdb.open(str(data)) as db:
+        assert db.execute("MATCH (n:Item) RETURN count(n)").rows == [(committed,)]
+    go_on = re.search(r"to go on from there: +(weftdb import .*)", stderr).group(1).split()
+    resumed = subprocess.run([sys.executable, "-m", "weftdb", *go_on[1:]], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    with weftdb.open(str(data)) as db:
+        assert db.execute("MATCH (n:Item) RETURN count(n), count(DISTINCT n.i), min(n.i), max(n.i)").rows == [
+            (total, total, 0, total - 1)]

@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from lark import Token
 
-from weftdb.database import Database, runs_alone
+from weftdb.basics.errors import QueryInterrupted
+from weftdb.database import Database
 from weftdb.durability.dump import ID_PROPERTY, VERTEX_LABEL, name
+from weftdb.query.admin import runs_alone
 from weftdb.query.functions import FUNCTIONS
 from weftdb.query.parser import _unescape as unescape_string  # the parser's own rule, so both agree
 from weftdb.query.parser import parse
@@ -208,61 +211,85 @@ def import_statements(
     statements: list[Statement],
     batch_size: int = 10_000,
     progress: Callable[[int], None] | None = None,
+    interrupt: threading.Event | None = None,
 ) -> int:
     """Run `statements`; returns how many ran. Raises ImportFailed at the
-    first failing statement, with everything before it committed."""
-    pending: list[_Item] = []
-    done = 0
-
-    def commit() -> None:
-        nonlocal pending, done
-        if not pending:
-            return
-        try:
-            with db.transaction() as tx:
-                start = 0
-                while start < len(pending):
-                    end = start + 1
-                    query = pending[start].query
-                    if pending[start].row is None:
-                        tx.execute(query)
-                    else:
-                        while end < len(pending) and pending[end].query == query and pending[end].row is not None:
-                            end += 1
-                        template = query if end - start > 1 else pending[start].alone
-                        tx.execute(template, {"rows": [item.row for item in pending[start:end]]})
-                    start = end
-        except Exception:
-            _replay(db, pending, done)
-        done += len(pending)
-        if progress is not None:
-            progress(len(pending))
-        pending = []
-
+    first failing statement, with everything before it committed; when
+    `interrupt` is set (Ctrl-C), ImportFailed with QueryInterrupted for the
+    first statement not committed: the batch it was in is rolled back."""
+    run = _Import(db, batch_size, progress, interrupt or threading.Event())
     for statement in statements:
         item = _fast(statement)
         if item is None:
             try:
                 parsed = parse(statement.text)
             except Exception as exc:
-                commit()
-                raise ImportFailed(statement, exc, done) from exc
+                run.commit()
+                raise ImportFailed(statement, exc, run.done) from exc
             if runs_alone(parsed):
-                commit()
-                try:
-                    db.execute(statement.text)
-                except Exception as exc:
-                    raise ImportFailed(statement, exc, done) from exc
-                done += 1
-                if progress is not None:
-                    progress(1)
+                run.alone(statement)
                 continue
             item = _Item(statement, statement.text)
-        pending.append(item)
-        if len(pending) >= batch_size:
-            commit()
-    commit()
-    return done
+        run.pending.append(item)
+        if len(run.pending) >= batch_size:
+            run.commit()
+    run.commit()
+    return run.done
+
+
+class _Import:
+    """The statements queued for the next transaction, and how many are committed."""
+
+    def __init__(self, db: Database, batch_size: int, progress: Callable[[int], None] | None,
+                 interrupt: threading.Event):
+        self.db, self.batch_size, self.progress, self.interrupt = db, batch_size, progress, interrupt
+        self.pending: list[_Item] = []
+        self.done = 0
+
+    def _advance(self, n: int) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress(n)
+
+    def commit(self) -> None:
+        """Run the queued statements as one transaction: runs of one template as
+        one UNWIND each. A failing batch is replayed one statement at a time
+        to commit what came before the culprit; an interrupted one is not."""
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        try:
+            with self.db.transaction() as tx:
+                start = 0
+                while start < len(pending):
+                    end = start + 1
+                    query = pending[start].query
+                    if pending[start].row is None:
+                        tx.execute(query, interrupt=self.interrupt)
+                    else:
+                        while end < len(pending) and pending[end].query == query and pending[end].row is not None:
+                            end += 1
+                        template = query if end - start > 1 else pending[start].alone
+                        tx.execute(template, {"rows": [item.row for item in pending[start:end]]}, interrupt=self.interrupt)
+                    start = end
+                if self.interrupt.is_set():
+                    raise QueryInterrupted("cancelled")
+        except Exception as exc:
+            if self.interrupt.is_set():
+                raise ImportFailed(pending[0].statement, QueryInterrupted("cancelled"), self.done) from exc
+            _replay(self.db, pending, self.done)
+        self._advance(len(pending))
+
+    def alone(self, statement: Statement) -> None:
+        """A schema or administration statement: on its own, after what is queued."""
+        self.commit()
+        if self.interrupt.is_set():
+            raise ImportFailed(statement, QueryInterrupted("cancelled"), self.done)
+        try:
+            self.db.execute(statement.text)
+        except Exception as exc:
+            raise ImportFailed(statement, exc, self.done) from exc
+        self._advance(1)
 
 
 def _replay(db: Database, items: list[_Item], done: int) -> None:

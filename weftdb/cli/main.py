@@ -13,8 +13,11 @@ flags of `weftdb.basics.config.FLAGS` through `cli.options.database_options`
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
-from typing import Any
+import threading
+from typing import Any, Iterator
 
 import click
 
@@ -211,20 +214,25 @@ def dump(config: Config, target: str, host: str | None, port: int, username: str
 @click.argument("file", type=click.File("rb"))
 @click.option("--force", is_flag=True, help="Import into a database that already holds nodes or relationships.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=10_000, show_default=True, help="Statements per transaction.")
+@click.option("--skip-statements", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Leave out the first N statements: resume an import that stopped after N (it says so).")
 @database_options
-def import_(config: Config, file: Any, force: bool, batch_size: int) -> None:
+def import_(config: Config, file: Any, force: bool, batch_size: int, skip_statements: int) -> None:
     """Load a dump (or any `;`-separated Cypher script) into the database.
 
     Statements run in transactions of --batch-size statements; schema
     statements (indexes, constraints) run on their own. The first failing
-    statement stops the import: it is reported with its line, the exit
-    status is 1, and the statements before it stay committed. A database
-    that is not empty is refused unless --force is given.
+    statement, or Ctrl-C, stops the import: it says how many statements
+    stayed committed (the transaction in progress is rolled back), and the
+    command that goes on from there (--skip-statements) or starts over. The
+    exit status is then 1. A database that is not empty is refused unless
+    --force is given.
 
     \b
     Examples:
       weftdb import graph.cypherl --data-directory /tmp/graph
       weftdb dump --data-directory old | weftdb import - --data-directory new
+      weftdb import graph.cypherl --data-directory /tmp/graph --force --skip-statements 120000
     """
     import time
 
@@ -242,18 +250,54 @@ def import_(config: Config, file: Any, force: bool, batch_size: int) -> None:
                 "import into an empty data directory, or give --force to add to it"
             )
         started = time.perf_counter()
+        todo = statements[skip_statements:]
         try:
-            with progress("importing", len(statements)) as advance:
-                done = import_statements(db, statements, batch_size, advance)
+            with progress("importing", len(todo)) as advance, _interruptible() as interrupt:
+                done = import_statements(db, todo, batch_size, advance, interrupt)
         except ImportFailed as failed:
-            click.echo(f"{file.name}:{error_line(failed.statement, failed.error)}: {describe_error(failed.error)}", err=True)
-            earlier = f"{failed.committed} statement{'s' if failed.committed != 1 else ''} before it"
-            click.echo(f"stopped there; the {earlier} stay committed", err=True)
+            committed = skip_statements + failed.committed
+            where = f"{file.name}:{error_line(failed.statement, failed.error)}"
+            click.echo(f"{where}: {describe_error(failed.error)}", err=True)
+            click.echo(_how_to_go_on(config, file.name, committed, len(statements), was_empty=not (vertices or edges)),
+                       err=True)
             sys.exit(1)
         seconds = time.perf_counter() - started
     finally:
         db.close()
     click.echo(f"imported {done} statements in {seconds:.2f} s ({done / max(seconds, 1e-9):,.0f} statements/s)", err=True)
+
+
+def _how_to_go_on(config: Config, name: str, committed: int, total: int, was_empty: bool) -> str:
+    """What an import that stopped left, and the commands that resume it or start over."""
+    directory = config.data_directory
+    lines = [f"stopped: the first {committed} of {total} statements are committed, the others did not run.",
+             f"  to go on from there:  weftdb import {name} --data-directory {directory} --force "
+             f"--skip-statements {committed}"]
+    if was_empty:
+        lines.append(f"  to start over:        remove {directory} (it held no nodes or relationships before) "
+                     f"and run weftdb import {name} --data-directory {directory}")
+    else:
+        lines.append("  to start over:        the database held data before this import: restore the backup "
+                     "or dump taken before it")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[threading.Event]:
+    """An event the first Ctrl-C sets (the import stops cleanly between rows);
+    a second Ctrl-C interrupts at once."""
+    interrupt = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if interrupt.is_set():
+            raise KeyboardInterrupt
+        interrupt.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield interrupt
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 main.add_command(backup_command)
