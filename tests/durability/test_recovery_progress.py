@@ -50,3 +50,21 @@ def test_snapshot_load_reports_progress_against_its_item_count(tmp_path, slow_cl
     assert result.snapshot is not None and result.replayed == 0
     assert any(re.fullmatch(r"recovery from snapshot: \d+/1000 items, [\d,]+ items/s, ETA \d+ s", m)
                for m in messages), messages
+
+
+def test_a_recovery_over_a_second_says_what_it_loaded_at_the_default_level(tmp_path, slow_clock, caplog):
+    path = str(tmp_path / "data")
+    build(path, snapshot=True)
+    with weftdb.open(path, storage_snapshot_interval_sec=0, storage_snapshot_on_exit=False):
+        pass
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and r.name == "weftdb.durability"]
+    assert any(re.fullmatch(r"recovery took [\d.]+ s: 1000 vertices and 0 edges from \S+\.snapshot and 0 WAL "
+                            r"transactions, up to commit 20", line) for line in lines), lines
+
+
+def test_a_quick_recovery_is_quiet(tmp_path, caplog):
+    path = str(tmp_path / "data")
+    build(path, snapshot=False)
+    with weftdb.open(path, storage_snapshot_interval_sec=0, storage_snapshot_on_exit=False):
+        pass
+    assert not [r for r in caplog.records if r.getMessage().startswith("recovery took")]

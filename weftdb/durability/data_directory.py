@@ -79,10 +79,11 @@ class Durability:
                     torn = recovered.torn_tail
                     log.warning(
                         "WAL segment %s ends in a torn record at byte %d (%s): dropping %d bytes of a "
-                        "transaction that was never acknowledged",
+                        "transaction not known to be acknowledged (a crash cut its write short)",
                         torn.path, torn.offset, torn.reason, torn.dropped_bytes,
                     )
                     truncate_torn_tail(fs, torn)
+                _report_slow_recovery(recovered)
                 _remove_temporaries(fs, layout)
                 storage, db_uuid = recovered.storage, recovered.db_uuid
             else:
@@ -195,6 +196,20 @@ class Durability:
             "data_directory_locked": self.retention.paused("lock"),
             "disk_usage": sum(size for _, size in _files(self.fs, self.layout.root, recursive=True)),
         }
+
+
+SLOW_RECOVERY_SEC = 1.0
+"""A recovery that took longer is reported at the default log level: an
+operator waiting for a start should learn what it loaded and how long it took."""
+
+
+def _report_slow_recovery(recovered: Recovered) -> None:
+    if recovered.seconds <= SLOW_RECOVERY_SEC:
+        return
+    vertices, edges = len(recovered.storage.vertices), len(recovered.storage.edges)
+    start = os.path.basename(recovered.snapshot) if recovered.snapshot else "no snapshot"
+    log.warning("recovery took %.1f s: %d vertices and %d edges from %s and %d WAL transactions, up to commit %d",
+                recovered.seconds, vertices, edges, start, recovered.replayed, recovered.last_ts)
 
 
 def _files(fs: FileSystem, directory: str, recursive: bool = False) -> list[tuple[str, int]]:
