@@ -167,11 +167,7 @@ class WalWriter:
             self._die(e)
         lock.acquire()
         try:
-            self._written = self._durable = upto
-            if not self._waiters:
-                self._leader = False
-                return
-            woken = self._covered()
+            woken = self._batch_written(upto, True)
         finally:
             lock.release()
         for waiter in woken:
@@ -306,21 +302,25 @@ class WalWriter:
             self._die(e)
         with self._lock:
             self._sync_time = time.monotonic() - t0
-            self._written = upto
-            if sync:
-                self._durable = upto
-            woken = self._covered()
+            woken = self._batch_written(upto, sync)
         for waiter in woken:
             waiter.wake.release()
 
-    def _covered(self) -> list[_Waiter]:
-        """Under the lock, by the leader after its batch: take out the followers
-        it covered (for the caller to wake once it let go of the lock) and hand
-        the lead to the oldest one still waiting: no election."""
-        woken = []
-        if self._waiters:
-            woken = [w for w in self._waiters if self._done(w.position, w.force)]
-            self._waiters = [w for w in self._waiters if not self._done(w.position, w.force)]
+    def _batch_written(self, upto: int, sync: bool) -> list[_Waiter] | tuple[()]:
+        """Under the lock, by the leader whose batch ending at `upto` is written
+        (and, with `sync`, durable): record the positions, take out the
+        followers the batch covered (for the caller to wake once it let go of
+        the lock) and hand the lead to the oldest one still waiting: no
+        election. With nobody waiting (a lone committer, mostly) the lead is
+        simply dropped."""
+        self._written = upto
+        if sync:
+            self._durable = upto
+        if not self._waiters:
+            self._leader = False
+            return ()
+        woken = [w for w in self._waiters if self._done(w.position, w.force)]
+        self._waiters = [w for w in self._waiters if not self._done(w.position, w.force)]
         self._pass_lead()
         return woken
 
