@@ -39,7 +39,7 @@ def script(tmp_path):
     ("--storage-snapshot-retention-count", "0", ["--storage-snapshot-retention-count=0", "at least 1"]),
     ("--storage-snapshot-retention-count", "-1", ["--storage-snapshot-retention-count=-1", "at least 1"]),
     ("--query-execution-timeout-sec", "-1", ["--query-execution-timeout-sec=-1", "at least 0"]),
-    ("--storage-wal-file-size-kib", "0", ["--storage-wal-file-size-kib=0", "4 to 1048576"]),
+    ("--storage-wal-file-size-kib", "0", ["--storage-wal-file-size-kib=0", "1 to 1048576"]),
     ("--storage-items-per-batch", "0", ["--storage-items-per-batch=0", "at least 1"]),
     ("--storage-snapshot-interval-sec", "-5", ["--storage-snapshot-interval-sec=-5", "at least 0"]),
     ("--log-level", "loud", ["--log-level=loud", "DEBUG"]),

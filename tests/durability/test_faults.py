@@ -259,6 +259,24 @@ def test_retention_keeps_n_snapshots_and_the_wal_they_need(tmp_path):
     assert open_state(path, **flags) == state
 
 
+def test_a_snapshot_of_nothing_new_is_not_written(tmp_path):
+    """Periodic, on-exit and explicit snapshots taken when nothing was committed
+    since the newest one write nothing, so older, different snapshots stay
+    within retention: a crash loop or an idle server does not erase history."""
+    path = str(tmp_path / "db")
+    flags = dict(QUIET, storage_snapshot_retention_count=2, storage_snapshot_on_exit=True)
+    with weftdb.open(path, **flags) as db:
+        add(db, 1)
+        first = db.execute("CREATE SNAPSHOT").rows[0][0]
+        add(db, 2)
+        second = db.execute("CREATE SNAPSHOT").rows[0][0]
+        assert db.execute("CREATE SNAPSHOT").rows[0][0] == second  # the newest one already holds everything
+    for _ in range(3):  # restarts that commit nothing: each close would have written a snapshot
+        weftdb.open(path, **flags).close()
+    snaps = snapshot_mod.list_snapshots(FileSystem(), os.path.join(path, "snapshots"))
+    assert [s.path for s in snaps] == [first, second]
+
+
 # --- a snapshot under concurrent writes ------------------------------------------------------
 
 

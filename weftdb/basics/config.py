@@ -83,7 +83,7 @@ PORT = {"minimum": 0, "maximum": 65535}
 FLAGS: tuple[Flag, ...] = (
     Flag("data-directory", str, "./data", "Directory holding the WAL, snapshots and users."),
     Flag("storage-wal-enabled", _parse_bool, True, "Write every committed transaction to the write-ahead log."),
-    Flag("storage-wal-file-size-kib", int, 20480, "Rotate a WAL segment once it reaches this size.", minimum=4, maximum=1048576),
+    Flag("storage-wal-file-size-kib", int, 20480, "Rotate a WAL segment once it reaches this size.", minimum=1, maximum=1048576),
     Flag(
         "storage-wal-file-flush-every-n-tx",
         int,

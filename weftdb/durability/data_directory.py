@@ -134,10 +134,17 @@ class Durability:
     # -- snapshots ------------------------------------------------------------------------
 
     def create_snapshot(self) -> str:
-        """Write a snapshot now; one at a time. Returns its path."""
+        """Write a snapshot now; one at a time. Returns its path. When nothing
+        was committed since the newest snapshot, that one is the snapshot asked
+        for: writing its twin would only push an older, different one out of
+        retention."""
         if not self._snapshot_running.acquire(blocking=False):
             raise ClientError("A snapshot is already being created; wait for it to finish.")
         try:
+            newest = snapshot.list_snapshots(self.fs, self.layout.snapshots)[-1:]
+            if newest and newest[0].commit_ts == self.storage.visible_ts:
+                log.info("no snapshot written: %s holds commit %d, the newest", newest[0].path, newest[0].commit_ts)
+                return newest[0].path
             started = time.monotonic()
             info, commit_ts = snapshot.write(
                 self.storage, self.fs, self.layout.snapshots, self.db_uuid, self.config.storage_items_per_batch
