@@ -40,6 +40,9 @@ class Constraints:
         self.existence: set[tuple[str, str]] = set()
         # (label, keys) -> unique key -> vertices that may hold it (filtered on check)
         self.unique: dict[tuple[str, tuple[str, ...]], dict[tuple, set[Vertex]]] = {}
+        # Whether any constraint exists, so a commit has something to check:
+        # kept by the create and drop methods, read by every commit.
+        self.active = False
 
     # -- maintenance by writers ----------------------------------------------
 
@@ -93,6 +96,7 @@ class Constraints:
                     f"vertex {vertex.gid} has no property `{key}`."
                 )
         self.existence.add((label, key))
+        self.active = True
 
     def create_unique(self, label: str, keys: tuple[str, ...], vertices: Iterable[Vertex], newest: View) -> None:
         if (label, keys) in self.unique:
@@ -113,16 +117,19 @@ class Constraints:
                 )
             holders.add(vertex)
         self.unique[(label, keys)] = members
+        self.active = True
 
     def drop_existence(self, label: str, key: str) -> None:
         if (label, key) not in self.existence:
             raise SchemaError(f"There is no existence constraint {describe(label, (key,))}.")
         self.existence.discard((label, key))
+        self.active = bool(self.existence or self.unique)
 
     def drop_unique(self, label: str, keys: tuple[str, ...]) -> None:
         if (label, keys) not in self.unique:
             raise SchemaError(f"There is no uniqueness constraint {describe(label, keys)}.")
         del self.unique[(label, keys)]
+        self.active = bool(self.existence or self.unique)
 
 
 def _show(ukey: tuple) -> str:

@@ -46,7 +46,7 @@ class Indexes:
         # maps straight to the index dicts, for the hot paths (adding a label,
         # lookups): two lookups by string beat building and hashing a tuple.
         self._labels_of_key: dict[str, set[str]] = {}
-        self.keys_of_label: dict[str, dict[str, dict[Any, Any]]] = {}
+        self._keys_of_label: dict[str, dict[str, dict[Any, Any]]] = {}
 
     # -- maintenance by writers (under the storage write lock) ---------------
 
@@ -55,7 +55,7 @@ class Indexes:
         if members is None:
             members = self.by_label[label] = set()
         members.add(vertex)
-        indexed = self.keys_of_label.get(label)
+        indexed = self._keys_of_label.get(label)
         if indexed:
             props = vertex.props
             for key, index in indexed.items():
@@ -76,7 +76,7 @@ class Indexes:
         else:
             members.update(vertices)
         add = self._add
-        for key, index in self.keys_of_label.get(label, {}).items():
+        for key, index in self._keys_of_label.get(label, {}).items():
             for vertex in vertices:
                 props = vertex.props
                 if key in props:
@@ -112,29 +112,28 @@ class Indexes:
     def property_candidates(self, label: str, key: str, value: Any) -> list[Vertex] | None:
         """Vertices that may have `label` and `key = value`; None when no index
         can answer (no such index, or a value the index does not hold: maps)."""
-        index = self.by_property.get((label, key))
-        if index is None:
-            return None
-        ikey = index_key(value)
-        if ikey is None:
-            return None  # maps are not indexed: the caller scans the label instead
-        members = index.get(ikey)
+        members = self.lookup(label, key, value)
         if members is None:
-            return []
+            return None
         return [members] if type(members) is Vertex else list(members)
 
-    def members(self, label: str, key: str, value: Any) -> Any:
-        """The raw entry for `value`: a vertex, a set, or None when there is
-        none (including: no index, or an unindexable value — then
-        `property_candidates` tells which). Lookups use this to avoid copying."""
-        index = self.by_property.get((label, key))
-        if index is None:
-            return None
-        kind = type(value)
-        if kind is int or kind is str or kind is float:
-            return index.get(value)
-        ikey = index_key(value)
-        return index.get(ikey) if ikey is not None else None
+    def lookup(self, label: str, key: str, value: Any) -> Any:
+        """The raw entry for `value` in the `:label(key)` index: a vertex, a set
+        of vertices (a writer may add to it meanwhile: copy it before
+        iterating), or () when it holds none; None when no index can answer
+        (no such index, or a value it does not hold: maps). The entries are
+        candidates, for the caller to filter by its view."""
+        keys = self._keys_of_label.get(label)
+        if keys is not None:
+            index = keys.get(key)
+            if index is not None:
+                kind = type(value)
+                if kind is int or kind is str or kind is float:
+                    return index.get(value, ())  # their own index key: no index_key call
+                ikey = index_key(value)
+                if ikey is not None:
+                    return index.get(ikey, ())
+        return None
 
     def has_property_index(self, label: str, key: str) -> bool:
         return (label, key) in self.by_property
@@ -151,7 +150,7 @@ class Indexes:
                     self._add(index, props[key], vertex)
         self.by_property[(label, key)] = index
         self._labels_of_key.setdefault(key, set()).add(label)
-        self.keys_of_label.setdefault(label, {})[key] = index
+        self._keys_of_label.setdefault(label, {})[key] = index
 
     def drop_property_index(self, label: str, key: str) -> None:
         del self.by_property[(label, key)]
@@ -159,10 +158,10 @@ class Indexes:
         labels.discard(label)
         if not labels:
             del self._labels_of_key[key]
-        keys = self.keys_of_label[label]
+        keys = self._keys_of_label[label]
         del keys[key]
         if not keys:
-            del self.keys_of_label[label]
+            del self._keys_of_label[label]
 
     # -- garbage collection ---------------------------------------------------
 

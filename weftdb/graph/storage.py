@@ -119,7 +119,7 @@ class Storage:
         # a thousand instructions more a hold, and a durable commit takes two.
         lock.acquire()
         try:
-            if constraints.existence or constraints.unique:  # not the `empty` property: a call per commit
+            if constraints.active:
                 constraints.check(tx.touched_vertices(), tx.newest)
             ts = self.last_commit_ts + 1
             ticket = log.append(ts, time.time_ns() // 1000, redo.ops_of(tx.deltas)) if log is not None else None

@@ -147,23 +147,16 @@ class Transaction:
         among those the index files under it, or None when no index can
         answer. `equal(held, value)` is the caller's equality, True when
         equal (Cypher's: the index groups 1 with 1.0, and True with 1); a held
-        scalar of the type of `value` and == to it needs no call. This is the
-        hot path of every indexed lookup, so the common case (a unique value
-        held by a vertex with no pending versions) is inlined."""
-        indexes = self.storage.indexes
-        keys = indexes.keys_of_label.get(label)
-        index = keys.get(key) if keys is not None else None
-        kind = type(value)
-        if index is not None and (kind is int or kind is str):
-            members = index.get(value)  # Indexes.members, inlined for the common key types
-        else:
-            members = indexes.members(label, key, value)
+        scalar of the type of `value` and == to it needs no call. The indexed
+        point lookup: a hot path (docs/hot-paths.md)."""
+        members = self.storage.indexes.lookup(label, key, value)
         if type(members) is Vertex:
             members = (members,)
         elif type(members) is set:
             members = tuple(members)  # one C call: a writer may add to the set meanwhile
-        else:
-            return indexes.property_candidates(label, key, value)  # None, or [] when absent
+        elif members is None:
+            return None
+        kind = type(value)
         exact = kind is not list and kind is not dict  # == of containers equates true with 1 inside them
         found = []
         for vertex in members:
