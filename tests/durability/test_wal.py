@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from weftdb.basics.errors import DurabilityError, RecoveryError
 from weftdb.durability import wal
 from weftdb.durability.files import FileSystem
-from weftdb.durability.wal_reader import WalReader, truncate_torn_tail
+from weftdb.durability.wal_reader import DAMAGE, PADDING, TORN, SegmentScan, WalReader, truncate_torn_tail
 from weftdb.durability.wal_writer import WalWriter
 
 UUID = uuid.UUID("12345678-1234-5678-1234-567812345678")
@@ -181,6 +181,61 @@ def test_zero_padding_ends_a_segment_but_valid_record_after_damage_is_an_error(t
     open(p, "wb").write(bytes(damaged))
     with pytest.raises(RecoveryError, match=f"damaged at byte {second}.*valid record follows"):
         read_all(fs, d)
+
+
+def test_a_scan_tells_padding_a_torn_tail_and_damage_apart(tmp_path):
+    """The one scan every reader of segments uses: what follows the records, and where."""
+    fs, d = FileSystem(), str(tmp_path / "wal")
+    bodies = write_wal(fs, d, 3)
+    p = os.path.join(d, wal.segment_name(1))
+    full = open(p, "rb").read()
+    (segment,) = WalReader(fs, d).segments()
+    second = wal.HEADER_SIZE + wal.FRAME_HEADER_SIZE + len(bodies[0])
+    last = len(full) - wal.FRAME_HEADER_SIZE - len(bodies[-1])
+
+    def scan(data, start=wal.HEADER_SIZE):
+        s = SegmentScan(segment, data, start)
+        return [(r.offset, r.body) for r in s], s.end
+
+    records, end = scan(full)
+    assert [b for _, b in records] == bodies and records[1][0] == second and end is None
+    records, end = scan(full + bytes(100))
+    assert len(records) == 3 and (end.kind, end.offset, end.size) == (PADDING, len(full), 100)
+    records, end = scan(full[:-3])
+    assert len(records) == 2 and (end.kind, end.offset, end.size) == (TORN, last, len(full) - 3 - last)
+    damaged = bytearray(full)
+    damaged[second + 10] ^= 0x40
+    records, end = scan(bytes(damaged))
+    assert len(records) == 1 and (end.kind, end.offset, end.follower) == (DAMAGE, second, last)
+    assert end.why == "record checksum mismatch" and "valid record follows at byte" in end.reason
+    records, end = scan(bytes(damaged), end.follower)  # a scan can start at the record after damage
+    assert [b for _, b in records] == bodies[2:] and end is None
+    records, end = scan(full[:second] + b"\x00\x00\x08\x00" * (1 << 18))  # more to search than the budget
+    assert (end.kind, end.offset, end.follower) == (DAMAGE, second, None) and "too much data" in end.reason
+
+
+def test_a_reader_of_given_files_checks_them_as_a_directory(tmp_path):
+    fs, d = FileSystem(), str(tmp_path / "wal")
+    bodies = write_wal(fs, d, 20, segment_size=200)
+    paths = [os.path.join(d, n) for n in sorted(os.listdir(d))]
+    assert len(paths) > 3
+    elsewhere = str(tmp_path / "elsewhere")
+    os.mkdir(elsewhere)
+    for path in paths[1:3]:
+        os.rename(path, os.path.join(elsewhere, os.path.basename(path)))
+    given = [os.path.join(elsewhere, os.path.basename(path)) for path in reversed(paths[1:3])]
+    r = WalReader.of_files(fs, given, UUID)
+    assert [s.sequence for s in r.segments()] == [2, 3]
+    got = [rec.body for rec in r.records()]
+    assert got and set(got) <= set(bodies) and r.tail is None
+    with pytest.raises(RecoveryError, match="belongs to database"):
+        list(WalReader.of_files(fs, given, uuid.uuid4()).records())
+    with pytest.raises(RecoveryError, match=r"gap.*segments 2\.\.3 are missing"):
+        WalReader.of_files(fs, [paths[0], paths[3]]).segments()
+    other = os.path.join(elsewhere, "copy.wal")
+    os.rename(given[0], other)
+    with pytest.raises(RecoveryError, match="not named as a WAL segment"):
+        WalReader.of_files(fs, [other]).segments()
 
 
 def test_killed_writer_leaves_padding_and_the_next_writer_continues(tmp_path):

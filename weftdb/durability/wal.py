@@ -88,6 +88,18 @@ def unpack_header(data: bytes) -> tuple[int, bytes, int, int]:
     return version, db_uuid, sequence, crc
 
 
+def stored_header_crc(data: bytes) -> int:
+    """The header CRC as stored in the first HEADER_SIZE bytes, trusted or not:
+    the records of a segment whose header is damaged are seeded with it, so
+    `weftdb inspect` can still check them."""
+    return struct.unpack_from("<I", data, _HEADER.size)[0]
+
+
+def frame_length(data: bytes, offset: int) -> int | None:
+    """The length field of the frame at `offset`, valid or not; None when fewer than its 4 bytes remain."""
+    return _LENGTH.unpack_from(data, offset)[0] if len(data) - offset >= _LENGTH.size else None
+
+
 def frame(body: bytes, seed: int) -> bytes:
     """One framed record: u32 length, u32 CRC32(length bytes + body, seeded), body."""
     size = len(body)

@@ -27,6 +27,12 @@ before a new `WalWriter` starts the next segment, since a torn tail is only
 tolerated in the newest one. Padding of the newest segment is reported as
 `tail` (torn False); cutting it off is optional (it only frees disk space).
 
+`SegmentScan` is the one pass over a segment's bytes that finds the records
+and tells padding, a torn tail and damage apart (`SegmentEnd`). Recovery,
+`weftdb verify`, `weftdb inspect` (which starts a new scan at the next valid
+record to show what follows damage) and the backup source all read segments
+through it, so none of them can call the same bytes something else.
+
 Reading never allocates more than the segment's size: each segment is read
 whole (bounded by its file size) and every length field is checked against it.
 """
@@ -37,7 +43,8 @@ import os
 import struct
 import uuid as _uuid
 from dataclasses import dataclass
-from typing import Iterator
+from itertools import chain
+from typing import Iterable, Iterator
 
 from weftdb.basics.errors import RecoveryError
 from weftdb.durability import codec, wal
@@ -75,6 +82,67 @@ class WalRecord:
             ) from e
 
 
+PADDING, TORN, DAMAGE = "padding", "torn", "damage"
+
+
+@dataclass(frozen=True)
+class SegmentEnd:
+    """What follows the valid records of a segment when they do not reach its end.
+
+    `kind` is PADDING (only zero bytes: the end of the data), TORN (bytes that
+    are not a valid record, with no valid record after them: a torn tail in
+    the newest segment, damage in any other) or DAMAGE (a valid record
+    follows at `follower`, or, with `follower` None, so much data follows that
+    the search for one ran out of budget and refuses to guess)."""
+
+    offset: int  # where the valid records end
+    size: int  # bytes from there to the end of the file
+    kind: str
+    why: str  # why the bytes at `offset` are not a valid record
+    follower: int | None = None
+
+    @property
+    def reason(self) -> str:
+        if self.kind != DAMAGE:
+            return self.why
+        if self.follower is None:
+            return f"{self.why}; too much data follows to tell a torn tail from damage"
+        return f"{self.why}; a valid record follows at byte {self.follower}, so this is damage, not a torn tail from a crash"
+
+
+class SegmentScan:
+    """One pass over a segment's bytes: iterating yields its valid records in
+    file order from `start`; once they stop, `end` says what follows them
+    (None: the records reach the end of the bytes)."""
+
+    def __init__(self, segment: Segment, data: bytes, start: int = wal.HEADER_SIZE):
+        self.segment = segment
+        self.data = data
+        self.start = start
+        self.end: SegmentEnd | None = None
+
+    def __iter__(self) -> Iterator[WalRecord]:
+        data, path, sequence, seed = self.data, self.segment.path, self.segment.sequence, self.segment.seed
+        offset = self.start
+        while offset < len(data):
+            body, why = wal.unframe(data, offset, seed)
+            if body is None:
+                self.end = _what_follows(data, offset, why, seed)
+                return
+            yield WalRecord(path, sequence, offset, body)
+            offset += wal.FRAME_HEADER_SIZE + len(body)
+
+
+def _what_follows(data: bytes, offset: int, why: str, seed: int) -> SegmentEnd:
+    size = len(data) - offset
+    if data.count(0, offset) == size:
+        return SegmentEnd(offset, size, PADDING, "zero padding after the last record")
+    follower = _next_valid_record(data, offset + 1, seed)
+    if follower is None:
+        return SegmentEnd(offset, size, TORN, why)
+    return SegmentEnd(offset, size, DAMAGE, why, None if follower == -1 else follower)
+
+
 @dataclass(frozen=True)
 class SegmentTail:
     """What follows the last valid record of the newest segment."""
@@ -110,8 +178,8 @@ def first_commit_ts(fs: FileSystem, segment: Segment) -> int | None:
     head = fs.read(segment.path, 0, wal.HEADER_SIZE + wal.FRAME_HEADER_SIZE)
     if len(head) < wal.HEADER_SIZE + wal.FRAME_HEADER_SIZE:
         return None
-    (length,) = struct.unpack_from("<I", head, wal.HEADER_SIZE)
-    if not 0 < length <= wal.MAX_RECORD_SIZE:
+    length = wal.frame_length(head, wal.HEADER_SIZE)
+    if length is None or not 0 < length <= wal.MAX_RECORD_SIZE:
         return None
     data = head + fs.read(segment.path, len(head), length)
     body, _why = wal.unframe(data, wal.HEADER_SIZE, segment.seed)
@@ -129,25 +197,47 @@ class WalReader:
     def __init__(self, fs: FileSystem, directory: str, db_uuid=None):
         self._fs = fs
         self._dir = directory
+        self._files: list[str] | None = None
         self.db_uuid = wal.uuid_bytes(db_uuid) if db_uuid is not None else None
         self.tail: SegmentTail | None = None
+
+    @classmethod
+    def of_files(cls, fs: FileSystem, paths: Iterable[str], db_uuid=None) -> WalReader:
+        """A reader of the given segment files only, wherever they are (a
+        backup's segments, fetched one by one), checked as a directory's
+        segments are: names, UUID, version, and no gap among them."""
+        paths = list(paths)
+        reader = cls(fs, os.path.dirname(paths[0]) if paths else "", db_uuid)
+        reader._files = paths
+        return reader
 
     @property
     def torn_tail(self) -> SegmentTail | None:
         return self.tail if self.tail is not None and self.tail.torn else None
 
+    def _named(self) -> list[tuple[int, str]]:
+        """(sequence its name claims, path) of every segment to read, in sequence order."""
+        if self._files is not None:
+            named = []
+            for path in self._files:
+                seq = wal.sequence_of_name(os.path.basename(path))
+                if seq is None:
+                    raise RecoveryError(f"{path} is not named as a WAL segment is (16 digits and {wal.SEGMENT_SUFFIX})")
+                named.append((seq, path))
+            return sorted(named)
+        if not self._fs.exists(self._dir):
+            return []
+        return sorted(
+            (seq, os.path.join(self._dir, name))
+            for name in self._fs.listdir(self._dir)
+            if (seq := wal.sequence_of_name(name)) is not None
+        )
+
     def segments(self) -> list[Segment]:
         """Headers of every segment, in sequence order, checked for UUID, version and gaps."""
         fs = self._fs
-        if not fs.exists(self._dir):
-            return []
-        named = sorted(
-            (seq, os.path.join(self._dir, name))
-            for name in fs.listdir(self._dir)
-            if (seq := wal.sequence_of_name(name)) is not None
-        )
         out: list[Segment] = []
-        for seq, path in named:
+        for seq, path in self._named():
             head = fs.read(path, 0, wal.HEADER_SIZE)
             try:
                 _version, db_uuid, hseq, seed = wal.unpack_header(head)
@@ -188,36 +278,30 @@ class WalReader:
 
     def records(self) -> Iterator[WalRecord]:
         """Every valid record in commit order; sets `tail` if the newest segment ends torn or padded."""
+        # Chained: each segment's scan hands its records straight to the caller
+        # (recovery's replay loop, where a generator in between would cost every
+        # record one more resumption); _scans runs once a segment, to act on its end.
+        return chain.from_iterable(self._scans())
+
+    def _scans(self) -> Iterator[SegmentScan]:
         self.tail = None
         segs = self.segments()
         for i, seg in enumerate(segs):
-            data = self._fs.read(seg.path)
-            offset = wal.HEADER_SIZE
-            while offset < len(data):
-                body, why = wal.unframe(data, offset, seg.seed)
-                if body is None:  # padding, a torn tail or damage: _bad_record decides or raises
-                    self._bad_record(seg, data, offset, why, newest=i == len(segs) - 1)
-                    break
-                yield WalRecord(seg.path, seg.sequence, offset, body)
-                offset += wal.FRAME_HEADER_SIZE + len(body)
+            scan = SegmentScan(seg, self._fs.read(seg.path))
+            yield scan
+            if scan.end is not None:  # padding, a torn tail or damage: _ended decides or raises
+                self._ended(seg, scan.end, newest=i == len(segs) - 1)
 
-    def _bad_record(self, seg: Segment, data: bytes, offset: int, why: str, newest: bool) -> None:
-        rest = len(data) - offset
-        if data.count(0, offset) == rest:
+    def _ended(self, seg: Segment, end: SegmentEnd, newest: bool) -> None:
+        if end.kind == PADDING:
             if newest:
-                self.tail = SegmentTail(seg.path, offset, rest, False, "zero padding after the last record")
+                self.tail = SegmentTail(seg.path, end.offset, end.size, False, end.reason)
             return
         if not newest:
-            raise _damaged(seg.path, offset, why + " (not the newest segment, so not a torn tail)", self._dir)
-        follower = _next_valid_record(data, offset + 1, seg.seed)
-        if follower == -1:
-            raise _damaged(seg.path, offset, f"{why}; too much data follows to tell a torn tail from damage",
-                           self._dir)
-        if follower is not None:
-            raise _damaged(
-                seg.path, offset, f"{why}; a valid record follows at byte {follower}, so this is damage, "
-                "not a torn tail from a crash", self._dir)
-        self.tail = SegmentTail(seg.path, offset, rest, True, why)
+            raise _damaged(seg.path, end.offset, end.why + " (not the newest segment, so not a torn tail)", self._dir)
+        if end.kind == DAMAGE:
+            raise _damaged(seg.path, end.offset, end.reason, self._dir)
+        self.tail = SegmentTail(seg.path, end.offset, end.size, True, end.why)
 
 
 def _next_valid_record(data: bytes, start: int, seed: int) -> int | None:
@@ -225,7 +309,7 @@ def _next_valid_record(data: bytes, start: int, seed: int) -> int | None:
     -1 if the search ran out of budget (the caller then refuses to guess)."""
     budget = _SCAN_BUDGET
     end = len(data) - wal.FRAME_HEADER_SIZE
-    unpack = struct.Struct("<I").unpack_from
+    unpack = struct.Struct("<I").unpack_from  # wal.frame_length without its checks: this runs once a byte
     off = start
     while off <= end:
         (length,) = unpack(data, off)
