@@ -5,8 +5,9 @@ of commit timestamps (after a snapshot, or after the previous backup) from a
 WAL that is being appended to while it is read. So the source side lists and
 checks the segments with `WalReader.segments()` (UUID, version, no gap in
 the sequence), skips whole segments that end before the range by looking at
-the first record of the next one, and stops at the range's end: records past
-it may be half-written in the live segment and are never touched. Records are
+the first record of the next one, reads each segment it needs with the same
+`SegmentScan` recovery uses, and stops at the range's end: records past it
+may be half-written in the live segment and are never touched. Records are
 shipped as their bodies (`wal.encode_record` bytes); the frames are rebuilt by
 the `WalWriter` of whoever stores them, seeded by its own segment headers.
 
@@ -22,7 +23,7 @@ from typing import Iterator
 
 from weftdb.durability import codec, wal
 from weftdb.durability.files import FileSystem
-from weftdb.durability.wal_reader import WalReader, first_commit_ts
+from weftdb.durability.wal_reader import SegmentScan, WalReader, first_commit_ts
 from weftdb.durability.wal_writer import WalWriter
 
 SYNC_EVERY = 8 << 20  # bytes queued in a WalWriter before a sync: bounds its memory
@@ -67,12 +68,10 @@ def source_records(fs: FileSystem, wal_dir: str, db_uuid: bytes, since: int, upt
     expected = since + 1
     for segment in segments[start:]:
         data = fs.read(segment.path, 0, live[1]) if segment.path == live[0] else fs.read(segment.path)
-        offset = wal.HEADER_SIZE
-        while offset < len(data):
-            body, _why = wal.unframe(data, offset, segment.seed)
-            if body is None:
-                break  # padding or the live tail: nothing we need can be past it in this segment
-            offset += wal.FRAME_HEADER_SIZE + len(body)
+        # The scan stops at the segment's padding (nothing we need can be past
+        # it) or at damage, which then shows as a jump in commit timestamps.
+        for record in SegmentScan(segment, data):
+            body = record.body
             commit_ts, _wall = record_times(body)
             if commit_ts < expected:
                 continue

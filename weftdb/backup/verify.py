@@ -160,23 +160,15 @@ def _check_snapshot(path: str, manifest: Manifest, snapshot_ts: int | None) -> N
 
 def _check_segment(path: str, manifest: Manifest, expected: int) -> int:
     """Read one segment alone; its records must start at `expected` and continue. Returns the next expected."""
-    directory = os.path.dirname(path)
-    solo = os.path.join(directory, "solo")
-    os.makedirs(solo, exist_ok=True)
-    moved = os.path.join(solo, os.path.basename(path))
-    os.replace(path, moved)
-    try:
-        reader = WalReader(FileSystem(), solo, manifest.db_uuid)
-        for record in reader.records():
-            commit_ts, _wall = record_times(record.body)
-            record.decode()
-            if commit_ts != expected:
-                raise ChainBroken(f"record at byte {record.offset} has commit timestamp {commit_ts}, {expected} was next")
-            expected += 1
-        if reader.tail is not None and reader.tail.torn:
-            raise ChainBroken(f"the segment ends in a torn record at byte {reader.tail.offset}")
-    finally:
-        os.replace(moved, path)
+    reader = WalReader.of_files(FileSystem(), [path], manifest.db_uuid)
+    for record in reader.records():
+        commit_ts, _wall = record_times(record.body)
+        record.decode()
+        if commit_ts != expected:
+            raise ChainBroken(f"record at byte {record.offset} has commit timestamp {commit_ts}, {expected} was next")
+        expected += 1
+    if reader.torn_tail is not None:
+        raise ChainBroken(f"the segment ends in a torn record at byte {reader.torn_tail.offset}")
     return expected
 
 
