@@ -22,6 +22,11 @@ a plain `RecoveryError`, since falling back would hide an operator's mistake.
 
 Decoding is bounded (DESIGN.md invariant 8): every length is checked against
 the file size and a fixed maximum before anything is allocated.
+
+`SnapshotReader` stops at the first damage, as recovery must; `examine`
+checks a possibly damaged file block by block and carries on, for
+`weftdb inspect`. Both parse the bytes with the same functions, so no other
+module knows the layouts.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import uuid as _uuid
 import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 import zstandard
@@ -148,6 +153,167 @@ def write_snapshot(
 
 
 # --- reading ----------------------------------------------------------------
+#
+# The functions below are the only code that parses a snapshot's bytes. They
+# raise _Damage (byte offset, reason); `SnapshotReader` turns it into
+# SnapshotDamaged and stops, `examine` notes it and goes on.
+
+
+class _Damage(Exception):
+    def __init__(self, offset: int, reason: str):
+        super().__init__(offset, reason)
+        self.offset, self.reason = offset, reason
+
+
+def _read_exact(fs: FileSystem, path: str, offset: int, length: int) -> bytes:
+    data = fs.read(path, offset, length)
+    if len(data) != length:
+        raise _Damage(offset, f"the file ended after {len(data)} of {length} bytes")
+    return data
+
+
+@dataclass(frozen=True)
+class Prelude:
+    magic: bytes
+    version: int
+    db_uuid: bytes
+    seed: int  # the prelude's CRC as stored: every block's CRC is seeded with it
+    intact: bool  # the stored CRC matches the prelude's bytes
+
+
+def _prelude(raw: bytes) -> Prelude:
+    magic, version, _flags, db_uuid = _PRELUDE.unpack_from(raw)
+    (crc,) = struct.unpack_from("<I", raw, _PRELUDE.size)
+    return Prelude(magic, version, db_uuid, crc, zlib.crc32(raw[: _PRELUDE.size]) == crc)
+
+
+def _offset_table(fs: FileSystem, path: str, size: int, seed: int) -> list[BlockEntry]:
+    """The blocks as the footer lists them, checked to describe header, names, batches, schema back to back."""
+    at = size - TRAILER_SIZE
+    table_offset, count, crc, end = _TRAILER.unpack(_read_exact(fs, path, at, TRAILER_SIZE))
+    if end != END_MAGIC:
+        raise _Damage(at + 16, "no end marker: the file is incomplete or damaged")
+    if table_offset < PRELUDE_SIZE or table_offset + count * ENTRY_SIZE != at or count < 3:
+        raise _Damage(at, f"the footer's table offset {table_offset} / {count} entries do not fit the file")
+    table = _read_exact(fs, path, table_offset, count * ENTRY_SIZE)
+    if zlib.crc32(struct.pack("<QI", table_offset, count), zlib.crc32(table, seed)) != crc:
+        raise _Damage(table_offset, "the footer's checksum does not match")
+    entries, expect = [], PRELUDE_SIZE
+    for i in range(count):
+        e = BlockEntry(*_ENTRY.unpack_from(table, i * ENTRY_SIZE))
+        if e.offset != expect or e.length > MAX_BLOCK_SIZE or e.raw_length > MAX_BLOCK_SIZE:
+            raise _Damage(table_offset + i * ENTRY_SIZE, f"table entry {i} does not describe the next block")
+        expect = e.end
+        entries.append(e)
+    kinds = [e.kind for e in entries]
+    middle = kinds[2:-1]
+    if (expect != table_offset or kinds[:2] != [HEADER, NAMES] or kinds[-1] != SCHEMA
+            or middle != sorted(middle) or not set(middle) <= {VERTICES, EDGES}):
+        raise _Damage(table_offset, "the offset table does not describe header, names, batches, schema")
+    return entries
+
+
+def _walk_blocks(fs: FileSystem, path: str, size: int) -> list[BlockEntry]:
+    """The blocks found by following block headers from the prelude on, while
+    they have a known kind and fit the file, up to the schema block: what can
+    still be checked when the footer cannot be trusted."""
+    entries, offset = [], PRELUDE_SIZE
+    while offset + BLOCK_HEADER_SIZE <= size:
+        raw = _read_exact(fs, path, offset, BLOCK_HEADER_SIZE)
+        kind, flags, items, raw_length, length = _BLOCK.unpack_from(raw)
+        (crc,) = struct.unpack_from("<I", raw, _BLOCK.size)
+        if kind not in KIND_NAMES or offset + BLOCK_HEADER_SIZE + length > size:
+            break
+        entries.append(BlockEntry(kind, flags, offset, length, raw_length, items, crc))
+        offset += BLOCK_HEADER_SIZE + length
+        if kind == SCHEMA:
+            break
+    return entries
+
+
+def _block_value(fs: FileSystem, path: str, e: BlockEntry, seed: int) -> Any:
+    """One block read, checked against its entry and its CRC, decompressed and decoded."""
+    name = KIND_NAMES.get(e.kind, "block")
+    if e.length > MAX_BLOCK_SIZE or e.raw_length > MAX_BLOCK_SIZE:
+        raise _Damage(e.offset, f"the {name} is larger than a block can be")
+    raw = _read_exact(fs, path, e.offset, BLOCK_HEADER_SIZE + e.length)
+    head = _BLOCK.unpack_from(raw)
+    (crc,) = struct.unpack_from("<I", raw, _BLOCK.size)
+    if head != (e.kind, e.flags, e.items, e.raw_length, e.length) or crc != e.crc:
+        raise _Damage(e.offset, f"the {name} header does not match the offset table")
+    payload = raw[BLOCK_HEADER_SIZE:]
+    if zlib.crc32(payload, zlib.crc32(raw[: _BLOCK.size], seed)) != crc:
+        raise _Damage(e.offset, f"{name} checksum mismatch")
+    if e.flags & FLAG_ZSTD:
+        try:
+            if zstandard.frame_content_size(payload) not in (-1, e.raw_length):
+                raise _Damage(e.offset, "the compressed frame claims a different decoded length")
+            payload = zstandard.ZstdDecompressor().decompress(payload, max_output_size=e.raw_length)
+        except zstandard.ZstdError as exc:
+            raise _Damage(e.offset, f"cannot decompress: {exc}") from exc
+    if len(payload) != e.raw_length or e.flags & ~FLAG_ZSTD:
+        raise _Damage(e.offset, "decoded length or flags do not match the block header")
+    try:
+        value = codec.unpackb(payload)
+    except codec.CodecError as exc:
+        raise _Damage(e.offset, f"the {name} does not decode: {exc}") from exc
+    if e.kind in (VERTICES, EDGES) and (not isinstance(value, list) or len(value) != e.items):
+        raise _Damage(e.offset, f"the batch does not hold the {e.items} items the table says")
+    return value
+
+
+@dataclass(frozen=True)
+class BlockCheck:
+    entry: BlockEntry
+    value: Any = None  # the decoded payload when the block is intact
+    problem: str = ""  # "byte N: what is wrong", or "" when it checks and decodes
+
+
+@dataclass
+class Examination:
+    """A snapshot file checked block by block, as far as it can be: what
+    `weftdb inspect` shows. `problems` are those of the file's structure
+    (prelude, version, footer), each with its byte offset; each block carries
+    its own."""
+
+    path: str
+    size: int
+    prelude: Prelude | None = None  # None: too short for one, or not a snapshot
+    problems: list[str] = field(default_factory=list)
+    walked: bool = False  # the footer was damaged: `blocks` were found by following block headers
+    blocks: list[BlockCheck] = field(default_factory=list)
+
+
+def examine(fs: FileSystem, path: str) -> Examination:
+    """Check every part of a possibly damaged snapshot and carry on past
+    damage: with a damaged footer the blocks are found by walking their
+    headers from the start. Only reads; raises only OSError."""
+    size = fs.size(path)
+    result = Examination(path, size)
+    if size < PRELUDE_SIZE + TRAILER_SIZE:
+        result.problems.append(f"byte 0: {size} bytes is too short for a snapshot")
+        return result
+    prelude = _prelude(_read_exact(fs, path, 0, PRELUDE_SIZE))
+    if prelude.magic != MAGIC:
+        result.problems.append(f"byte 0: not a WeftDB snapshot (magic bytes {prelude.magic!r})")
+        return result
+    result.prelude = prelude
+    if not prelude.intact:
+        result.problems.append("byte 0: the prelude's checksum does not match")
+    if prelude.version != VERSION:
+        result.problems.append(f"byte 8: format version {prelude.version}; this WeftDB reads version {VERSION}")
+    try:
+        entries = _offset_table(fs, path, size, prelude.seed)
+    except _Damage as d:
+        result.problems.append(f"byte {d.offset}: {d.reason}; walking the blocks from the start instead")
+        result.walked = True
+        entries = _walk_blocks(fs, path, size)
+    for e in entries:
+        try:
+            result.blocks.append(BlockCheck(e, _block_value(fs, path, e, prelude.seed)))
+        except _Damage as d:
+            result.blocks.append(BlockCheck(e, None, f"byte {d.offset}: {d.reason}"))
+    return result
 
 
 class SnapshotReader:
@@ -164,7 +330,10 @@ class SnapshotReader:
         except OSError as e:
             raise RecoveryError(f"snapshot {path} cannot be read: {e.strerror or e}") from e
         self._read_prelude(expected_uuid)
-        self.entries = self._read_footer()
+        try:
+            self.entries = _offset_table(fs, path, self.size, self._seed)
+        except _Damage as d:
+            raise self._damaged(d.offset, d.reason) from None
         self.vertex_entries = [e for e in self.entries if e.kind == VERTICES]
         self.edge_entries = [e for e in self.entries if e.kind == EDGES]
         self.header = self._decode(self.entries[0])
@@ -188,86 +357,36 @@ class SnapshotReader:
             "of snapshots/ to start from an older one."
         )
 
-    def _read(self, offset: int, length: int) -> bytes:
-        data = self._fs.read(self.path, offset, length)
-        if len(data) != length:
-            raise self._damaged(offset, f"the file ended after {len(data)} of {length} bytes")
-        return data
-
     def _read_prelude(self, expected_uuid) -> None:
         if self.size < PRELUDE_SIZE + TRAILER_SIZE:
             raise self._damaged(0, f"{self.size} bytes is too short for a snapshot")
-        raw = self._read(0, PRELUDE_SIZE)
-        magic, version, _flags, db_uuid = _PRELUDE.unpack_from(raw)
-        if magic != MAGIC:
-            raise RecoveryError(f"{self.path} (byte 0) is not a WeftDB snapshot (magic bytes {magic!r}); move it out of snapshots/.")
-        (crc,) = struct.unpack_from("<I", raw, _PRELUDE.size)
-        if zlib.crc32(raw[: _PRELUDE.size]) != crc:
+        try:
+            prelude = _prelude(_read_exact(self._fs, self.path, 0, PRELUDE_SIZE))
+        except _Damage as d:
+            raise self._damaged(d.offset, d.reason) from None
+        if prelude.magic != MAGIC:
+            raise RecoveryError(f"{self.path} (byte 0) is not a WeftDB snapshot (magic bytes {prelude.magic!r}); move it out of snapshots/.")
+        if not prelude.intact:
             raise self._damaged(0, "the prelude's checksum does not match")
-        if version != VERSION:
+        if prelude.version != VERSION:
             raise RecoveryError(
-                f"snapshot {self.path} (byte 8) has format version {version}; this WeftDB reads version "
+                f"snapshot {self.path} (byte 8) has format version {prelude.version}; this WeftDB reads version "
                 f"{VERSION}. Choices: open it with the WeftDB version that wrote it; or move it out of snapshots/."
             )
-        if expected_uuid is not None and db_uuid != uuid_bytes(expected_uuid):
+        if expected_uuid is not None and prelude.db_uuid != uuid_bytes(expected_uuid):
             raise RecoveryError(
-                f"snapshot {self.path} (byte 12) belongs to database {_uuid.UUID(bytes=db_uuid)}, not to this "
+                f"snapshot {self.path} (byte 12) belongs to database {_uuid.UUID(bytes=prelude.db_uuid)}, not to this "
                 f"database {_uuid.UUID(bytes=uuid_bytes(expected_uuid))}. Choices: move it out of snapshots/ if it "
                 "was copied here by mistake; or, to restore from it, empty wal/ and keep only this snapshot."
             )
-        self.db_uuid = db_uuid
-        self._seed = crc
-
-    def _read_footer(self) -> list[BlockEntry]:
-        at = self.size - TRAILER_SIZE
-        table_offset, count, crc, end = _TRAILER.unpack(self._read(at, TRAILER_SIZE))
-        if end != END_MAGIC:
-            raise self._damaged(at + 16, "no end marker: the file is incomplete or damaged")
-        if table_offset < PRELUDE_SIZE or table_offset + count * ENTRY_SIZE != at or count < 3:
-            raise self._damaged(at, f"the footer's table offset {table_offset} / {count} entries do not fit the file")
-        table = self._read(table_offset, count * ENTRY_SIZE)
-        if zlib.crc32(struct.pack("<QI", table_offset, count), zlib.crc32(table, self._seed)) != crc:
-            raise self._damaged(table_offset, "the footer's checksum does not match")
-        entries, expect = [], PRELUDE_SIZE
-        for i in range(count):
-            e = BlockEntry(*_ENTRY.unpack_from(table, i * ENTRY_SIZE))
-            where = table_offset + i * ENTRY_SIZE
-            if e.offset != expect or e.length > MAX_BLOCK_SIZE or e.raw_length > MAX_BLOCK_SIZE:
-                raise self._damaged(where, f"table entry {i} does not describe the next block")
-            expect = e.end
-            entries.append(e)
-        kinds = [e.kind for e in entries]
-        middle = kinds[2:-1]
-        if (expect != table_offset or kinds[:2] != [HEADER, NAMES] or kinds[-1] != SCHEMA
-                or middle != sorted(middle) or not set(middle) <= {VERTICES, EDGES}):
-            raise self._damaged(table_offset, "the offset table does not describe header, names, batches, schema")
-        return entries
+        self.db_uuid = prelude.db_uuid
+        self._seed = prelude.seed
 
     def _decode(self, e: BlockEntry) -> Any:
-        raw = self._read(e.offset, BLOCK_HEADER_SIZE + e.length)
-        head = _BLOCK.unpack_from(raw)
-        (crc,) = struct.unpack_from("<I", raw, _BLOCK.size)
-        if head != (e.kind, e.flags, e.items, e.raw_length, e.length) or crc != e.crc:
-            raise self._damaged(e.offset, f"the {KIND_NAMES.get(e.kind, 'block')} header does not match the offset table")
-        payload = raw[BLOCK_HEADER_SIZE:]
-        if zlib.crc32(payload, zlib.crc32(raw[: _BLOCK.size], self._seed)) != crc:
-            raise self._damaged(e.offset, f"{KIND_NAMES[e.kind]} checksum mismatch")
-        if e.flags & FLAG_ZSTD:
-            try:
-                if zstandard.frame_content_size(payload) not in (-1, e.raw_length):
-                    raise self._damaged(e.offset, "the compressed frame claims a different decoded length")
-                payload = zstandard.ZstdDecompressor().decompress(payload, max_output_size=e.raw_length)
-            except zstandard.ZstdError as exc:
-                raise self._damaged(e.offset, f"cannot decompress: {exc}") from exc
-        if len(payload) != e.raw_length or e.flags & ~FLAG_ZSTD:
-            raise self._damaged(e.offset, "decoded length or flags do not match the block header")
         try:
-            value = codec.unpackb(payload)
-        except codec.CodecError as exc:
-            raise self._damaged(e.offset, f"the {KIND_NAMES[e.kind]} does not decode: {exc}") from exc
-        if e.kind in (VERTICES, EDGES) and (not isinstance(value, list) or len(value) != e.items):
-            raise self._damaged(e.offset, f"the batch does not hold the {e.items} items the table says")
-        return value
+            return _block_value(self._fs, self.path, e, self._seed)
+        except _Damage as d:
+            raise self._damaged(d.offset, d.reason) from d.__cause__
 
     def _batches(self, entries: list[BlockEntry], threads: int) -> Iterator[list]:
         if threads <= 1:
