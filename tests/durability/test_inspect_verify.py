@@ -17,7 +17,9 @@ from click.testing import CliRunner
 from graphstate import cheap_scrypt
 
 import weftdb
+from weftdb.basics.errors import RecoveryError
 from weftdb.cli import main
+from weftdb.cli.files import print_inspection
 from weftdb.cli.printer import Printer
 from weftdb.durability.files import FileSystem
 from weftdb.durability.inspect import inspect_file
@@ -115,6 +117,50 @@ def test_inspect_wal_torn_tail(data):
     assert code == 1 and f"from byte {last.offset} to the end" in out and "torn tail" in out
 
 
+# Bug 3 (issue 11): inspect had its own damage scanner which, when its search
+# budget ran out, called damage a torn tail that recovery refuses. A megabyte in
+# which nearly every offset reads as a plausible record length of 512 KiB makes
+# the search check more candidates than its budget allows.
+_LONG_JUNK = b"\x00\x00\x08\x00" * (1 << 18)
+
+
+def _rewrite_from(path, offset, data):
+    with open(path, "r+b") as fh:
+        fh.truncate(offset)
+        fh.seek(offset)
+        fh.write(data)
+
+
+@pytest.mark.parametrize("case", ["torn", "damage then a record", "damage then too much to search"])
+def test_inspect_gives_the_verdict_recovery_acts_on(data, case):
+    """The newest segment's end as inspect calls it (a torn tail that recovery
+    cuts off, or damage that stops it) is what recovery does with it."""
+    seg = wal_file(data)
+    records = list(WalReader(FileSystem(), os.path.join(data, "wal")).records())
+    if case == "torn":
+        bad = records[-1].offset
+        os.truncate(seg, bad + 9)
+    elif case == "damage then a record":
+        bad = records[-2].offset
+        flip(seg, bad + 10)
+    else:
+        bad = records[-1].offset
+        _rewrite_from(seg, bad, _LONG_JUNK)
+    reader = WalReader(FileSystem(), os.path.join(data, "wal"))
+    try:
+        list(reader.records())
+        recovery_says = "torn" if reader.torn_tail is not None else "clean"
+    except RecoveryError as exc:
+        assert f"damaged at byte {bad}" in str(exc)
+        recovery_says = "damage"
+    code, out = run("inspect", seg)
+    assert code == 1
+    bad_rows = [line for line in out.splitlines() if "\tBAD\t" in line]
+    assert bad_rows and bad_rows[0].startswith(f"{bad}\t")
+    inspect_says = "torn" if "(recovery cuts it off)" in out else "damage"
+    assert inspect_says == recovery_says == ("torn" if case == "torn" else "damage"), out
+
+
 def test_inspect_snapshot_shows_header_names_blocks_schema(data):
     snap = snapshot_file(data)
     reader = SnapshotReader(FileSystem(), snap)
@@ -153,7 +199,9 @@ def test_inspect_refuses_other_files(tmp_path):
 
 def test_rich_output_on_a_terminal(data):
     buffer = io.StringIO()
-    assert inspect_file(wal_file(data), Printer(buffer, rich=True)) == 0
+    found = inspect_file(wal_file(data))
+    assert found.problems == []
+    print_inspection(found, Printer(buffer, rich=True))
     text = buffer.getvalue()
     assert "create vertex" in text and "OK" in text and "\t" not in text  # a table, not tab-separated
 

@@ -1,239 +1,173 @@
-"""`weftdb inspect FILE`: a WAL segment or a snapshot, printed for a person.
+"""What `weftdb inspect FILE` shows of a WAL segment or a snapshot, as data.
 
-Why not reuse the readers as they are: recovery stops at the first damage, by
+Why not the readers as they are: recovery stops at the first damage, by
 design; a person looking at a damaged file wants to see all of it — what is
-intact, where the damage is, and what follows it. So this module walks the
-formats of docs/formats.md itself (with the layout constants of `wal.py` and
-`snapshot_file.py`, the only code that defines them), checks every checksum,
-reports each problem with its byte offset, and carries on where it can: in a
-WAL segment it looks for the next valid record; in a snapshot whose footer is
-damaged it walks the blocks one after the other from the start.
+intact, where the damage is, and what follows it. The formats' own modules
+do the reading (`wal_reader.SegmentScan` tells padding, a torn tail and damage
+apart exactly as recovery does; `snapshot_file.examine` checks a snapshot
+block by block); this module decodes what they find into the rows a person
+reads, and carries on past damage: in a WAL segment it starts a new scan at
+the next valid record; in a snapshot whose footer is damaged, `examine` walks
+the blocks from the start.
 
-It only reads. `inspect_file` returns the number of problems found, and the
-command exits non-zero when there are any.
+It only reads, and prints nothing: `weftdb/cli/files.py` prints the results.
 """
 
 from __future__ import annotations
 
-import struct
-import uuid as _uuid
-import zlib
+import os
 from collections import Counter
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from typing import Any
 
-import zstandard
-
-from weftdb.cli.printer import Printer
 from weftdb.durability import codec, wal
 from weftdb.durability import snapshot_file as sf
 from weftdb.durability.files import FileSystem
+from weftdb.durability.wal_reader import DAMAGE, PADDING, Segment, SegmentEnd, SegmentScan
 from weftdb.graph import redo
 
-# Bytes of CRC work spent looking for the next valid record after damage.
-_RESYNC_BUDGET = 64 << 20
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One record of a segment, or the bytes where one should have been."""
+
+    offset: int
+    length: int | None  # the frame's length field; None when fewer than 4 bytes are left
+    checksum_ok: bool
+    commit_ts: int | None = None
+    wall_time_us: int | None = None
+    operations: tuple[tuple[str, int], ...] = ()  # (kind of operation, how many), in first-seen order
+    ops: int = 0
+    problem: str = ""  # why the bytes are not a valid record, or why a valid one does not decode
+    resumes_at: int | None = None  # a bad record: the next valid record, where the listing goes on
 
 
-def inspect_file(path: str, out: Printer, fs: FileSystem | None = None) -> int:
-    """Print `path` (a WAL segment or a snapshot); returns the number of problems."""
+@dataclass
+class SegmentInspection:
+    path: str
+    size: int
+    header: tuple[int, bytes, int] | None = None  # (format version, database UUID, sequence) when it checks
+    file_problems: list[str] = field(default_factory=list)  # the header's
+    records: list[RecordRow] = field(default_factory=list)
+    end: SegmentEnd | None = None  # what follows the last record listed; None: the records reach the end
+    scanned: bool = False  # False: too short for a header, so no record could be looked for
+
+    @property
+    def valid_records(self) -> int:
+        return sum(1 for row in self.records if row.checksum_ok)
+
+    @property
+    def problems(self) -> list[str]:
+        return self.file_problems + [f"byte {row.offset}: {row.problem}" for row in self.records if row.problem]
+
+
+@dataclass
+class SnapshotInspection:
+    examination: sf.Examination
+    header: dict | None = None  # the decoded header, names and schema blocks, when intact
+    names: dict | None = None
+    schema: dict | None = None
+
+    @property
+    def path(self) -> str:
+        return self.examination.path
+
+    @property
+    def blocks(self) -> list[sf.BlockCheck]:
+        return self.examination.blocks
+
+    @property
+    def vertices(self) -> int:
+        return sum(b.entry.items for b in self.blocks if b.entry.kind == sf.VERTICES)
+
+    @property
+    def edges(self) -> int:
+        return sum(b.entry.items for b in self.blocks if b.entry.kind == sf.EDGES)
+
+    @property
+    def problems(self) -> list[str]:
+        return self.examination.problems + [b.problem for b in self.blocks if b.problem]
+
+
+@dataclass
+class Unrecognized:
+    path: str
+    magic: bytes
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{self.path} is not a WeftDB WAL segment or snapshot (byte 0: magic bytes {self.magic!r})"]
+
+
+Inspection = SegmentInspection | SnapshotInspection | Unrecognized
+
+
+def inspect_file(path: str, fs: FileSystem | None = None) -> Inspection:
+    """What `path` (a WAL segment or a snapshot) holds, damage included; raises only OSError."""
     fs = fs or FileSystem()
-    data = fs.read(path)
-    if data[:8] == wal.MAGIC:
-        return _inspect_wal(path, data, out)
-    if data[:8] == sf.MAGIC:
-        return _inspect_snapshot(path, data, out)
-    out.problem(f"{path} is not a WeftDB WAL segment or snapshot (byte 0: magic bytes {data[:8]!r})")
-    return 1
+    magic = fs.read(path, 0, 8)
+    if magic == wal.MAGIC:
+        return inspect_segment(path, fs.read(path))
+    if magic == sf.MAGIC:
+        return inspect_snapshot(fs, path)
+    return Unrecognized(path, magic)
 
 
 # --- WAL segments -------------------------------------------------------------------------
 
 
-def _when(wall_time_us: Any) -> str:
-    try:
-        return datetime.fromtimestamp(wall_time_us / 1e6, timezone.utc).isoformat(timespec="microseconds")
-    except (TypeError, ValueError, OverflowError, OSError):
-        return repr(wall_time_us)
-
-
-def summarize_ops(ops: list[tuple]) -> str:
-    """'create vertex ×2, create edge' — the op kinds of one record, in first-seen order."""
+def operation_counts(ops: list) -> tuple[tuple[str, int], ...]:
+    """(kind, count) of the operations of one record, in first-seen order."""
     counts = Counter(redo.NAMES.get(op[0] if op else None, f"op {op[0] if op else '?'}") for op in ops)
-    return ", ".join(name if n == 1 else f"{name} ×{n}" for name, n in counts.items())
+    return tuple(counts.items())
 
 
-def _inspect_wal(path: str, data: bytes, out: Printer) -> int:
-    problems = 0
-    out.heading(f"WAL segment {path} ({len(data)} bytes)")
+def inspect_segment(path: str, data: bytes) -> SegmentInspection:
+    result = SegmentInspection(path, len(data))
     try:
         version, db_uuid, sequence, seed = wal.unpack_header(data)
-        out.line(f"header: format version {version}, database {_uuid.UUID(bytes=db_uuid)}, "
-                 f"sequence {sequence}, header checksum OK")
+        result.header = (version, db_uuid, sequence)
     except wal.HeaderError as exc:
-        problems += 1
-        out.problem(f"byte 0: the segment header cannot be trusted: {exc}")
+        result.file_problems.append(f"byte 0: the segment header cannot be trusted: {exc}")
         if len(data) < wal.HEADER_SIZE:
-            return problems
-        # Records are seeded with the header CRC as stored: use it to check them anyway.
-        (seed,) = struct.unpack_from("<I", data, wal.HEADER_SIZE - 4)
-    rows = []
-    offset = wal.HEADER_SIZE
-    count = 0
-    tail = None
-    while offset < len(data):
-        body, why = wal.unframe(data, offset, seed)
-        if body is None:
-            rest = len(data) - offset
-            if data.count(0, offset) == rest:
-                tail = f"zero padding from byte {offset} to the end ({rest} bytes): the end of the data"
-                break
-            length = struct.unpack_from("<I", data, offset)[0] if rest >= 4 else None
-            rows.append([str(offset), str(length) if length is not None else "?", "BAD", "", "", "", why])
-            problems += 1
-            follower = _next_valid(data, offset + 1, seed)
-            if follower is None:
-                tail = (f"from byte {offset} to the end ({rest} bytes) no valid record follows: a torn tail if "
-                        "this is the newest segment (recovery cuts it off), damage otherwise")
-                break
-            rows.append(["", "", "", "", "", "", f"... skipped {follower - offset} bytes to the next valid record"])
-            offset = follower
-            continue
-        count += 1
-        try:
-            commit_ts, wall_time_us, ops = wal.decode_record(body)
-            rows.append([str(offset), str(len(body)), "OK", str(commit_ts), _when(wall_time_us), str(len(ops)),
-                         summarize_ops(ops)])
-        except codec.CodecError as exc:
-            problems += 1
-            rows.append([str(offset), str(len(body)), "OK", "", "", "", f"PROBLEM: does not decode: {exc}"])
-        offset += wal.FRAME_HEADER_SIZE + len(body)
-    out.table(["offset", "length", "checksum", "commit_ts", "wall time (UTC)", "ops", "operations"], rows)
-    if tail:
-        out.line(tail)
-    out.line(f"{count} valid records, {problems} problem{'s' if problems != 1 else ''}")
-    return problems
+            return result
+        db_uuid, sequence = b"", wal.sequence_of_name(os.path.basename(path)) or 0
+        seed = wal.stored_header_crc(data)  # the records are seeded with it: check them anyway
+    segment = Segment(path, sequence, db_uuid, seed)
+    result.scanned = True
+    start: int | None = wal.HEADER_SIZE
+    while start is not None:
+        scan = SegmentScan(segment, data, start)
+        result.records.extend(_record_row(record.offset, record.body) for record in scan)
+        end, start = scan.end, None
+        if end is None or end.kind == PADDING:
+            result.end = end
+        elif end.kind == DAMAGE and end.follower is not None:
+            result.records.append(RecordRow(end.offset, wal.frame_length(data, end.offset), False,
+                                            problem=end.why, resumes_at=end.follower))
+            start = end.follower
+        else:  # a torn tail, or damage followed by more than the search for a valid record covers
+            result.records.append(RecordRow(end.offset, wal.frame_length(data, end.offset), False, problem=end.why))
+            result.end = end
+    return result
 
 
-def _next_valid(data: bytes, start: int, seed: int) -> int | None:
-    budget = _RESYNC_BUDGET
-    for off in range(start, len(data) - wal.FRAME_HEADER_SIZE + 1):
-        (length,) = struct.unpack_from("<I", data, off)
-        if 0 < length <= len(data) - off - wal.FRAME_HEADER_SIZE:
-            budget -= length
-            if budget < 0:
-                return None
-            if wal.unframe(data, off, seed)[0] is not None:
-                return off
-    return None
+def _record_row(offset: int, body: bytes) -> RecordRow:
+    try:
+        commit_ts, wall_time_us, ops = wal.decode_record(body)
+    except codec.CodecError as exc:
+        return RecordRow(offset, len(body), True, problem=f"does not decode: {exc}")
+    return RecordRow(offset, len(body), True, commit_ts, wall_time_us, operation_counts(ops), len(ops))
 
 
 # --- snapshots ------------------------------------------------------------------------------
 
 
-def _inspect_snapshot(path: str, data: bytes, out: Printer) -> int:
-    problems = 0
-    out.heading(f"snapshot {path} ({len(data)} bytes)")
-    if len(data) < sf.PRELUDE_SIZE + sf.TRAILER_SIZE:
-        out.problem(f"byte 0: {len(data)} bytes is too short for a snapshot")
-        return 1
-    magic, version, _flags, db_uuid = sf._PRELUDE.unpack_from(data)
-    (seed,) = struct.unpack_from("<I", data, sf._PRELUDE.size)
-    ok = zlib.crc32(data[: sf._PRELUDE.size]) == seed
-    out.line(f"prelude: format version {version}, database {_uuid.UUID(bytes=db_uuid)}, "
-             f"checksum {'OK' if ok else 'BAD'}")
-    if not ok:
-        problems += 1
-        out.problem("byte 0: the prelude's checksum does not match")
-    if version != sf.VERSION:
-        problems += 1
-        out.problem(f"byte 8: format version {version}; this WeftDB reads version {sf.VERSION}")
-
-    entries, footer_problem = _footer(data, seed)
-    if footer_problem:
-        problems += 1
-        out.problem(footer_problem + "; walking the blocks from the start instead")
-        entries = _walk_blocks(data)
-    rows = []
-    decoded: dict[int, Any] = {}
-    for e in entries:
-        value, why = _block(data, e, seed)
-        kind = sf.KIND_NAMES.get(e.kind, f"kind {e.kind}")
-        if why:
-            problems += 1
-        rows.append([kind, str(e.offset), str(e.items), str(e.length),
-                     "zstd" if e.flags & sf.FLAG_ZSTD else "", "BAD" if why else "OK", why])
-        if not why and e.kind in (sf.HEADER, sf.NAMES, sf.SCHEMA):
-            decoded[e.kind] = value
-    header = decoded.get(sf.HEADER)
-    if isinstance(header, dict):
-        fields = ", ".join(
-            f"{k} {_uuid.UUID(bytes=v) if k == 'db_uuid' and isinstance(v, bytes) and len(v) == 16 else v}"
-            for k, v in header.items()
-        )
-        out.line(f"header: {fields}")
-        if "wall_time_us" in header:
-            out.line(f"written at {_when(header['wall_time_us'])}")
-    names = decoded.get(sf.NAMES)
-    if isinstance(names, dict):
-        out.line("names: " + ", ".join(f"{len(v) if isinstance(v, list) else '?'} {k}" for k, v in names.items()))
-    out.table(["block", "offset", "items", "stored bytes", "compression", "checksum", "problem"], rows)
-    schema = decoded.get(sf.SCHEMA)
-    if isinstance(schema, dict):
-        for key, value in schema.items():
-            out.line(f"schema {key}: {value if value else 'none'}")
-    vertices = sum(e.items for e in entries if e.kind == sf.VERTICES)
-    edges = sum(e.items for e in entries if e.kind == sf.EDGES)
-    out.line(f"{vertices} vertices and {edges} edges in {len(entries)} blocks, "
-             f"{problems} problem{'s' if problems != 1 else ''}")
-    return problems
-
-
-def _footer(data: bytes, seed: int) -> tuple[list[sf.BlockEntry], str | None]:
-    at = len(data) - sf.TRAILER_SIZE
-    table_offset, count, crc, end = sf._TRAILER.unpack_from(data, at)
-    if end != sf.END_MAGIC:
-        return [], f"byte {at + 16}: no end marker (the file is incomplete or damaged)"
-    if table_offset < sf.PRELUDE_SIZE or table_offset + count * sf.ENTRY_SIZE != at:
-        return [], f"byte {at}: the footer's table offset {table_offset} / {count} entries do not fit the file"
-    table = data[table_offset:at]
-    if zlib.crc32(struct.pack("<QI", table_offset, count), zlib.crc32(table, seed)) != crc:
-        return [], f"byte {table_offset}: the footer's checksum does not match"
-    return [sf.BlockEntry(*sf._ENTRY.unpack_from(table, i * sf.ENTRY_SIZE)) for i in range(count)], None
-
-
-def _walk_blocks(data: bytes) -> list[sf.BlockEntry]:
-    """Blocks found by following block headers from byte 32, while they fit the file."""
-    entries, offset = [], sf.PRELUDE_SIZE
-    while offset + sf.BLOCK_HEADER_SIZE <= len(data):
-        kind, flags, items, raw, length = sf._BLOCK.unpack_from(data, offset)
-        (crc,) = struct.unpack_from("<I", data, offset + sf._BLOCK.size)
-        if kind not in sf.KIND_NAMES or offset + sf.BLOCK_HEADER_SIZE + length > len(data):
-            break
-        entries.append(sf.BlockEntry(kind, flags, offset, length, raw, items, crc))
-        offset += sf.BLOCK_HEADER_SIZE + length
-        if kind == sf.SCHEMA:
-            break
-    return entries
-
-
-def _block(data: bytes, e: sf.BlockEntry, seed: int) -> tuple[Any, str]:
-    """(decoded value, "") or (None, what is wrong) for one block."""
-    end = e.offset + sf.BLOCK_HEADER_SIZE + e.length
-    if end > len(data) or e.length > sf.MAX_BLOCK_SIZE or e.raw_length > sf.MAX_BLOCK_SIZE:
-        return None, f"byte {e.offset}: the block runs past the end of the file"
-    head = sf._BLOCK.unpack_from(data, e.offset)
-    (crc,) = struct.unpack_from("<I", data, e.offset + sf._BLOCK.size)
-    if head != (e.kind, e.flags, e.items, e.raw_length, e.length) or crc != e.crc:
-        return None, f"byte {e.offset}: the block header does not match the offset table"
-    payload = data[e.offset + sf.BLOCK_HEADER_SIZE : end]
-    if zlib.crc32(payload, zlib.crc32(data[e.offset : e.offset + sf._BLOCK.size], seed)) != crc:
-        return None, f"byte {e.offset}: checksum mismatch"
-    try:
-        if e.flags & sf.FLAG_ZSTD:
-            payload = zstandard.ZstdDecompressor().decompress(payload, max_output_size=e.raw_length)
-        value = codec.unpackb(payload)
-    except (zstandard.ZstdError, codec.CodecError) as exc:
-        return None, f"byte {e.offset}: does not decode: {exc}"
-    if e.kind in (sf.VERTICES, sf.EDGES) and (not isinstance(value, list) or len(value) != e.items):
-        return None, f"byte {e.offset}: the batch does not hold the {e.items} items the table says"
-    return value, ""
+def inspect_snapshot(fs: FileSystem, path: str) -> SnapshotInspection:
+    result = SnapshotInspection(sf.examine(fs, path))
+    decoded: dict[int, Any] = {b.entry.kind: b.value for b in result.blocks
+                               if not b.problem and b.entry.kind in (sf.HEADER, sf.NAMES, sf.SCHEMA)}
+    for kind, attribute in ((sf.HEADER, "header"), (sf.NAMES, "names"), (sf.SCHEMA, "schema")):
+        if isinstance(decoded.get(kind), dict):
+            setattr(result, attribute, decoded[kind])
+    return result

@@ -12,18 +12,19 @@ database cuts it off at its next start), deletes and rewrites nothing.
 `ok` is true only when every file is intact and recovery would succeed; a torn
 tail of the newest segment is what a crash leaves and does not count as a
 problem, but it is reported.
+
+It prints nothing: `verify` returns a `Verification` (one section per step,
+each with its rows, problems and notes) and `weftdb/cli/files.py` prints it.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import uuid as _uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
 from weftdb.basics.errors import RecoveryError
-from weftdb.cli.printer import Printer
 from weftdb.durability import snapshot, wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.recovery import recover
@@ -32,129 +33,171 @@ from weftdb.durability.wal_reader import WalReader
 
 
 @dataclass
-class Verification:
+class SegmentRow:
+    sequence: int
+    name: str
+    records: int = 0
+    first_ts: int | None = None
+    last_ts: int | None = None
+    torn: bool = False  # ends in a torn tail (the next start cuts it off)
+
+
+@dataclass
+class WalCheck:
+    present: bool
+    segments: list[SegmentRow] = field(default_factory=list)
+    records: int = 0
+    db_uuid: bytes | None = None
+    problems: list[str] = field(default_factory=list)
+    torn_tail: str | None = None  # where and why, when the newest segment ends torn
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SnapshotRow:
+    name: str
+    commit_ts: int | None
+    vertices: int | None
+    edges: int | None
+    size: int
+    ok: bool
+
+
+@dataclass
+class SnapshotsCheck:
+    present: bool
+    snapshots: list[SnapshotRow] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    wal_records: int = 0
-    snapshots: int = 0
+
+
+@dataclass
+class DryRun:
+    """What recovery would do now: where from and how far, or why it would stop (`problem`)."""
+
+    problem: str | None = None
+    snapshot: str | None = None  # the snapshot it would start from
+    skipped_snapshots: list[str] = field(default_factory=list)
+    replayed: int = 0
+    seconds: float = 0.0
     vertices: int | None = None
     edges: int | None = None
     last_commit_ts: int | None = None
-    recovered_from: str | None = None
-    replayed: int = 0
-    torn_tail: str | None = None
+
+
+@dataclass
+class Verification:
+    data_dir: str
+    not_a_directory: bool = False
+    wal: WalCheck | None = None
+    snapshots: SnapshotsCheck | None = None
+    dry_run: DryRun | None = None
+    seconds: float = 0.0
+
+    @property
+    def problems(self) -> list[str]:
+        if self.not_a_directory:
+            return [f"{self.data_dir} is not a directory"]
+        dry_run = [self.dry_run.problem] if self.dry_run and self.dry_run.problem else []
+        return (self.wal.problems if self.wal else []) + (self.snapshots.problems if self.snapshots else []) + dry_run
+
+    @property
+    def notes(self) -> list[str]:
+        return (self.wal.notes if self.wal else []) + (self.snapshots.notes if self.snapshots else [])
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
+Section = WalCheck | SnapshotsCheck | DryRun
+
+
 def verify(
     data_dir: str,
-    out: Printer,
     fs: FileSystem | None = None,
     threads: int = 1,
     report: Callable[[str], None] | None = None,
+    done: Callable[[Section], None] | None = None,
 ) -> Verification:
+    """`report` receives the dry run's progress; `done` each section as soon as
+    it is complete, so a caller can show it while the next one runs."""
     fs = fs or FileSystem()
-    result = Verification()
+    done = done or (lambda section: None)
+    result = Verification(data_dir)
     started = time.monotonic()
-    out.heading(f"verifying data directory {data_dir}")
     if not os.path.isdir(data_dir):
-        result.problems.append(f"{data_dir} is not a directory")
-        out.problem(result.problems[-1])
+        result.not_a_directory = True
         return result
-    wal_uuid = _check_wal(fs, os.path.join(data_dir, "wal"), out, result)
-    _check_snapshots(fs, os.path.join(data_dir, "snapshots"), wal_uuid, out, result)
-    _dry_run(fs, data_dir, threads, report, out, result)
-    verdict = "all is well" if result.ok else f"{len(result.problems)} problem{'s' if len(result.problems) != 1 else ''}"
-    out.line(f"{verdict} ({time.monotonic() - started:.2f} s)")
+    result.wal = _check_wal(fs, os.path.join(data_dir, "wal"))
+    done(result.wal)
+    result.snapshots = _check_snapshots(fs, os.path.join(data_dir, "snapshots"), result.wal.db_uuid)
+    done(result.snapshots)
+    result.dry_run = _dry_run(fs, data_dir, threads, report)
+    done(result.dry_run)
+    result.seconds = time.monotonic() - started
     return result
 
 
-def _strangers(fs: FileSystem, directory: str, known: Callable[[str], bool], out: Printer, result: Verification) -> None:
-    for name in fs.listdir(directory):
-        if not known(name):
-            note = f"{os.path.join(directory, name)} is not part of the data (a temporary left by a crash, or a stranger); recovery ignores it and removes .tmp files"
-            result.notes.append(note)
-            out.line(f"note: {note}")
+def _strangers(fs: FileSystem, directory: str, known: Callable[[str], bool]) -> list[str]:
+    return [f"{os.path.join(directory, name)} is not part of the data (a temporary left by a crash, or a stranger); "
+            "recovery ignores it and removes .tmp files"
+            for name in fs.listdir(directory) if not known(name)]
 
 
-def _check_wal(fs: FileSystem, wal_dir: str, out: Printer, result: Verification) -> bytes | None:
+def _check_wal(fs: FileSystem, wal_dir: str) -> WalCheck:
     if not fs.exists(wal_dir):
-        out.line("wal/: absent")
-        return None
+        return WalCheck(present=False)
+    check = WalCheck(present=True)
     reader = WalReader(fs, wal_dir)
-    rows: dict[str, list] = {}
+    rows: dict[str, SegmentRow] = {}
     try:
         for seg in reader.segments():
-            rows[seg.path] = [str(seg.sequence), os.path.basename(seg.path), 0, None, None, "OK"]
+            rows[seg.path] = SegmentRow(seg.sequence, os.path.basename(seg.path))
         for record in reader.records():
             commit_ts, _wall, _ops = record.decode()
             row = rows[record.path]
-            row[2] += 1
-            row[3] = commit_ts if row[3] is None else row[3]
-            row[4] = commit_ts
-            result.wal_records += 1
+            row.records += 1
+            row.first_ts = commit_ts if row.first_ts is None else row.first_ts
+            row.last_ts = commit_ts
+            check.records += 1
     except (RecoveryError, OSError) as exc:
-        result.problems.append(str(exc))
-    tail = reader.tail
-    if tail is not None and tail.torn:
-        result.torn_tail = f"{tail.path} at byte {tail.offset} ({tail.dropped_bytes} bytes: {tail.reason})"
-        rows[tail.path][5] = "torn tail"
-    table = [[seq, name, str(n), str(first) if first is not None else "", str(last) if last is not None else "", st]
-             for seq, name, n, first, last, st in rows.values()]
-    uuid_text = f", database {_uuid.UUID(bytes=reader.db_uuid)}" if reader.db_uuid else ""
-    out.line(f"wal/: {len(rows)} segments, {result.wal_records} records{uuid_text}")
-    if table:
-        out.table(["sequence", "segment", "records", "first ts", "last ts", "status"], table)
-    for problem in result.problems:
-        out.problem(problem)
-    if result.torn_tail:
-        out.line(f"torn tail (a write cut off by a crash; the next start cuts it off with a warning): {result.torn_tail}")
-    _strangers(fs, wal_dir, lambda n: wal.sequence_of_name(n) is not None, out, result)
-    return reader.db_uuid
+        check.problems.append(str(exc))
+    tail = reader.torn_tail
+    if tail is not None:
+        check.torn_tail = f"{tail.path} at byte {tail.offset} ({tail.dropped_bytes} bytes: {tail.reason})"
+        rows[tail.path].torn = True
+    check.segments = list(rows.values())
+    check.db_uuid = reader.db_uuid
+    check.notes = _strangers(fs, wal_dir, lambda n: wal.sequence_of_name(n) is not None)
+    return check
 
 
-def _check_snapshots(fs: FileSystem, snap_dir: str, wal_uuid: bytes | None, out: Printer, result: Verification) -> None:
+def _check_snapshots(fs: FileSystem, snap_dir: str, wal_uuid: bytes | None) -> SnapshotsCheck:
     if not fs.exists(snap_dir):
-        out.line("snapshots/: absent")
-        return
-    rows = []
-    for snap in snapshot.list_snapshots(fs, snap_dir):
-        result.snapshots += 1
+        return SnapshotsCheck(present=False)
+    check = SnapshotsCheck(present=True)
+    listed = snapshot.list_snapshots(fs, snap_dir)
+    for snap in listed:
         try:
             reader = SnapshotReader(fs, snap.path, expected_uuid=wal_uuid)
             reader.verify()
-            rows.append([snap.name, str(reader.header.get("commit_ts")), str(reader.vertex_count),
-                         str(reader.edge_count), str(reader.size), "OK"])
+            check.snapshots.append(SnapshotRow(snap.name, reader.header.get("commit_ts"), reader.vertex_count,
+                                               reader.edge_count, reader.size, True))
         except (RecoveryError, OSError) as exc:
-            result.problems.append(str(exc))
-            out.problem(str(exc))
-            rows.append([snap.name, str(snap.commit_ts), "", "", str(fs.size(snap.path)), "BAD"])
-    out.line(f"snapshots/: {result.snapshots} snapshots")
-    if rows:
-        out.table(["snapshot", "commit ts", "vertices", "edges", "bytes", "status"], rows)
-    known = {s.name for s in snapshot.list_snapshots(fs, snap_dir)}
-    _strangers(fs, snap_dir, lambda n: n in known, out, result)
+            check.problems.append(str(exc))
+            check.snapshots.append(SnapshotRow(snap.name, snap.commit_ts, None, None, fs.size(snap.path), False))
+    known = {s.name for s in listed}
+    check.notes = _strangers(fs, snap_dir, lambda n: n in known)
+    return check
 
 
-def _dry_run(fs, data_dir, threads, report, out: Printer, result: Verification) -> None:
+def _dry_run(fs: FileSystem, data_dir: str, threads: int, report: Callable[[str], None] | None) -> DryRun:
     try:
         recovered = recover(fs, data_dir, threads, report)
     except (RecoveryError, OSError) as exc:
-        problem = f"recovery would stop: {exc}"
-        if problem not in result.problems:
-            result.problems.append(problem)
-            out.problem(problem)
-        return
-    result.vertices, result.edges = recovered.storage.counts()
-    result.last_commit_ts = recovered.last_ts
-    result.recovered_from = recovered.snapshot
-    result.replayed = recovered.replayed
-    start = os.path.basename(recovered.snapshot) if recovered.snapshot else "no snapshot"
-    out.line(f"dry-run recovery: from {start}, replaying {recovered.replayed} WAL transactions, "
-             f"in {recovered.seconds:.2f} s")
-    if recovered.skipped_snapshots:
-        out.line("  it would skip the damaged " + ", ".join(os.path.basename(p) for p in recovered.skipped_snapshots))
-    out.line(f"  {result.vertices} vertices, {result.edges} edges, last commit timestamp {result.last_commit_ts}")
+        return DryRun(problem=f"recovery would stop: {exc}")
+    vertices, edges = recovered.storage.counts()
+    return DryRun(snapshot=recovered.snapshot, skipped_snapshots=recovered.skipped_snapshots,
+                  replayed=recovered.replayed, seconds=recovered.seconds, vertices=vertices, edges=edges,
+                  last_commit_ts=recovered.last_ts)
