@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+import re
 import struct
 import uuid
 import zlib
@@ -74,11 +75,19 @@ def test_every_bit_flip_is_refused(tmp_path, compress):
             flipped = bytearray(data)
             flipped[i] ^= bit
             open(p, "wb").write(bytes(flipped))
-            with pytest.raises(RecoveryError, match=f"{p}.*byte \\d+"):
+            with pytest.raises(RecoveryError, match=f"{p}.*byte \\d+") as refused:
                 r = sf.SnapshotReader(fs, p, UUID)
                 r.verify()
+            assert _first_problem_byte(sf.examine(fs, p)) == re.search(r"byte (\d+)", str(refused.value)).group(1)
     open(p, "wb").write(data)
     load(fs, p)
+    assert _first_problem_byte(sf.examine(fs, p)) is None
+
+
+def _first_problem_byte(examination):
+    """The byte offset of the first problem examine found, in file order, as the reader would meet it."""
+    problems = examination.problems + [b.problem for b in examination.blocks if b.problem]
+    return re.match(r"byte (\d+)", problems[0]).group(1) if problems else None
 
 
 def test_every_truncation_is_refused(tmp_path):
@@ -87,8 +96,9 @@ def test_every_truncation_is_refused(tmp_path):
     data = open(p, "rb").read()
     for cut in range(len(data)):
         open(p, "wb").write(data[:cut])
-        with pytest.raises(sf.SnapshotDamaged):
+        with pytest.raises(sf.SnapshotDamaged) as refused:
             sf.SnapshotReader(fs, p, UUID).verify()
+        assert _first_problem_byte(sf.examine(fs, p)) == re.search(r"byte (\d+)", str(refused.value)).group(1)
 
 
 def test_other_database_and_unknown_version_are_refused_not_damaged(tmp_path):
