@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -21,10 +22,11 @@ from weftdb.basics.errors import RecoveryError
 from weftdb.cli import main
 from weftdb.cli.files import print_inspection
 from weftdb.cli.printer import Printer
+from weftdb.durability import wal
 from weftdb.durability.files import FileSystem
-from weftdb.durability.inspect import inspect_file
+from weftdb.durability.inspect import inspect_file, inspect_segment
 from weftdb.durability.snapshot_file import SnapshotReader
-from weftdb.durability.wal_reader import WalReader
+from weftdb.durability.wal_reader import TORN, WalReader
 
 QUIET = {"storage_snapshot_interval_sec": 0, "storage_snapshot_on_exit": False}
 
@@ -159,6 +161,33 @@ def test_inspect_gives_the_verdict_recovery_acts_on(data, case):
     assert bad_rows and bad_rows[0].startswith(f"{bad}\t")
     inspect_says = "torn" if "(recovery cuts it off)" in out else "damage"
     assert inspect_says == recovery_says == ("torn" if case == "torn" else "damage"), out
+
+
+def test_inspect_and_recovery_agree_at_every_damaged_byte(data):
+    """For a bit flipped anywhere after the header: the first bad offset, and
+    whether it is a torn tail or damage, are the same for both."""
+    seg = wal_file(data)
+    with open(seg, "rb") as fh:
+        original = fh.read()
+    for i in range(wal.HEADER_SIZE, len(original)):
+        damaged = bytearray(original)
+        damaged[i] ^= 0x10
+        with open(seg, "wb") as fh:
+            fh.write(bytes(damaged))
+        reader = WalReader(FileSystem(), os.path.join(data, "wal"))
+        try:
+            list(reader.records())
+            recovery = ("torn", reader.torn_tail.offset) if reader.torn_tail else ("clean", None)
+        except RecoveryError as exc:
+            recovery = ("damage", int(re.search(r"damaged at byte (\d+)", str(exc)).group(1)))
+        found = inspect_segment(seg, bytes(damaged))
+        bad = [row for row in found.records if not row.checksum_ok]
+        if not bad:
+            seen = ("clean", None)
+        else:
+            torn = bad[0].resumes_at is None and found.end is not None and found.end.kind == TORN
+            seen = ("torn" if torn else "damage", bad[0].offset)
+        assert seen == recovery, i
 
 
 def test_inspect_snapshot_shows_header_names_blocks_schema(data):
