@@ -277,3 +277,25 @@ def test_a_checkpoint_left_in_flight_at_shutdown_is_cleared_at_the_next_start(tm
         db.execute("CHECKPOINT RELEASE")
     finally:
         db.close()
+
+
+def test_a_copy_started_without_restore_warns_keeps_the_manifest_and_can_still_go_back(checkpointed_copy, caplog):
+    copy, expected, ts = checkpointed_copy
+    manifest = manifest_of(copy)
+    db = weftdb.open(copy, **QUIET)  # no _restore: it recovers past the checkpoint
+    try:
+        assert db.storage.last_commit_ts > ts
+    finally:
+        db.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "checkpoint.json" in r.getMessage()]
+    assert warnings and "recovering past the checkpoint" in warnings[0]
+    assert not os.path.exists(os.path.join(copy, "checkpoint.json"))
+    (aside,) = os.listdir(os.path.join(copy, ".restore-set-aside"))
+    kept = os.path.join(copy, ".restore-set-aside", aside, "checkpoint.json")
+    with open(kept) as handle:
+        assert json.load(handle) == manifest  # kept whole, never deleted
+    os.rename(kept, os.path.join(copy, "checkpoint.json"))  # as the warning says: back, with _restore
+    open(os.path.join(copy, "_restore"), "w").close()
+    with weftdb.open(copy, **QUIET) as again:
+        assert again.storage.last_commit_ts == ts
+        assert dump_text(again) == expected

@@ -16,6 +16,9 @@ the copy back to that list.
   "checkpoint" (`retention.py`).
 * `release`: remove the manifest, then let the deferred deletions run.
 * `status`: in flight or not, and the manifest's creation time and timestamp.
+* a manifest found at a start without `_restore` (the checkpoint ended with
+  its process, or a copy was started without asking) is moved aside with a
+  warning, never deleted: the start recovers past the checkpoint.
 * `restore_if_requested`: the `_restore` trigger. `Durability.open` calls it
   under the process lock and before recovery. It checks everything before it
   changes anything, then sets aside (moves to
@@ -37,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from weftdb.basics.errors import ClientError, RecoveryError
 from weftdb.durability import snapshot, snapshot_file, wal
 from weftdb.durability.files import FileSystem
-from weftdb.durability.layout import DATA_DIRECTORIES, RESTORE_TRIGGER, SNAPSHOTS, Layout, stamp
+from weftdb.durability.layout import CHECKPOINT_MANIFEST, DATA_DIRECTORIES, RESTORE_TRIGGER, SNAPSHOTS, Layout, stamp
 
 if TYPE_CHECKING:
     from weftdb.durability.data_directory import Durability
@@ -116,12 +119,8 @@ def restore_if_requested(fs: FileSystem, layout: Layout) -> Callable[[], None] |
     the manifest, then `_restore`). None when there is nothing to restore."""
     data_dir, trigger = layout.root, layout.restore_trigger
     if not fs.exists(trigger):
-        stale = layout.checkpoint_manifest
-        if fs.exists(stale):
-            # A checkpoint ends with the process that made it (or with a copy
-            # opened without `_restore`): nothing holds deletions for it now.
-            log.info("removing %s of a checkpoint that ended with its process", stale)
-            fs.remove(stale)
+        if fs.exists(layout.checkpoint_manifest):
+            _set_aside_stale_manifest(fs, layout)
         return None
     manifest = _read_manifest(fs, layout)
     listed = _check(fs, layout, manifest)
@@ -152,6 +151,26 @@ def restore_if_requested(fs: FileSystem, layout: Layout) -> Callable[[], None] |
         log.info("restore from checkpoint (commit %d) finished", manifest["commit_timestamp"])
 
     return finish
+
+
+def _set_aside_stale_manifest(fs: FileSystem, layout: Layout) -> None:
+    """A manifest without `_restore`: its checkpoint ended with the process that
+    made it, or this is a copy started without asking for the restore. Either
+    way the start goes past the checkpoint; the manifest is kept (moved aside,
+    never deleted) so a copy can still be taken back to its checkpoint."""
+    aside = os.path.join(layout.restore_set_aside, stamp())
+    fs.makedirs(aside)
+    kept = os.path.join(aside, CHECKPOINT_MANIFEST)
+    fs.rename(layout.checkpoint_manifest, kept)
+    fs.fsync_dir(aside)
+    fs.fsync_dir(layout.root)
+    log.warning(
+        "%s was left by a checkpoint no longer in flight (its process ended, or this copy was started without "
+        "%s): recovering past the checkpoint, to the end of the WAL. The manifest is kept as %s; to take a copy "
+        "back to its checkpoint instead, stop it, move that file back to %s, create an empty %s beside it and "
+        "start again, before new snapshots replace the files it lists.",
+        layout.checkpoint_manifest, RESTORE_TRIGGER, kept, layout.checkpoint_manifest, RESTORE_TRIGGER,
+    )
 
 
 def _check(fs: FileSystem, layout: Layout, manifest: dict) -> dict[str, int]:
