@@ -312,3 +312,32 @@ def test_help_has_examples():
     for command in ("inspect", "verify"):
         code, out = run(command, "--help")
         assert code == 0 and "Examples:" in out and f"weftdb {command}" in out
+
+
+def test_a_copied_record_out_of_order_is_damage_to_recovery_verify_and_inspect(tmp_path):
+    """A valid record whose commit timestamp does not rise (a block copied
+    within its segment still passes its checksum) was skipped by recovery,
+    passed by verify and accepted by inspect; it is damage to all three."""
+    data = str(tmp_path / "data")
+    with weftdb.open(data, storage_snapshot_on_exit=False, storage_snapshot_interval_sec=0) as db:
+        for i in range(5):
+            db.execute("CREATE (:N {i: $i})", {"i": i})
+    reader = WalReader(FileSystem(), os.path.join(data, "wal"))
+    records = list(reader.records())
+    (segment,) = {r.path for r in records}
+    copied = records[1]
+    with open(segment, "rb") as handle:
+        content = handle.read()
+    frame = content[copied.offset : copied.offset + 8 + len(copied.body)]
+    at = len(content)
+    with open(segment, "ab") as handle:
+        handle.write(frame)  # transaction 2 again, after transaction 5
+
+    with pytest.raises(weftdb.RecoveryError, match=rf"{re.escape(segment)} is damaged at byte {at}: commit timestamp 2 "
+                                                   r"is not above the previous record's 5"):
+        weftdb.open(data)
+    verified = CliRunner().invoke(main, ["verify", data])
+    assert verified.exit_code == 1 and "commit timestamp 2 is not above the previous record's 5" in verified.output
+    inspected = CliRunner().invoke(main, ["inspect", segment])
+    assert inspected.exit_code == 1
+    assert f"{at}" in inspected.output and "out of order" in inspected.output

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from weftdb.durability import codec, wal
 from weftdb.durability import snapshot_file as sf
 from weftdb.durability.files import FileSystem
-from weftdb.durability.wal_reader import DAMAGE, PADDING, Segment, SegmentEnd, SegmentScan
+from weftdb.durability.wal_reader import DAMAGE, PADDING, Segment, SegmentEnd, SegmentScan, order_problem
 from weftdb.graph import redo
 
 
@@ -135,6 +135,13 @@ def inspect_segment(path: str, data: bytes) -> SegmentInspection:
         seed = wal.stored_header_crc(data)  # the records are seeded with it: check them anyway
     segment = Segment(path, sequence, db_uuid, seed)
     result.scanned = True
+    _scan_records(result, segment, data)
+    _check_order(result.records)
+    return result
+
+
+def _scan_records(result: SegmentInspection, segment: Segment, data: bytes) -> None:
+    """Every valid record and what follows them, carrying on after damage."""
     start: int | None = wal.HEADER_SIZE
     while start is not None:
         scan = SegmentScan(segment, data, start)
@@ -149,7 +156,18 @@ def inspect_segment(path: str, data: bytes) -> SegmentInspection:
         else:  # a torn tail, or damage followed by more than the search for a valid record covers
             result.records.append(RecordRow(end.offset, wal.frame_length(data, end.offset), False, problem=end.why))
             result.end = end
-    return result
+
+
+def _check_order(rows: list[RecordRow]) -> None:
+    """Mark a record whose commit timestamp does not rise (recovery refuses it as damage)."""
+    previous = None
+    for i, row in enumerate(rows):
+        if row.commit_ts is None:
+            continue
+        why = order_problem(row.commit_ts, previous)
+        if why is not None and not row.problem:
+            rows[i] = replace(row, problem=why)
+        previous = row.commit_ts
 
 
 def _record_row(offset: int, body: bytes) -> RecordRow:

@@ -31,7 +31,7 @@ from weftdb.basics.errors import RecoveryError
 from weftdb.durability import collector, snapshot
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotDamaged, SnapshotReader
-from weftdb.durability.wal_reader import TornTail, WalReader
+from weftdb.durability.wal_reader import TornTail, WalReader, check_order
 from weftdb.graph import redo
 from weftdb.graph.storage import Storage
 
@@ -165,12 +165,15 @@ def _replay(result: Recovered, reader: WalReader, fell_back: SnapshotDamaged | N
     sizes = reader.segment_sizes()
     total, before, sequence = sum(sizes.values()) or 1, 0, None
     progress = Progress("recovery from the WAL", None, report)
+    previous = None
     for record in reader.records():
         if record.sequence != sequence:
             if sequence is not None:
                 before += sizes[sequence]
             sequence = record.sequence
         commit_ts, _wall, ops = record.decode()
+        check_order(record, commit_ts, previous, reader.directory)
+        previous = commit_ts
         if commit_ts < expected:
             continue  # already in the snapshot
         if commit_ts != expected:

@@ -29,7 +29,7 @@ from weftdb.durability import snapshot, wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.recovery import recover
 from weftdb.durability.snapshot_file import SnapshotReader
-from weftdb.durability.wal_reader import WalReader
+from weftdb.durability.wal_reader import WalReader, check_order
 
 
 @dataclass
@@ -154,8 +154,11 @@ def _check_wal(fs: FileSystem, wal_dir: str) -> WalCheck:
     try:
         for seg in reader.segments():
             rows[seg.path] = SegmentRow(seg.sequence, os.path.basename(seg.path))
+        previous = None
         for record in reader.records():
             commit_ts, _wall, _ops = record.decode()
+            check_order(record, commit_ts, previous, wal_dir)
+            previous = commit_ts
             row = rows[record.path]
             row.records += 1
             row.first_ts = commit_ts if row.first_ts is None else row.first_ts

@@ -172,6 +172,26 @@ def _damaged(path: str, offset: int, reason: str, directory: str) -> RecoveryErr
     )
 
 
+def order_problem(commit_ts: int, previous: int | None) -> str | None:
+    """Why a record cannot follow one with commit timestamp `previous`, or None.
+
+    Every commit takes the next timestamp and the log is written in commit
+    order, so from record to record the timestamps rise. One that does not
+    (a copied or misplaced block that still passes its checksum) is damage,
+    never a transaction to skip."""
+    if previous is not None and commit_ts <= previous:
+        return (f"commit timestamp {commit_ts} is not above the previous record's {previous}: a record out of "
+                "order (a copied or misplaced block)")
+    return None
+
+
+def check_order(record: WalRecord, commit_ts: int, previous: int | None, directory: str) -> None:
+    """`order_problem` as the RecoveryError that stops a start, naming the file and offset."""
+    why = order_problem(commit_ts, previous)
+    if why is not None:
+        raise _damaged(record.path, record.offset, why, directory)
+
+
 def first_commit_ts(fs: FileSystem, segment: Segment) -> int | None:
     """The commit timestamp of a segment's first record, read from its header
     and first frame only; None when it has no valid first record."""
@@ -214,6 +234,10 @@ class WalReader:
     @property
     def torn_tail(self) -> SegmentTail | None:
         return self.tail if self.tail is not None and self.tail.torn else None
+
+    @property
+    def directory(self) -> str:
+        return self._dir
 
     def _named(self) -> list[tuple[int, str]]:
         """(sequence its name claims, path) of every segment to read, in sequence order."""
