@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from weftdb.basics.errors import DurabilityError, RecoveryError
 from weftdb.durability import wal
 from weftdb.durability.files import FileSystem
-from weftdb.durability.wal_reader import DAMAGE, PADDING, TORN, SegmentScan, WalReader, truncate_torn_tail
+from weftdb.durability.wal_reader import DAMAGE, PADDING, TORN, SegmentScan, WalReader, truncate_tail
 from weftdb.durability.wal_writer import WalWriter
 
 UUID = uuid.UUID("12345678-1234-5678-1234-567812345678")
@@ -160,7 +160,7 @@ def test_torn_tail_at_every_byte_of_the_last_record(tmp_path):
             assert torn is None
         else:
             assert (torn.path, torn.offset, torn.dropped_bytes) == (p, last, cut - last)
-            truncate_torn_tail(fs, torn)
+            truncate_tail(fs, torn)
             assert read_all(fs, d) == (bodies[:3], None)
     open(p, "wb").write(full)
     assert read_all(fs, d) == (bodies, None)
@@ -357,7 +357,7 @@ def test_crash_at_every_fsync_boundary_loses_nothing_acknowledged(tmp_path):
                 assert got[: len(acked)] == acked, (after, at, tear)
                 assert got == appended[: len(got)]  # nothing invented, nothing reordered
                 if r.torn_tail:
-                    truncate_torn_tail(fs, r.torn_tail)
+                    truncate_tail(fs, r.torn_tail)
                 # The restarted writer continues after whatever survived.
                 w = WalWriter(fs, d, UUID, segment_size_bytes=160)
                 w.wait_durable(w.append(body(99)))

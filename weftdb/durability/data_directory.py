@@ -27,7 +27,7 @@ from weftdb.durability.layout import DATA_DIRECTORIES, Layout, is_temporary, sta
 from weftdb.durability.process_lock import ProcessLock, lock_process
 from weftdb.durability.recovery import Recovered, recover
 from weftdb.durability.retention import Retention
-from weftdb.durability.wal_reader import truncate_torn_tail
+from weftdb.durability.wal_reader import SegmentTail, truncate_tail
 from weftdb.durability.wal_writer import WalWriter
 from weftdb.graph.storage import Storage
 
@@ -75,14 +75,7 @@ class Durability:
             after_open = checkpoint.restore_if_requested(fs, layout)
             if config.storage_recover_on_startup:
                 recovered = recover(fs, layout.root, config.storage_recovery_thread_count, report, long_lived=True)
-                if recovered.torn_tail is not None:
-                    torn = recovered.torn_tail
-                    log.warning(
-                        "WAL segment %s ends in a torn record at byte %d (%s): dropping %d bytes of a "
-                        "transaction not known to be acknowledged (a crash cut its write short)",
-                        torn.path, torn.offset, torn.reason, torn.dropped_bytes,
-                    )
-                    truncate_torn_tail(fs, torn)
+                _cut_tail(fs, recovered.tail)
                 _report_slow_recovery(recovered)
                 _remove_temporaries(fs, layout)
                 storage, db_uuid = recovered.storage, recovered.db_uuid
@@ -203,6 +196,24 @@ class Durability:
             "data_directory_locked": self.retention.paused("lock"),
             "disk_usage": sum(size for _, size in _files(self.fs, self.layout.root, recursive=True)),
         }
+
+
+def _cut_tail(fs: FileSystem, tail: SegmentTail | None) -> None:
+    """Cut the newest WAL segment after its last record: a torn tail (with a
+    warning), or the zero padding a killed process left in a preallocated
+    segment. The new writer starts a segment of its own, so without the cut
+    every crash would leave a whole segment's size behind."""
+    if tail is None:
+        return
+    if tail.torn:
+        log.warning(
+            "WAL segment %s ends in a torn record at byte %d (%s): dropping %d bytes of a "
+            "transaction not known to be acknowledged (a crash cut its write short)",
+            tail.path, tail.offset, tail.reason, tail.dropped_bytes,
+        )
+    else:
+        log.info("WAL segment %s: cut %d bytes of zero padding after its last record", tail.path, tail.dropped_bytes)
+    truncate_tail(fs, tail)
 
 
 SLOW_RECOVERY_SEC = 1.0

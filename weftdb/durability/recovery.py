@@ -31,7 +31,7 @@ from weftdb.basics.errors import RecoveryError
 from weftdb.durability import collector, snapshot
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotDamaged, SnapshotReader
-from weftdb.durability.wal_reader import TornTail, WalReader, check_order
+from weftdb.durability.wal_reader import SegmentTail, WalReader, check_order
 from weftdb.graph import redo
 from weftdb.graph.storage import Storage
 
@@ -46,9 +46,13 @@ class Recovered:
     snapshot_ts: int = 0
     replayed: int = 0  # WAL transactions applied
     last_ts: int = 0
-    torn_tail: TornTail | None = None
+    tail: SegmentTail | None = None  # what follows the newest segment's records: padding or a torn tail
     skipped_snapshots: list[str] = field(default_factory=list)  # damaged, fallen back from
     seconds: float = 0.0
+
+    @property
+    def torn_tail(self) -> SegmentTail | None:
+        return self.tail if self.tail is not None and self.tail.torn else None
 
 
 class Progress:
@@ -189,7 +193,7 @@ def _replay(result: Recovered, reader: WalReader, fell_back: SnapshotDamaged | N
         result.replayed += 1
         progress(len(ops), (before + record.offset + len(record.body)) / total)
     result.last_ts = expected - 1
-    result.torn_tail = reader.torn_tail
+    result.tail = reader.tail
     if reader.db_uuid is not None:
         result.db_uuid = reader.db_uuid
     storage.recovered_to(result.last_ts)

@@ -20,12 +20,13 @@ of a segment is one of three things (DESIGN.md invariant 5):
   file, the byte offset and the operator's choices. Nothing is skipped and
   nothing is changed on disk.
 
-For a torn tail the reader stops and sets `torn_tail` (file, offset of the end
-of the last valid record, bytes after it, reason); the caller logs a warning
-and calls `truncate_torn_tail` once the rest of startup has succeeded — and
-before a new `WalWriter` starts the next segment, since a torn tail is only
-tolerated in the newest one. Padding of the newest segment is reported as
-`tail` (torn False); cutting it off is optional (it only frees disk space).
+What follows the records of the newest segment is reported as `tail` (file,
+offset of the end of the last valid record, bytes after it, reason, and
+whether it is torn; `torn_tail` when it is). The caller cuts it off with
+`truncate_tail` once the rest of startup has succeeded (with a warning for a
+torn tail) and before a new `WalWriter` starts the next segment: a torn tail
+is only tolerated in the newest one, and padding left there by a killed
+process would otherwise keep a whole preallocated segment's size on disk.
 
 `SegmentScan` is the one pass over a segment's bytes that finds the records
 and tells padding, a torn tail and damage apart (`SegmentEnd`). Recovery,
@@ -159,8 +160,6 @@ def truncate_tail(fs: FileSystem, tail: SegmentTail) -> None:
     fs.truncate_path(tail.path, tail.offset)
 
 
-truncate_torn_tail = truncate_tail
-TornTail = SegmentTail  # the name recovery.py imports
 
 
 def _damaged(path: str, offset: int, reason: str, directory: str) -> RecoveryError:
