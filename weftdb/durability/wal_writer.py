@@ -14,8 +14,7 @@ wakes the followers whose record was in that batch; the lead passes to the
 oldest follower still waiting. So N concurrent commits cost about one fsync,
 not N, and each follower is woken once. A lone committer (nobody writing, no
 recent crowd) leads a batch of its own record by a short path under the same
-rules: with one client the interpreter's work per commit weighs as much as a
-fast disk's write.
+rules (a hot path: docs/hot-paths.md).
 
 With flush_every_n_tx = N > 1 (the explicit trade of safety for speed), records
 are still written to the file (they survive a killed process) but fsynced only
@@ -84,9 +83,8 @@ class WalWriter:
         self._next_seq = next_sequence
 
         # A commit takes this lock three times (append, then take and finish its
-        # batch), on the hot path by acquire()/release() in try/finally: a
-        # Condition's __enter__ is a Python call, and even the bare lock's `with`
-        # (two special-method lookups, a bound method each) costs as much again.
+        # batch), on the hot path by acquire()/release() in try/finally, not by
+        # `with` (docs/hot-paths.md).
         self._lock = threading.Lock()
         self._more = threading.Condition(self._lock)  # a gathering leader waits here for appends
         # Guarded by _lock:
@@ -113,7 +111,7 @@ class WalWriter:
         """Queue one committed transaction's record; returns its position for wait_durable."""
         size = wal.FRAME_HEADER_SIZE + len(body)
         lock = self._lock
-        lock.acquire()  # not `with`: its __enter__/__exit__ lookups cost as much as the rest of append
+        lock.acquire()  # not `with`: a hot path (docs/hot-paths.md)
         try:
             if self._failed or self._closed:
                 raise self._refusal() if self._failed else DurabilityError("the write-ahead log is closed")

@@ -81,7 +81,8 @@ class Vertex:
 class Edge:
     """A relationship. Making one adds it to its ends' adjacency lists (the
     empty tuple a vertex starts with becomes a list): an edge never exists
-    unattached, and recovery, which makes a million, spares a call per edge."""
+    unattached, and recovery makes its edges with no further call each
+    (docs/hot-paths.md)."""
 
     __slots__ = ("gid", "type", "src", "dst", "props", "delta", "deleted")
     cypher_kind = "relationship"

@@ -56,9 +56,9 @@ def ops_of(deltas: list[Delta]) -> list[tuple]:
     """The redo ops of a committing transaction's Deltas, in order.
 
     The ops share the objects' labels tuples and property dicts rather than
-    copy them (the copies were a third of a bulk load's commit): the commit
-    log encodes them in `append`, under the storage lock, before any other
-    transaction can write those objects."""
+    copy them (a hot path: docs/hot-paths.md): the commit log encodes them in
+    `append`, under the storage lock, before any other transaction can write
+    those objects."""
     ops: list[tuple] = []
     append = ops.append
     for delta in deltas:
@@ -90,9 +90,8 @@ def apply(storage: "Storage", ops: list, where: str) -> None:
     the list the WAL record decoded to.
 
     A run of creations (an UNWIND ... CREATE record holds thousands) goes to
-    the store's batch loaders in one call, ops as they are: per-op dispatch
-    was most of the time of recovering from the WAL, and copying each op into
-    a row without its code a tenth of it."""
+    the store's batch loaders in one call, ops as they are, not one op at a
+    time (a hot path: docs/hot-paths.md)."""
     try:
         runs = [(code, list(run)) for code, run in groupby(ops, _CODE)]  # at C speed: a record is one run
     except (IndexError, TypeError):  # an empty or non-list op: one by one, so the error names it

@@ -115,8 +115,7 @@ class Storage:
                 self._collect()
             return
         log, constraints, lock = self.commit_log, self.constraints, self.write_lock
-        # acquire/release, not `with`: its two special-method lookups cost about
-        # a thousand instructions more a hold, and a durable commit takes two.
+        # acquire/release, not `with`: a hot path (docs/hot-paths.md).
         lock.acquire()
         try:
             if constraints.active:
@@ -373,13 +372,14 @@ class Storage:
         create-vertex redo ops `(code, gid, labels, props)` as decoded: a WAL
         record's, or a snapshot batch, whose ops name each label by its index
         in `label_names` (the snapshot's name table; None: the labels are the
-        names themselves). Copying ops into rows cost a tenth of a recovery.
+        names themselves), used as they are: they are not copied into rows.
 
-        One call per snapshot batch or WAL record: recovery spends most of its
-        time here, so the per-vertex work is the object and its gid entry, and
-        the label index is filled once per label set and batch. Vertices with
-        the same labels share one labels tuple; a row with the labels of the
-        row before (most rows of a batch) finds it without hashing them."""
+        One call per snapshot batch or WAL record, and a hot path
+        (docs/hot-paths.md): recovery spends most of its time here, so the
+        per-vertex work is the object and its gid entry, and the label index
+        is filled once per label set and batch. Vertices with the same labels
+        share one labels tuple; a row with the labels of the row before (most
+        rows of a batch) finds it without hashing them."""
         names = self.names if label_names is None else label_names
         vertices, keys = self.vertices, self.property_keys
         by_labels: dict[tuple, tuple[tuple[str, ...], list[Vertex]]] = {}

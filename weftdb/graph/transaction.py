@@ -130,9 +130,8 @@ class Transaction:
                 yield vertex
 
     def scan_edges(self) -> Iterator[Edge]:
-        exists = self.exists
         for edge in list(self.storage.edges.values()):
-            if exists(edge):
+            if self.exists(edge):
                 yield edge
 
     def vertices_with_label(self, label: str) -> Iterator[Vertex]:
@@ -172,12 +171,10 @@ class Transaction:
         return found
 
     def out_edges(self, vertex: Vertex) -> list[Edge]:
-        exists = self.exists
-        return [e for e in vertex.out_edges if exists(e)]
+        return [e for e in vertex.out_edges if self.exists(e)]
 
     def in_edges(self, vertex: Vertex) -> list[Edge]:
-        exists = self.exists
-        return [e for e in vertex.in_edges if exists(e)]
+        return [e for e in vertex.in_edges if self.exists(e)]
 
     def vertex_by_id(self, gid: int) -> Vertex | None:
         vertex = self.storage.vertices.get(gid)
@@ -218,9 +215,9 @@ class Transaction:
 
     def create_vertex(self, labels: tuple[str, ...], props: dict[str, Any]) -> Vertex:
         """`labels` must be distinct and `props` hold no None values (the
-        planner and executor guarantee both; checking here would cost every row).
-        Here and in `create_edge`, the bulk-load primitives, the lock is taken
-        with acquire/release: `with` costs twice as much (0.4 µs against 0.2)."""
+        planner and executor guarantee both; they are not checked again here).
+        With `create_edge`, the primitive of bulk loads: a hot path
+        (docs/hot-paths.md)."""
         storage = self.storage
         lock = storage.write_lock
         lock.acquire()

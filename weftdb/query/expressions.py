@@ -3,7 +3,9 @@
 A compiled expression is `f(row, ctx)`: `row` is the list of slot values the
 planner laid out, `ctx` the execution context (transaction, parameters).
 Compiling once per statement text, instead of walking the tree for every row,
-is what keeps repeated parameterised queries fast.
+is what keeps repeated parameterised queries fast. The compiled closures run
+per row: the special cases in `_Property` and `_BinaryOp` are hot paths
+(docs/hot-paths.md).
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ Write operators are eager: they consume their whole input before yielding,
 so every clause sees the graph as the previous clause left it. The one
 exception is a CREATE that the planner proved cannot change what its input
 reads (`Planner.create`): it applies each row as it arrives.
+
+The `run` loops and the row checks they call are hot paths (docs/hot-paths.md):
+each binds what it reads per row to locals before its loop.
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ def _size_header(out: bytearray, markers: tuple, size: int) -> None:
 
 
 def pack_into(out: bytearray, value: Any, depth: int = 0) -> None:
-    """Append the encoding of `value` to `out`."""
+    """Append the encoding of `value` to `out`. With `_Reader.value`, a
+    hot path (docs/hot-paths.md): both find their code in a table."""
     if depth > DEFAULT_MAX_DEPTH:
         raise PackStreamError("value nested too deeply to encode")
     packer = _PACKERS.get(type(value))
