@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from weftdb.basics.errors import ConstraintViolation, SchemaError
+from weftdb.basics.errors import ConstraintViolation, SchemaError, SerializationError
 from weftdb.graph.indexes import index_key
 from weftdb.graph.objects import Vertex
 
@@ -56,7 +56,16 @@ class Constraints:
 
     # -- commit-time check ------------------------------------------------------
 
-    def check(self, vertices: Iterable[Vertex], newest: View) -> None:
+    def check(self, vertices: Iterable[Vertex], newest: View, seen: View) -> None:
+        """Raise when the committing transaction's vertices break a constraint.
+
+        `newest` gives the newest committed version plus the transaction's
+        writes; `seen` what the transaction saw (its snapshot plus its
+        writes). A clash with a unique value the transaction could not see,
+        because another transaction committed it after this one began (two
+        clients running the same MERGE), is a write conflict: a retry sees
+        that vertex, so it is a transient SerializationError, not a
+        constraint violation no retry would mend."""
         for vertex in vertices:
             labels, props, deleted = newest(vertex)
             if deleted:
@@ -74,14 +83,8 @@ class Constraints:
                 if ukey is None:
                     continue
                 for other in members.get(ukey, ()):
-                    if other is vertex:
-                        continue
-                    olabels, oprops, odeleted = newest(other)
-                    if not odeleted and label in olabels and _unique_key(oprops, keys) == ukey:
-                        raise ConstraintViolation(
-                            f"Vertex {vertex.gid} would share the value {_show(ukey)} of "
-                            f"{describe(label, keys)} with vertex {other.gid} (uniqueness constraint)."
-                        )
+                    if other is not vertex and _holds(newest(other), label, keys, ukey):
+                        raise _clash(vertex, other, label, keys, ukey, seen_before=_holds(seen(other), label, keys, ukey))
 
     # -- schema ---------------------------------------------------------------
 
@@ -130,6 +133,23 @@ class Constraints:
             raise SchemaError(f"There is no uniqueness constraint {describe(label, keys)}.")
         del self.unique[(label, keys)]
         self.active = bool(self.existence or self.unique)
+
+
+def _holds(version: tuple[set[str], dict[str, Any], bool], label: str, keys: tuple[str, ...], ukey: tuple) -> bool:
+    """Whether a version (labels, props, deleted) holds the unique value `ukey` of :label(keys)."""
+    labels, props, deleted = version
+    return not deleted and label in labels and _unique_key(props, keys) == ukey
+
+
+def _clash(vertex: Vertex, other: Vertex, label: str, keys: tuple[str, ...], ukey: tuple,
+           seen_before: bool) -> ConstraintViolation | SerializationError:
+    what = f"Vertex {vertex.gid} would share the value {_show(ukey)} of {describe(label, keys)} with vertex {other.gid}"
+    if seen_before:
+        return ConstraintViolation(f"{what} (uniqueness constraint).")
+    return SerializationError(
+        f"{what}, which another transaction committed after this one began (uniqueness constraint). "
+        "This transaction was rolled back; retry it: it will see that vertex."
+    )
 
 
 def _show(ukey: tuple) -> str:

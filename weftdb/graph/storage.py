@@ -119,7 +119,7 @@ class Storage:
         lock.acquire()
         try:
             if constraints.active:
-                constraints.check(tx.touched_vertices(), tx.newest)
+                constraints.check(tx.touched_vertices(), tx.newest, tx.view)
             ts = self.last_commit_ts + 1
             ticket = log.append(ts, time.time_ns() // 1000, redo.ops_of(tx.deltas)) if log is not None else None
             self.last_commit_ts = ts
