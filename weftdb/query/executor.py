@@ -16,7 +16,7 @@ from typing import Any
 from weftdb.basics.errors import CypherSemanticError, QueryInterrupted, QueryTimeout
 from weftdb.graph.objects import Edge, Vertex
 from weftdb.graph.transaction import Transaction
-from weftdb.query import ast
+from weftdb.query import ast, limits
 from weftdb.query.expressions import GraphPath
 from weftdb.query.planner import Plan, Planner
 from weftdb.query.results import Node, Path, Relationship, Result
@@ -76,15 +76,19 @@ def run(
     if profile:
         counts = _instrument(plan.root)
     produced = plan.root.run(ctx, (start,))
-    if not plan.returns:
-        for _ in produced:  # every row runs its updates; a statement without RETURN has no result rows
-            pass
-        rows = []
-    elif len(slots) == 1:
-        (slot,) = slots
-        rows = [(public(row[slot], tx),) for row in produced]
-    else:
-        rows = [tuple([public(row[s], tx) for s in slots]) for row in produced]
+    running = limits.RUNNING.set(ctx)
+    try:
+        if not plan.returns:
+            for _ in produced:  # every row runs its updates; a statement without RETURN has no result rows
+                pass
+            rows = []
+        elif len(slots) == 1:
+            (slot,) = slots
+            rows = [(public(row[slot], tx),) for row in produced]
+        else:
+            rows = [tuple([public(row[s], tx) for s in slots]) for row in produced]
+    finally:
+        limits.RUNNING.reset(running)
     if interrupt is not None or deadline is not None:
         ctx.check()
     if profile:

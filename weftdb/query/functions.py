@@ -21,7 +21,7 @@ import uuid
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
-from weftdb.query import temporal
+from weftdb.query import limits, temporal
 from weftdb.query.values import to_string, type_name
 
 _MIN_INT = -(1 << 63)
@@ -79,13 +79,27 @@ def tail(lst):
     return list(lst[1:])
 
 
-@_register("range")
-def range_(start, end, step=1):
+def lazy_range(start, end, step=1) -> range:
+    """Cypher's range() as a Python range: what `UNWIND range(...)` iterates,
+    so it never holds the list."""
     for arg in (start, end, step):
         _expect("range", arg, (int,), "INTEGER arguments")
     if step == 0:
         raise CypherSemanticError("range() step must not be 0")
-    return list(range(start, end + (1 if step > 0 else -1), step))
+    return range(start, end + (1 if step > 0 else -1), step)
+
+
+@_register("range")
+def range_(start, end, step=1):
+    """The list, built a chunk at a time so a huge one stops at the query's limits."""
+    numbers = lazy_range(start, end, step)
+    if len(numbers) <= limits.CHUNK:
+        return list(numbers)
+    out: list = []
+    for first in range(0, len(numbers), limits.CHUNK):
+        limits.check()
+        out += numbers[first : first + limits.CHUNK]
+    return out
 
 
 @_register("reverse")

@@ -485,7 +485,7 @@ class Unwind(Operator):
             value = expr(row, ctx)
             if value is None:
                 continue
-            items = value if type(value) in (list, tuple) else [value]
+            items = value if type(value) in (list, tuple, range) else [value]
             for item in items:
                 if tick():
                     ctx.check()

@@ -22,6 +22,7 @@ from weftdb.graph.indexes import Indexes
 from weftdb.query import ast
 from weftdb.query import operators as op
 from weftdb.query.expressions import ExpressionCompiler, find_aggregates, is_aggregate
+from weftdb.query.functions import check_arity, lazy_range
 
 HIDDEN = " "  # prefix of the names of anonymous pattern elements and internal slots
 
@@ -154,7 +155,7 @@ class Planner:
             elif isinstance(clause, ast.Unwind):
                 if clause.variable in scope:
                     raise CypherSemanticError(f"Variable `{clause.variable}` already declared.")
-                value = self.expr(clause.expr, scope)
+                value = self._unwound(clause.expr, scope)
                 slot = self.new_slot()
                 scope = {**scope, clause.variable: slot}
                 root = op.Unwind(root, value, slot, clause.variable)
@@ -185,6 +186,15 @@ class Planner:
         return root, columns, column_slots, returns
 
     # -- MATCH -----------------------------------------------------------------------
+
+    def _unwound(self, expr: ast.Expr, scope: dict[str, int]):
+        """The list UNWIND iterates; `range(...)` as a lazy range: its rows come
+        one by one and the list is never built."""
+        if isinstance(expr, ast.FunctionCall) and expr.name.lower() == "range" and not expr.distinct:
+            check_arity("range", len(expr.args))
+            args = [self.expr(arg, scope) for arg in expr.args]
+            return lambda row, ctx: lazy_range(*[arg(row, ctx) for arg in args])
+        return self.expr(expr, scope)
 
     def match_clause(self, root, clause: ast.Match, scope: dict[str, int]):
         if not clause.optional:
