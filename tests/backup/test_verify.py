@@ -12,6 +12,7 @@ from conftest import dump_of_directory, dump_text
 from weftdb.backup.aggregate import aggregate
 from weftdb.backup.client import backup
 from weftdb.backup.manifest import Manifest
+from weftdb.backup.restore import restore
 from weftdb.backup.target import LocalTarget
 from weftdb.backup.verify import verify_backup
 from weftdb.cli import main
@@ -88,7 +89,8 @@ def test_aggregate_folds_the_chain_into_one_full_backup(chain, source, tmp_path)
     assert [a.kind for a in manifest.artifacts] == ["full"]
     assert os.listdir(os.path.join(path, "wal")) == []
     assert verify_backup(path).ok
-    assert dump_of_directory(path) == expected
+    restore(path, str(tmp_path / "restored"))
+    assert dump_of_directory(str(tmp_path / "restored")) == expected
     source.db.execute("CREATE (:After)")
     assert backup(source.address, path).kind == "incremental"  # the chain goes on from the aggregate
     assert verify_backup(path).ok

@@ -14,8 +14,12 @@ Why it is built like this:
   chain's last one — then published (sealed when asked) to the target, and the
   manifest is rewritten last. A backup cut off half-way leaves the manifest
   as it was, so the chain stays valid.
-* A plain local backup is a data directory: `snapshots/`, `wal/` with the
-  source's UUID, and `backup.json` beside them.
+* A plain local backup has a data directory's `snapshots/` and `wal/` (with
+  the source's UUID) and `backup.json` beside them, but is not one: a
+  database refuses to open it. Before storing its files the client lists
+  them in `backup.pending.json`, so the next backup can tell what an
+  interrupted one left (and removes it) from what something else wrote
+  there (and refuses to go on).
 * `--type auto` takes an incremental when the target holds a backup, else a
   full; an incremental the source can no longer serve (its WAL segments were
   removed by retention) becomes a full backup, with a message.
@@ -36,9 +40,20 @@ from typing import Any, Callable, Iterator
 
 from weftdb.backup import protocol
 from weftdb.backup.artifacts import publish
-from weftdb.backup.manifest import COMPRESSION, ENCRYPTION, Artifact, Manifest, key_check, now
+from weftdb.backup.manifest import (
+    COMPRESSION,
+    ENCRYPTION,
+    Artifact,
+    Manifest,
+    clear_pending,
+    key_check,
+    now,
+    unlisted,
+    write_pending,
+)
 from weftdb.backup.records import ChainBroken, RecordSink
-from weftdb.backup.target import Target, open_target
+from weftdb.backup.sealing import suffix
+from weftdb.backup.target import PENDING, Target, TargetError, open_target
 from weftdb.basics.errors import RecoveryError
 from weftdb.durability import snapshot, wal
 from weftdb.durability.files import FileSystem
@@ -104,9 +119,7 @@ def backup(
                 f"{target.url} holds a backup {_settings(manifest.compressed, manifest.encrypted)}; "
                 f"this one would be {_settings(compress, key is not None)}: use the same options, or another --to")
         manifest.check_key(key)
-    elif target.names():
-        raise BackupError(f"{target.url} holds snapshots or WAL segments but no backup.json (a data directory?): "
-                          "give an empty directory or a backup")
+    _clear_the_way(target, manifest)
     if kind == "incremental" and manifest is None:
         raise BackupError(f"{target.url} holds no backup yet: take a full backup first (--type full or auto)")
     want = "incremental" if kind == "incremental" or (kind == "auto" and manifest is not None) else "full"
@@ -138,6 +151,27 @@ def backup(
 
 class _Fallback(Exception):
     pass
+
+
+SHOWN = 5  # strangers named in the refusal
+
+
+def _clear_the_way(target: Target, manifest: Manifest | None) -> None:
+    """Remove what an interrupted backup left behind; refuse a location that
+    holds anything else its manifest does not list (docs/backup.md)."""
+    leftovers, strangers = unlisted(target, manifest, limit=SHOWN + 1)
+    if strangers:
+        shown = ", ".join(strangers[:SHOWN]) + (", ..." if len(strangers) > SHOWN else "")
+        if manifest is None:
+            raise BackupError(f"{target.url} is not empty ({shown}) and holds no backup: give an empty directory or a backup")
+        raise BackupError(
+            f"{target.url} holds files its manifest does not list ({shown}): a database was opened on this backup "
+            f"or another program wrote there, so it no longer holds this backup alone. Back up into another "
+            f"directory (weftdb verify {target.url} lists them)")
+    for name in leftovers:
+        target.remove(name)
+    if target.exists(PENDING):
+        clear_pending(target)
 
 
 def _settings(compressed: bool, encrypted: bool) -> str:
@@ -178,19 +212,45 @@ def _take(address, target: Target, manifest: Manifest, kind: str, user, password
     artifact.first_wall_us, artifact.last_wall_us = sink.first_wall_us, sink.last_wall_us
     if not manifest.database_uuid:
         manifest.database_uuid = str(uuid.UUID(bytes=db_uuid))
-    if snapshot_path is not None:
-        artifact.files.append(publish(target, manifest, snapshot_path, "snapshots/" + os.path.basename(snapshot_path), key))
-    for sequence in sequences:
-        artifact.files.append(publish(target, manifest, os.path.join(staging, "wal", wal.segment_name(sequence)),
-                                      "wal/" + wal.segment_name(sequence), key))
+    files = [(snapshot_path, "snapshots/" + os.path.basename(snapshot_path))] if snapshot_path is not None else []
+    files += [(os.path.join(staging, "wal", wal.segment_name(s)), "wal/" + wal.segment_name(s)) for s in sequences]
     if sequences:
         manifest.next_wal_sequence = sequences[-1] + 1
     if kind == "full" or sink.count:  # an incremental that found nothing new leaves the chain as it was
-        manifest.artifacts.append(artifact)
-        manifest.save(target)
+        _publish(target, manifest, artifact, files, key)
     summary.bytes_stored += sum(f.size for f in artifact.files)
     summary.records += sink.count
     summary.last_ts = last_ts
+
+
+def _publish(target: Target, manifest: Manifest, artifact: Artifact, files: list[tuple[str, str]], key) -> None:
+    """Store `files` ((local path, logical name)) as `artifact`'s, then the
+    manifest that lists them, under the list of pending names; files stored
+    before a failure are removed again (a crash leaves them to the next backup)."""
+    ending = suffix(manifest.compressed, manifest.encrypted)
+    names = [logical + ending for _, logical in files]
+    write_pending(target, names)
+    saving = False
+    try:
+        for local, logical in files:
+            artifact.files.append(publish(target, manifest, local, logical, key))
+        manifest.artifacts.append(artifact)
+        saving = True
+        manifest.save(target)
+    except BaseException:
+        if not saving:  # once the manifest is being written it may list them: the next backup decides
+            for name in names:
+                _try(target.remove, name)
+            _try(clear_pending, target)
+        raise
+    _try(clear_pending, target)  # the manifest lists them now: a list left behind names nothing unlisted
+
+
+def _try(action: Callable[..., None], *args: Any) -> None:
+    try:
+        action(*args)
+    except (OSError, TargetError):
+        pass
 
 
 def _receive_snapshot(sock, db_uuid: bytes, staging: str, summary: Summary, progress) -> tuple[str, int, int]:

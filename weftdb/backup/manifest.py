@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from weftdb.backup.target import MANIFEST, Target, TargetError, check_name
+from weftdb.backup.target import MANIFEST, PENDING, Target, TargetError, check_name, is_backup_name
+from weftdb.durability.layout import TEMPORARY_SUFFIX, is_temporary
 
 FORMAT = "weftdb-backup"
 VERSION = 1
@@ -146,6 +147,54 @@ class Manifest:
             return _build(document)
         except (KeyError, TypeError, ValueError, TargetError) as exc:
             raise ManifestError(f"{MANIFEST} is not a complete backup manifest ({type(exc).__name__}: {exc})") from None
+
+
+# -- what else a backup's location holds ----------------------------------------------------
+#
+# A backup publishes its files first and rewrites the manifest last; before
+# publishing it writes their names to `backup.pending.json`, and removes that
+# list once the manifest names them. So a file the manifest does not list is
+# either one an interrupted backup left (named by the list: the next backup
+# removes it) or a stranger: a database opened on the backup, another program.
+# A backup refuses to add to a location with strangers, and verify fails on them.
+
+
+def write_pending(target: Target, names: list[str]) -> None:
+    target.put(PENDING, [json.dumps({"names": names}).encode()])
+
+
+def clear_pending(target: Target) -> None:
+    target.remove(PENDING)
+
+
+def _pending(target: Target) -> set[str]:
+    """The names in the list of an interrupted backup; none if it is missing or damaged."""
+    if not target.exists(PENDING):
+        return set()
+    try:
+        names = json.loads(target.read_small(PENDING))["names"]
+        return {check_name(name) for name in names}
+    except (OSError, TargetError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def unlisted(target: Target, manifest: "Manifest | None", limit: int | None = None) -> tuple[list[str], list[str]]:
+    """The files present that `manifest` does not list: (those an interrupted
+    backup left, the strangers). Temporaries of backup files (`*.tmp`, never
+    data) are neither. Stops after `limit` strangers."""
+    listed = {MANIFEST, PENDING} | ({f.name for f in manifest.files()} if manifest else set())
+    pending = _pending(target)
+    leftovers, strangers = [], []
+    for name in target.files():
+        if name in listed or is_temporary(name) and is_backup_name(name[: -len(TEMPORARY_SUFFIX)]):
+            continue
+        if name in pending:
+            leftovers.append(name)
+        else:
+            strangers.append(name)
+            if limit is not None and len(strangers) >= limit:
+                break
+    return leftovers, strangers
 
 
 def key_check(key: bytes) -> str:

@@ -4,9 +4,10 @@ Why one small interface: the backup client, restore, verify, aggregate and
 inspect read and write a backup only through `Target`, so a local path and an
 object store behave alike, and the rule that keeps `--to` from ever being
 escaped lives in one function: `check_name` accepts only the names WeftDB
-itself gives a backup's files (the manifest, `snapshots/<ts>_<utc>.snapshot`,
-`wal/<sequence>.wal`, each maybe with `.zst` and `.enc`). No name that came
-from the network or from a manifest is used without passing it.
+itself gives a backup's files (the manifest and the list of an unfinished
+backup's files, `snapshots/<ts>_<utc>.snapshot`, `wal/<sequence>.wal`,
+`auth/users-<digest>.json`, each maybe with `.zst` and `.enc`). No name that
+came from the network or from a manifest is used without passing it.
 
 A local target writes through the file layer's careful write
 (`FileSystem.write_atomic`); an fsspec target writes each object in one upload
@@ -21,11 +22,15 @@ import re
 from typing import Any, Iterable, Iterator
 
 from weftdb.durability.files import FileSystem
+from weftdb.durability.layout import BACKUP_MANIFEST
 
-MANIFEST = "backup.json"
+MANIFEST = BACKUP_MANIFEST
+PENDING = "backup.pending.json"  # the files a backup is publishing, until its manifest lists them
 MAX_SMALL_FILE = 64 << 20  # the manifest is read whole; a larger one is refused
 READ_CHUNK = 1 << 20
-_NAME = re.compile(r"(backup\.json|snapshots/\d{20}_\d{8}T\d{12}\.snapshot(\.zst)?(\.enc)?|wal/\d{16}\.wal(\.zst)?(\.enc)?)")
+_SEALED = r"(\.zst)?(\.enc)?"
+_NAME = re.compile(rf"(backup\.json|backup\.pending\.json|snapshots/\d{{20}}_\d{{8}}T\d{{12}}\.snapshot{_SEALED}"
+                   rf"|wal/\d{{16}}\.wal{_SEALED}|auth/users-[0-9a-f]{{32}}\.json{_SEALED})")
 
 
 class TargetError(Exception):
@@ -37,6 +42,10 @@ def check_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise TargetError(f"{str(name)[:80]!r} is not the name of a backup file")
     return name
+
+
+def is_backup_name(name: str) -> bool:
+    return bool(_NAME.fullmatch(name))
 
 
 def is_url(location: str) -> bool:
@@ -53,8 +62,9 @@ class Target:
     def read_chunks(self, name: str) -> Iterator[bytes]: ...
     def put(self, name: str, chunks: Iterable[bytes]) -> None: ...
     def remove(self, name: str) -> None: ...
-    def names(self) -> list[str]:
-        """Every backup file present (other files are ignored)."""
+    def files(self) -> Iterator[str]:
+        """Every file present under the location, whatever its name, as a
+        relative '/'-separated name (not checked: for reporting only)."""
         ...
 
     def local_path(self, name: str) -> str | None:
@@ -105,14 +115,12 @@ class LocalTarget(Target):
         if os.path.exists(path):
             self.fs.remove(path)
 
-    def names(self) -> list[str]:
-        found = [MANIFEST] if os.path.isfile(os.path.join(self.root, MANIFEST)) else []
-        for folder in ("snapshots", "wal"):
-            full = os.path.join(self.root, folder)
-            if os.path.isdir(full):
-                found += [f"{folder}/{n}" for n in sorted(os.listdir(full)) if _NAME.fullmatch(f"{folder}/{n}")]
-        return found
-
+    def files(self) -> Iterator[str]:
+        for folder, directories, names in os.walk(self.root):
+            directories.sort()
+            relative = os.path.relpath(folder, self.root).replace(os.sep, "/")
+            for name in sorted(names):
+                yield name if relative == "." else f"{relative}/{name}"
 
 
 class FsspecTarget(Target):
@@ -151,18 +159,16 @@ class FsspecTarget(Target):
         if self.exists(name):
             self.fs.rm(self._path(name))
 
-    def names(self) -> list[str]:
+    def files(self) -> Iterator[str]:
         self.fs.invalidate_cache()
-        found = []
         try:
             paths = self.fs.find(self.root)
         except FileNotFoundError:
-            return []
-        for path in paths:
-            relative = path[len(self.root):].lstrip("/") if path.startswith(self.root) else None
-            if relative and _NAME.fullmatch(relative):
-                found.append(relative)
-        return sorted(found)
+            return
+        for path in sorted(paths):
+            relative = path[len(self.root):].lstrip("/") if path.startswith(self.root) else path
+            if relative:
+                yield relative
 
 
 def open_target(location: str, storage_options: dict[str, Any] | None = None) -> Target:

@@ -7,8 +7,10 @@ in a temporary data directory and opens it. In order:
 1. the manifest: readable, its own checksum, a known format version, the key
    (for an encrypted backup) matching;
 2. every listed file: present, of the recorded size and SHA-256 (a flipped bit
-   anywhere, a missing or truncated file); files present but not listed are
-   reported as notes;
+   anywhere, a missing or truncated file); a file present but not listed is a
+   problem (a database was opened on the backup, or another program wrote
+   there), unless an interrupted backup left it (a note: the next backup
+   removes it);
 3. every file's contents once decrypted and decompressed: each snapshot opens
    with `SnapshotReader` as the manifest's database at the recorded commit
    timestamp; each WAL segment belongs to the manifest's database and its
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from weftdb.backup.artifacts import ArtifactError, fetch, logical_name
-from weftdb.backup.manifest import Manifest, ManifestError
+from weftdb.backup.manifest import Manifest, ManifestError, unlisted
 from weftdb.backup.records import ChainBroken, record_times
 from weftdb.backup.restore import RestoreError, restore
 from weftdb.backup.sealing import SealError
@@ -83,10 +85,10 @@ def _verify(location: str, key: bytes | None, storage_options: dict[str, Any] | 
         report.problems.append(str(exc))
         return report
     report.location = target.url
-    listed = {f.name for f in manifest.files()}
-    for name in target.names():
-        if name != MANIFEST and name not in listed:
-            report.notes.append(f"{name} is not listed in the manifest (ignored by restore)")
+    leftovers, strangers = unlisted(target, manifest)
+    report.notes += [f"{name} was left by an interrupted backup (the next backup removes it)" for name in leftovers]
+    report.problems += [f"{name} is not listed in the manifest: no backup wrote it (a database opened on the backup, "
+                        "or another program), so the location does not hold this backup alone" for name in strangers]
     _check_chain(manifest, report)
     staging = tempfile.mkdtemp(prefix="weftdb-verify-")
     try:
@@ -114,7 +116,7 @@ def _verify(location: str, key: bytes | None, storage_options: dict[str, Any] | 
             if artifact.segments and expected != artifact.last_ts + 1 and len(report.problems) == before:
                 report.problems.append(f"artifact {number} ({artifact.kind}): its WAL ends at commit timestamp "
                                        f"{expected - 1}, the manifest says {artifact.last_ts}")
-        if report.problems:
+        if len(report.problems) > len(strangers):
             report.problems.append("trial restore skipped: the files above are not as recorded")
             return report
         trial = os.path.join(staging, "trial")

@@ -45,7 +45,7 @@ def _errors() -> tuple[type[BaseException], ...]:
               help="auto: incremental when --to holds a backup, else full.")
 @click.option("--username", help="User on the server (needed once the server has users).")
 @click.option("--password-file", type=click.Path(exists=True, dir_okay=False), help="File whose first line is the password.")
-@click.option("--compress", is_flag=True, help="Store files zstd-compressed (*.zst); restore with `weftdb restore`.")
+@click.option("--compress", is_flag=True, help="Store files zstd-compressed (*.zst).")
 @click.option("--encrypt-key-file", type=click.Path(exists=True, dir_okay=False),
               help="Encrypt with AES-256-GCM under this key (32 bytes, or 64 hex digits, or base64).")
 @click.pass_context
@@ -55,9 +55,9 @@ def backup(ctx: click.Context, source: str | None, to: str | None, kind: str, us
 
     A full backup copies a consistent snapshot and then the WAL up to the end
     of the copy while the server goes on serving; an incremental one fetches
-    only the transactions since the backup's last one. A plain backup
-    directory is a data directory (`weftdb serve --data-directory DIR`
-    starts on it); compressed or encrypted ones need `weftdb restore`.
+    only the transactions since the backup's last one. A backup directory
+    is not a data directory: `weftdb restore` makes one from it. --to must
+    be empty or hold a backup and nothing else.
 
     \b
     Examples:

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from weftdb.basics.config import Config
+from weftdb.basics.config import Config, ConfigError
 from weftdb.basics.errors import ClientError
 from weftdb.durability import checkpoint, snapshot, swap, wal
 from weftdb.durability.files import FileSystem
-from weftdb.durability.layout import DATA_DIRECTORIES, Layout, is_temporary, stamp
+from weftdb.durability.layout import BACKUP_MANIFEST, DATA_DIRECTORIES, Layout, is_temporary, stamp
 from weftdb.durability.process_lock import ProcessLock, lock_process
 from weftdb.durability.recovery import Recovered, recover
 from weftdb.durability.retention import Retention
@@ -69,6 +69,7 @@ class Durability:
         """Lock, finish an interrupted restore, recover and start the WAL."""
         fs = fs or FileSystem()
         layout = Layout(data_dir)
+        _refuse_a_backup(fs, layout)
         process_lock = lock_process(data_dir)
         try:
             swap.finish_interrupted(fs, layout)
@@ -196,6 +197,17 @@ class Durability:
             "data_directory_locked": self.retention.paused("lock"),
             "disk_usage": sum(size for _, size in _files(self.fs, self.layout.root, recursive=True)),
         }
+
+
+def _refuse_a_backup(fs: FileSystem, layout: Layout) -> None:
+    """A backup directory is not a data directory, even a plain one that looks
+    like one: starting on it would write a lock, a WAL and snapshots of another
+    history among the backup's files (and into a compressed or encrypted one,
+    start an empty database). Refused before anything is written there."""
+    if fs.exists(layout.backup_manifest):
+        raise ConfigError(f"{layout.root} holds a backup ({BACKUP_MANIFEST}), not a data directory: only "
+                          f"`weftdb restore` opens it. Restore it into a data directory: "
+                          f"weftdb restore --from {layout.root} --to NEW_DIR")
 
 
 def _cut_tail(fs: FileSystem, tail: SegmentTail | None) -> None:

@@ -16,6 +16,9 @@ docs/formats.md ("Data directory") shows the tree.
       .restore-staging/      a `weftdb restore` being assembled or swapped in (durability/swap.py)
       .old/                  data set aside when started with recovery off
 
+A directory that holds `backup.json` is a backup (weftdb/backup/), not a data
+directory: only `weftdb restore` opens it.
+
 A file is written under `<name>.tmp` and renamed into place
 (`FileSystem.replacing`); a `.tmp` file is never data.
 """
@@ -36,6 +39,7 @@ RESTORE_SET_ASIDE = ".restore-set-aside"
 RESTORE_STAGING = ".restore-staging"
 RECOVERY_OFF_SET_ASIDE = ".old"
 TEMPORARY_SUFFIX = ".tmp"
+BACKUP_MANIFEST = "backup.json"
 
 DATA_DIRECTORIES = (SNAPSHOTS, WAL)
 """The directories that hold the graph's history: what retention, checkpoints and restores act on."""
@@ -106,3 +110,7 @@ class Layout:
     @property
     def recovery_off_set_aside(self) -> str:
         return self.path(RECOVERY_OFF_SET_ASIDE)
+
+    @property
+    def backup_manifest(self) -> str:
+        return self.path(BACKUP_MANIFEST)
