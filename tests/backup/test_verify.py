@@ -39,13 +39,13 @@ def test_a_good_chain_verifies(chain):
     report = verify_backup(chain[0])
     assert report.ok, report.problems
     assert (report.vertices, report.edges) == (70, 30)
-    assert report.files_checked == 3
+    assert report.files_checked == 4  # a snapshot, two WAL segments, the users file
 
 
 def test_verify_catches_a_flipped_bit_in_any_file(chain, tmp_path):
     path, _ = chain
     files = _files(path)
-    assert len(files) == 4  # manifest, snapshot, two segments
+    assert len(files) == 5  # manifest, snapshot, two segments, users
     for number, name in enumerate(files):
         copy = str(tmp_path / f"copy{number}")
         shutil.copytree(path, copy)

@@ -3,8 +3,11 @@
 Why: a long chain of incrementals restores slowly and depends on every link.
 Aggregating restores the chain's end state (the same code as `weftdb
 restore`, into a temporary directory), recovers it into memory, writes one
-snapshot of it with `snapshot.write`, stores that as the only artifact of a
-new manifest, and only then removes the files the old chain needed. Later
+snapshot of it with `snapshot.write`, stores that (and the chain's latest
+users file) as the only artifact of a new manifest, and only then removes
+the files the old chain needed. Until they are gone the files either manifest
+does not list are named in `backup.pending.json`, so a crash leaves nothing
+the next backup would take for a stranger. Later
 incrementals continue from the aggregated backup as from any full one; the
 WAL sequence numbers go on from where the chain was.
 
@@ -15,6 +18,7 @@ before it can no longer be restored from this backup.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -23,11 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from weftdb.backup.artifacts import publish
-from weftdb.backup.manifest import Artifact, Manifest, now
+from weftdb.backup.manifest import USERS_PREFIX, Artifact, FileEntry, Manifest, clear_pending, now, write_pending
 from weftdb.backup.restore import open_backup, restore
-from weftdb.backup.target import MANIFEST
+from weftdb.backup.sealing import suffix
 from weftdb.durability import snapshot
 from weftdb.durability.files import FileSystem
+from weftdb.durability.layout import Layout
 from weftdb.durability.recovery import recover
 
 
@@ -47,6 +52,21 @@ class AggregateSummary:
                 f"{self.seconds:.2f} s")
 
 
+def _digest(path: str) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()[:32]
+
+
+def _users_file(fs: FileSystem, data_dir: str, manifest: Manifest) -> str | FileEntry | None:
+    """The restored users: the entry of the same bytes when the chain stores
+    them already, else the file to store; None for a chain without users."""
+    path = Layout(data_dir).users
+    if not fs.exists(path):
+        return None
+    name = f"{USERS_PREFIX}{_digest(path)}.json{suffix(manifest.compressed, manifest.encrypted)}"
+    return manifest.entry(name) or path
+
+
 def aggregate(location: str, key: bytes | None = None, storage_options: dict[str, Any] | None = None,
               items_per_batch: int = 1_000_000) -> AggregateSummary:
     started = time.monotonic()
@@ -64,14 +84,26 @@ def aggregate(location: str, key: bytes | None = None, storage_options: dict[str
         aggregated = Manifest(manifest.database_uuid, manifest.compression, manifest.encryption, manifest.key_check,
                               manifest.next_wal_sequence)
         artifact = Artifact("full", now(), commit_ts + 1, commit_ts, snapshot_ts=commit_ts, snapshot_wall_us=wall)
-        artifact.files.append(publish(target, aggregated, info.path, "snapshots/" + os.path.basename(info.path), key))
+        files = [(info.path, "snapshots/" + os.path.basename(info.path))]
+        users = _users_file(fs, data_dir, manifest)
+        if isinstance(users, FileEntry):
+            artifact.files.append(users)  # the same bytes are stored already
+        elif users is not None:
+            files.append((users, f"{USERS_PREFIX}{_digest(users)}.json"))
+        ending = suffix(manifest.compressed, manifest.encrypted)
+        keep = {logical + ending for _, logical in files} | {f.name for f in artifact.files}
+        old = sorted({f.name for f in manifest.files()} - keep)
+        # Until the old files are gone, the ones not listed by whichever manifest is in place are pending.
+        write_pending(target, sorted(keep) + old)
+        for local, logical in files:
+            artifact.files.append(publish(target, aggregated, local, logical, key))
         aggregated.artifacts.append(artifact)
         aggregated.save(target)
-        keep = {f.name for f in artifact.files} | {MANIFEST}
-        for entry in manifest.files():
-            if entry.name not in keep:
-                target.remove(entry.name)
+        for name in old:
+            target.remove(name)
+        clear_pending(target)
         return AggregateSummary(len(manifest.artifacts), commit_ts, info.vertex_count, info.edge_count,
-                                sum(f.size for f in manifest.files()), artifact.files[0].size, time.monotonic() - started)
+                                sum(f.size for f in manifest.files()), sum(f.size for f in artifact.files),
+                                time.monotonic() - started)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -76,7 +76,7 @@ def checked_chunks(target: Target, entry: FileEntry) -> Iterator[bytes]:
 
 
 def fetch(target: Target, manifest: Manifest, entry: FileEntry, dest: str, key: bytes | None,
-          fs: FileSystem | None = None) -> None:
+          fs: FileSystem | None = None, mode: int = 0o644) -> None:
     """Write the original bytes of `entry` to `dest` carefully (`FileSystem.write_atomic`):
     `dest` appears, fsynced, only once every check passed."""
 
@@ -92,4 +92,4 @@ def fetch(target: Target, manifest: Manifest, entry: FileEntry, dest: str, key: 
         if size != entry.raw_size:
             raise ArtifactError(f"{entry.name} holds {size} bytes; the manifest records {entry.raw_size}")
 
-    (fs or FileSystem()).write_atomic(dest, checked())
+    (fs or FileSystem()).write_atomic(dest, checked(), mode=mode)

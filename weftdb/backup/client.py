@@ -39,11 +39,13 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 from weftdb.backup import protocol
-from weftdb.backup.artifacts import publish
+from weftdb.backup.artifacts import logical_name, publish
 from weftdb.backup.manifest import (
     COMPRESSION,
     ENCRYPTION,
+    USERS_PREFIX,
     Artifact,
+    FileEntry,
     Manifest,
     clear_pending,
     key_check,
@@ -58,6 +60,7 @@ from weftdb.basics.errors import RecoveryError
 from weftdb.durability import snapshot, wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotReader
+from weftdb.durability.users import parse as parse_users
 
 MAX_SNAPSHOT = 1 << 44  # 16 TiB: an announced size beyond this is not believed
 MAX_TS = 10**19  # commit timestamps fit the 20-digit snapshot names
@@ -206,7 +209,7 @@ def _take(address, target: Target, manifest: Manifest, kind: str, user, password
         else:
             after = manifest.last_ts
         sink = RecordSink(os.path.join(staging, "wal"), db_uuid, manifest.next_wal_sequence, after)
-        last_ts = _receive_records(sock, sink, kind, summary, progress)
+        last_ts, users = _receive_records(sock, sink, kind, summary, progress)
     sequences = sink.close()
     artifact.last_ts = last_ts
     artifact.first_wall_us, artifact.last_wall_us = sink.first_wall_us, sink.last_wall_us
@@ -216,17 +219,39 @@ def _take(address, target: Target, manifest: Manifest, kind: str, user, password
     files += [(os.path.join(staging, "wal", wal.segment_name(s)), "wal/" + wal.segment_name(s)) for s in sequences]
     if sequences:
         manifest.next_wal_sequence = sequences[-1] + 1
-    if kind == "full" or sink.count:  # an incremental that found nothing new leaves the chain as it was
-        _publish(target, manifest, artifact, files, key)
+    carried, stored = _carry_users(manifest, kind, users, staging)
+    # An incremental that found nothing new (no transaction, the same users) leaves the chain as it was.
+    if kind == "full" or sink.count or carried or stored:
+        _publish(target, manifest, artifact, files + carried, stored, key)
     summary.bytes_stored += sum(f.size for f in artifact.files)
     summary.records += sink.count
     summary.last_ts = last_ts
 
 
-def _publish(target: Target, manifest: Manifest, artifact: Artifact, files: list[tuple[str, str]], key) -> None:
-    """Store `files` ((local path, logical name)) as `artifact`'s, then the
-    manifest that lists them, under the list of pending names; files stored
-    before a failure are removed again (a crash leaves them to the next backup)."""
+def _carry_users(manifest: Manifest, kind: str, data: bytes, staging: str) -> tuple[list[tuple[str, str]], list[FileEntry]]:
+    """How the artifact lists the users file: (the file to store, or the entry
+    of the same bytes stored already). A full always lists it, an incremental
+    only when it differs from the chain's latest; the name is the bytes' digest."""
+    logical = f"{USERS_PREFIX}{hashlib.sha256(data).hexdigest()[:32]}.json"
+    latest = manifest.users_as_of(manifest.last_ts)
+    if kind == "incremental" and latest is not None and logical_name(latest) == logical:
+        return [], []
+    stored = manifest.entry(logical + suffix(manifest.compressed, manifest.encrypted))
+    if stored is not None:
+        return [], [stored]
+    path = os.path.join(staging, *logical.split("/"))
+    fs = FileSystem()
+    fs.makedirs(os.path.dirname(path))
+    fs.write_atomic(path, data, mode=0o600)
+    return [(path, logical)], []
+
+
+def _publish(target: Target, manifest: Manifest, artifact: Artifact, files: list[tuple[str, str]],
+             stored: list[FileEntry], key) -> None:
+    """Store `files` ((local path, logical name)) as `artifact`'s, beside the
+    entries of files `stored` already, then the manifest that lists them, under
+    the list of pending names; files stored before a failure are removed again
+    (a crash leaves them to the next backup)."""
     ending = suffix(manifest.compressed, manifest.encrypted)
     names = [logical + ending for _, logical in files]
     write_pending(target, names)
@@ -234,6 +259,7 @@ def _publish(target: Target, manifest: Manifest, artifact: Artifact, files: list
     try:
         for local, logical in files:
             artifact.files.append(publish(target, manifest, local, logical, key))
+        artifact.files += stored
         manifest.artifacts.append(artifact)
         saving = True
         manifest.save(target)
@@ -293,9 +319,24 @@ def _receive_snapshot(sock, db_uuid: bytes, staging: str, summary: Summary, prog
     return path, commit_ts, wall_time_us
 
 
-def _receive_records(sock, sink: RecordSink, kind: str, summary: Summary, progress) -> int:
-    expect = ("records", "part", "part_end", "end") + (("unavailable",) if kind == "incremental" else ())
+def _receive_users(message: dict[str, Any], before: bytes | None) -> bytes:
+    if before is not None:
+        raise protocol.ProtocolError("a second users file")
+    data = protocol.field(message, "data", bytes)
+    if len(data) > protocol.MAX_USERS:
+        raise protocol.ProtocolError(f"a users file of {len(data)} bytes (at most {protocol.MAX_USERS})")
+    try:
+        parse_users(data)
+    except ValueError as exc:
+        raise protocol.ProtocolError(f"the users file the server sent is not one: {exc}") from None
+    return data
+
+
+def _receive_records(sock, sink: RecordSink, kind: str, summary: Summary, progress) -> tuple[int, bytes]:
+    """The records into `sink`, then the users file; returns (last commit timestamp, the users file's bytes)."""
+    expect = ("records", "part", "part_end", "users", "end") + (("unavailable",) if kind == "incremental" else ())
     part = bytearray()
+    users = None
     first = True
     while True:
         message = protocol.receive(sock, expect, protocol.MAX_MESSAGE)
@@ -323,11 +364,16 @@ def _receive_records(sock, sink: RecordSink, kind: str, summary: Summary, progre
             sink.add(bytes(part))
             summary.bytes_received += len(part)
             part = bytearray()
+        elif kind_ == "users":
+            users = _receive_users(message, users)
+            summary.bytes_received += len(users)
         else:
             last_ts = protocol.field(message, "last_ts", int, minimum=0)
+            if users is None:
+                raise protocol.ProtocolError("the backup ended without the users file")
             if part or last_ts != sink.last_ts:
                 raise protocol.ProtocolError(f"the server says the backup ends at {last_ts}, the records at {sink.last_ts}")
-            return last_ts
+            return last_ts, users
 
 
 def describe_time(wall_time_us: int | None) -> str:

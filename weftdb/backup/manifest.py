@@ -29,9 +29,11 @@ from weftdb.backup.target import MANIFEST, PENDING, Target, TargetError, check_n
 from weftdb.durability.layout import TEMPORARY_SUFFIX, is_temporary
 
 FORMAT = "weftdb-backup"
-VERSION = 1
+VERSION = 2  # 2: artifacts may list a users file (auth/...); version 1 manifests are read too
+READS = (1, 2)
 ENCRYPTION = "aes-256-gcm"
 COMPRESSION = "zstd"
+USERS_PREFIX = "auth/users-"  # + 32 hex digits of the SHA-256 of the file's bytes + ".json"
 
 
 class ManifestError(Exception):
@@ -70,6 +72,12 @@ class Artifact:
     def segments(self) -> list[FileEntry]:
         return [f for f in self.files if f.name.startswith("wal/")]
 
+    @property
+    def users(self) -> FileEntry | None:
+        """The users file as of this backup's end: a full always lists it, an
+        incremental only when it changed (else the previous one's holds)."""
+        return next((f for f in self.files if f.name.startswith(USERS_PREFIX)), None)
+
 
 @dataclass
 class Manifest:
@@ -98,6 +106,21 @@ class Manifest:
 
     def files(self) -> list[FileEntry]:
         return [f for a in self.artifacts for f in a.files]
+
+    def entry(self, name: str) -> FileEntry | None:
+        """The entry of the stored file `name`, if an artifact lists it."""
+        return next((f for f in self.files() if f.name == name), None)
+
+    def users_as_of(self, last_ts: int) -> FileEntry | None:
+        """The users file of a restore up to commit timestamp `last_ts`: the one
+        of the newest backup that ended at or before it; for a point before the
+        first backup that carried one ended, that first one. None for a chain
+        without users files (made before they were backed up)."""
+        carrying = [a.users for a in self.artifacts if a.users is not None]
+        before = [a.users for a in self.artifacts if a.users is not None and a.last_ts <= last_ts]
+        if before:
+            return before[-1]
+        return carrying[0] if carrying else None
 
     def check_key(self, key: bytes | None) -> None:
         if not self.encrypted:
@@ -137,9 +160,9 @@ class Manifest:
             raise ManifestError(f"{MANIFEST} is not valid JSON ({exc}): it is damaged") from None
         if not isinstance(document, dict):
             raise ManifestError(f"{MANIFEST} is not a JSON object")
-        if document.get("format") != FORMAT or document.get("version") != VERSION:
+        if document.get("format") != FORMAT or document.get("version") not in READS:
             raise ManifestError(f"{MANIFEST} is a {document.get('format')!r} manifest of version {document.get('version')!r}; "
-                                f"this WeftDB reads {FORMAT!r} version {VERSION}")
+                                f"this WeftDB reads {FORMAT!r} versions {', '.join(map(str, READS))}")
         checksum = document.pop("checksum", None)
         if checksum != _checksum(dict(document)):
             raise ManifestError(f"{MANIFEST} fails its checksum: it is damaged or was edited")

@@ -1,8 +1,9 @@
 """The backup service's wire format: length-prefixed msgpack messages.
 
-Why so small: a backup moves two kinds of bytes, a snapshot file and WAL
-record bodies, and both already carry their own checksums and are checked
-again by the client. The protocol only has to frame them and say what they
+Why so small: a backup moves three kinds of bytes, a snapshot file, WAL
+record bodies and the users file, each checked again by the client (the
+snapshot and records by their own checksums and timestamps, the users file
+by parsing it). The protocol only has to frame them and say what they
 are. Every message is
 
     u32 big-endian length | msgpack map (weftdb.durability.codec)
@@ -22,6 +23,7 @@ The conversation (docs/formats.md, "Backup protocol"):
                           chunk {data} ...            exactly `size` bytes
                           snapshot_end {sha256}
     server (both):        records {bodies: [WAL record body, ...]} ...
+                          users {data}                the users file as of the end
                           end {last_ts, records}
     server (incremental): unavailable {message}       the client falls back to full
     server (any time):    error {message}
@@ -35,9 +37,10 @@ from typing import Any
 
 from weftdb.durability import codec
 
-VERSION = 1
+VERSION = 2  # 2: the users file travels with every backup
 DEFAULT_PORT = 6362
 CHUNK = 1 << 20  # payload bytes per snapshot chunk or records message
+MAX_USERS = CHUNK  # bytes of a users file (some 6,000 users) in its one message
 MAX_MESSAGE = CHUNK + (64 << 10)  # a data message: its payload plus a little msgpack overhead
 MAX_CONTROL = 64 << 10  # hello, requests, and every other message but chunk/records
 _LENGTH = struct.Struct(">I")

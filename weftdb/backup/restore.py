@@ -16,7 +16,10 @@ backup has. So restore
 4. opens the result once (recovery replays it) and reports the counts.
 
 A target that is not empty is refused unless `overwrite` is given; then its
-`wal/` and `snapshots/` are replaced (users in `auth/` stay). The new files
+`wal/` and `snapshots/` are replaced, and `auth/` by the users as of the point
+restored (the users file of the newest backup in the chain that ended at or
+before it), so the restored database asks for the credentials its source
+did. (A chain made before users were backed up has none; the target's stay.) The new files
 are assembled, fsynced, in the target's `.restore-staging/` and swapped in by
 `durability/swap.py`, so a crash leaves the old data or the new, never
 neither. The target's process lock is held throughout, so a running database
@@ -38,9 +41,10 @@ from weftdb.backup.records import RecordSink, record_times
 from weftdb.backup.target import Target, open_target
 from weftdb.durability import swap
 from weftdb.durability.files import FileSystem
-from weftdb.durability.layout import LOCK, SNAPSHOTS, WAL, Layout
+from weftdb.durability.layout import AUTH, LOCK, SNAPSHOTS, USERS, WAL, Layout
 from weftdb.durability.process_lock import lock_process
 from weftdb.durability.snapshot_file import SnapshotReader
+from weftdb.durability.users import parse as parse_users
 from weftdb.durability.wal_reader import WalReader
 
 log = logging.getLogger("weftdb.backup")
@@ -203,7 +207,27 @@ def _assemble(fs: FileSystem, layout: Layout, target: Target, manifest: Manifest
     _copy_records(fs, os.path.join(fetched, WAL), manifest, sink, until_ts, until_us)
     sink.close()
     fs.remove_tree(fetched)
+    bytes_read += _restore_users(fs, target, manifest, sink.last_ts, key, new)
     return full, sink, bytes_read
+
+
+def _restore_users(fs: FileSystem, target: Target, manifest: Manifest, last_ts: int, key: bytes | None, new: str) -> int:
+    """The users as of the point restored into `<new>/auth/users.json` (checked:
+    it must parse), so the swap replaces the target's `auth/` with them; returns
+    the bytes read. A backup made before users were backed up has none: the
+    target's users stay."""
+    entry = manifest.users_as_of(last_ts)
+    if entry is None:
+        return 0
+    auth = os.path.join(new, AUTH)
+    fs.makedirs(auth)
+    path = os.path.join(auth, USERS)
+    fetch(target, manifest, entry, path, key, fs, mode=0o600)
+    try:
+        parse_users(fs.read(path))
+    except ValueError as exc:
+        raise RestoreError(f"{entry.name} is not a users file: {exc}") from None
+    return entry.size
 
 
 def _drop_assembly(fs: FileSystem, layout: Layout) -> None:

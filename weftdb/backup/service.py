@@ -12,7 +12,9 @@ retention cannot remove a segment being read; the pause ends with the backup.
 
 Authentication uses the database's UserStore, as Bolt does: once a user
 exists, HELLO must name a user and the right password; a refusal is logged and
-answered after a small fixed delay. The wire format is `protocol.py`.
+answered after a small fixed delay. The users themselves (their file's bytes,
+`UserStore.export`) go with every backup, after the records: a restored
+database asks for the same credentials. The wire format is `protocol.py`.
 
 `BackupService(db, address, port).start()` runs it on threads in-process (the
 Bolt server starts one, tests start their own); `.stop()` ends it.
@@ -145,7 +147,8 @@ class BackupService:
     def _conversation(self, conn: socket.socket, peer: Any, reason: str) -> None:
         hello = protocol.receive(conn, ("hello",))
         if hello.get("version") != protocol.VERSION:
-            protocol.send(conn, {"type": "refused", "message": f"this server speaks backup protocol version {protocol.VERSION}"})
+            protocol.send(conn, {"type": "refused", "message": f"this server speaks backup protocol version {protocol.VERSION}, "
+                                 f"the client {str(hello.get('version'))[:20]}: use a weftdb of the server's version"})
             return
         users = self.db.users
         if users.has_users:
@@ -218,7 +221,7 @@ class BackupService:
         log.info("backup service: incremental backup since %d to %s: %d WAL records", since, peer, sent)
 
     def _send_records(self, conn: socket.socket, since: int) -> int:
-        """Stream records since < ts <= the visible timestamp after a WAL sync; then `end`."""
+        """Stream records since < ts <= the visible timestamp after a WAL sync; then the users and `end`."""
         durability = self.db.durability
         live: tuple = (None, 0)
         if durability.wal is None:
@@ -253,6 +256,12 @@ class BackupService:
             raise protocol.ProtocolError(str(exc)) from None
         if bodies:
             protocol.send(conn, {"type": "records", "bodies": bodies})
+        users = self.db.users.export()
+        if len(users) > protocol.MAX_USERS:
+            message = f"the users file has {len(users)} bytes; a backup carries at most {protocol.MAX_USERS}"
+            protocol.send(conn, {"type": "error", "message": message})
+            raise protocol.ProtocolError(message)
+        protocol.send(conn, {"type": "users", "data": users})
         protocol.send(conn, {"type": "end", "last_ts": upto, "records": count})
         return count
 

@@ -14,7 +14,8 @@ in a temporary data directory and opens it. In order:
 3. every file's contents once decrypted and decompressed: each snapshot opens
    with `SnapshotReader` as the manifest's database at the recorded commit
    timestamp; each WAL segment belongs to the manifest's database and its
-   records continue the chain's commit timestamps without a gap;
+   records continue the chain's commit timestamps without a gap; each users
+   file parses and has the digest its name says;
 4. the chain: each incremental continues its predecessor at last_ts + 1;
 5. a trial restore into a temporary directory (recovery runs), with the
    vertex and edge counts of the result.
@@ -24,6 +25,7 @@ in a temporary data directory and opens it. In order:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from weftdb.backup.artifacts import ArtifactError, fetch, logical_name
-from weftdb.backup.manifest import Manifest, ManifestError, unlisted
+from weftdb.backup.manifest import USERS_PREFIX, FileEntry, Manifest, ManifestError, unlisted
 from weftdb.backup.records import ChainBroken, record_times
 from weftdb.backup.restore import RestoreError, restore
 from weftdb.backup.sealing import SealError
@@ -40,6 +42,7 @@ from weftdb.backup.target import MANIFEST, TargetError, open_target
 from weftdb.basics.errors import RecoveryError
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotReader
+from weftdb.durability.users import parse as parse_users
 from weftdb.durability.wal_reader import WalReader
 
 
@@ -108,6 +111,8 @@ def _verify(location: str, key: bytes | None, storage_options: dict[str, Any] | 
                         progress(entry.size)
                     if entry.name.startswith("snapshots/"):
                         _check_snapshot(dest, manifest, artifact.snapshot_ts)
+                    elif entry.name.startswith(USERS_PREFIX):
+                        _check_users(dest, entry)
                     else:
                         expected = _check_segment(dest, manifest, expected)
                     os.remove(dest)
@@ -158,6 +163,15 @@ def _check_snapshot(path: str, manifest: Manifest, snapshot_ts: int | None) -> N
         pass
     for _batch in reader.edge_batches(1):
         pass
+
+
+def _check_users(path: str, entry: FileEntry) -> None:
+    """A users file that parses, named by the digest of its bytes."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    parse_users(data)
+    if logical_name(entry) != f"{USERS_PREFIX}{hashlib.sha256(data).hexdigest()[:32]}.json":
+        raise ValueError("its bytes are not the ones its name was given for")
 
 
 def _check_segment(path: str, manifest: Manifest, expected: int) -> int:

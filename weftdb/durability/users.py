@@ -7,6 +7,10 @@ owner only), rewritten whole through the file layer's careful write
 (`FileSystem.write_atomic`) on every change, so a crash leaves either the old
 or the new list. With no data directory the store lives in memory.
 
+The file's bytes travel with every backup and checkpoint (`UserStore.export`),
+and whoever brings them back checks them with `parse` first: a restored
+database asks for the same credentials as its source.
+
 Checking a password costs one scrypt whether or not the user exists, so the
 time taken does not tell an attacker which names are real.
 """
@@ -61,6 +65,29 @@ def _check_name(user: str) -> None:
         raise UserError(f"a user name cannot contain spaces or control characters: {user!r}")
 
 
+def parse(data: bytes) -> dict[str, dict]:
+    """The users of a users file's bytes; ValueError saying what is wrong."""
+    try:
+        document = json.loads(data)
+        if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
+            version = document.get("version") if isinstance(document, dict) else None
+            raise ValueError(f"unknown format version {version!r}")
+        users = document["users"]
+        for name, record in users.items():
+            bytes.fromhex(record["salt"]), bytes.fromhex(record["hash"])
+            n, r, p = int(record["n"]), int(record["r"]), int(record["p"])
+            if n < 2 or n & (n - 1) or not 1 <= r <= 64 or not 1 <= p <= 16 or 128 * n * r > 32 * 1024 * 1024:
+                raise ValueError(f"scrypt parameters of user {name!r} are out of range")
+        return users
+    except (UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{type(exc).__name__}: {exc}") from None
+
+
+def encode(users: dict[str, dict]) -> bytes:
+    """The bytes of a users file holding `users`."""
+    return json.dumps({"version": FORMAT_VERSION, "users": users}, indent=1, sort_keys=True).encode("utf-8")
+
+
 class UserStore:
     """The users of one database. `directory` is the data directory (None: in memory only)."""
 
@@ -76,26 +103,21 @@ class UserStore:
     @staticmethod
     def _load(path: str) -> dict[str, dict]:
         try:
-            with open(path, encoding="utf-8") as handle:
-                document = json.load(handle)
-            if document.get("version") != FORMAT_VERSION:
-                raise ValueError(f"unknown format version {document.get('version')!r}")
-            users = document["users"]
-            for name, record in users.items():
-                bytes.fromhex(record["salt"]), bytes.fromhex(record["hash"])
-                n, r, p = int(record["n"]), int(record["r"]), int(record["p"])
-                if n < 2 or n & (n - 1) or not 1 <= r <= 64 or not 1 <= p <= 16 or 128 * n * r > 32 * 1024 * 1024:
-                    raise ValueError(f"scrypt parameters of user {name!r} are out of range")
-            return users
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            with open(path, "rb") as handle:
+                return parse(handle.read())
+        except (OSError, ValueError) as exc:
             raise DatabaseError(f"cannot read the user file {path}: {exc}") from None
 
     def _save(self) -> None:
         if self._path is None:
             return
         self._fs.makedirs(os.path.dirname(self._path))
-        data = json.dumps({"version": FORMAT_VERSION, "users": self._users}, indent=1, sort_keys=True)
-        self._fs.write_atomic(self._path, data.encode("utf-8"), mode=0o600)
+        self._fs.write_atomic(self._path, encode(self._users), mode=0o600)
+
+    def export(self) -> bytes:
+        """The users file's bytes as of now (what `_save` writes): what a backup carries."""
+        with self._lock:
+            return encode(self._users)
 
     @property
     def has_users(self) -> bool:
