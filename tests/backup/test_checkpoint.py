@@ -79,7 +79,7 @@ def test_manifest_lists_every_snapshot_and_wal_segment_with_its_bytes(tmp_path):
     assert listed.keys() == on_disk.keys() and len([p for p in on_disk if p.startswith("wal/")]) > 2
     assert {p: b for p, b in listed.items() if p != newest} == {p: b for p, b in on_disk.items() if p != newest}
     assert listed[newest] == db.durability.wal.current_segment_bytes < on_disk[newest]  # the rest is zero padding
-    assert manifest["commit_timestamp"] == db.storage.last_commit_ts == 31 and manifest["format"] == "weftdb-checkpoint" and manifest["version"] == 1
+    assert manifest["commit_timestamp"] == db.storage.last_commit_ts == 31 and manifest["format"] == "weftdb-checkpoint" and manifest["version"] == 2
     assert manifest["database_uuid"] == str(uuid.UUID(bytes=db.durability.db_uuid))
     db.close()
 
@@ -225,7 +225,7 @@ def test_a_truncated_listed_file_is_refused(checkpointed_copy):
 @pytest.mark.parametrize(
     "change, reason",
     [
-        ({"version": 2}, "version 2; this WeftDB reads 'weftdb-checkpoint' version 1"),
+        ({"version": 3}, "version 3; this WeftDB reads 'weftdb-checkpoint' versions 1, 2"),
         ({"wal_format_version": 9}, "wal format version is 9"),
         ({"database_uuid": str(uuid.uuid4())}, "belongs to database"),
     ],
@@ -299,3 +299,34 @@ def test_a_copy_started_without_restore_warns_keeps_the_manifest_and_can_still_g
     with weftdb.open(copy, **QUIET) as again:
         assert again.storage.last_commit_ts == ts
         assert dump_text(again) == expected
+
+
+def test_restoring_a_checkpoint_brings_back_its_users(tmp_path):
+    """The users file is rewritten, not appended to: a copy taken after a change holds the new users,
+    and the checkpoint's are put back (issue 12, item 1)."""
+    live, copy = str(tmp_path / "live"), str(tmp_path / "copy")
+    db = weftdb.open(live, **QUIET)
+    db.execute("CREATE USER ann IDENTIFIED BY 'at the checkpoint'")
+    db.execute("CHECKPOINT CREATE")
+    assert [e["path"] for e in manifest_of(live)["files"] if e["path"].startswith("auth/")] == ["auth/users.json"]
+    db.execute("SET PASSWORD FOR ann TO 'later'")
+    db.execute("CREATE USER eve IDENTIFIED BY 'later too'")
+    shutil.copytree(live, copy)
+    db.execute("CHECKPOINT RELEASE")
+    db.close()
+    open(os.path.join(copy, "_restore"), "w").close()
+    with weftdb.open(copy, **QUIET) as restored:
+        assert restored.users.users() == ["ann"]
+        assert restored.users.verify("ann", "at the checkpoint") and not restored.users.verify("ann", "later")
+    assert oct(os.stat(os.path.join(copy, "auth", "users.json")).st_mode & 0o777) == "0o600"
+    kept = [os.path.join(r, n) for r, _, names in os.walk(os.path.join(copy, ".restore-set-aside")) for n in names]
+    assert [os.path.relpath(k, copy).split(os.sep)[2:] for k in kept] == [["auth", "users.json"]]
+    assert "eve" in json.load(open(kept[0]))["users"]  # the copy's own users file, set aside, not deleted
+
+    without = str(tmp_path / "without")  # a checkpoint without users: users created after it go
+    with weftdb.open(without, **QUIET) as db:
+        db.execute("CHECKPOINT CREATE")
+        db.execute("CREATE USER late IDENTIFIED BY 'x'")
+    open(os.path.join(without, "_restore"), "w").close()
+    with weftdb.open(without, **QUIET) as restored:
+        assert restored.users.users() == []

@@ -11,9 +11,11 @@ the copy back to that list.
 
 * `create`: under the store's write lock (no commit can append meanwhile)
   fsync the WAL, take the last commit timestamp and the size of every
-  snapshot and WAL segment; then write `checkpoint.json` atomically
-  (docs/formats.md, "Checkpoint manifest") and pause deletions with reason
-  "checkpoint" (`retention.py`).
+  snapshot and WAL segment, and the users file (`auth/users.json`) whole:
+  it is rewritten, not appended to, so a copy taken later may hold newer
+  users, and the manifest keeps the checkpoint's bytes. Then write
+  `checkpoint.json` atomically (docs/formats.md, "Checkpoint manifest") and
+  pause deletions with reason "checkpoint" (`retention.py`).
 * `release`: remove the manifest, then let the deferred deletions run.
 * `status`: in flight or not, and the manifest's creation time and timestamp.
 * a manifest found at a start without `_restore` (the checkpoint ended with
@@ -23,13 +25,16 @@ the copy back to that list.
   under the process lock and before recovery. It checks everything before it
   changes anything, then sets aside (moves to
   `.restore-set-aside/<utc>/`, never deletes) every durability file not in
-  the manifest and every WAL byte past the listed length. The manifest and
-  then `_restore` are removed only after recovery succeeded, so a failed
-  restore can be retried.
+  the manifest and every WAL byte past the listed length, and puts the
+  checkpoint's users back (a users file of the copy that differs is set
+  aside too). The manifest and then `_restore` are removed only after
+  recovery succeeded, so a failed restore can be retried.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import os
@@ -40,7 +45,17 @@ from typing import TYPE_CHECKING, Any, Callable
 from weftdb.basics.errors import ClientError, RecoveryError
 from weftdb.durability import snapshot, snapshot_file, wal
 from weftdb.durability.files import FileSystem
-from weftdb.durability.layout import CHECKPOINT_MANIFEST, DATA_DIRECTORIES, RESTORE_TRIGGER, SNAPSHOTS, Layout, stamp
+from weftdb.durability.layout import (
+    AUTH,
+    CHECKPOINT_MANIFEST,
+    DATA_DIRECTORIES,
+    RESTORE_TRIGGER,
+    SNAPSHOTS,
+    USERS,
+    Layout,
+    stamp,
+)
+from weftdb.durability.users import parse as parse_users
 
 if TYPE_CHECKING:
     from weftdb.durability.data_directory import Durability
@@ -48,7 +63,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("weftdb.backup")
 
 FORMAT = "weftdb-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: the users file is part of the checkpoint; version 1 manifests are read too
+READS = (1, 2)
+USERS_PATH = f"{AUTH}/{USERS}"
 REASON = "checkpoint"  # the reason deletions are paused for (Retention.pause)
 STATUS_COLUMNS = ["in_progress", "started_at", "commit_timestamp"]
 
@@ -73,6 +90,7 @@ def create(durability: Durability) -> dict[str, Any]:
                 }
                 for path in _durability_files(fs, durability.layout, complete_only=True)
             ]
+            files += _users_entry(fs, durability.layout)
         manifest = {
             "format": FORMAT,
             "version": VERSION,
@@ -90,6 +108,15 @@ def create(durability: Durability) -> dict[str, Any]:
         raise
     log.info("checkpoint at commit %d: %d files; deletions paused until CHECKPOINT RELEASE", commit_ts, len(files))
     return manifest
+
+
+def _users_entry(fs: FileSystem, layout: Layout) -> list[dict[str, Any]]:
+    """The users file as a manifest entry holding its bytes (none without a users file)."""
+    if not fs.exists(layout.users):
+        return []
+    data = fs.read(layout.users)
+    return [{"path": USERS_PATH, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+             "data": base64.b64encode(data).decode("ascii")}]
 
 
 def release(durability: Durability) -> bool:
@@ -123,9 +150,9 @@ def restore_if_requested(fs: FileSystem, layout: Layout) -> Callable[[], None] |
             _set_aside_stale_manifest(fs, layout)
         return None
     manifest = _read_manifest(fs, layout)
-    listed = _check(fs, layout, manifest)
+    listed, users = _check(fs, layout, manifest)
     aside = os.path.join(layout.restore_set_aside, stamp())
-    moved = 0
+    moved = 0 if manifest["version"] == 1 else _put_back_users(fs, layout, users, aside)
     for path in _durability_files(fs, layout, complete_only=False):
         relative = os.path.relpath(path, data_dir)
         target = os.path.join(aside, relative)
@@ -153,6 +180,26 @@ def restore_if_requested(fs: FileSystem, layout: Layout) -> Callable[[], None] |
     return finish
 
 
+def _put_back_users(fs: FileSystem, layout: Layout, users: bytes | None, aside: str) -> int:
+    """Make the users file the checkpoint's (`users`; None: there was none).
+    A differing one in the copy is kept in `aside` first; the file is replaced
+    atomically, so there is never a moment without one. Returns 1 if set aside."""
+    current = fs.read(layout.users) if fs.exists(layout.users) else None
+    if current == users:
+        return 0
+    if current is not None:
+        kept = os.path.join(aside, AUTH, USERS)
+        fs.makedirs(os.path.dirname(kept))
+        fs.write_atomic(kept, current, mode=0o600)
+    if users is None:
+        fs.remove(layout.users)
+        fs.fsync_dir(layout.auth)
+    else:
+        fs.makedirs(layout.auth)
+        fs.write_atomic(layout.users, users, mode=0o600)
+    return int(current is not None)
+
+
 def _set_aside_stale_manifest(fs: FileSystem, layout: Layout) -> None:
     """A manifest without `_restore`: its checkpoint ended with the process that
     made it, or this is a copy started without asking for the restore. Either
@@ -173,21 +220,45 @@ def _set_aside_stale_manifest(fs: FileSystem, layout: Layout) -> None:
     )
 
 
-def _check(fs: FileSystem, layout: Layout, manifest: dict) -> dict[str, int]:
+def _check(fs: FileSystem, layout: Layout, manifest: dict) -> tuple[dict[str, int], bytes | None]:
     """Every listed file present with its bytes and of the manifest's database;
-    returns {relative path: bytes}. Raises RecoveryError before anything changed."""
+    returns ({relative path: bytes}, the users file's bytes or None). Raises
+    RecoveryError before anything changed."""
     where = layout.checkpoint_manifest
-    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
-        raise _refuse(f"{where} is a {manifest.get('format')!r} manifest of version {manifest.get('version')!r}; this WeftDB reads {FORMAT!r} version {VERSION}")
+    if manifest.get("format") != FORMAT or manifest.get("version") not in READS:
+        raise _refuse(f"{where} is a {manifest.get('format')!r} manifest of version {manifest.get('version')!r}; "
+                      f"this WeftDB reads {FORMAT!r} versions {', '.join(map(str, READS))}")
     for key, ours in (("wal_format_version", wal.VERSION), ("snapshot_format_version", snapshot_file.VERSION)):
         if manifest.get(key) != ours:
             raise _refuse(f"the checkpoint's {key.replace('_', ' ')} is {manifest.get(key)!r}; this WeftDB reads version {ours}")
     try:
         db_uuid = uuid.UUID(manifest["database_uuid"]).bytes
-        listed = {os.path.normpath(entry["path"]): int(entry["bytes"]) for entry in manifest["files"]}
+        entries = [e for e in manifest["files"] if manifest["version"] == 1 or e["path"] != USERS_PATH]
+        listed = {os.path.normpath(entry["path"]): int(entry["bytes"]) for entry in entries}
+        users = _checked_users([e for e in manifest["files"] if e not in entries])
         int(manifest["commit_timestamp"])
     except (KeyError, TypeError, ValueError) as exc:
         raise _refuse(f"{where} is not a complete checkpoint manifest ({type(exc).__name__}: {exc})") from None
+    _check_files(fs, layout, manifest, listed, db_uuid)
+    return listed, users
+
+
+def _checked_users(entries: list[dict]) -> bytes | None:
+    """The users file's bytes kept in the manifest, checked; ValueError if they are not whole."""
+    if not entries:
+        return None
+    if len(entries) > 1:
+        raise ValueError(f"{USERS_PATH} is listed {len(entries)} times")
+    entry = entries[0]
+    data = base64.b64decode(entry["data"], validate=True)
+    if len(data) != int(entry["bytes"]) or hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise ValueError(f"the bytes of {USERS_PATH} kept in it are not the ones it lists")
+    parse_users(data)
+    return data
+
+
+def _check_files(fs: FileSystem, layout: Layout, manifest: dict, listed: dict[str, int], db_uuid: bytes) -> None:
+    where = layout.checkpoint_manifest
     for relative, size in listed.items():
         path = os.path.normpath(os.path.join(layout.root, relative))
         directory = os.path.dirname(os.path.relpath(path, layout.root))
@@ -208,7 +279,6 @@ def _check(fs: FileSystem, layout: Layout, manifest: dict) -> dict[str, int]:
                 raise _refuse(f"{relative}: {exc}") from None
             if file_uuid != db_uuid:
                 raise _refuse(f"{relative} belongs to database {uuid.UUID(bytes=file_uuid)}, the checkpoint to {manifest['database_uuid']}")
-    return listed
 
 
 def _refuse(reason: str) -> RecoveryError:
