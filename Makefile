@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= ./data
 
-.PHONY: install install-test install-bench run test bench clean
+.PHONY: install install-test install-bench clients run test bench clean
 
 # Idempotent: the stamp files make a second `make install` a no-op while
 # pyproject.toml is unchanged.
@@ -38,9 +38,36 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed
 
+# The published clients tests/clients drives, each in its own environment
+# under .clients/ (not committed): a venv per Python client made with the
+# machine's python3 from tests/clients/envs/<name>.txt, then <name>-nodeps.txt
+# (when there is one) installed without dependencies; and neo4j-driver for
+# JavaScript from tests/clients/package.json and its lock file under the
+# machine's node. The stamps rebuild an environment when its files change.
+CLIENTS := .clients
+CLIENT_ENVS := neo4j5 neo4j6 gqlalchemy neomodel langchain py2neo pymgclient
+CLIENT_STAMPS := $(CLIENT_ENVS:%=$(CLIENTS)/%/.installed) $(CLIENTS)/js/.installed
+
+$(CLIENTS)/%/.installed: tests/clients/envs/%.txt $(wildcard tests/clients/envs/*-nodeps.txt)
+	rm -rf $(CLIENTS)/$*
+	$(PYTHON) -m venv $(CLIENTS)/$*
+	$(CLIENTS)/$*/bin/pip install --quiet -r $<
+	if [ -f tests/clients/envs/$*-nodeps.txt ]; then \
+		$(CLIENTS)/$*/bin/pip install --quiet --no-deps -r tests/clients/envs/$*-nodeps.txt; fi
+	touch $@
+
+$(CLIENTS)/js/.installed: tests/clients/package.json tests/clients/package-lock.json
+	rm -rf $(CLIENTS)/js
+	mkdir -p $(CLIENTS)/js
+	cp $^ $(CLIENTS)/js/
+	cd $(CLIENTS)/js && npm ci --silent --no-audit --no-fund
+	touch $@
+
+clients: $(CLIENT_STAMPS)
+
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test $(CLIENT_STAMPS)
 
 install-bench: $(VENV)/.installed-bench
 
@@ -55,4 +82,4 @@ bench: install-bench
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(CLIENTS) build *.egg-info
