@@ -7,7 +7,7 @@ import pytest
 from boltbytes import frame, handshake, message, replies
 
 from weftdb.server.bolt.packstream import Structure, pack
-from weftdb.server.bolt.protocol import BoltProtocol, ProtocolError, State, negotiate
+from weftdb.server.bolt.protocol import BoltProtocol, ProtocolError, State, Status, negotiate
 
 
 def connect(version=(5, 8)):
@@ -104,7 +104,8 @@ def test_failure_then_ignored_until_reset():
     proto = ready()
     proto.receive_data(message("RUN", "bad", {}, {}) + message("PULL", {"n": -1}) + message("RUN", "x", {}, {}))
     proto.next_request()
-    proto.fail("Neo.ClientError.Statement.SyntaxError", "nope")
+    proto.fail(Status("Neo.ClientError.Statement.SyntaxError", "42001", "syntax error or access rule violation - invalid syntax"),
+               "nope")
     assert proto.next_request() is None
     out = replies(proto.data_to_send())
     assert out[0] == (
@@ -114,7 +115,7 @@ def test_failure_then_ignored_until_reset():
                 "neo4j_code": "Neo.ClientError.Statement.SyntaxError",
                 "message": "nope",
                 "gql_status": "42001",
-                "description": "error: syntax error or access rule violation - invalid syntax. nope",
+                "description": "error: syntax error or access rule violation - invalid syntax",
             },
         ),
     )

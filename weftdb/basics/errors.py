@@ -1,9 +1,13 @@
 """The exceptions WeftDB raises.
 
 Every error a user can cause is a subclass of `Error` with a message that says
-what was wrong and, where there is one, what to do about it. The Bolt server
-maps each class to a Neo4j status code (`code`), so the real clients raise
-their matching exception class.
+what was wrong and, where there is one, what to do about it. Each class names
+what the Bolt server reports for it: the Neo4j status code (`code`), so the
+real clients raise their matching exception class, and from Bolt 5.7 the GQL
+status (`gql_status`) with its description (`gql_description`: the condition
+and subcondition from Neo4j's table of GQLSTATUS codes, without the message,
+which travels once, in its own field). A subclass defined elsewhere inherits
+both from the class it extends.
 """
 
 
@@ -11,18 +15,27 @@ class Error(Exception):
     """Base of every WeftDB error."""
 
     code = "Neo.DatabaseError.General.UnknownError"
+    gql_status = "50N42"
+    gql_description = "general processing exception - unexpected error"
 
 
 class ClientError(Error):
     """The request was wrong; retrying it unchanged fails the same way."""
 
     code = "Neo.ClientError.General.InvalidArguments"
+    # Raised as such mostly by administration statements refused in the state the
+    # database is in (a checkpoint in flight, a snapshot being written, no data
+    # directory): an expected refusal, not "unexpected error".
+    gql_status = "51N41"
+    gql_description = "system configuration or operation exception - admin operation failed"
 
 
 class CypherSyntaxError(ClientError):
     """The query text does not parse. Carries line, column and what was expected."""
 
     code = "Neo.ClientError.Statement.SyntaxError"
+    gql_status = "42001"
+    gql_description = "syntax error or access rule violation - invalid syntax"
 
     def __init__(self, message, line=None, column=None, expected=None):
         super().__init__(message)
@@ -35,36 +48,48 @@ class CypherSemanticError(ClientError):
     """The query parses but means nothing: an unknown variable, a misplaced aggregate."""
 
     code = "Neo.ClientError.Statement.SemanticError"
+    gql_status = "42000"
+    gql_description = "syntax error or access rule violation"
 
 
 class CypherTypeError(ClientError):
     """An operation got a value of the wrong type (e.g. `1 + true`)."""
 
     code = "Neo.ClientError.Statement.TypeError"
+    gql_status = "22G03"
+    gql_description = "data exception - invalid value type"
 
 
 class CypherArithmeticError(ClientError):
     """Division by zero, integer overflow."""
 
     code = "Neo.ClientError.Statement.ArithmeticError"
+    gql_status = "22000"
+    gql_description = "data exception"
 
 
 class ParameterMissing(ClientError):
     """The query names a `$parameter` that was not supplied."""
 
     code = "Neo.ClientError.Statement.ParameterMissing"
+    gql_status = "42N51"
+    gql_description = "syntax error or access rule violation - invalid parameter"
 
 
 class EntityNotFound(ClientError):
     """A deleted node or relationship was used, or a node with edges was deleted without DETACH."""
 
     code = "Neo.ClientError.Statement.EntityNotFound"
+    gql_status = "25N13"
+    gql_description = "invalid transaction state - cannot access entity after removal"
 
 
 class ConstraintViolation(ClientError):
     """A commit would break an existence or uniqueness constraint."""
 
     code = "Neo.ClientError.Schema.ConstraintValidationFailed"
+    gql_status = "50N14"
+    gql_description = "general processing exception - constraint violation"
 
 
 class SchemaError(ClientError):
@@ -77,6 +102,8 @@ class TransactionError(ClientError):
     """A transaction was used wrongly: after commit or rollback, or without one."""
 
     code = "Neo.ClientError.Transaction.TransactionNotFound"
+    gql_status = "25000"
+    gql_description = "invalid transaction state"
 
 
 class ForbiddenInTransaction(TransactionError):
@@ -84,6 +111,8 @@ class ForbiddenInTransaction(TransactionError):
     those run on their own (autocommit), as in Memgraph."""
 
     code = "Neo.ClientError.Transaction.ForbiddenDueToTransactionType"
+    gql_status = "25N01"
+    gql_description = "invalid transaction state - invalid combination of statement types"
 
 
 class TransientError(Error):
@@ -96,18 +125,24 @@ class SerializationError(TransientError):
     """Two transactions wrote the same object; the later one is rolled back. Retry it."""
 
     code = "Neo.TransientError.Transaction.Outdated"
+    gql_status = "25N11"
+    gql_description = "invalid transaction state - conflicting transaction state"
 
 
 class QueryInterrupted(TransientError):
     """The query was cancelled (client reset, dropped connection, shutdown)."""
 
     code = "Neo.TransientError.Transaction.Terminated"
+    gql_status = "25N16"
+    gql_description = "invalid transaction state - transaction termination transient error"
 
 
 class QueryTimeout(ClientError):
     """The query ran past `--query-execution-timeout-sec`."""
 
     code = "Neo.ClientError.Transaction.TransactionTimedOut"
+    gql_status = "25N14"
+    gql_description = "invalid transaction state - transaction termination client error"
 
 
 class DatabaseError(Error):
@@ -117,9 +152,23 @@ class DatabaseError(Error):
 
 
 class DurabilityError(DatabaseError):
-    """A write-ahead log or snapshot write failed; the database refuses further writes."""
+    """A durable write failed. From the write-ahead log: the commit did not complete
+    and the database refuses further writes."""
 
     code = "Neo.DatabaseError.Transaction.TransactionCommitFailed"
+    gql_status = "25N02"
+    gql_description = "invalid transaction state - unable to complete transaction"
+
+
+class SnapshotFailed(DurabilityError):
+    """A snapshot could not be written (a full or failing disk). No commit was
+    involved: the write-ahead log goes on and the data stays as committed, so
+    the statement failed, not a transaction; nothing was damaged either, so not a
+    storage-damage code."""
+
+    code = "Neo.DatabaseError.Statement.ExecutionFailed"
+    gql_status = "50N07"
+    gql_description = "general processing exception - execution failed"
 
 
 class RecoveryError(DatabaseError):
@@ -134,3 +183,5 @@ class AuthError(ClientError):
     """Authentication failed. Never says whether the user or the password was wrong."""
 
     code = "Neo.ClientError.Security.Unauthorized"
+    gql_status = "42NFF"
+    gql_description = "syntax error or access rule violation - permission/access denied"

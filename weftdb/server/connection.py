@@ -19,7 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from weftdb.basics import errors
-from weftdb.server.bolt.protocol import BoltProtocol, ProtocolError, Request
+from weftdb.server.bolt.protocol import BoltProtocol, ProtocolError, Request, Status
 from weftdb.server.bolt.values import hydrate
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ class DatabaseNotFound(errors.ClientError):
     """A request named a database other than the one this server holds."""
 
     code = "Neo.ClientError.Database.DatabaseNotFound"
+    gql_status = "22N51"
+    gql_description = "data exception - graph reference not found"
 
 
 def control_command(query: str) -> str | None:
@@ -167,7 +169,7 @@ class Connection:
         try:
             await handler(*request.fields)
         except errors.Error as exc:
-            self.proto.fail(exc.code, str(exc))
+            self.proto.fail(Status(exc.code, exc.gql_status, exc.gql_description), str(exc))
         except Exception as exc:  # an engine bug must not take the server down
             log.exception("%s: %s failed unexpectedly", self.id, request.name)
             self.proto.fail("Neo.DatabaseError.General.UnknownError", f"internal error: {type(exc).__name__}: {exc}")

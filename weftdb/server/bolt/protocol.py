@@ -102,6 +102,22 @@ class ProtocolError(Exception):
 
 
 @dataclass(frozen=True)
+class Status:
+    """What a FAILURE reports: the Neo4j code and, from Bolt 5.7, the GQL status with
+    its description (without the message, which has its own field)."""
+
+    code: str
+    gql_status: str = "50N42"
+    description: str = "general processing exception - unexpected error"
+
+
+# The failures the protocol reports by itself.
+INVALID_STATE = Status("Neo.ClientError.Request.Invalid", "08N10", "connection exception - invalid server state")
+INVALID_REQUEST = Status("Neo.ClientError.Request.Invalid", "08N11", "connection exception - request error")
+UNSENDABLE = Status("Neo.DatabaseError.Statement.ExecutionFailed", "22N00", "data exception - unsupported value")
+
+
+@dataclass(frozen=True)
 class Request:
     name: str
     fields: tuple
@@ -125,19 +141,6 @@ def negotiate(proposals: bytes) -> tuple[int, int] | None:
         if best >= max(low, minor - span):
             return (major, best)
     return None
-
-
-def _gql_status(code: str) -> tuple[str, str]:
-    """A GQLSTATUS class for a Neo4j code (5.7+ FAILURE), with its description."""
-    if code == "Neo.ClientError.Statement.SyntaxError":
-        return "42001", "syntax error or access rule violation - invalid syntax"
-    if code.startswith(("Neo.ClientError.Statement.SemanticError", "Neo.ClientError.Security.")):
-        return "42000", "syntax error or access rule violation"
-    if code.startswith(("Neo.ClientError.Statement.", "Neo.ClientError.Schema.")):
-        return "22000", "data exception"
-    if code.startswith("Neo.TransientError.Transaction."):
-        return "40000", "transaction rollback"
-    return "50N42", "general processing exception - unexpected error"
 
 
 class BoltProtocol:
@@ -263,7 +266,7 @@ class BoltProtocol:
                 continue
             if (self.state, name) not in TRANSITIONS:
                 self.violation = f"{name} is not allowed in state {self.state.value}"
-                self._emit_failure("Neo.ClientError.Request.Invalid", self.violation)
+                self._emit_failure(INVALID_STATE, self.violation)
                 self.state = State.DEFUNCT
                 return None
             if name in ("PULL", "DISCARD"):
@@ -312,12 +315,13 @@ class BoltProtocol:
         self.state = next_state
         self._emit(SUCCESS, metadata)
 
-    def fail(self, code: str, message: str) -> None:
-        """The current request failed. A failed HELLO or LOGON closes the connection."""
+    def fail(self, code: str | Status, message: str) -> None:
+        """The current request failed: `code` is a Neo4j code or a Status with the GQL
+        status to report. A failed HELLO or LOGON closes the connection."""
         request = self._take_current()
         if self.state is State.DEFUNCT:  # the connection broke while the request ran
             return
-        self._emit_failure(code, message)
+        self._emit_failure(code if isinstance(code, Status) else Status(code), message)
         self.state = State.DEFUNCT if request.name in ("HELLO", "LOGON") else State.FAILED
 
     def data_to_send(self) -> bytes:
@@ -337,13 +341,13 @@ class BoltProtocol:
         extra = request.fields[0]
         n, qid = extra.get("n", -1), extra.get("qid", -1)
         if not isinstance(n, int) or not isinstance(qid, int) or n == 0 or n < -1:
-            self._emit_failure("Neo.ClientError.Request.Invalid", f"{request.name} needs n > 0 or n = -1")
+            self._emit_failure(INVALID_REQUEST, f"{request.name} needs n > 0 or n = -1")
             self.state = State.FAILED
             return
         qid = self._last_qid if qid == -1 else qid
         stream = self._streams.get(qid)
         if stream is None:
-            self._emit_failure("Neo.ClientError.Request.Invalid", f"no open result with qid {qid}")
+            self._emit_failure(INVALID_REQUEST, f"no open result with qid {qid}")
             self.state = State.FAILED
             return
         end = len(stream.rows) if n == -1 else min(len(stream.rows), stream.position + n)
@@ -352,7 +356,7 @@ class BoltProtocol:
             try:
                 records = [self._encode(RECORD, [dehydrate(v, major) for v in row]) for row in stream.rows[stream.position : end]]
             except (BadValue, PackStreamError) as exc:  # a value this version cannot carry
-                self._emit_failure("Neo.DatabaseError.Statement.ExecutionFailed", f"cannot send the result: {exc}")
+                self._emit_failure(UNSENDABLE, f"cannot send the result: {exc}")
                 self.state = State.FAILED
                 return
             for record in records:
@@ -366,20 +370,19 @@ class BoltProtocol:
             self.state = TRANSITIONS[(self.state, request.name)]
         self._emit(SUCCESS, {**stream.summary, "has_more": False})  # pymgclient reads has_more always
 
-    def _emit_failure(self, code: str, message: str) -> None:
+    def _emit_failure(self, status: Status, message: str) -> None:
         if self.version >= (5, 7):
-            status, description = _gql_status(code)
             self._emit(
                 FAILURE,
                 {
-                    "neo4j_code": code,
+                    "neo4j_code": status.code,
                     "message": message,
-                    "gql_status": status,
-                    "description": f"error: {description}. {message}",
+                    "gql_status": status.gql_status,
+                    "description": f"error: {status.description}",
                 },
             )
         else:
-            self._emit(FAILURE, {"code": code, "message": message})
+            self._emit(FAILURE, {"code": status.code, "message": message})
 
     def _emit(self, tag: int, *fields: Any) -> None:
         self._out += self._encode(tag, *fields)
