@@ -107,6 +107,8 @@ def test_message_size_limit_closes_only_that_connection():
         healthy = RawClient(server.port).login()
         big = RawClient(server.port).login()
         big.send(message("RUN", "x" * 2000, {}, {}))
+        [(name, (failure,))] = big.read(1)
+        assert name == "FAILURE" and "--bolt-max-message-size-kib" in failure["message"]
         assert big.is_closed_by_server()
         healthy.send(message("RUN", "UNWIND range(1, 1) AS i RETURN i", {}, {}), message("PULL", {"n": -1}))
         assert [name for name, _ in healthy.read(3)] == ["SUCCESS", "RECORD", "SUCCESS"]

@@ -177,9 +177,20 @@ def test_wrong_state_fails_and_closes(version, sequence, reason):
     assert proto.closed and reason in proto.violation
 
 
+def refused(proto):
+    """The FAILURE that refused the input, once the protocol has answered what came before it."""
+    assert proto.next_request() is None and proto.closed
+    out = replies(proto.data_to_send())
+    assert out[-1][0] == "FAILURE"
+    return out[-1][1][0]
+
+
 def test_logon_only_from_5_1_and_telemetry_answered_inline():
-    with pytest.raises(ProtocolError, match="LOGON does not exist in Bolt 4.4"):
-        ready((4, 4)).receive_data(message("LOGON", {}))
+    proto = ready((4, 4))
+    proto.receive_data(message("LOGON", {}))
+    failure = refused(proto)
+    assert failure["code"] == "Neo.ClientError.Request.InvalidFormat"
+    assert "LOGON does not exist in Bolt 4.4" in failure["message"]
     proto = ready((5, 8))
     proto.receive_data(message("TELEMETRY", 1))
     assert proto.next_request() is None and names(proto) == ["SUCCESS"]
@@ -220,20 +231,24 @@ def test_message_split_over_many_chunks_and_reads():
 )
 def test_bad_frames(data, reason):
     proto = ready()
+    proto.receive_data(data)
     if reason is None:
-        proto.receive_data(data)
         assert proto.next_request() is None and not proto.closed
         return
-    with pytest.raises(ProtocolError, match=reason):
-        proto.receive_data(data)
-    assert proto.closed
+    failure = refused(proto)
+    assert reason in failure["message"] and reason in proto.violation
+    assert (failure["neo4j_code"], failure["gql_status"]) == ("Neo.ClientError.Request.InvalidFormat", "08N06")
+    proto.receive_data(message("RUN", "RETURN 1", {}, {}))  # after the refusal, input is dropped
+    assert proto.next_request() is None and proto.data_to_send() == b""
 
 
 def test_message_size_limit_is_checked_before_buffering():
     proto = BoltProtocol(max_message_size=1000)
     proto.receive_data(handshake((5, 8)))
-    with pytest.raises(ProtocolError, match="larger than the limit"):
-        proto.receive_data(b"\x03\xe8" + b"\x00" * 1000 + b"\x00\x10")
+    proto.data_to_send()
+    proto.receive_data(b"\x03\xe8" + b"\x00" * 1000 + b"\x00\x10")
+    failure = refused(proto)
+    assert failure["gql_status"] == "22N56" and "--bolt-max-message-size-kib" in failure["message"]
 
 
 def test_unencodable_result_value_fails_the_pull():
@@ -261,7 +276,8 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
 
 
 def test_fuzz_protocol_object():
-    """Random and mutated frames never raise anything but ProtocolError, and never hang."""
+    """Random and mutated frames never raise anything, never hang, and what the
+    protocol refuses ends in a FAILURE and a closed connection."""
     rng = random.Random(4)
     seeds = [
         message("RUN", "RETURN 1", {"a": [1, 2.5, "x"]}, {}),
@@ -277,26 +293,26 @@ def test_fuzz_protocol_object():
     while time.monotonic() < deadline:
         proto = ready()
         data = mutate(rng.choice(seeds), rng) if rng.random() < 0.8 else rng.randbytes(rng.randint(1, 64))
-        try:
-            for piece in (data[: len(data) // 2], data[len(data) // 2 :]):
-                proto.receive_data(piece)
-            while (request := proto.next_request()) is not None:
-                if request.name == "RUN":
-                    proto.stream(["x"], [(1,)], {})
-                else:
-                    proto.fail("Neo.ClientError.Request.Invalid", "fuzz")
-        except ProtocolError:
-            assert proto.closed
-        proto.data_to_send()
+        for piece in (data[: len(data) // 2], data[len(data) // 2 :]):
+            proto.receive_data(piece)
+        while (request := proto.next_request()) is not None:
+            if request.name == "RUN":
+                proto.stream(["x"], [(1,)], {})
+            else:
+                proto.fail("Neo.ClientError.Request.Invalid", "fuzz")
+        out = replies(proto.data_to_send())
+        if proto.violation:
+            assert proto.closed and out[-1][0] == "FAILURE"
         cases += 1
     assert cases > 100
 
 
-def test_outcome_after_the_connection_broke_is_dropped():
+def test_garbage_while_a_query_runs_is_refused_after_its_answer():
     proto = ready()
-    proto.receive_data(message("RUN", "slow", {}, {}))
+    proto.receive_data(message("RUN", "slow", {}, {}) + message("PULL", {"n": -1}))
     assert proto.next_request().name == "RUN"
-    with pytest.raises(ProtocolError):
-        proto.receive_data(b"\x00\x01\x01\x00\x00")  # garbage while the query runs
+    proto.receive_data(b"\x00\x01\x01\x00\x00")  # garbage while the query runs
+    assert not proto.closed
     proto.stream(["x"], [(1,)], {})
-    assert proto.closed and proto.data_to_send() == b""
+    assert proto.next_request() is None and proto.closed
+    assert names(proto) == ["SUCCESS", "RECORD", "SUCCESS", "FAILURE"]

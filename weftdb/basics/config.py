@@ -123,7 +123,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag("bolt-session-inactivity-timeout", int, 1800, "Close a Bolt connection idle for this many seconds; 0 never does.", minimum=0),
     Flag("bolt-num-workers", int, 0, "Threads running queries for Bolt clients; 0 means 4 per CPU, at least 16.", minimum=0),
     Flag("bolt-max-connections", int, 1000, "Refuse Bolt connections beyond this many.", minimum=1),
-    Flag("bolt-max-message-size-kib", int, 16384, "Close a Bolt connection that sends a larger message.", minimum=1, maximum=1048576),
+    Flag("bolt-max-message-size-kib", int, 16384, "Refuse a larger Bolt message: a FAILURE, then the connection closes.", minimum=1, maximum=1048576),
     Flag("bolt-shutdown-grace-sec", float, 10.0, "On SIGTERM, wait this long for running work before rolling it back.", minimum=0),
     Flag("backup-enabled", _parse_bool, True, "Run the online backup service (weftdb backup --from HOST:PORT)."),
     Flag("backup-port", int, 6362, "Port of the online backup service, on --bolt-address; 0 takes any free port.", **PORT),

@@ -32,6 +32,10 @@ DATABASE_NAME = "weftdb"
 AUTH_FAILURE_DELAY = 0.5  # seconds; slows password guessing, says nothing about why
 MAX_BACKLOG = 64  # pipelined requests buffered before reading pauses
 READ_SIZE = 64 * 1024
+# After a FAILURE that refused the client's input, how long the client may go on
+# sending (dropped unread) before the close: closing a socket with unread input
+# resets it, and a reset can destroy the FAILURE before the client has read it.
+LINGER = 5.0
 UNAUTHORIZED = "The client is unauthorized due to authentication failure."
 _CONTROL_TEXTS = {"BEGIN": "begin", "COMMIT": "commit", "ROLLBACK": "rollback"}
 
@@ -67,6 +71,7 @@ class Connection:
         self.last_activity = time.monotonic()
         self._wake = asyncio.Event()
         self._room = asyncio.Event()  # the backlog has room again
+        self._read_done = asyncio.Event()
         self._reading = True
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -76,6 +81,7 @@ class Connection:
         try:
             await self._read()
         finally:
+            self._read_done.set()
             self._reading = False
             self.interrupt.set()
             self._wake.set()
@@ -92,8 +98,9 @@ class Connection:
         self.writer.close()
 
     async def _read(self) -> None:
-        while not self.proto.closed:
-            if self.proto.backlog >= MAX_BACKLOG:
+        proto = self.proto
+        while self._reading:  # until the worker is done; after a refusal, what arrives is dropped
+            if proto.backlog >= MAX_BACKLOG and not proto.closed:
                 self._room.clear()
                 await self._room.wait()
                 continue
@@ -105,15 +112,19 @@ class Connection:
                 return
             self.last_activity = time.monotonic()
             try:
-                self.proto.receive_data(data)
-            except ProtocolError as exc:
+                proto.receive_data(data)
+            except ProtocolError as exc:  # not a Bolt client: there is nothing to answer in Bolt
                 log.warning("%s %s: closing the connection: %s", self.id, self.peer, exc)
-                self.writer.write(self.proto.data_to_send())
+                self._write(proto.data_to_send())
                 return
-            if self.proto.interrupt_pending:
+            if proto.interrupt_pending:
                 self.interrupt.set()
-            self.writer.write(self.proto.data_to_send())
+            self._write(proto.data_to_send())  # the handshake's answer
             self._wake.set()
+
+    def _write(self, data: bytes) -> None:
+        if data and not self.writer.is_closing():
+            self.writer.write(data)
 
     async def _work(self) -> None:
         try:
@@ -125,6 +136,7 @@ class Connection:
                 if self.proto.closed:
                     if self.proto.violation:
                         log.warning("%s %s: closing the connection: %s", self.id, self.peer, self.proto.violation)
+                        await self._linger()
                     break
                 if request is None:
                     await self._wake.wait()
@@ -143,6 +155,16 @@ class Connection:
             self._reading = False
             self._room.set()
             self.writer.close()  # ends the reader too
+
+    async def _linger(self) -> None:
+        """After a FAILURE that refused the client's input: half-close, drop what the
+        client still sends, and close once it closes or after LINGER seconds."""
+        if self.writer.can_write_eof():
+            self.writer.write_eof()
+        try:
+            await asyncio.wait_for(self._read_done.wait(), LINGER)
+        except asyncio.TimeoutError:
+            pass
 
     async def _flush(self) -> None:
         data = self.proto.data_to_send()

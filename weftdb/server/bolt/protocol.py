@@ -20,6 +20,12 @@ moves to FAILED, where everything but RESET is IGNORED. A RESET counts from the
 moment its bytes arrive (`interrupt_pending`, so the transport can cancel the
 running query); requests queued before it are IGNORED, as in Bolt's
 INTERRUPTED state.
+
+Input that breaks a limit or is not a message (too large, nested too deep,
+undecodable) is refused the same way: the requests before it are answered,
+then a FAILURE says what was wrong (and which flag sets the limit) and the
+connection closes; bytes after it are dropped unread. So is input the
+transport refuses (`refuse`, for limits across connections).
 """
 
 from __future__ import annotations
@@ -114,6 +120,8 @@ class Status:
 # The failures the protocol reports by itself.
 INVALID_STATE = Status("Neo.ClientError.Request.Invalid", "08N10", "connection exception - invalid server state")
 INVALID_REQUEST = Status("Neo.ClientError.Request.Invalid", "08N11", "connection exception - request error")
+UNDECODABLE = Status("Neo.ClientError.Request.InvalidFormat", "08N06", "connection exception - protocol error")
+TOO_LARGE = Status("Neo.ClientError.Request.Invalid", "22N56", "data exception - protocol message length limit overflow")
 UNSENDABLE = Status("Neo.DatabaseError.Statement.ExecutionFailed", "22N00", "data exception - unsupported value")
 
 
@@ -160,23 +168,40 @@ class BoltProtocol:
         self._streams: dict[int, _Stream] = {}
         self._next_qid = 0
         self._last_qid = -1
+        self._refusal: tuple[Status, str] | None = None  # the FAILURE that ends the input
         self.violation: str | None = None  # why a request was refused and the connection closed
 
     # -- bytes in -------------------------------------------------------------------------
 
     def receive_data(self, data: bytes) -> None:
-        """Take bytes from the peer. Raises ProtocolError when they cannot be a Bolt stream."""
-        if self.state is State.DEFUNCT:
+        """Take bytes from the peer. Raises ProtocolError when they are not a Bolt
+        handshake (nothing can be answered); input that breaks a limit or does not
+        decode later is refused with a FAILURE (`refuse`). Input after that is dropped."""
+        if self.state is State.DEFUNCT or self._refusal is not None:
             return
         self._inbox += data
-        try:
-            if self.state is State.NEGOTIATION:
+        if self.state is State.NEGOTIATION:
+            try:
                 self._handshake()
-            if self.state is not State.NEGOTIATION:
-                self._read_chunks()
-        except ProtocolError:
-            self.state = State.DEFUNCT
-            raise
+            except ProtocolError:
+                self.state = State.DEFUNCT
+                raise
+            if self.state is State.NEGOTIATION:
+                return
+        try:
+            self._read_chunks()
+        except ProtocolError as exc:
+            self.refuse(UNDECODABLE, str(exc))
+
+    def refuse(self, status: Status, message: str) -> None:
+        """End the input: once the requests received so far are answered, a FAILURE
+        with `status` and `message`, then the connection closes. What is buffered
+        is dropped now, and later input unread."""
+        if self._refusal is None and self.state is not State.DEFUNCT:
+            self._refusal = (status, message)
+            self.violation = message
+        self._inbox = bytearray()
+        self._message = bytearray()
 
     def _handshake(self) -> None:
         if len(self._inbox) < 20:
@@ -204,17 +229,25 @@ class BoltProtocol:
                     self._message.clear()
                 continue
             if len(self._message) + size > self.max_message_size:
-                raise ProtocolError(f"message larger than the limit of {self.max_message_size} bytes")
+                self.refuse(TOO_LARGE, self._too_large())
+                return
             if len(inbox) - pos - 2 < size:
                 break
             self._message += inbox[pos + 2 : pos + 2 + size]
             pos += 2 + size
         del inbox[:pos]
 
+    def _too_large(self) -> str:
+        return (f"the message is larger than {_kib(self.max_message_size)}, the limit set by "
+                "--bolt-max-message-size-kib; the connection is closed")
+
     def _decode(self, data: bytes) -> Request:
         try:
             message = unpack(data, self.max_depth)
         except PackStreamError as exc:
+            if str(exc).startswith("nesting deeper than"):  # packstream's wording for its depth limit
+                raise ProtocolError(f"the message nests values more than {self.max_depth} levels deep, the "
+                                    "limit (no flag changes it); the connection is closed") from None
             raise ProtocolError(f"malformed message: {exc}") from None
         if not isinstance(message, Structure):
             raise ProtocolError("a message must be a structure")
@@ -276,6 +309,9 @@ class BoltProtocol:
             else:
                 self._current = request
                 return request
+        if self._refusal is not None and self.state is not State.DEFUNCT:
+            self._emit_failure(*self._refusal)
+            self.state = State.DEFUNCT
         return None
 
     # -- outcomes in ----------------------------------------------------------------------
@@ -397,3 +433,7 @@ class BoltProtocol:
             framed += len(piece).to_bytes(2, "big") + piece
         framed += b"\x00\x00"
         return bytes(framed)
+
+
+def _kib(size: int) -> str:
+    return f"{size // 1024} KiB" if size % 1024 == 0 else f"{size} bytes"
