@@ -109,8 +109,13 @@ def backup(
     progress: Callable[[int], None] | None = None,
     storage_options: dict[str, Any] | None = None,
     timeout: float = 60.0,
+    total: Callable[[int], None] | None = None,
 ) -> Summary:
-    """Take one backup of the server at `source` ("host:port") into `to` (a path or URL)."""
+    """Take one backup of the server at `source` ("host:port") into `to` (a path or URL).
+    `progress(n)` is called with the bytes received as they come; for a full
+    backup `total(n)` first, with the snapshot's size as the server announces it
+    (the transactions committed during the copy follow it, of a size not known
+    before)."""
     if kind not in ("auto", "full", "incremental"):
         raise BackupError(f"--type must be full, incremental or auto, not {kind!r}")
     started = time.monotonic()
@@ -127,6 +132,7 @@ def backup(
         raise BackupError(f"{target.url} holds no backup yet: take a full backup first (--type full or auto)")
     want = "incremental" if kind == "incremental" or (kind == "auto" and manifest is not None) else "full"
     summary = Summary(want, target.url)
+    progress = _Progress(progress, total)
     address = parse_address(source)
     staging = tempfile.mkdtemp(prefix="weftdb-backup-client-")
     try:
@@ -156,6 +162,21 @@ class _Fallback(Exception):
     pass
 
 
+class _Progress:
+    """The caller's progress and total callbacks (either may be None) as one."""
+
+    def __init__(self, advance: Callable[[int], None] | None, total: Callable[[int], None] | None):
+        self._advance, self._total = advance, total
+
+    def __call__(self, n: int) -> None:
+        if self._advance is not None:
+            self._advance(n)
+
+    def total(self, n: int) -> None:
+        if self._total is not None:
+            self._total(n)
+
+
 SHOWN = 5  # strangers named in the refusal
 
 
@@ -183,7 +204,7 @@ def _settings(compressed: bool, encrypted: bool) -> str:
 
 
 def _take(address, target: Target, manifest: Manifest, kind: str, user, password, key, staging: str,
-          summary: Summary, progress, timeout: float) -> None:
+          summary: Summary, progress: _Progress, timeout: float) -> None:
     with socket.create_connection(address, timeout=timeout) as sock:
         protocol.send(sock, {"type": "hello", "version": protocol.VERSION, "user": user, "password": password})
         welcome = protocol.receive(sock, ("welcome", "refused"))
@@ -279,13 +300,14 @@ def _try(action: Callable[..., None], *args: Any) -> None:
         pass
 
 
-def _receive_snapshot(sock, db_uuid: bytes, staging: str, summary: Summary, progress) -> tuple[str, int, int]:
+def _receive_snapshot(sock, db_uuid: bytes, staging: str, summary: Summary, progress: _Progress) -> tuple[str, int, int]:
     head = protocol.receive(sock, ("snapshot",))
     commit_ts = protocol.field(head, "commit_ts", int, minimum=0)
     wall_time_us = protocol.field(head, "wall_time_us", int, minimum=0)
     size = protocol.field(head, "size", int, minimum=0)
     if commit_ts >= MAX_TS or size > MAX_SNAPSHOT:
         raise protocol.ProtocolError(f"a snapshot announced with commit timestamp {commit_ts} and {size} bytes")
+    progress.total(size)
     try:
         name = snapshot.snapshot_name(commit_ts, wall_time_us)
     except (OverflowError, OSError, ValueError):
@@ -304,8 +326,7 @@ def _receive_snapshot(sock, db_uuid: bytes, staging: str, summary: Summary, prog
                 raise protocol.ProtocolError(f"the server sent more than the {size} snapshot bytes it announced")
             digest.update(chunk)
             summary.bytes_received += len(chunk)
-            if progress:
-                progress(len(chunk))
+            progress(len(chunk))
             yield chunk
 
     fs.write_atomic(path, chunks())
@@ -332,7 +353,7 @@ def _receive_users(message: dict[str, Any], before: bytes | None) -> bytes:
     return data
 
 
-def _receive_records(sock, sink: RecordSink, kind: str, summary: Summary, progress) -> tuple[int, bytes]:
+def _receive_records(sock, sink: RecordSink, kind: str, summary: Summary, progress: _Progress) -> tuple[int, bytes]:
     """The records into `sink`, then the users file; returns (last commit timestamp, the users file's bytes)."""
     expect = ("records", "part", "part_end", "users", "end") + (("unavailable",) if kind == "incremental" else ())
     part = bytearray()
@@ -353,8 +374,7 @@ def _receive_records(sock, sink: RecordSink, kind: str, summary: Summary, progre
                     raise protocol.ProtocolError("a record body that is not bytes")
                 sink.add(body)
                 summary.bytes_received += len(body)
-            if progress:
-                progress(sum(len(b) for b in bodies))
+            progress(sum(len(b) for b in bodies))
         elif kind_ == "part":
             data = protocol.field(message, "data", bytes)
             if len(part) + len(data) > wal.MAX_RECORD_SIZE:

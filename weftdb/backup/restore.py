@@ -176,11 +176,17 @@ def restore(
     progress: Callable[[int], None] | None = None,
     trial_open: bool = True,
     fs: FileSystem | None = None,
+    total: Callable[[int], None] | None = None,
 ) -> RestoreSummary:
+    """Rebuild `data_dir` from the backup at `source` up to `until` (see parse_until).
+    `progress(n)` is called with the stored bytes read as they are, after
+    `total(n)` with the most it will read (the snapshot and segments the point needs)."""
     started = time.monotonic()
     until_ts, until_us = parse_until(until)
     target, manifest = open_backup(source, key, storage_options)
     chosen = plan(manifest, until_ts, until_us)
+    if total is not None:
+        total(chosen.bytes)
     data_dir = os.path.abspath(data_dir)
     fs = fs or FileSystem()
     layout = Layout(data_dir)

@@ -36,7 +36,7 @@ from typing import Any, Callable
 from weftdb.backup.artifacts import ArtifactError, fetch, logical_name
 from weftdb.backup.manifest import USERS_PREFIX, FileEntry, Manifest, ManifestError, unlisted
 from weftdb.backup.records import ChainBroken, record_times
-from weftdb.backup.restore import RestoreError, restore
+from weftdb.backup.restore import RestoreError, plan, restore
 from weftdb.backup.sealing import SealError
 from weftdb.backup.target import MANIFEST, TargetError, open_target
 from weftdb.basics.errors import RecoveryError
@@ -67,15 +67,18 @@ _EXPECTED = (OSError, ArtifactError, SealError, RecoveryError, ChainBroken, Rest
 
 
 def verify_backup(location: str, key: bytes | None = None, storage_options: dict[str, Any] | None = None,
-                  progress: Callable[[int], None] | None = None) -> Report:
+                  progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None) -> Report:
+    """Check the backup at `location`. `progress(n)` is called with the stored
+    bytes checked as they are, after `total(n)` with all it will read: every
+    listed file, then the files the trial restore reads again."""
     started = time.monotonic()
-    report = _verify(location, key, storage_options, progress)
+    report = _verify(location, key, storage_options, progress, total)
     report.seconds = time.monotonic() - started
     return report
 
 
 def _verify(location: str, key: bytes | None, storage_options: dict[str, Any] | None,
-            progress: Callable[[int], None] | None) -> Report:
+            progress: Callable[[int], None] | None, total: Callable[[int], None] | None) -> Report:
     report = Report(location)
     try:
         target = open_target(location, storage_options)
@@ -93,6 +96,8 @@ def _verify(location: str, key: bytes | None, storage_options: dict[str, Any] | 
     report.problems += [f"{name} is not listed in the manifest: no backup wrote it (a database opened on the backup, "
                         "or another program), so the location does not hold this backup alone" for name in strangers]
     _check_chain(manifest, report)
+    if total is not None:
+        total(sum(f.size for f in manifest.files()) + _trial_bytes(manifest))
     staging = tempfile.mkdtemp(prefix="weftdb-verify-")
     try:
         for number, artifact in enumerate(manifest.artifacts):
@@ -126,13 +131,20 @@ def _verify(location: str, key: bytes | None, storage_options: dict[str, Any] | 
             return report
         trial = os.path.join(staging, "trial")
         try:
-            summary = restore(location, trial, key=key, storage_options=storage_options)
+            summary = restore(location, trial, key=key, storage_options=storage_options, progress=progress)
             report.vertices, report.edges, report.last_ts = summary.vertices, summary.edges, summary.last_ts
         except _EXPECTED as exc:
             report.problems.append(f"trial restore failed: {exc}")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
+
+
+def _trial_bytes(manifest: Manifest) -> int:
+    try:
+        return plan(manifest, None, None).bytes
+    except (RestoreError, AttributeError):  # no full backup, or one without a snapshot: the chain check says so
+        return 0
 
 
 def _check_chain(manifest: Manifest, report: Report) -> None:

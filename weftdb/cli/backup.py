@@ -81,8 +81,8 @@ def backup(ctx: click.Context, source: str | None, to: str | None, kind: str, us
         password = getpass.getpass("Password: ")
     key = _key(encrypt_key_file)
     try:
-        with progress("receiving", unit="bytes") as advance:
-            summary = take_backup(source, to, kind, username, password, compress, key, advance)
+        with progress("receiving", unit="bytes") as meter:
+            summary = take_backup(source, to, kind, username, password, compress, key, meter, total=meter.total)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
     for message in summary.messages:
@@ -164,8 +164,8 @@ def restore(source: str, to: str, until: str | None, overwrite: bool, key_file: 
     from weftdb.backup.restore import restore as rebuild
 
     try:
-        with progress("reading", unit="bytes") as advance:
-            summary = rebuild(source, to, until, overwrite, _key(key_file), progress=advance)
+        with progress("reading", unit="bytes") as meter:
+            summary = rebuild(source, to, until, overwrite, _key(key_file), progress=meter, total=meter.total)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(summary.line(), err=True)
@@ -175,8 +175,8 @@ def verify_backup_command(location: str, key_file: str | None) -> int:
     """Verify a backup (see backup/verify.py); prints the report, returns the exit status."""
     from weftdb.backup.verify import describe, verify_backup
 
-    with progress("checking", unit="bytes") as advance:
-        report = verify_backup(location, _key(key_file), progress=advance)
+    with progress("checking", unit="bytes") as meter:
+        report = verify_backup(location, _key(key_file), progress=meter, total=meter.total)
     for line in describe(report):
         click.echo(line)
     return 0 if report.ok else 1

@@ -1,5 +1,10 @@
 """Progress of long commands on a terminal: a rich bar with a total and an ETA
-where the total is known, a spinner with a running count where it is not.
+once the total is known, a pulsing bar with a running count until then.
+
+`progress(...)` yields a `Meter`: call it with the amount done since the last
+call; give it the total with `meter.total(n)` as soon as the work knows it
+(a restore from its plan, a verify from the manifest, a backup from the
+snapshot size the server announces), which may be after it started.
 
 Off a terminal (a pipe, CI) nothing is drawn, so output stays greppable.
 """
@@ -8,14 +13,29 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Callable, Iterator
+from typing import Any, Iterator
+
+
+class Meter:
+    """`meter(n)`: n more done; `meter.total(n)`: the whole is n. Does nothing off a terminal."""
+
+    def __init__(self, bar: Any = None, task: Any = None):
+        self._bar, self._task = bar, task
+
+    def __call__(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, n)
+
+    def total(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, total=n)
 
 
 @contextlib.contextmanager
-def progress(what: str, total: int | None = None, unit: str = "items") -> Iterator[Callable[[int], None]]:
-    """Yields `advance(n)`. `unit` "bytes" shows sizes and a transfer rate."""
+def progress(what: str, total: int | None = None, unit: str = "items") -> Iterator[Meter]:
+    """Yields a `Meter`. `unit` "bytes" shows sizes and a transfer rate."""
     if not sys.stderr.isatty():
-        yield lambda n: None
+        yield Meter()
         return
     from rich.console import Console
     from rich.progress import (
@@ -23,7 +43,6 @@ def progress(what: str, total: int | None = None, unit: str = "items") -> Iterat
         DownloadColumn,
         MofNCompleteColumn,
         Progress,
-        SpinnerColumn,
         TextColumn,
         TimeRemainingColumn,
         TransferSpeedColumn,
@@ -31,7 +50,6 @@ def progress(what: str, total: int | None = None, unit: str = "items") -> Iterat
 
     count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
     rate = [TransferSpeedColumn()] if unit == "bytes" else []
-    shape = [BarColumn(), TimeRemainingColumn()] if total is not None else [SpinnerColumn()]
-    with Progress(TextColumn(what), *shape, count, *rate, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(what, total=total)
-        yield lambda n: bar.advance(task, n)
+    columns = [TextColumn(what), BarColumn(), count, *rate, TextColumn("eta"), TimeRemainingColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        yield Meter(bar, bar.add_task(what, total=total))
