@@ -247,6 +247,7 @@ def test_message_size_limit_is_checked_before_buffering():
     proto.receive_data(handshake((5, 8)))
     proto.data_to_send()
     proto.receive_data(b"\x03\xe8" + b"\x00" * 1000 + b"\x00\x10")
+    assert proto.buffered == 0
     failure = refused(proto)
     assert failure["gql_status"] == "22N56" and "--bolt-max-message-size-kib" in failure["message"]
 

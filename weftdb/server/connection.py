@@ -7,6 +7,11 @@ protocol's requests one at a time, in order, runs queries in the server's
 thread pool (one slow query never stalls the event loop or other clients) and
 writes the answers. Everything Bolt-specific is in `bolt/protocol.py`; this
 module only knows what each request asks of the Database.
+
+The reader also keeps the count of bytes this connection holds in unfinished
+messages (the server caps their sum, `--bolt-max-buffered-mib`) and since when
+a message has been arriving, so that the server's sweeper can cut off a
+connection that is too slow (`overdue`).
 """
 
 from __future__ import annotations
@@ -31,11 +36,15 @@ SERVER_AGENT = "WeftDB/0.1.0"
 DATABASE_NAME = "weftdb"
 AUTH_FAILURE_DELAY = 0.5  # seconds; slows password guessing, says nothing about why
 MAX_BACKLOG = 64  # pipelined requests buffered before reading pauses
+LOGIN_BACKLOG = 2  # the same before the login: a HELLO and a LOGON
 READ_SIZE = 64 * 1024
+MESSAGE_GRACE = 10.0  # seconds a message may take before --bolt-min-message-rate-kib applies
 # After a FAILURE that refused the client's input, how long the client may go on
 # sending (dropped unread) before the close: closing a socket with unread input
 # resets it, and a reset can destroy the FAILURE before the client has read it.
 LINGER = 5.0
+OVER_CAP = Status("Neo.TransientError.General.MemoryPoolOutOfMemoryError", "51N72",
+                  "system configuration or operation exception - memory pool out of memory")
 UNAUTHORIZED = "The client is unauthorized due to authentication failure."
 _CONTROL_TEXTS = {"BEGIN": "begin", "COMMIT": "commit", "ROLLBACK": "rollback"}
 
@@ -68,7 +77,12 @@ class Connection:
         self.tx: Any = None  # the open explicit transaction
         self.tx_timeout: float | None = None
         self.busy = False
-        self.last_activity = time.monotonic()
+        self.closing = False
+        self.opened = self.last_activity = self.login_started = time.monotonic()
+        self.held = 0  # bytes of unfinished messages, counted in server.buffered
+        self.partial_since = 0.0  # since when a message has been arriving (0: none is)
+        self.partial_bytes = 0  # bytes received since then
+        self._paused = False  # reading waits for the backlog to shrink
         self._wake = asyncio.Event()
         self._room = asyncio.Event()  # the backlog has room again
         self._read_done = asyncio.Event()
@@ -88,21 +102,42 @@ class Connection:
             try:
                 await worker
             finally:
+                self._hold(0)
                 await self._rollback_quietly()
                 self.writer.close()
 
     def close(self, reason: str) -> None:
-        """Close from outside (idle, shutdown): cancels the running query, rolls back."""
+        """Close from outside (a limit, idle, shutdown): cancels the running query, rolls back."""
         log.info("%s %s: closing: %s", self.id, self.peer, reason)
+        self.closing = True
         self.interrupt.set()
         self.writer.close()
+
+    def overdue(self, now: float) -> str | None:
+        """Why the connection must be closed now, if it has run out of time: no
+        handshake, no login, a message arriving too slowly, or idle."""
+        if self.closing or self.proto.closed:
+            return None
+        server = self.server
+        if self.proto.version is None:
+            if now - self.opened > server.handshake_timeout:
+                return f"no Bolt handshake within {server.handshake_timeout} s (--bolt-handshake-timeout-sec)"
+            return None
+        if not self.proto.authenticated and not self.busy and now - self.login_started > server.auth_timeout:
+            return f"not logged in within {server.auth_timeout} s (--bolt-auth-timeout-sec)"
+        if self.partial_since and server.min_rate and not self._paused:
+            if now - self.partial_since > MESSAGE_GRACE + self.partial_bytes / server.min_rate:
+                return (f"a message arriving slower than {server.min_rate // 1024} KiB/s "
+                        f"(--bolt-min-message-rate-kib): {self.partial_bytes} bytes in {now - self.partial_since:.0f} s")
+        if server.idle_timeout and not self.busy and now - self.last_activity > server.idle_timeout:
+            return f"no message for {server.idle_timeout} s (--bolt-session-inactivity-timeout)"
+        return None
 
     async def _read(self) -> None:
         proto = self.proto
         while self._reading:  # until the worker is done; after a refusal, what arrives is dropped
-            if proto.backlog >= MAX_BACKLOG and not proto.closed:
-                self._room.clear()
-                await self._room.wait()
+            if proto.backlog >= (MAX_BACKLOG if proto.authenticated else LOGIN_BACKLOG) and not proto.closed:
+                await self._pause()
                 continue
             try:
                 data = await self.reader.read(READ_SIZE)
@@ -110,13 +145,22 @@ class Connection:
                 return
             if not data:
                 return
-            self.last_activity = time.monotonic()
+            self.last_activity = now = time.monotonic()
             try:
                 proto.receive_data(data)
             except ProtocolError as exc:  # not a Bolt client: there is nothing to answer in Bolt
                 log.warning("%s %s: closing the connection: %s", self.id, self.peer, exc)
                 self._write(proto.data_to_send())
                 return
+            held = proto.buffered
+            if held:
+                if not self.partial_since:
+                    self.partial_since, self.partial_bytes = now, 0
+                self.partial_bytes += len(data)
+            else:
+                self.partial_since = 0.0
+            if held != self.held:
+                self._hold(held)
             if proto.interrupt_pending:
                 self.interrupt.set()
             self._write(proto.data_to_send())  # the handshake's answer
@@ -125,6 +169,32 @@ class Connection:
     def _write(self, data: bytes) -> None:
         if data and not self.writer.is_closing():
             self.writer.write(data)
+
+    async def _pause(self) -> None:
+        """Wait until the worker has taken requests from the backlog. The time
+        paused does not count against the message rate."""
+        self._room.clear()
+        self._paused = True
+        try:
+            await self._room.wait()
+        finally:
+            self._paused = False
+            if self.partial_since:
+                self.partial_since, self.partial_bytes = time.monotonic(), 0
+
+    def _hold(self, held: int) -> None:
+        """Count `held` bytes of unfinished messages for this connection; refuse its
+        input when that takes the server over --bolt-max-buffered-mib."""
+        server = self.server
+        grew = held > self.held
+        server.buffered += held - self.held
+        self.held = held
+        if grew and server.buffered > server.max_buffered:
+            log.warning("%s %s: refused: %d bytes of unfinished messages held by all connections, over the "
+                        "limit of %d", self.id, self.peer, server.buffered, server.max_buffered)
+            self.proto.refuse(OVER_CAP, f"the server holds {server.max_buffered >> 20} MiB of unfinished messages "
+                              "from all connections, the limit set by --bolt-max-buffered-mib; try again later")
+            self._hold(self.proto.buffered)
 
     async def _work(self) -> None:
         try:
@@ -206,6 +276,7 @@ class Connection:
         self.proto.succeed()
 
     async def _on_logoff(self) -> None:
+        self.login_started = time.monotonic()
         self.proto.succeed()
 
     async def _authenticate(self, auth: dict) -> None:

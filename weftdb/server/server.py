@@ -59,6 +59,11 @@ class BoltServer:
         self.config = config
         self.max_message_size = config.bolt_max_message_size_kib * 1024
         self.idle_timeout = config.bolt_session_inactivity_timeout
+        self.handshake_timeout = config.bolt_handshake_timeout_sec
+        self.auth_timeout = config.bolt_auth_timeout_sec
+        self.min_rate = config.bolt_min_message_rate_kib * 1024  # bytes a second; 0: no minimum
+        self.max_buffered = config.bolt_max_buffered_mib << 20
+        self.buffered = 0  # bytes of unfinished messages held by all connections
         self.query_timeout = config.query_execution_timeout_sec
         workers = config.bolt_num_workers or max(16, 4 * (os.cpu_count() or 1))
         self.executor = ThreadPoolExecutor(workers, thread_name_prefix="weftdb-bolt")
@@ -92,24 +97,29 @@ class BoltServer:
             self.config.bolt_address,
             self.config.bolt_port,
             ssl=context,
-            ssl_handshake_timeout=30 if context else None,
+            ssl_handshake_timeout=self.handshake_timeout if context else None,
         )
         host, self.port = self._listener.sockets[0].getsockname()[:2]
         self.public_address = f"{host}:{self.port}"
         log.info("listening on %s%s; statement threads %s", self.public_address,
                  " with TLS" if context else "", self.db.placement)
-        if self.idle_timeout > 0:
-            self._sweeper = asyncio.create_task(self._close_idle())
+        self._sweeper = asyncio.create_task(self._sweep())
 
-    async def _close_idle(self) -> None:
-        """Close connections that sent nothing for --bolt-session-inactivity-timeout seconds
-        while no query of theirs was running."""
+    async def _sweep(self) -> None:
+        """Close the connections that ran out of time (`Connection.overdue`): no
+        handshake within --bolt-handshake-timeout-sec, no login within
+        --bolt-auth-timeout-sec, a message arriving slower than
+        --bolt-min-message-rate-kib, or nothing sent for
+        --bolt-session-inactivity-timeout seconds while no query of theirs ran."""
+        timeouts = [t for t in (self.idle_timeout, self.handshake_timeout, self.auth_timeout) if t > 0]
+        interval = min(1.0, *(t / 4 for t in timeouts))
         while True:
-            await asyncio.sleep(min(1.0, self.idle_timeout / 4))
+            await asyncio.sleep(interval)
             now = time.monotonic()
             for connection in list(self.connections):
-                if not connection.busy and now - connection.last_activity > self.idle_timeout:
-                    connection.close(f"no message for {self.idle_timeout} s")
+                reason = connection.overdue(now)
+                if reason is not None:
+                    connection.close(reason)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")

@@ -25,7 +25,8 @@ Input that breaks a limit or is not a message (too large, nested too deep,
 undecodable) is refused the same way: the requests before it are answered,
 then a FAILURE says what was wrong (and which flag sets the limit) and the
 connection closes; bytes after it are dropped unread. So is input the
-transport refuses (`refuse`, for limits across connections).
+transport refuses (`refuse`, for limits across connections). Until the client
+has logged in a message may be only `LOGIN_MAX_MESSAGE_SIZE` bytes.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ MAGIC = b"\x60\x60\xb0\x17"
 SUPPORTED = {5: (0, 8), 4: (4, 4)}
 MAX_CHUNK = 0xFFFF
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+# The largest message before the login has succeeded. A HELLO or LOGON is a few
+# hundred bytes (user agent, routing context, a user name and password): 64 KiB
+# leaves room for long agents and routing maps, while a connection that never
+# logs in holds at most that plus one chunk being received.
+LOGIN_MAX_MESSAGE_SIZE = 64 * 1024
 
 SUCCESS, RECORD, IGNORED, FAILURE = 0x70, 0x71, 0x7E, 0x7F
 
@@ -159,6 +165,9 @@ class BoltProtocol:
         self.max_depth = max_depth
         self.version: tuple[int, int] | None = None
         self.state = State.NEGOTIATION
+        self.authenticated = False  # the login succeeded (and no LOGOFF since)
+        self._login_limit = min(max_message_size, LOGIN_MAX_MESSAGE_SIZE)
+        self._limit = self._login_limit  # the size a message may have now
         self._inbox = bytearray()
         self._message = bytearray()
         self._requests: deque[Request] = deque()
@@ -228,7 +237,7 @@ class BoltProtocol:
                     self._requests.append(self._decode(bytes(self._message)))
                     self._message.clear()
                 continue
-            if len(self._message) + size > self.max_message_size:
+            if len(self._message) + size > self._limit:
                 self.refuse(TOO_LARGE, self._too_large())
                 return
             if len(inbox) - pos - 2 < size:
@@ -238,8 +247,11 @@ class BoltProtocol:
         del inbox[:pos]
 
     def _too_large(self) -> str:
-        return (f"the message is larger than {_kib(self.max_message_size)}, the limit set by "
-                "--bolt-max-message-size-kib; the connection is closed")
+        if self._limit == self.max_message_size:
+            return (f"the message is larger than {_kib(self.max_message_size)}, the limit set by "
+                    "--bolt-max-message-size-kib; the connection is closed")
+        return (f"a message sent before logging in may be at most {_kib(self._limit)} (a fixed limit: "
+                "a login needs a few hundred bytes); this one is larger and the connection is closed")
 
     def _decode(self, data: bytes) -> Request:
         try:
@@ -280,6 +292,11 @@ class BoltProtocol:
     def closed(self) -> bool:
         """The connection must be closed once `data_to_send()` is written."""
         return self.state is State.DEFUNCT
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held of messages not yet complete."""
+        return len(self._inbox) + len(self._message)
 
     def next_request(self) -> Request | None:
         """The next request the application must carry out, answering in passing those that
@@ -326,6 +343,9 @@ class BoltProtocol:
             next_state = State.AUTHENTICATION
         if request.name in ("COMMIT", "ROLLBACK", "RESET", "LOGOFF"):
             self._streams.clear()
+        if request.name in ("HELLO", "LOGON", "LOGOFF"):
+            self.authenticated = next_state is State.READY
+            self._limit = self.max_message_size if self.authenticated else self._login_limit
         self.state = next_state
         self._emit(SUCCESS, metadata or {})
 
