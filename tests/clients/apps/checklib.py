@@ -86,7 +86,8 @@ def describe(exc: BaseException) -> str:
     kind = type(exc)
     name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
     code = getattr(exc, "code", None)
-    text = str(exc).strip() or repr(exc)
+    message = getattr(exc, "message", None)  # the neo4j driver's error: its server message alone
+    text = (message if isinstance(message, str) and message else str(exc)).strip() or repr(exc)
     if code and str(code) not in text:
         text = f"{{code: {code}}} {text}"
     if isinstance(exc, CheckFailed):
