@@ -2,6 +2,8 @@
 asks for the credentials its source did; an incremental carries the users file
 when it changed; a point-in-time restore gets the users as of that point."""
 
+import os
+
 import neo4j
 import pytest
 from conftest import Source
@@ -31,6 +33,8 @@ def test_a_restored_server_refuses_a_client_without_the_sources_password(tmp_pat
         backup(src.address, str(tmp_path / "backup"), user="admin", password="right")
     finally:
         src.close()
+    stored = [os.path.join(r, n) for r, _, names in os.walk(tmp_path / "backup" / "auth") for n in names]
+    assert len(stored) == 1 and oct(os.stat(stored[0]).st_mode & 0o777) == "0o600"  # hashes: the owner's only
     restore(str(tmp_path / "backup"), str(tmp_path / "restored"))
     db = weftdb.open(str(tmp_path / "restored"), storage_snapshot_interval_sec=0)
     server = ServerThread(db, Config.load({"bolt_port": 0, "bolt_address": "127.0.0.1"})).start()

@@ -190,8 +190,8 @@ def _clear_the_way(target: Target, manifest: Manifest | None) -> None:
             raise BackupError(f"{target.url} is not empty ({shown}) and holds no backup: give an empty directory or a backup")
         raise BackupError(
             f"{target.url} holds files its manifest does not list ({shown}): a database was opened on this backup "
-            f"or another program wrote there, so it no longer holds this backup alone. Back up into another "
-            f"directory (weftdb verify {target.url} lists them)")
+            f"or another program wrote there, so it no longer holds this backup alone. Move them out of it, or "
+            f"back up into another directory (weftdb verify {target.url} lists them all)")
     for name in leftovers:
         target.remove(name)
     if target.exists(PENDING):

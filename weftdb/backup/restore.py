@@ -385,10 +385,13 @@ _DAMAGE = (ArtifactError, SealError, RecoveryError, ChainBroken, TargetError, OS
 
 
 def _drop_assembly(fs: FileSystem, layout: Layout) -> None:
-    """After a failed restore: an assembly is dropped, a decided swap finished
+    """After a failed restore: its assembly is dropped, a decided swap finished
     (as the next start would); a second failure here leaves that to the next start."""
     try:
-        swap.finish_interrupted(fs, layout)
+        if fs.exists(os.path.join(layout.restore_staging, swap.MARKER)):
+            swap.finish_interrupted(fs, layout)
+        else:
+            fs.remove_tree(layout.restore_staging)
     except Exception as exc:  # the first error is the one to report
         log.warning("cleaning up after the failed restore failed too (%s); the next start finishes it", exc)
 

@@ -108,7 +108,8 @@ class LocalTarget(Target):
     def put(self, name: str, chunks: Iterable[bytes]) -> None:
         path = self._path(name)
         self.fs.makedirs(os.path.dirname(path))
-        self.fs.write_atomic(path, chunks)
+        private = name.startswith("auth/")  # password hashes: readable by the owner only, as in a data directory
+        self.fs.write_atomic(path, chunks, mode=0o600 if private else 0o644)
 
     def remove(self, name: str) -> None:
         path = self._path(name)
