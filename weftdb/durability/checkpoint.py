@@ -152,7 +152,9 @@ def restore_if_requested(fs: FileSystem, layout: Layout) -> Callable[[], None] |
     manifest = _read_manifest(fs, layout)
     listed, users = _check(fs, layout, manifest)
     aside = os.path.join(layout.restore_set_aside, stamp())
-    moved = 0 if manifest["version"] == 1 else _put_back_users(fs, layout, users, aside)
+    if manifest["version"] > 1:
+        _put_back_users(fs, layout, users, aside)
+    moved = 0
     for path in _durability_files(fs, layout, complete_only=False):
         relative = os.path.relpath(path, data_dir)
         target = os.path.join(aside, relative)
@@ -180,24 +182,24 @@ def restore_if_requested(fs: FileSystem, layout: Layout) -> Callable[[], None] |
     return finish
 
 
-def _put_back_users(fs: FileSystem, layout: Layout, users: bytes | None, aside: str) -> int:
+def _put_back_users(fs: FileSystem, layout: Layout, users: bytes | None, aside: str) -> None:
     """Make the users file the checkpoint's (`users`; None: there was none).
     A differing one in the copy is kept in `aside` first; the file is replaced
-    atomically, so there is never a moment without one. Returns 1 if set aside."""
+    atomically, so there is never a moment without one."""
     current = fs.read(layout.users) if fs.exists(layout.users) else None
     if current == users:
-        return 0
+        return
     if current is not None:
         kept = os.path.join(aside, AUTH, USERS)
         fs.makedirs(os.path.dirname(kept))
         fs.write_atomic(kept, current, mode=0o600)
+        log.warning("restore: the users changed after the checkpoint; its users are back, the copy's are kept as %s", kept)
     if users is None:
         fs.remove(layout.users)
         fs.fsync_dir(layout.auth)
     else:
         fs.makedirs(layout.auth)
         fs.write_atomic(layout.users, users, mode=0o600)
-    return int(current is not None)
 
 
 def _set_aside_stale_manifest(fs: FileSystem, layout: Layout) -> None:
