@@ -160,7 +160,7 @@ def plan(manifest: Manifest, until_ts: int | None, until_us: int | None) -> Plan
     index = choose_full(manifest, until_ts, until_us)
     used = [manifest.artifacts[index]]
     for artifact in manifest.artifacts[index + 1:]:
-        if artifact.kind == "full" or artifact.records and _past(artifact.first_ts, artifact.first_wall_us, until_ts, until_us):
+        if artifact.kind == "full" or (artifact.records and _past(artifact.first_ts, artifact.first_wall_us, until_ts, until_us)):
             break
         used.append(artifact)
     return Plan(index, used, manifest.artifacts[index + len(used):])
