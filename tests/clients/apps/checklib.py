@@ -58,6 +58,17 @@ NATIVE_VALUES = {
 }
 
 
+# What a pymgclient (and so gqlalchemy) user reads back: Memgraph's value types.
+# pymgclient turns a Duration into a datetime.timedelta, which has no months, and
+# aborts its process on a Time with an offset (src/connection-int.c's
+# connection_discard_all assertion); Memgraph has neither, so its users never
+# meet them.
+MEMGRAPH_CYPHER_VALUES = {name: cypher for name, cypher in CYPHER_VALUES.items() if name != "time"}
+MEMGRAPH_CYPHER_VALUES["duration"] = "duration('P10DT3H4M5.000006S')"
+MEMGRAPH_NATIVE_VALUES = {name: value for name, value in NATIVE_VALUES.items() if name != "time"}
+MEMGRAPH_NATIVE_VALUES["duration"] = dt.timedelta(days=10, hours=3, minutes=4, seconds=5, microseconds=6)
+
+
 class CheckFailed(AssertionError):
     pass
 
