@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import signal
 import sys
 import traceback
 
@@ -109,9 +110,20 @@ def describe(exc: BaseException) -> str:
     return f"{name}: {text}"
 
 
+class CheckTimeout(Exception):
+    pass
+
+
+def _timeout(signum, frame):
+    raise CheckTimeout("the check did not finish in time (a client waiting for an answer it never gets)")
+
+
 @contextlib.contextmanager
-def check(name: str):
+def check(name: str, seconds: int = 20):
+    """Run a check; one that takes more than `seconds` fails (SIGALRM), and the app goes on."""
     _emit({"start": name})
+    previous = signal.signal(signal.SIGALRM, _timeout)
+    signal.alarm(seconds)
     try:
         yield
     except Exception as exc:  # every failure is a result of the check, not of the app
@@ -120,6 +132,9 @@ def check(name: str):
         _emit({"check": name, "ok": False, "error": describe(exc)})
     else:
         _emit({"check": name, "ok": True})
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def raises(call, *classes: type, match: str | None = None) -> BaseException:
