@@ -21,6 +21,7 @@ from weftdb.graph.storage import Storage
 from weftdb.graph.transaction import Transaction as _GraphTransaction
 from weftdb.query import admin, ast
 from weftdb.query.executor import plan_statement, run
+from weftdb.query.limits import MemoryLimits
 from weftdb.query.parser import parse
 from weftdb.query.planner import Plan
 from weftdb.query.results import Result
@@ -47,6 +48,7 @@ class Database:
         # Users for Bolt authentication (added by the server work, issue 4): the
         # server checks `db.users.verify`; CREATE USER & co. go to the same store.
         self.users = UserStore(path, fs)
+        self.memory = MemoryLimits.of(self.config.memory_limit, self.config.query_memory_limit)
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._plans_lock = threading.Lock()
         self._closed = False
@@ -119,13 +121,13 @@ class Database:
             if isinstance(statement, _INSPECTED):
                 plan = plan_statement(statement.statement, tx)
                 if isinstance(statement, ast.Profile):
-                    return run(plan, tx, params, timeout=timeout, interrupt=interrupt, profile=True)
+                    return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory, profile=True)
                 lines = plan.explain()
                 return Result(["QUERY PLAN"], [(line,) for line in lines], "r", plan="\n".join(lines))
             plan = self._plans.get(query)
             if plan is None:
                 plan = self._plan(query, statement, tx)
-            return run(plan, tx, params, timeout=timeout, interrupt=interrupt)
+            return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory)
         except BaseException:
             if not tx.closed:
                 tx.abort()

@@ -181,8 +181,6 @@ def test_the_driver_sees_the_status_and_the_message_once(durable_server, tmp_pat
         db.close()
 
 
-@pytest.mark.xfail(strict=True, reason="needs weftdb/durability/data_directory.py to raise errors.SnapshotFailed "
-                                       "for a snapshot that cannot be written (issue 12, item 16)")
 def test_a_snapshot_on_a_full_disk_is_not_a_failed_commit(tmp_path):
     path = str(tmp_path / "db")
     fs = CrashFS(path)

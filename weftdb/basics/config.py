@@ -116,6 +116,10 @@ FLAGS: tuple[Flag, ...] = (
     ),
     Flag("query-execution-timeout-sec", float, 600.0, "Stop a query that runs longer than this; 0 means no limit.", minimum=0),
     Flag("query-plan-cache-size", int, 1000, "Parsed statements kept by query text.", minimum=0),
+    Flag("memory-limit", int, 0, "MiB of memory the whole process may hold; a query that finds it over is stopped. "
+         "0 means 90% of the physical memory.", minimum=0),
+    Flag("query-memory-limit", int, 0, "MiB one query may grow the process by before it is stopped; 0 means no limit.",
+         minimum=0),
     Flag("bolt-address", str, "127.0.0.1", "Address the Bolt server listens on."),
     Flag("bolt-port", int, 7687, "Port the Bolt server listens on; 0 takes any free port.", **PORT),
     Flag("bolt-cert-file", str, "", "TLS certificate (PEM) for Bolt; with --bolt-key-file turns TLS on."),

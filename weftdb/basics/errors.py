@@ -145,6 +145,24 @@ class QueryTimeout(ClientError):
     gql_description = "invalid transaction state - transaction termination client error"
 
 
+class MemoryLimitExceeded(TransientError):
+    """The process holds more memory than `--memory-limit` allows; the query
+    that noticed was stopped. It may succeed once other work has finished."""
+
+    code = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+    gql_status = "51N72"
+    gql_description = "system configuration or operation exception - memory pool out of memory"
+
+
+class QueryMemoryLimitExceeded(ClientError):
+    """One query grew the process by more than `--query-memory-limit`; run as
+    it is, it would again."""
+
+    code = "Neo.ClientError.General.TransactionOutOfMemoryError"
+    gql_status = "51N73"
+    gql_description = "system configuration or operation exception - transaction memory limit reached"
+
+
 class DatabaseError(Error):
     """The database cannot do what was asked: a failed disk, a refused start."""
 

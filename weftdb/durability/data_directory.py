@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from weftdb.basics.config import Config, ConfigError
-from weftdb.basics.errors import ClientError
+from weftdb.basics.errors import ClientError, DurabilityError, SnapshotFailed
 from weftdb.durability import checkpoint, snapshot, swap, wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.layout import BACKUP_MANIFEST, DATA_DIRECTORIES, Layout, is_temporary, stamp
@@ -140,9 +140,12 @@ class Durability:
                 log.info("no snapshot written: %s holds commit %d, the newest", newest[0].path, newest[0].commit_ts)
                 return newest[0].path
             started = time.monotonic()
-            info, commit_ts = snapshot.write(
-                self.storage, self.fs, self.layout.snapshots, self.db_uuid, self.config.storage_items_per_batch
-            )
+            try:
+                info, commit_ts = snapshot.write(
+                    self.storage, self.fs, self.layout.snapshots, self.db_uuid, self.config.storage_items_per_batch
+                )
+            except DurabilityError as exc:  # no commit failed: the WAL goes on and the data stays as committed
+                raise SnapshotFailed(f"the snapshot could not be written: {exc}") from exc
             log.info(
                 "snapshot %s at commit %d: %d vertices, %d edges, %d bytes in %.2f s",
                 info.path, commit_ts, info.vertex_count, info.edge_count, info.size, time.monotonic() - started,

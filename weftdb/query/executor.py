@@ -18,6 +18,7 @@ from weftdb.graph.objects import Edge, Vertex
 from weftdb.graph.transaction import Transaction
 from weftdb.query import ast, limits
 from weftdb.query.expressions import GraphPath
+from weftdb.query.limits import MemoryLimits, resident_bytes
 from weftdb.query.planner import Plan, Planner
 from weftdb.query.results import Node, Path, Relationship, Result
 
@@ -30,18 +31,28 @@ class ExecutionContext:
     every CHECK_EVERY calls; the operator then calls `check()`. It is a
     C-level iterator, not a method: a hot path (docs/hot-paths.md)."""
 
-    __slots__ = ("tx", "params", "counters", "nslots", "interrupt", "deadline", "tick")
+    __slots__ = ("tx", "params", "counters", "nslots", "interrupt", "deadline", "memory", "started_at", "tick")
 
-    def __init__(self, tx: Transaction, params: dict, nslots: int, interrupt: threading.Event | None, deadline: float | None):
+    def __init__(self, tx: Transaction, params: dict, nslots: int, interrupt: threading.Event | None,
+                 deadline: float | None, memory: MemoryLimits | None = None):
         self.tx = tx
         self.params = params
         self.counters: defaultdict[str, int] = defaultdict(int)
         self.nslots = nslots
         self.interrupt = interrupt
         self.deadline = deadline
+        self.memory = memory
+        self.started_at = resident_bytes() if memory is not None and memory.query is not None else 0
         self.tick = cycle(_TICKS).__next__
 
     def check(self) -> None:
+        """Stop the query when it was cancelled, is out of time or over a memory limit."""
+        self.check_cancelled()
+        if self.memory is not None:
+            self.memory.check(self.started_at)
+
+    def check_cancelled(self) -> None:
+        """The cheap part of `check`, for the start and end of every query (no /proc read)."""
         if self.interrupt is not None and self.interrupt.is_set():
             raise QueryInterrupted("The query was cancelled.")
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -65,12 +76,13 @@ def run(
     *,
     timeout: float | None = None,
     interrupt: threading.Event | None = None,
+    memory: MemoryLimits | None = None,
     profile: bool = False,
 ) -> Result:
     deadline = time.monotonic() + timeout if timeout else None
-    ctx = ExecutionContext(tx, params or {}, plan.nslots, interrupt, deadline)
+    ctx = ExecutionContext(tx, params or {}, plan.nslots, interrupt, deadline, memory)
     if interrupt is not None:
-        ctx.check()  # cancelled already (a deadline just set cannot have passed: it is checked at the end)
+        ctx.check_cancelled()  # cancelled already (a deadline just set cannot have passed: it is checked at the end)
     slots = plan.column_slots
     start = [None] * plan.nslots
     if profile:
@@ -90,7 +102,7 @@ def run(
     finally:
         limits.RUNNING.reset(running)
     if interrupt is not None or deadline is not None:
-        ctx.check()
+        ctx.check_cancelled()
     if profile:
         lines = plan.root.explain()
         rows = [(line, counts.get(i, 0)) for i, line in enumerate(lines)]
