@@ -135,7 +135,10 @@ with check("relationships"):
     expect_equal([p.name for p in ann.friends.all()], ["Bob"], "friends after disconnect")
 
 with check("traversal"):
-    names = [p.name for p in Person.nodes.filter(friends__name="Bob")]
+    # its own data, so that it does not depend on the check before
+    db.cypher_query("MATCH (a:Person {name: 'Ann'}), (b:Person {name: 'Bob'}) MERGE (a)-[:FRIEND]->(b)")
+    # neomodel 7 gives rows [person, friend, relationship] for a filter through a relationship
+    names = [(row[0] if isinstance(row, list) else row).name for row in Person.nodes.filter(friends__name="Bob")]
     expect_equal(names, ["Ann"], "people with a friend named Bob")
 
 with check("property_types"):
@@ -161,7 +164,8 @@ with check("cypher_query_values"):
             expect_equal(native, NATIVE_VALUES[name], name)
 
 with check("resolve_objects"):
-    rows, _ = db.cypher_query("MATCH (p:Person)-[r:FRIEND]->(f) RETURN p, r, f", resolve_objects=True)
+    db.cypher_query("MATCH (a:Person {name: 'Bob'}), (b:Person {name: 'Cy'}) MERGE (a)-[:FRIEND {since: date('2020-01-01')}]->(b)")
+    rows, _ = db.cypher_query("MATCH (p:Person {name: 'Bob'})-[r:FRIEND]->(f) RETURN p, r, f", resolve_objects=True)
     p, r, f = rows[0]
     expect(isinstance(p, Person) and isinstance(r, FriendRel) and isinstance(f, Person), f"resolved to {rows[0]!r}")
 
