@@ -58,8 +58,9 @@ class WeftServer:
             if self.process.poll() is not None:
                 break
             time.sleep(0.05)
+        log = self.log()
         self.stop()
-        raise RuntimeError(f"weftdb serve did not start (exit {self.process.returncode}):\n{self.log()}")
+        raise RuntimeError(f"weftdb serve did not start (exit {self.process.returncode}):\n{log}")
 
     @property
     def uri(self) -> str:
