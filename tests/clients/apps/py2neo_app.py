@@ -17,8 +17,15 @@ checklib.info(client="py2neo", version=version("py2neo"))
 
 
 def native(value):
+    """A temporal value of py2neo (interchange.time) as the standard library's:
+    its to_native() drops the zone, which is put back here."""
     to_native = getattr(value, "to_native", None)
-    return to_native() if to_native is not None else value
+    if to_native is None:
+        return value
+    result, zone = to_native(), getattr(value, "tzinfo", None)
+    if zone is not None and getattr(result, "tzinfo", None) is None:
+        result = zone.localize(result) if hasattr(zone, "localize") else result.replace(tzinfo=zone)
+    return result
 
 
 class NotConnected:
@@ -57,6 +64,8 @@ for name, cypher in CYPHER_VALUES.items():
                    or str(value) == "P1Y2M10DT3H4M5.000006S", f"duration {value!r}")
         else:
             expect_equal(native(value), NATIVE_VALUES[name], "literal")
+        if name == "datetime_zone":
+            expect_equal(str(value.tzinfo), "Europe/Berlin", "zone")
         back = graph.run("RETURN $v", v=value).evaluate()
         expect_equal(back, value, "parameter")
 
