@@ -1,0 +1,28 @@
+"""Who the database says it is, in one place.
+
+`NAME` and `VERSION` are WeftDB's own. Clients written for Neo4j read a Neo4j
+version where a server states its version (the HELLO agent, `CALL
+dbms.components()`) and choose their Cypher by it: neomodel takes `4.x` to
+mean "use id()", py2neo wants a `Neo4j Kernel` component. `NEO4J_VERSION` is
+the Neo4j release whose Cypher and Bolt behaviour WeftDB answers as (5.26,
+Neo4j 5's long-term release), as Memgraph answers `Neo4j/v5.11.0 compatible`.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+NAME = "WeftDB"
+EDITION = "community"
+NEO4J_VERSION = "5.26.0"
+NEO4J_KERNEL = "Neo4j Kernel"  # the component name clients look for in dbms.components()
+
+
+def _version() -> str:
+    try:
+        return metadata.version("weftdb")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0.1.0"
+
+
+VERSION = _version()
