@@ -119,8 +119,24 @@ def test_error_classes(driver, label):
 
 
 def test_unknown_database_is_refused(driver):
-    with pytest.raises(ClientError, match="does not exist"):
+    with pytest.raises(ClientError, match="does not exist") as caught:
         driver.execute_query("RETURN 1", database_="elsewhere")
+    assert caught.value.code == "Neo.ClientError.Database.DatabaseNotFound"
+
+
+@pytest.mark.parametrize("name", ["weftdb", "neo4j", "memgraph", "Neo4j"])
+def test_the_clients_default_names_reach_the_database(engine_server, name):
+    for scheme in ("bolt", "neo4j"):  # neo4j:// sends ROUTE with the name first
+        with neo4j.GraphDatabase.driver(f"{scheme}://127.0.0.1:{engine_server.port}", auth=None) as driver:
+            records, summary, _ = driver.execute_query("RETURN 1 AS one", database_=name)
+            assert records[0]["one"] == 1 and summary.database == name
+            with driver.session(database=name) as session, session.begin_transaction() as tx:
+                assert tx.run("RETURN 2 AS two").single()["two"] == 2
+
+
+def test_server_agent_starts_with_neo4j_and_names_weftdb(driver):
+    agent = driver.get_server_info().agent
+    assert agent.startswith("Neo4j/v5.") and "WeftDB" in agent
 
 
 VALUES = [

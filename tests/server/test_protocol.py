@@ -43,7 +43,9 @@ def names(proto):
         ([(5, 9, 2)], (5, 8)),
         ([(5, 3)], (5, 3)),
         ([(6, 0), (4, 4)], (4, 4)),
-        ([(4, 3), (3, 0)], None),
+        ([(4, 3, 3), (4, 0), (3, 0), (2, 0)], (4, 3)),  # py2neo 2021.2: 4.3 down to 4.0, then 3 and 2
+        ([(4, 2), (3, 0)], (4, 2)),
+        ([(3, 0), (2, 0)], None),
     ],
 )
 def test_negotiation(proposals, chosen):
@@ -98,6 +100,36 @@ def test_explicit_transaction_with_two_results_by_qid():
     assert out[1][1][0]["qid"] == 0 and out[2][1][0]["qid"] == 1
     assert out[3] == ("RECORD", ([1],)) and out[5] == ("RECORD", ([2],))
     assert proto.state is State.READY
+
+
+def test_qids_count_the_results_of_each_transaction_from_zero():
+    # py2neo pulls an earlier result of a transaction by its index in that transaction.
+    proto = ready((4, 3))
+    for _ in range(2):
+        proto.receive_data(message("BEGIN", {}) + message("RUN", "a", {}, {}) + message("RUN", "b", {}, {}))
+        proto.next_request()
+        proto.succeed()
+        proto.next_request()
+        proto.stream(["a"], [(1,)], {})
+        proto.next_request()
+        proto.stream(["b"], [(2,)], {})
+        proto.receive_data(message("PULL", {"n": -1, "qid": 0}) + message("PULL", {"n": -1, "qid": 1}) + message("COMMIT"))
+        assert proto.next_request().name == "COMMIT"
+        proto.succeed({})
+        out = replies(proto.data_to_send())
+        assert [o[1][0].get("qid") for o in out[1:3]] == [0, 1]
+        assert out[3] == ("RECORD", ([1],)) and out[5] == ("RECORD", ([2],))
+
+
+@pytest.mark.parametrize("version", [(4, 0), (4, 1), (4, 2)])
+def test_route_exists_from_4_3(version):
+    proto = ready(version)
+    proto.receive_data(message("ROUTE", {}, [], None))
+    failure = refused(proto)
+    assert f"ROUTE does not exist in Bolt {version[0]}.{version[1]}" in failure["message"]
+    proto = ready((4, 3))
+    proto.receive_data(message("ROUTE", {}, [], "neo4j"))  # 4.3: the database by name
+    assert proto.next_request().fields == ({}, [], "neo4j")
 
 
 def test_failure_then_ignored_until_reset():

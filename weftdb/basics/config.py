@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from weftdb.basics import identity
 from weftdb.basics.affinity import parse as _parse_cpu_affinity
 from weftdb.basics.errors import ClientError
 
@@ -163,6 +164,13 @@ FLAGS: tuple[Flag, ...] = (
         maximum=1048576,
     ),
     Flag("bolt-shutdown-grace-sec", float, 10.0, "On SIGTERM, wait this long for running work before rolling it back.", minimum=0),
+    Flag(
+        "bolt-server-name-for-init",
+        str,
+        identity.SERVER_AGENT,
+        "The server agent a Bolt client is told at login (HELLO). The neo4j drivers refuse one that does not "
+        "start with Neo4j/.",
+    ),
     Flag("backup-enabled", _parse_bool, True, "Run the online backup service (weftdb backup --from HOST:PORT)."),
     Flag("backup-port", int, 6362, "Port of the online backup service, on --bolt-address; 0 takes any free port.", **PORT),
     Flag("log-level", str, "WARNING", "How much to log.", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),

@@ -26,3 +26,23 @@ def _version() -> str:
 
 
 VERSION = _version()
+
+# The HELLO `server` agent by default (--bolt-server-name-for-init changes it).
+# The neo4j drivers refuse an agent that does not start with `Neo4j/` (Python
+# 5.x: UnsupportedServerProduct; py2neo: ProtocolError), so it does, as
+# Memgraph's `Neo4j/v5.11.0 compatible graph database server - Memgraph`.
+SERVER_AGENT = f"Neo4j/v{NEO4J_VERSION} compatible graph database server - {NAME} {VERSION}"
+
+# The one database a server holds, and the other names that reach it: the
+# defaults of Neo4j's clients (`neo4j`: langchain-neo4j, neomodel URLs) and of
+# Memgraph's (`memgraph`). Names compare without case, as Neo4j's do.
+DATABASE = "weftdb"
+DATABASE_ALIASES = ("memgraph", "neo4j")
+
+
+def database_named(name: str | None) -> str | None:
+    """The database a client's name reaches (None or "" is the default one), or
+    None when no database has that name."""
+    if not name or name.lower() in (DATABASE, *DATABASE_ALIASES):
+        return DATABASE
+    return None

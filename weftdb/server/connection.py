@@ -23,7 +23,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from weftdb.basics import errors
+from weftdb.basics import errors, identity
 from weftdb.server.bolt.protocol import BoltProtocol, ProtocolError, Request, Status
 from weftdb.server.bolt.values import hydrate
 
@@ -32,8 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("weftdb.server")
 
-SERVER_AGENT = "WeftDB/0.1.0"
-DATABASE_NAME = "weftdb"
+DATABASE_NAME = identity.DATABASE
 AUTH_FAILURE_DELAY = 0.5  # seconds; slows password guessing, says nothing about why
 MAX_BACKLOG = 64  # pipelined requests buffered before reading pauses
 LOGIN_BACKLOG = 2  # the same before the login: a HELLO and a LOGON
@@ -50,7 +49,7 @@ _CONTROL_TEXTS = {"BEGIN": "begin", "COMMIT": "commit", "ROLLBACK": "rollback"}
 
 
 class DatabaseNotFound(errors.ClientError):
-    """A request named a database other than the one this server holds."""
+    """A request named a database this server does not hold."""
 
     code = "Neo.ClientError.Database.DatabaseNotFound"
     gql_status = "22N51"
@@ -75,6 +74,7 @@ class Connection:
         self.proto = BoltProtocol(max_message_size=server.max_message_size)
         self.interrupt = threading.Event()
         self.tx: Any = None  # the open explicit transaction
+        self.tx_database = DATABASE_NAME  # the name its BEGIN gave the database
         self.tx_timeout: float | None = None
         self.busy = False
         self.closing = False
@@ -269,7 +269,8 @@ class Connection:
     async def _on_hello(self, extra: dict) -> None:
         if self.proto.version < (5, 1):
             await self._authenticate(extra)
-        self.proto.succeed({"server": SERVER_AGENT, "connection_id": self.id, "hints": {}})
+        self.proto.succeed({"server": self.server.config.bolt_server_name_for_init, "connection_id": self.id,
+                            "hints": {}})
 
     async def _on_logon(self, auth: dict) -> None:
         await self._authenticate(auth)
@@ -297,7 +298,7 @@ class Connection:
         self.proto.succeed()
 
     async def _on_begin(self, extra: dict) -> None:
-        self._check_database(extra)
+        self.tx_database = self._check_database(extra)
         self.tx = await self._in_thread(self.db.begin)
         self.tx_timeout = self._timeout(extra)
         self.proto.succeed()
@@ -314,13 +315,13 @@ class Connection:
 
     async def _on_route(self, routing: dict, bookmarks: list, extra: Any) -> None:
         database = extra.get("db") if isinstance(extra, dict) else extra
-        self._check_database({"db": database})
+        name = self._check_database({"db": database})
         address = routing.get("address") if isinstance(routing.get("address"), str) else self.server.public_address
         servers = [{"addresses": [address], "role": role} for role in ("ROUTE", "READ", "WRITE")]
-        self.proto.succeed({"rt": {"ttl": 300, "db": DATABASE_NAME, "servers": servers}})
+        self.proto.succeed({"rt": {"ttl": 300, "db": name, "servers": servers}})
 
     async def _on_run(self, query: str, parameters: dict, extra: dict) -> None:
-        self._check_database(extra)
+        name = self._check_database(extra) if self.tx is None else self.tx_database
         control = control_command(query)
         if control is not None:
             await self._run_control(control)
@@ -332,7 +333,7 @@ class Connection:
         started = time.monotonic()
         result = await self._in_thread(execute, query, params, timeout=timeout, interrupt=self.interrupt)
         t_first = int((time.monotonic() - started) * 1000)
-        summary: dict[str, Any] = {"type": result.query_type, "db": DATABASE_NAME, "t_last": 0}
+        summary: dict[str, Any] = {"type": result.query_type, "db": name, "t_last": 0}
         if result.counters:
             summary["stats"] = dict(result.counters)
         if tx is None:
@@ -358,10 +359,17 @@ class Connection:
             await self._in_thread(tx.rollback)
         self.proto.stream([], [], summary, control=control)
 
-    def _check_database(self, extra: dict) -> None:
+    def _check_database(self, extra: dict) -> str:
+        """The name to answer with for the database a request names (the drivers
+        file routing tables and results under the name they asked for)."""
         database = extra.get("db")
-        if database not in (None, "", DATABASE_NAME):
-            raise DatabaseNotFound(f"database {database!r} does not exist; this server holds {DATABASE_NAME!r}")
+        if database is None or database == "":
+            return DATABASE_NAME
+        if not isinstance(database, str) or identity.database_named(database) is None:
+            names = ", ".join(repr(name) for name in (DATABASE_NAME, *identity.DATABASE_ALIASES))
+            raise DatabaseNotFound(f"Database {database!r} does not exist; this server holds one database, "
+                                   f"named {names}.")
+        return database
 
     def _timeout(self, extra: dict) -> float | None:
         """The server's query timeout, shortened by the client's tx_timeout (milliseconds)."""

@@ -8,10 +8,13 @@ database is answered here: the handshake, IGNORED while failed or while a
 RESET is on its way, PULL and DISCARD paging over an already materialised
 result, TELEMETRY, and FAILURE for a message the current state does not allow.
 
-Versions: 4.4 and 5.0 to 5.8. What differs between them is kept to a few
-checks: where credentials arrive (HELLO before 5.1, LOGON after), which
-messages exist (LOGON/LOGOFF 5.1+, TELEMETRY 5.4+), the FAILURE shape (GQL
-fields from 5.7) and the value shapes (`values.dehydrate`).
+Versions: 4.0 to 4.4 and 5.0 to 5.8. What differs between them is kept to a
+few checks: where credentials arrive (HELLO before 5.1, LOGON after), which
+messages exist (ROUTE 4.3+, LOGON/LOGOFF 5.1+, TELEMETRY 5.4+), the shape of
+ROUTE's last field (a database name in 4.3, a map from 4.4: the transport
+reads both), the FAILURE shape (GQL fields from 5.7) and the value shapes
+(`values.dehydrate`: element ids from 5.0). A `qid` counts the results of one
+transaction from 0, as py2neo numbers them.
 
 The legal transitions are the table `TRANSITIONS`: (state, request) -> state
 after SUCCESS. A request not in the table for the current state is a protocol
@@ -41,7 +44,7 @@ from weftdb.server.bolt.values import BadValue, dehydrate
 
 MAGIC = b"\x60\x60\xb0\x17"
 # Supported versions: major -> (lowest minor, highest minor).
-SUPPORTED = {5: (0, 8), 4: (4, 4)}
+SUPPORTED = {5: (0, 8), 4: (0, 4)}
 MAX_CHUNK = 0xFFFF
 DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 # The largest message before the login has succeeded. A HELLO or LOGON is a few
@@ -92,16 +95,16 @@ AFTER_CONTROL_RUN = {"begin": S.TX_STREAMING, "commit": S.STREAMING, "rollback":
 _MAP, _LIST, _STR, _INT, _ANY = dict, list, str, int, object
 # signature -> (name, field types, lowest version that has it)
 MESSAGES: dict[int, tuple[str, tuple[type, ...], tuple[int, int]]] = {
-    0x01: ("HELLO", (_MAP,), (4, 4)),
-    0x02: ("GOODBYE", (), (4, 4)),
-    0x0F: ("RESET", (), (4, 4)),
-    0x10: ("RUN", (_STR, _MAP, _MAP), (4, 4)),
-    0x11: ("BEGIN", (_MAP,), (4, 4)),
-    0x12: ("COMMIT", (), (4, 4)),
-    0x13: ("ROLLBACK", (), (4, 4)),
-    0x2F: ("DISCARD", (_MAP,), (4, 4)),
-    0x3F: ("PULL", (_MAP,), (4, 4)),
-    0x66: ("ROUTE", (_MAP, _LIST, _ANY), (4, 4)),
+    0x01: ("HELLO", (_MAP,), (4, 0)),
+    0x02: ("GOODBYE", (), (4, 0)),
+    0x0F: ("RESET", (), (4, 0)),
+    0x10: ("RUN", (_STR, _MAP, _MAP), (4, 0)),
+    0x11: ("BEGIN", (_MAP,), (4, 0)),
+    0x12: ("COMMIT", (), (4, 0)),
+    0x13: ("ROLLBACK", (), (4, 0)),
+    0x2F: ("DISCARD", (_MAP,), (4, 0)),
+    0x3F: ("PULL", (_MAP,), (4, 0)),
+    0x66: ("ROUTE", (_MAP, _LIST, _ANY), (4, 3)),  # the last field: a name or null in 4.3, a map from 4.4
     0x6A: ("LOGON", (_MAP,), (5, 1)),
     0x6B: ("LOGOFF", (), (5, 1)),
     0x54: ("TELEMETRY", (_INT,), (5, 4)),
@@ -223,7 +226,7 @@ class BoltProtocol:
         del self._inbox[:20]
         if self.version is None:
             self._out += b"\x00\x00\x00\x00"
-            raise ProtocolError("no common Bolt version (this server speaks 4.4 and 5.0 to 5.8)")
+            raise ProtocolError("no common Bolt version (this server speaks 4.0 to 4.4 and 5.0 to 5.8)")
         self._out += bytes((0, 0, self.version[1], self.version[0]))
         self.state = State.CONNECTED
 
@@ -343,6 +346,8 @@ class BoltProtocol:
             next_state = State.AUTHENTICATION
         if request.name in ("COMMIT", "ROLLBACK", "RESET", "LOGOFF"):
             self._streams.clear()
+        if request.name == "BEGIN":
+            self._next_qid = 0  # a transaction numbers its results from 0
         if request.name in ("HELLO", "LOGON", "LOGOFF"):
             self.authenticated = next_state is State.READY
             self._limit = self.max_message_size if self.authenticated else self._login_limit
@@ -361,6 +366,7 @@ class BoltProtocol:
         next_state = AFTER_CONTROL_RUN[control] if control else TRANSITIONS[(self.state, "RUN")]
         if control:
             self._streams.clear()
+            self._next_qid = 0
         qid = self._next_qid
         self._next_qid += 1
         self._last_qid = qid
