@@ -202,3 +202,14 @@ def test_graph_values(driver, label):
     ).records[0]["p"]
     assert [n["name"] for n in back.nodes] == ["b", "a"]
     assert back.relationships[0].start_node["name"] == "a"
+
+
+def test_element_id_round_trips_through_the_driver(driver, label):
+    records, _, _ = driver.execute_query(
+        f"CREATE (a:{label} {{n: 1}})-[r:LINK]->(b:{label} {{n: 2}}) RETURN a, r, elementId(a) AS a_id, elementId(r) AS r_id")
+    a, r = records[0]["a"], records[0]["r"]
+    assert records[0]["a_id"] == a.element_id and records[0]["r_id"] == r.element_id
+    found, _, _ = driver.execute_query("MATCH (n) WHERE elementId(n) = $id RETURN n.n AS n", id=a.element_id)
+    assert [row["n"] for row in found] == [1]
+    found, _, _ = driver.execute_query("MATCH (x)-[r]->(y) WHERE elementId(r) = $id RETURN y.n AS n", id=r.element_id)
+    assert [row["n"] for row in found] == [2]

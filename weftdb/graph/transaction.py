@@ -180,6 +180,10 @@ class Transaction:
         vertex = self.storage.vertices.get(gid)
         return vertex if vertex is not None and self.exists(vertex) else None
 
+    def edge_by_id(self, gid: int) -> Edge | None:
+        edge = self.storage.edges.get(gid)
+        return edge if edge is not None and self.exists(edge) else None
+
     # -- writes (each under the storage lock) ---------------------------------------------
 
     def _push(self, obj: Vertex | Edge, kind: int, key: str | None, value: Any) -> None:

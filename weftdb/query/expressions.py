@@ -17,6 +17,7 @@ from weftdb.graph.objects import Edge, Vertex
 from weftdb.query import ast, values
 from weftdb.query.aggregates import AGGREGATES
 from weftdb.query.functions import FUNCTIONS, check_arity
+from weftdb.query.results import element_id
 from weftdb.query.temporal import temporal_property
 
 Compiled = Callable[[list, Any], Any]
@@ -476,6 +477,13 @@ def _id(value, ctx):
     return value.gid
 
 
+def _element_id(value, ctx):
+    if value is None:
+        return None
+    _need(value, (Vertex, Edge), "elementId")
+    return element_id(value.gid)
+
+
 def _labels(value, ctx):
     if value is None:
         return None
@@ -548,6 +556,7 @@ def _size(value, ctx):
 
 _GRAPH_FUNCTIONS: dict[str, Callable[[Any, Any], Any]] = {
     "id": _id,
+    "elementid": _element_id,
     "labels": _labels,
     "type": _type,
     "keys": _keys,

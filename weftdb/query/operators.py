@@ -26,6 +26,7 @@ from weftdb.graph.objects import Edge, Vertex
 from weftdb.query import values
 from weftdb.query.aggregates import CountStar, make_aggregate
 from weftdb.query.expressions import GraphPath
+from weftdb.query.results import element_gid
 
 Row = list
 
@@ -131,26 +132,80 @@ class ScanByProperty(Operator):
                 yield out
 
 
+def _ids(value: Any, element: bool, many: bool) -> list[int]:
+    """The ids a lookup asks for: `value` is an id or element id (`element`), or a
+    list of them (`many`, from `IN`); what is not one matches nothing."""
+    found = []
+    for item in (value if type(value) is list else ()) if many else (value,):
+        gid = element_gid(item) if element else item
+        if type(gid) is int and gid not in found:
+            found.append(gid)
+    return found
+
+
 class ScanById(Operator):
+    """`id(n) = e`, `elementId(n) = e` or `... IN list`: the nodes by their ids."""
+
     name = "ScanAllById"
 
-    def __init__(self, input: Operator, slot: int, variable: str, value: Callable):
+    def __init__(self, input: Operator, slot: int, variable: str, value: Callable, element: bool = False,
+                 many: bool = False):
         self.input, self.slot, self.variable, self.value = input, slot, variable, value
+        self.element, self.many = element, many
+        if element:
+            self.name = "ScanAllByElementId"
 
     def detail(self):
         return self.variable
 
     def run(self, ctx, rows):
-        slot, value_of = self.slot, self.value
+        slot, value_of, element, many = self.slot, self.value, self.element, self.many
         for row in self.input.run(ctx, rows):
-            gid = value_of(row, ctx)
-            if type(gid) is not int:
-                continue
-            vertex = ctx.tx.vertex_by_id(gid)
-            if vertex is not None:
-                out = row.copy()
-                out[slot] = vertex
-                yield out
+            for gid in _ids(value_of(row, ctx), element, many):
+                vertex = ctx.tx.vertex_by_id(gid)
+                if vertex is not None:
+                    out = row.copy()
+                    out[slot] = vertex
+                    yield out
+
+
+class ScanEdgeById(Operator):
+    """`id(r) = e`, `elementId(r) = e` or `... IN list` for a relationship of a
+    pattern with no node to start from: binds the relationship and the node on
+    its `direction` side ("out": the node it leaves, "in": the node it enters,
+    "both": each in turn); the Expand after it checks the rest."""
+
+    name = "ScanEdgeById"
+
+    def __init__(self, input: Operator, rel_slot: int, slot: int, variable: str, direction: str, value: Callable,
+                 element: bool = False, many: bool = False):
+        self.input, self.rel_slot, self.slot, self.variable = input, rel_slot, slot, variable
+        self.direction, self.value, self.element, self.many = direction, value, element, many
+        if element:
+            self.name = "ScanEdgeByElementId"
+
+    def detail(self):
+        return self.variable
+
+    def run(self, ctx, rows):
+        rel_slot, slot, value_of, element, many = self.rel_slot, self.slot, self.value, self.element, self.many
+        direction = self.direction
+        for row in self.input.run(ctx, rows):
+            for gid in _ids(value_of(row, ctx), element, many):
+                edge = ctx.tx.edge_by_id(gid)
+                if edge is None:
+                    continue
+                if direction == "out":
+                    ends = (edge.src,)
+                elif direction == "in":
+                    ends = (edge.dst,)
+                else:
+                    ends = (edge.src,) if edge.src is edge.dst else (edge.src, edge.dst)
+                for vertex in ends:
+                    out = row.copy()
+                    out[rel_slot] = edge
+                    out[slot] = vertex
+                    yield out
 
 
 class NodeFilter(Operator):

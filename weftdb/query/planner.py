@@ -46,6 +46,22 @@ class Plan:
         return self.root.explain()
 
 
+_ID_FUNCTIONS = {"id": False, "elementid": True}  # name -> the id is an element id
+
+
+def _id_equality(expr: ast.Expr, variable: str):
+    """(other side, by element id, a list) when `expr` is `id(variable) = other`
+    (either way round), `elementId(variable) = other` or `... IN other`."""
+    if not isinstance(expr, ast.BinaryOp) or expr.op not in ("=", "in"):
+        return None
+    sides = ((expr.left, expr.right), (expr.right, expr.left)) if expr.op == "=" else ((expr.left, expr.right),)
+    for this, other in sides:
+        if (isinstance(this, ast.FunctionCall) and this.name.lower() in _ID_FUNCTIONS and not this.distinct
+                and this.args == (ast.Variable(variable),)):
+            return other, _ID_FUNCTIONS[this.name.lower()], expr.op == "in"
+    return None
+
+
 def split_and(expr: ast.Expr | None) -> list[ast.Expr]:
     if expr is None:
         return []
@@ -360,6 +376,12 @@ class Planner:
             if self._index_candidates(node, scope, bound, conjuncts):
                 return index
         for index, node in enumerate(nodes):
+            if node.variable is not None and self._id_lookup(node.variable, scope, bound, conjuncts):
+                return index
+        for index in range(len(part.part.rels)):
+            if self._edge_lookup(part, index, scope, bound, conjuncts):
+                return index
+        for index, node in enumerate(nodes):
             if node.labels:
                 return index
         return 0
@@ -385,7 +407,13 @@ class Planner:
                 if not conjunct.used and node.variable is not None and _equality_on(conjunct.expr, node.variable) == (key, value):
                     conjunct.used = True
         elif node.variable is not None and (by_id := self._id_lookup(node.variable, scope, bound, conjuncts)):
-            root = op.ScanById(root, slot, name, self.expr(by_id, scope))
+            value, element, many = by_id
+            root = op.ScanById(root, slot, name, self.expr(value, scope), element, many)
+        elif by_id := self._edge_lookup(part, index, scope, bound, conjuncts):
+            (value, element, many), direction = by_id
+            rel_slot = part.rel_slots[index]
+            root = op.ScanEdgeById(root, rel_slot, slot, name, direction, self.expr(value, scope), element, many)
+            bound.add(rel_slot)  # the Expand after it checks that one relationship
         elif labels:
             root = op.ScanByLabel(root, slot, name, labels[0])
             labels = labels[1:]
@@ -397,19 +425,25 @@ class Planner:
         return root
 
     def _id_lookup(self, variable, scope, bound, conjuncts):
+        """(expr, by element id, a list) for a conjunct `id(v) = expr`, `elementId(v) =
+        expr` or `... IN expr` whose expr is bound, or None. The conjunct stays a Filter."""
         for conjunct in conjuncts:
-            expr = conjunct.expr
-            if not (isinstance(expr, ast.BinaryOp) and expr.op == "="):
-                continue
-            for this, other in ((expr.left, expr.right), (expr.right, expr.left)):
-                if (
-                    isinstance(this, ast.FunctionCall)
-                    and this.name.lower() == "id"
-                    and this.args == (ast.Variable(variable),)
-                    and self._bound_expr(other, scope, bound)
-                ):
-                    return other
+            found = _id_equality(conjunct.expr, variable)
+            if found is not None and self._bound_expr(found[0], scope, bound):
+                return found
         return None
+
+    def _edge_lookup(self, part: _Part, index: int, scope, bound, conjuncts):
+        """An id lookup for relationship `index` of the part and the side of it that
+        node `index` is on ("out": it leaves that node), or None."""
+        rels = part.part.rels
+        if index >= len(rels):
+            return None
+        rel = rels[index]
+        if rel.variable is None or rel.var_length or part.rel_slots[index] in bound:
+            return None
+        found = self._id_lookup(rel.variable, scope, bound, conjuncts)
+        return (found, rel.direction) if found is not None else None
 
     # -- CREATE / MERGE ------------------------------------------------------------------
 

@@ -12,6 +12,19 @@ from typing import Any, Iterator
 _COUNT = itemgetter(1)
 
 
+def element_id(gid: int) -> str:
+    """The element id of the node or relationship `gid`: what `elementId()` returns
+    and Bolt 5 sends beside the integer id (its decimal digits, as Memgraph's)."""
+    return str(gid)
+
+
+def element_gid(value: object) -> int | None:
+    """The id an element id names, or None when `value` is no element id."""
+    if type(value) is not str or not value.isascii() or not value.isdigit() or (value[0] == "0" and value != "0"):
+        return None
+    return int(value)
+
+
 class _Entity:
     """What nodes and relationships share: properties by key, identity by id."""
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from weftdb.basics.errors import ClientError
 from weftdb.basics.temporal import Duration
-from weftdb.query.results import Node, Path, Relationship
+from weftdb.query.results import Node, Path, Relationship, element_id
 from weftdb.server.bolt.packstream import Structure
 
 NODE, RELATIONSHIP, UNBOUND_RELATIONSHIP, PATH = 0x4E, 0x52, 0x72, 0x50
@@ -66,10 +66,10 @@ def _relationship(rel: Relationship, major: int, bound: bool) -> Structure:
     props = dehydrate(rel.properties, major)
     if not bound:
         fields = (rel.id, rel.type, props)
-        return Structure(UNBOUND_RELATIONSHIP, fields + ((str(rel.id),) if major >= 5 else ()))
+        return Structure(UNBOUND_RELATIONSHIP, fields + ((element_id(rel.id),) if major >= 5 else ()))
     fields = (rel.id, rel.start_node_id, rel.end_node_id, rel.type, props)
     if major >= 5:
-        fields += (str(rel.id), str(rel.start_node_id), str(rel.end_node_id))
+        fields += (element_id(rel.id), element_id(rel.start_node_id), element_id(rel.end_node_id))
     return Structure(RELATIONSHIP, fields)
 
 
@@ -109,7 +109,7 @@ def dehydrate(value: Any, major: int) -> Any:
         return {key: dehydrate(item, major) for key, item in value.items()}
     if isinstance(value, Node):
         fields = (value.id, sorted(value.labels), dehydrate(value.properties, major))
-        return Structure(NODE, fields + ((str(value.id),) if major >= 5 else ()))
+        return Structure(NODE, fields + ((element_id(value.id),) if major >= 5 else ()))
     if isinstance(value, Relationship):
         return _relationship(value, major, bound=True)
     if isinstance(value, Path):
