@@ -24,6 +24,7 @@ from weftdb.query.executor import plan_statement, run
 from weftdb.query.limits import MemoryLimits
 from weftdb.query.parser import parse
 from weftdb.query.planner import Plan
+from weftdb.query.plans import describe
 from weftdb.query.results import Result
 
 _INSPECTED = (ast.Explain, ast.Profile)  # planned afresh, never cached
@@ -123,7 +124,8 @@ class Database:
                 if isinstance(statement, ast.Profile):
                     return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory, profile=True)
                 lines = plan.explain()
-                return Result(["QUERY PLAN"], [(line,) for line in lines], "r", plan="\n".join(lines))
+                return Result(["QUERY PLAN"], [(line,) for line in lines], "r", plan="\n".join(lines),
+                              plan_tree=describe(plan.root))
             plan = self._plans.get(query)
             if plan is None:
                 plan = self._plan(query, statement, tx)

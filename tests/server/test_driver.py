@@ -213,3 +213,22 @@ def test_element_id_round_trips_through_the_driver(driver, label):
     assert [row["n"] for row in found] == [1]
     found, _, _ = driver.execute_query("MATCH (x)-[r]->(y) WHERE elementId(r) = $id RETURN y.n AS n", id=r.element_id)
     assert [row["n"] for row in found] == [2]
+
+
+def test_explain_and_profile_fill_summary_plan_and_profile(driver, label):
+    driver.execute_query(f"UNWIND range(1, 4) AS i CREATE (:{label} {{i: i}})")
+    records, summary, _ = driver.execute_query(f"EXPLAIN MATCH (n:{label}) WHERE n.i > 2 RETURN n.i AS i")
+    plan = summary.plan
+    assert plan["operatorType"] == "Produce" and "n" in plan["identifiers"] and plan["children"]
+    assert records and records[0]["QUERY PLAN"].startswith("* Produce")  # Memgraph's rows stay
+    assert summary.profile is None
+    records, summary, _ = driver.execute_query(f"PROFILE MATCH (n:{label}) WHERE n.i > 2 RETURN n.i AS i")
+    profile = summary.profile
+    assert profile["rows"] == 2 and profile["operatorType"] == "Produce"
+    scan = profile
+    while scan["children"]:
+        scan = scan["children"][0]
+        if scan["operatorType"] == "ScanAllByLabel":
+            break
+    assert scan["rows"] == 4 and scan["time"] >= 0 and "dbHits" in scan
+    assert [r["OPERATOR"] for r in records][0] == "* Produce (i)"

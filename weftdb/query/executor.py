@@ -16,7 +16,7 @@ from typing import Any
 from weftdb.basics.errors import CypherSemanticError, QueryInterrupted, QueryTimeout
 from weftdb.graph.objects import Edge, Vertex
 from weftdb.graph.transaction import Transaction
-from weftdb.query import ast, limits
+from weftdb.query import ast, limits, plans
 from weftdb.query.expressions import GraphPath
 from weftdb.query.limits import MemoryLimits, resident_bytes
 from weftdb.query.planner import Plan, Planner
@@ -86,7 +86,7 @@ def run(
     slots = plan.column_slots
     start = [None] * plan.nslots
     if profile:
-        counts = _instrument(plan.root)
+        measured = _instrument(plan.root)
     produced = plan.root.run(ctx, (start,))
     running = limits.RUNNING.set(ctx)
     try:
@@ -104,27 +104,37 @@ def run(
     if interrupt is not None or deadline is not None:
         ctx.check_cancelled()
     if profile:
-        lines = plan.root.explain()
-        rows = [(line, counts.get(i, 0)) for i, line in enumerate(lines)]
-        return Result(["OPERATOR", "ACTUAL HITS"], rows, plan.query_type, ctx.counters, "\n".join(lines))
+        return _profiled(plan, measured, ctx)
     return Result(list(plan.columns), rows, plan.query_type, ctx.counters)
 
 
-def _instrument(root) -> dict[int, int]:
-    """Count the rows each operator of a fresh (uncached) plan yields, keyed by
-    its line in `explain()`."""
-    counts: dict[int, int] = {}
+def _instrument(root) -> dict[int, tuple[int, int]]:
+    """Measure each operator of a fresh (uncached) plan: the rows it yields and
+    the nanoseconds spent in it and the operators below it, keyed by its line
+    in `explain()` (filled in as the plan runs)."""
+    measured: dict[int, tuple[int, int]] = {}
     line = 0
+    clock = time.perf_counter_ns
 
     def wrap(operator, index):
         inner = operator.run
+        measured[index] = (0, 0)
 
-        def counted(ctx, rows):
-            for row in inner(ctx, rows):
-                counts[index] = counts.get(index, 0) + 1
+        def timed(ctx, rows):
+            produced = inner(ctx, rows)
+            while True:
+                began = clock()
+                try:
+                    row = next(produced)
+                except StopIteration:
+                    count, spent = measured[index]
+                    measured[index] = (count, spent + clock() - began)
+                    return
+                count, spent = measured[index]
+                measured[index] = (count + 1, spent + clock() - began)
                 yield row
 
-        operator.run = counted
+        operator.run = timed
 
     def walk(operator):
         nonlocal line
@@ -134,7 +144,21 @@ def _instrument(root) -> dict[int, int]:
             walk(child)
 
     walk(root)
-    return counts
+    return measured
+
+
+def _profiled(plan: Plan, measured: dict[int, tuple[int, int]], ctx: ExecutionContext) -> Result:
+    """PROFILE's answer: Memgraph's table (each operator's rows and its share of
+    the time) and Neo4j's profile tree for the summary."""
+    tree = plans.describe(plan.root, measured)
+    lines = plan.root.explain()
+    total = sum(operator["time"] for operator in plans.flatten(tree)) or 1
+    rows = [
+        (line, operator["rows"], f"{operator['time'] * 100 / total: 10.6f} %", f"{operator['time'] / 1e6: 10.6f} ms")
+        for line, operator in zip(lines, plans.flatten(tree))
+    ]
+    return Result(["OPERATOR", "ACTUAL HITS", "RELATIVE TIME", "ABSOLUTE TIME"], rows, plan.query_type, ctx.counters,
+                  "\n".join(lines), tree)
 
 
 def public(value: Any, tx: Transaction) -> Any:

@@ -99,9 +99,13 @@ class Result:
     order. `query_type` is "r" (read), "w" (write), "rw" or "s" (schema or
     administration), as Bolt reports it. `counters` holds the non-zero
     update counts ("nodes-created", "properties-set", ...). `plan` is the
-    operator tree for EXPLAIN and PROFILE."""
+    operator tree for EXPLAIN and PROFILE, as text; `plan_tree` the same as
+    Neo4j's summary gives it (query/plans.py; a PROFILE's holds rows and times).
+    `notifications` are what the statement has to say without failing (a
+    CREATE INDEX of an index that exists), each a dict as Neo4j's summary
+    holds it: code, title, description, severity, category."""
 
-    __slots__ = ("columns", "rows", "query_type", "counters", "plan")
+    __slots__ = ("columns", "rows", "query_type", "counters", "plan", "plan_tree", "notifications")
 
     def __init__(
         self,
@@ -110,12 +114,16 @@ class Result:
         query_type: str = "r",
         counters: dict[str, int] | None = None,
         plan: str | None = None,
+        plan_tree: dict[str, Any] | None = None,
+        notifications: list[dict[str, Any]] | None = None,
     ):
         self.columns = columns
         self.rows = rows
         self.query_type = query_type
         self.counters = dict(filter(_COUNT, counters.items())) if counters else {}  # the non-zero ones, at C speed
         self.plan = plan
+        self.plan_tree = plan_tree
+        self.notifications = notifications or []
 
     def __iter__(self) -> Iterator[tuple]:
         return iter(self.rows)

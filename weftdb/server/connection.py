@@ -336,6 +336,8 @@ class Connection:
         summary: dict[str, Any] = {"type": result.query_type, "db": name, "t_last": 0}
         if result.counters:
             summary["stats"] = dict(result.counters)
+        if result.plan_tree is not None:  # EXPLAIN, PROFILE: the drivers' summary.plan / summary.profile
+            summary["profile" if "rows" in result.plan_tree else "plan"] = result.plan_tree
         if tx is None:
             summary["bookmark"] = self.server.last_bookmark if result.query_type == "r" else self.server.next_bookmark()
         self.proto.stream(result.columns, result.rows, summary, t_first)
