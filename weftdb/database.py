@@ -19,7 +19,7 @@ from weftdb.durability.files import FileSystem
 from weftdb.durability.users import UserStore
 from weftdb.graph.storage import Storage
 from weftdb.graph.transaction import Transaction as _GraphTransaction
-from weftdb.query import admin, ast
+from weftdb.query import admin, ast, load_csv
 from weftdb.query.executor import plan_statement, run
 from weftdb.query.limits import MemoryLimits
 from weftdb.query.parser import parse
@@ -50,6 +50,8 @@ class Database:
         # server checks `db.users.verify`; CREATE USER & co. go to the same store.
         self.users = UserStore(path, fs)
         self.memory = MemoryLimits.of(self.config.memory_limit, self.config.query_memory_limit)
+        # LOAD CSV reads only under this directory (--import-directory), fixed when the database opens.
+        self.import_directory = load_csv.import_root(self.config.import_directory)
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._plans_lock = threading.Lock()
         self._closed = False
@@ -71,7 +73,7 @@ class Database:
         if admin.runs_alone(statement):
             return self._administer(statement, params)
         tx = self.storage.begin()
-        result = self._run(tx, query, statement, params, timeout, interrupt)  # rolls back if it raises
+        result = self._run(tx, query, statement, params, timeout, interrupt, implicit=True)  # rolls back if it raises
         tx.commit()
         return result
 
@@ -106,9 +108,11 @@ class Database:
         if self._closed:
             raise ClientError("The database is closed.")
 
-    def _run(self, tx: _GraphTransaction, query, statement, params, timeout, interrupt) -> Result:
+    def _run(self, tx: _GraphTransaction, query, statement, params, timeout, interrupt, implicit=False) -> Result:
         """Run one statement in `tx`. A statement that fails rolls its whole
         transaction back: a half-applied statement is never left for a later commit.
+        `implicit`: `tx` is the statement's own (autocommit), so CALL { } IN
+        TRANSACTIONS may commit batches of its own beside it.
         Its thread is pinned first (`--cpu-affinity`), as is a thread that begins
         or commits: over Bolt those can be three different workers."""
         self.placement.pin()
@@ -122,14 +126,16 @@ class Database:
             if isinstance(statement, _INSPECTED):
                 plan = plan_statement(statement.statement, tx)
                 if isinstance(statement, ast.Profile):
-                    return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory, profile=True)
+                    return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory, profile=True,
+                               implicit=implicit, import_directory=self.import_directory)
                 lines = plan.explain()
                 return Result(["QUERY PLAN"], [(line,) for line in lines], "r", plan="\n".join(lines),
                               plan_tree=describe(plan.root))
             plan = self._plans.get(query)
             if plan is None:
                 plan = self._plan(query, statement, tx)
-            return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory)
+            return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory,
+                       implicit=implicit, import_directory=self.import_directory)
         except BaseException:
             if not tx.closed:
                 tx.abort()

@@ -121,6 +121,9 @@ FLAGS: tuple[Flag, ...] = (
          "0 means 90% of the physical memory.", minimum=0),
     Flag("query-memory-limit", int, 0, "MiB one query may grow the process by before it is stopped; 0 means no limit.",
          minimum=0),
+    Flag("import-directory", str, "./import", "The one directory LOAD CSV reads files from: a relative path or a "
+         "file:/// URL is taken inside it, a file outside it (symbolic links resolved) is refused; a relative "
+         "directory is taken from where the database opens. Empty turns LOAD CSV off.", metavar="DIR"),
     Flag("bolt-address", str, "127.0.0.1", "Address the Bolt server listens on."),
     Flag("bolt-port", int, 7687, "Port the Bolt server listens on; 0 takes any free port.", **PORT),
     Flag("bolt-cert-file", str, "", "TLS certificate (PEM) for Bolt; with --bolt-key-file turns TLS on."),

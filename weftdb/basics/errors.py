@@ -84,6 +84,15 @@ class EntityNotFound(ClientError):
     gql_description = "invalid transaction state - cannot access entity after removal"
 
 
+class LoadCsvError(ClientError):
+    """LOAD CSV cannot read its file: refused (outside --import-directory),
+    missing, unreadable, or a row that is not CSV (the message names the line)."""
+
+    code = "Neo.ClientError.Statement.ExternalResourceFailed"
+    gql_status = "22N43"
+    gql_description = "data exception - unable to load external resource"
+
+
 class ConstraintViolation(ClientError):
     """A commit would break an existence or uniqueness constraint."""
 
@@ -176,6 +185,16 @@ class DurabilityError(DatabaseError):
     code = "Neo.DatabaseError.Transaction.TransactionCommitFailed"
     gql_status = "25N02"
     gql_description = "invalid transaction state - unable to complete transaction"
+
+
+class ImplicitTransactionRequired(DatabaseError):
+    """CALL { } IN TRANSACTIONS commits batches of its own, so it runs only
+    as a statement of its own (an implicit transaction): Neo4j's error, whose
+    message clients such as langchain-neo4j read to run the query again so."""
+
+    code = "Neo.DatabaseError.Transaction.TransactionStartFailed"
+    gql_status = "25N17"
+    gql_description = "invalid transaction state - implicit transaction required"
 
 
 class SnapshotFailed(DurabilityError):

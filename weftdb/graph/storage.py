@@ -28,6 +28,7 @@ from collections import deque
 from operator import itemgetter
 from typing import Any, Iterator, Protocol
 
+from weftdb.basics.errors import TransactionError
 from weftdb.graph import redo
 from weftdb.graph.constraints import Constraints
 from weftdb.graph.indexes import Indexes
@@ -106,6 +107,22 @@ class Storage:
             tx = Transaction(self, self.visible_ts, self._begin_seq)
             self._active[tx.seq] = tx
             return tx
+
+    def renew(self, tx: Transaction) -> None:
+        """Move the snapshot of `tx`, which has written nothing, to now, as if
+        it began now: it reads what was committed since. CALL { } IN
+        TRANSACTIONS renews the statement's own transaction after each batch
+        commits, so the rest of the statement sees the batches and the
+        versions they replaced can be collected."""
+        with self.write_lock:
+            if tx.closed or tx.deltas:
+                raise TransactionError("Only an open transaction that has written nothing can be renewed.")
+            self._active.pop(tx.seq, None)
+            self._begin_seq += 1
+            tx.seq = self._begin_seq
+            tx.start_ts = self.visible_ts
+            self._active[tx.seq] = tx
+            self._collect()
 
     def _commit(self, tx: Transaction) -> None:
         """Called by Transaction.commit."""

@@ -171,10 +171,12 @@ class IsNull(Expr):
 
 @dataclass(frozen=True, slots=True)
 class HasLabels(Expr):
-    """`n:A:B` used as a predicate."""
+    """`n:A:B` used as a predicate; `dynamic` holds the expressions of
+    `n:$(expr)` (each a string or a list of strings when evaluated)."""
 
     subject: Expr
     labels: tuple[str, ...]
+    dynamic: tuple[Expr, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +243,17 @@ class Exists(Expr):
     where: Expr | None
 
 
+@dataclass(frozen=True, slots=True)
+class SubqueryExpression(Expr):
+    """`COUNT { ... }` (kind "count"), `COLLECT { ... }` ("collect") and
+    `EXISTS { ... }` ("exists") around a whole query: a SingleQuery or a
+    Union, which may read the variables of the enclosing scope. The pattern
+    forms of EXISTS stay `Exists`."""
+
+    kind: str
+    query: Statement
+
+
 # --------------------------------------------------------------------------
 # Patterns
 # --------------------------------------------------------------------------
@@ -251,6 +264,7 @@ class NodePattern(Node):
     variable: str | None
     labels: tuple[str, ...]
     properties: Expr | None  # MapLiteral or Parameter
+    dynamic_labels: tuple[Expr, ...] = ()  # `(n:$(expr))`: evaluated per row
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +339,7 @@ class SetProperties(Node):
 class SetLabels(Node):
     variable: str
     labels: tuple[str, ...]
+    dynamic: tuple[Expr, ...] = ()  # `SET n:$(expr)`
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +364,7 @@ class RemoveProperty(Node):
 class RemoveLabels(Node):
     variable: str
     labels: tuple[str, ...]
+    dynamic: tuple[Expr, ...] = ()  # `REMOVE n:$(expr)`
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,6 +437,50 @@ class Call(Clause):
     args: tuple[Expr, ...]
     yields: tuple[tuple[str, str | None], ...] = ()
     where: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubqueryCall(Clause):
+    """`CALL { query }`, `CALL (a, b) { query }` and `CALL (*) { query }`.
+
+    `scope` is the variables the `CALL (...)` form imports (("*",) for all),
+    None for the plain form, whose query imports with a leading `WITH a, b`.
+    `in_transactions`: `IN [n CONCURRENT] TRANSACTIONS [OF batch ROWS]
+    [ON ERROR on_error] [REPORT STATUS AS status]`."""
+
+    query: Statement
+    scope: tuple[str, ...] | None = None
+    in_transactions: bool = False
+    batch: Expr | None = None
+    on_error: str = "fail"
+    status: str | None = None
+    concurrency: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Foreach(Clause):
+    """`FOREACH (variable IN source | clauses)`: update clauses only."""
+
+    variable: str
+    source: Expr
+    clauses: tuple[Clause, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadCsv(Clause):
+    """`LOAD CSV` in Neo4j's form (`[WITH HEADERS] FROM url AS row [FIELDTERMINATOR c]`)
+    and Memgraph's (`FROM path WITH HEADER | NO HEADER [IGNORE BAD] [DELIMITER c]
+    [QUOTE c] [NULLIF s] AS row`). `empty_is_null`: an unquoted empty field is
+    null (Neo4j) rather than '' (Memgraph, whose header option follows FROM)."""
+
+    source: Expr
+    variable: str
+    header: bool = False
+    ignore_bad: bool = False
+    delimiter: str | None = None
+    quote: str | None = None
+    nullif: str | None = None
+    empty_is_null: bool = True
 
 
 # --------------------------------------------------------------------------

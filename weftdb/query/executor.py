@@ -13,7 +13,7 @@ from collections import defaultdict
 from itertools import cycle
 from typing import Any
 
-from weftdb.basics.errors import CypherSemanticError, QueryInterrupted, QueryTimeout
+from weftdb.basics.errors import CypherSemanticError, ImplicitTransactionRequired, QueryInterrupted, QueryTimeout
 from weftdb.graph.objects import Edge, Vertex
 from weftdb.graph.transaction import Transaction
 from weftdb.query import ast, limits, plans
@@ -31,7 +31,8 @@ class ExecutionContext:
     every CHECK_EVERY calls; the operator then calls `check()`. It is a
     C-level iterator, not a method: a hot path (docs/hot-paths.md)."""
 
-    __slots__ = ("tx", "params", "counters", "nslots", "interrupt", "deadline", "memory", "started_at", "tick")
+    __slots__ = ("tx", "params", "counters", "nslots", "interrupt", "deadline", "memory", "started_at", "tick",
+                 "import_directory")
 
     def __init__(self, tx: Transaction, params: dict, nslots: int, interrupt: threading.Event | None,
                  deadline: float | None, memory: MemoryLimits | None = None):
@@ -44,6 +45,7 @@ class ExecutionContext:
         self.memory = memory
         self.started_at = resident_bytes() if memory is not None and memory.query is not None else 0
         self.tick = cycle(_TICKS).__next__
+        self.import_directory = ""  # where LOAD CSV may read (the database's --import-directory); '' reads nothing
 
     def check(self) -> None:
         """Stop the query when it was cancelled, is out of time or over a memory limit."""
@@ -78,9 +80,17 @@ def run(
     interrupt: threading.Event | None = None,
     memory: MemoryLimits | None = None,
     profile: bool = False,
+    implicit: bool = False,
+    import_directory: str = "",
 ) -> Result:
+    if plan.in_transactions and not implicit:
+        raise ImplicitTransactionRequired(
+            "A query with 'CALL { ... } IN TRANSACTIONS' can only be executed in an implicit transaction, but tried "
+            "to execute in an explicit transaction. Run it on its own: session.run() of a driver, db.execute() embedded."
+        )
     deadline = time.monotonic() + timeout if timeout else None
     ctx = ExecutionContext(tx, params or {}, plan.nslots, interrupt, deadline, memory)
+    ctx.import_directory = import_directory
     if interrupt is not None:
         ctx.check_cancelled()  # cancelled already (a deadline just set cannot have passed: it is checked at the end)
     slots = plan.column_slots

@@ -17,10 +17,14 @@ from weftdb.graph.objects import Edge, Vertex
 from weftdb.query import ast, values
 from weftdb.query.aggregates import AGGREGATES
 from weftdb.query.functions import FUNCTIONS, check_arity
+from weftdb.query.load_csv import FILE, LINE
 from weftdb.query.results import element_id
 from weftdb.query.temporal import temporal_property
 
 Compiled = Callable[[list, Any], Any]
+
+# linenumber() and file() read the slots LOAD CSV binds.
+_LOAD_CSV_FUNCTIONS = {"linenumber": LINE, "file": FILE}
 
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "=": values.equals,
@@ -283,6 +287,8 @@ class ExpressionCompiler:
     def _HasLabels(self, expr, scope, aggs):
         subject = self.compile(expr.subject, scope, aggs)
         labels = expr.labels
+        if expr.dynamic:  # `n:$(expr)`: the labels are evaluated per row
+            return self._dynamic_labels(subject, labels, [self.compile(e, scope, aggs) for e in expr.dynamic])
 
         def has_labels(row, ctx):
             vertex = subject(row, ctx)
@@ -294,6 +300,22 @@ class ExpressionCompiler:
                 check_alive(vertex, ctx, "the labels")
             has_label = ctx.tx.has_label
             return all(has_label(vertex, label) for label in labels)
+
+        return has_labels
+
+    @staticmethod
+    def _dynamic_labels(subject, labels, exprs):
+        from weftdb.query.operators import dynamic_labels  # operators imports this module
+
+        def has_labels(row, ctx):
+            vertex = subject(row, ctx)
+            if vertex is None:
+                return None
+            if type(vertex) is not Vertex:
+                raise CypherTypeError(f"Label check on a {values.type_name(vertex)}; it needs a node.")
+            check_alive(vertex, ctx, "the labels")
+            wanted = (*labels, *(label for expr in exprs for label in dynamic_labels(expr(row, ctx))))
+            return all(ctx.tx.has_label(vertex, label) for label in wanted)
 
         return has_labels
 
@@ -331,6 +353,9 @@ class ExpressionCompiler:
         name = expr.name.lower()
         if name in AGGREGATES:
             return self._aggregate_result(expr, aggs)
+        if name in _LOAD_CSV_FUNCTIONS and not expr.args:  # linenumber(), file(): null outside LOAD CSV
+            slot = scope.get(_LOAD_CSV_FUNCTIONS[name])
+            return (lambda row, ctx: None) if slot is None else (lambda row, ctx: row[slot])
         if name == "exists" and len(expr.args) == 1 and isinstance(expr.args[0], ast.Property):
             inner = self.compile(expr.args[0], scope, aggs)
             return lambda row, ctx: inner(row, ctx) is not None
@@ -438,6 +463,10 @@ class ExpressionCompiler:
     def _Exists(self, expr, scope, aggs):
         plan = self.subplans.pattern(expr.patterns, expr.where, scope)
         return lambda row, ctx: next(iter(plan.run(ctx, (row,))), None) is not None
+
+    def _SubqueryExpression(self, expr, scope, aggs):
+        """COUNT { }, COLLECT { } and EXISTS { } around a query (query/subqueries.py)."""
+        return self.subplans.subquery_expression(expr, scope)
 
     def _PatternComprehension(self, expr, scope, aggs):
         plan, inner = self.subplans.pattern_with_scope((expr.pattern,), expr.where, scope)

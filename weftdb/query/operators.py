@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from weftdb.basics.errors import CypherSemanticError, CypherTypeError, EntityNotFound
 from weftdb.graph.objects import Edge, Vertex
-from weftdb.query import values
+from weftdb.query import load_csv, values
 from weftdb.query.aggregates import CountStar, make_aggregate
 from weftdb.query.expressions import GraphPath
 from weftdb.query.results import element_gid
@@ -901,7 +901,43 @@ def _set_labels(ctx, row: Row, item: tuple) -> None:
             ctx.counters["labels-added"] += 1
 
 
-_SETTERS = {"property": _set_property, "properties": _set_properties, "labels": _set_labels}
+def dynamic_labels(value: Any) -> tuple[str, ...]:
+    """The labels `:$(expr)` stands for: a string, or a list of strings."""
+    if type(value) is str:
+        labels: tuple = (value,)
+    elif type(value) is list and value and all(type(item) is str for item in value):
+        labels = tuple(value)
+    else:
+        raise CypherTypeError(f"A dynamic label :$(...) must be a STRING or a LIST<STRING>, not {values.type_name(value)}.")
+    if "" in labels:
+        raise CypherTypeError("A dynamic label :$(...) cannot be the empty string.")
+    return labels
+
+
+def _set_dynamic_labels(ctx, row: Row, item: tuple) -> None:
+    """("dynamic_labels", slot, exprs): `SET n:$(expr)`, and the labels of a node MERGE creates."""
+    _, slot, exprs = item
+    labels = tuple(label for expr in exprs for label in dynamic_labels(expr(row, ctx)))
+    _set_labels(ctx, row, ("labels", slot, labels))
+
+
+def has_dynamic_labels(slot: int, exprs: list) -> Callable[[Row, Any], Any]:
+    """The test `(n:$(expr))` adds to MATCH and MERGE: the node in `slot` has every label."""
+
+    def test(row, ctx):
+        vertex = row[slot]
+        if vertex is None:
+            return None
+        if type(vertex) is not Vertex:
+            raise not_a_node(vertex)
+        has_label = ctx.tx.has_label
+        return all(has_label(vertex, label) for expr in exprs for label in dynamic_labels(expr(row, ctx)))
+
+    return test
+
+
+_SETTERS = {"property": _set_property, "properties": _set_properties, "labels": _set_labels,
+            "dynamic_labels": _set_dynamic_labels}
 
 
 class RemoveItems(Write):
@@ -998,3 +1034,62 @@ class Merge(Operator):
                 set_items(ctx, created, self.on_create)
                 out.append(created)
         return iter(out)
+
+
+class DynamicLabels(Write):
+    """Labels computed per row: `REMOVE n:$(expr)` (`add` false) and the
+    labels of nodes CREATE makes with `(n:$(expr))`, which streams when that
+    CREATE does. Items: (slot, exprs)."""
+
+    def __init__(self, input, items: list, add: bool, text: str, streams: bool = False):
+        super().__init__(input, text, streams)
+        self.items, self.add = items, add
+        self.name = "SetLabels" if add else "RemoveLabels"
+
+    def apply(self, ctx, row):
+        for slot, exprs in self.items:
+            if self.add:
+                _set_dynamic_labels(ctx, row, ("dynamic_labels", slot, exprs))
+                continue
+            target = row[slot]
+            if target is None:
+                continue
+            if type(target) is not Vertex:
+                raise CypherTypeError(f"Labels can only be removed from a node, not {values.type_name(target)}.")
+            for label in (label for expr in exprs for label in dynamic_labels(expr(row, ctx))):
+                if ctx.tx.remove_label(target, label):
+                    ctx.counters["labels-removed"] += 1
+        return row
+
+
+# -- reading files ----------------------------------------------------------------------------
+
+
+class LoadCsv(Operator):
+    """LOAD CSV: each input row once per record of the file its source names
+    (query/load_csv.py reads it), with the record in `slot` and its line and
+    path in the slots linenumber() and file() read. The rows stream: the file
+    is read as they are pulled."""
+
+    name = "LoadCsv"
+
+    def __init__(self, input, source: Callable, slots: tuple[int, int, int], options: load_csv.Options, variable: str):
+        self.input, self.source, self.slots, self.options, self.variable = input, source, slots, options, variable
+
+    def detail(self):
+        return self.variable
+
+    def run(self, ctx, rows):
+        slot, line_slot, file_slot = self.slots
+        options, tick = self.options, ctx.tick
+        for row in self.input.run(ctx, rows):
+            shown = self.source(row, ctx)
+            path = load_csv.resolve(ctx.import_directory, shown)
+            for line, record in load_csv.read_rows(path, shown, options):
+                if tick():
+                    ctx.check()
+                out = row.copy()
+                out[slot] = record
+                out[line_slot] = line
+                out[file_slot] = path
+                yield out

@@ -248,7 +248,7 @@ def _as_node(expr, at) -> ast.NodePattern:
     if isinstance(expr, ast.Variable):
         return ast.NodePattern(expr.name, (), None)
     if isinstance(expr, ast.HasLabels) and isinstance(expr.subject, ast.Variable):
-        return ast.NodePattern(expr.subject.name, expr.labels, None)
+        return ast.NodePattern(expr.subject.name, expr.labels, None, expr.dynamic)
     if isinstance(expr, (ast.MapLiteral, ast.Parameter)):
         return ast.NodePattern(None, (), expr)
     if isinstance(expr, ast.MapProjection) and all(kind == "literal" for kind, _, _ in expr.items):
@@ -421,6 +421,38 @@ class _TokenTracker:
         return self.last if self.exhausted or self.previous is None else self.previous
 
 
+class _Labels(tuple):
+    """What `node_labels` gives: the label names written, with the
+    expressions of `:$(expr)` labels in `dynamic`."""
+
+    dynamic: tuple = ()
+
+
+class _PatternBody:
+    """`{ pattern [WHERE ...] }` after EXISTS, COUNT or COLLECT."""
+
+    __slots__ = ("patterns", "where")
+
+    def __init__(self, patterns, where):
+        self.patterns, self.where = patterns, where
+
+
+class _DynamicLabel:
+    __slots__ = ("expr",)
+
+    def __init__(self, expr: ast.Expr):
+        self.expr = expr
+
+
+def _split_labels(labels, *between) -> tuple:
+    """(names, *between, dynamic expressions) of what `node_labels` gave (or None):
+    the positional fields of SetLabels and the like, with NodePattern's properties
+    between."""
+    if labels is None:
+        return ((), *between, ())
+    return (tuple(labels), *between, getattr(labels, "dynamic", ()))
+
+
 def _admin(command: str):
     def build(self, children):
         return ast.AdminStatement(command)
@@ -511,7 +543,7 @@ class _AstBuilder:
         return ast.SetProperties(children[0], children[1], replace=False)
 
     def set_labels(self, children):
-        return ast.SetLabels(children[0], children[1])
+        return ast.SetLabels(children[0], *_split_labels(children[1]))
 
     def remove_clause(self, children):
         return ast.Remove(tuple(children))
@@ -520,7 +552,7 @@ class _AstBuilder:
         return ast.RemoveProperty(*_property_path(children))
 
     def remove_labels(self, children):
-        return ast.RemoveLabels(children[0], children[1])
+        return ast.RemoveLabels(children[0], *_split_labels(children[1]))
 
     def delete_clause(self, children):
         detach, *exprs = children
@@ -544,6 +576,81 @@ class _AstBuilder:
 
     def yield_item(self, children):
         return (children[0], children[1])
+
+    # -- CALL { }, FOREACH, LOAD CSV -----------------------------------------
+
+    def call_subquery(self, children):
+        scope, query, batching = children
+        if batching is None:
+            return ast.SubqueryCall(query, scope)
+        concurrency, batch, on_error, status = batching
+        return ast.SubqueryCall(query, scope, True, batch, on_error or "fail", status, concurrency)
+
+    def scope_none(self, children):
+        return ()
+
+    def scope_all(self, children):
+        return ("*",)
+
+    def scope_names(self, children):
+        return tuple(children)
+
+    def in_transactions(self, children):
+        _in, concurrency, batch, on_error, status = children
+        return (concurrency, batch, on_error, status)
+
+    def concurrency(self, children):
+        return children[0] if children[0] is not None else ast.Literal(None)
+
+    def batch_size(self, children):
+        return children[0]
+
+    def on_error(self, children):
+        return children[0].value.lower()
+
+    def report_status(self, children):
+        return children[0]
+
+    def foreach(self, children):
+        variable, _in, source, *clauses = children
+        return ast.Foreach(variable, source, tuple(clauses))
+
+    def load_csv(self, children):
+        before, source, after, *options, variable, terminator = children
+        settings = dict(option for option in options)
+        if before is not None and after is not None:
+            raise _fail("LOAD CSV takes one header option: WITH HEADERS before FROM, or WITH HEADER | NO HEADER after it",
+                        self._tracker.position())
+        if terminator is not None:
+            settings["delimiter"] = _unescape(terminator)
+        return ast.LoadCsv(
+            source,
+            variable,
+            header=bool(before or after),
+            ignore_bad=settings.get("ignore_bad", False),
+            delimiter=settings.get("delimiter"),
+            quote=settings.get("quote"),
+            nullif=settings.get("nullif"),
+            empty_is_null=after is None,  # Memgraph's header option after FROM: empty fields stay ''
+        )
+
+    def with_header(self, children):
+        return True
+
+    def no_header(self, children):
+        return False
+
+    def ignore_bad(self, children):
+        return ("ignore_bad", True)
+
+    def delimiter(self, children):
+        return ("delimiter", _unescape(children[0]))
+
+    def quote(self, children):
+        return ("quote", _unescape(children[0]))
+
+    def nullif(self, children):
+        return ("nullif", _unescape(children[0]))
 
     def projection(self, children):
         distinct, (star, items), order_by, skip, limit = children
@@ -591,10 +698,15 @@ class _AstBuilder:
 
     def node_pattern(self, children):
         variable, labels, properties = children
-        return ast.NodePattern(variable, labels or (), properties)
+        return ast.NodePattern(variable, *_split_labels(labels, properties))
 
     def node_labels(self, children):
-        return tuple(children)
+        labels = _Labels(item for item in children if isinstance(item, str))
+        labels.dynamic = tuple(item.expr for item in children if isinstance(item, _DynamicLabel))
+        return labels
+
+    def dynamic_label(self, children):
+        return _DynamicLabel(children[-1])
 
     def rel_out(self, children):
         return self._relationship(children, "out")
@@ -671,7 +783,7 @@ class _AstBuilder:
         return ast.Slice(subject, start, end)
 
     def has_labels(self, children):
-        return ast.HasLabels(children[0], children[1])
+        return ast.HasLabels(children[0], *_split_labels(children[1]))
 
     def call_no_args(self, children):
         at = self._tracker.position()
@@ -806,14 +918,14 @@ class _AstBuilder:
 
     def anonymous_node(self, children):
         labels, properties = children
-        return ast.NodePattern(None, labels, properties)
+        return ast.NodePattern(None, *_split_labels(labels, properties))
 
     def labelled_node(self, children):
         at = self._tracker.position()
         subject, labels, properties = children
         if not isinstance(subject, ast.Variable):
             raise _fail("Expected a variable before the labels of a node pattern", at)
-        return ast.NodePattern(subject.name, labels, properties)
+        return ast.NodePattern(subject.name, *_split_labels(labels, properties))
 
     def pattern_predicate(self, children):
         at = self._tracker.position()
@@ -828,8 +940,31 @@ class _AstBuilder:
         return ast.FunctionCall(keyword.value, (argument,))
 
     def exists_subquery(self, children):
-        _keyword, patterns, where = children
-        return ast.Exists(patterns, where)
+        _keyword, body = children
+        if isinstance(body, _PatternBody):
+            return ast.Exists(body.patterns, body.where)
+        clauses = body.clauses if isinstance(body, ast.SingleQuery) else ()
+        if len(clauses) == 1 and isinstance(clauses[0], ast.Match) and not clauses[0].optional:
+            return ast.Exists(clauses[0].patterns, clauses[0].where)
+        return ast.SubqueryExpression("exists", body)
+
+    def subquery_expression(self, children):
+        at = self._tracker.position()
+        keyword, body = children
+        kind = keyword.name.lower() if isinstance(keyword, ast.Variable) else ""
+        if kind not in ("count", "collect"):
+            raise _fail(f"Expected COUNT, COLLECT or EXISTS before {{ ... }}, not {keyword.name}", at)
+        if isinstance(body, _PatternBody):
+            if kind == "collect":
+                raise _fail("COLLECT { ... } needs a query that ends with RETURN of one column", at)
+            body = ast.SingleQuery((ast.Match(body.patterns, body.where),))
+        return ast.SubqueryExpression(kind, body)
+
+    def pattern_body(self, children):
+        return _PatternBody(children[0], children[1])
+
+    def subquery_body(self, children):
+        return children[0]
 
     # -- literals ----------------------------------------------------------
 

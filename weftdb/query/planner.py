@@ -19,7 +19,7 @@ from functools import cached_property
 
 from weftdb.basics.errors import CypherSemanticError
 from weftdb.graph.indexes import Indexes
-from weftdb.query import ast
+from weftdb.query import ast, load_csv, subqueries
 from weftdb.query import operators as op
 from weftdb.query.expressions import ExpressionCompiler, find_aggregates, is_aggregate
 from weftdb.query.functions import check_arity, lazy_range
@@ -35,6 +35,7 @@ class Plan:
     column_slots: list[int]
     writes: bool
     returns: bool
+    in_transactions: bool = False  # CALL { } IN TRANSACTIONS: commits batches, so an implicit transaction only
 
     @cached_property  # read by every execution of a cached plan
     def query_type(self) -> str:
@@ -116,6 +117,8 @@ class Planner:
         self.indexes = indexes
         self.nslots = 0
         self.writes = False
+        self.subquery_depth = 0  # subqueries and FOREACH being planned around the current clause
+        self.in_transactions = False
         self.compiler = ExpressionCompiler(self.new_slot, self)
 
     def new_slot(self) -> int:
@@ -131,10 +134,13 @@ class Planner:
     def plan(self, statement: ast.Statement) -> Plan:
         if isinstance(statement, ast.SingleQuery):
             root, columns, slots, returns = self.single(statement, op.Argument())
-            return Plan(root, self.nslots, columns, slots, self.writes, returns)
-        if isinstance(statement, ast.Union):
-            return self.union(statement)
-        raise CypherSemanticError(f"Cannot plan a {type(statement).__name__}.")
+            plan = Plan(root, self.nslots, columns, slots, self.writes, returns)
+        elif isinstance(statement, ast.Union):
+            plan = self.union(statement)
+        else:
+            raise CypherSemanticError(f"Cannot plan a {type(statement).__name__}.")
+        plan.in_transactions = self.in_transactions
+        return plan
 
     def union(self, statement: ast.Union) -> Plan:
         parts, part_slots, columns = [], [], None
@@ -153,8 +159,9 @@ class Planner:
         root = op.Union(parts, distinct, part_slots, out_slots)
         return Plan(root, self.nslots, columns, out_slots, self.writes, True)
 
-    def single(self, query: ast.SingleQuery, root: op.Operator):
-        scope: dict[str, int] = {}
+    def single(self, query: ast.SingleQuery, root: op.Operator, scope: dict[str, int] | None = None):
+        """`scope`: what a subquery's query starts with (the variables it imports)."""
+        scope = dict(scope or {})
         clauses = query.clauses
         columns, column_slots, returns = [], [], False
         for index, clause in enumerate(clauses):
@@ -165,7 +172,8 @@ class Planner:
                 root, scope, columns, column_slots = self.projection(root, clause.projection, scope, None, True)
                 returns = True
             elif isinstance(clause, ast.With):
-                root, scope, _, _ = self.projection(root, clause.projection, scope, clause.where, False)
+                root, projected, _, _ = self.projection(root, clause.projection, scope, clause.where, False)
+                scope = {**load_csv.hidden(scope), **projected}  # linenumber() still reads LOAD CSV's row
             elif isinstance(clause, ast.Match):
                 root = self.match_clause(root, clause, scope)
             elif isinstance(clause, ast.Unwind):
@@ -184,7 +192,7 @@ class Planner:
                 root = op.SetItems(root, self.set_items(clause.items, scope), "SET")
             elif isinstance(clause, ast.Remove):
                 self.writes = True
-                root = op.RemoveItems(root, self.remove_items(clause.items, scope), "REMOVE")
+                root = self.remove_clause(root, clause.items, scope)
             elif isinstance(clause, ast.Delete):
                 self.writes = True
                 exprs = [self.expr(e, scope) for e in clause.exprs]
@@ -192,9 +200,9 @@ class Planner:
             elif isinstance(clause, ast.Call):
                 raise CypherSemanticError(f"There is no procedure named `{clause.procedure}`.")
             else:
-                raise CypherSemanticError(f"Unsupported clause {type(clause).__name__}.")
+                root, scope = self.subquery_clause(root, clause, scope, clauses, index)
         last = clauses[-1]
-        if not isinstance(last, (ast.Return, ast.Create, ast.Merge, ast.Set, ast.Remove, ast.Delete)):
+        if not isinstance(last, (ast.Return, ast.Create, ast.Merge, ast.Set, ast.Remove, ast.Delete, ast.Foreach, ast.SubqueryCall)):
             raise CypherSemanticError(
                 f"A query cannot end with {type(last).__name__.upper()}; "
                 "end it with RETURN or with an updating clause (CREATE, MERGE, SET, REMOVE, DELETE)."
@@ -227,6 +235,36 @@ class Planner:
     def pattern_with_scope(self, patterns, where, scope):
         inner = dict(scope)
         return self.match(op.Argument(), patterns, where, inner), inner
+
+    def subquery_clause(self, root, clause, scope, clauses, index):
+        """LOAD CSV, FOREACH and CALL { } (query/subqueries.py): (root, scope after)."""
+        if isinstance(clause, ast.LoadCsv):
+            if index == len(clauses) - 1:
+                raise CypherSemanticError("A query cannot end with LOAD CSV; use its rows in a clause after it.")
+            return self.load_csv(root, clause, scope)
+        if isinstance(clause, ast.Foreach):
+            return subqueries.plan_foreach(self, root, clause, scope, clauses, index), scope
+        if not isinstance(clause, ast.SubqueryCall):
+            raise CypherSemanticError(f"Unsupported clause {type(clause).__name__}.")
+        root, new_scope = subqueries.plan_subquery_call(self, root, clause, scope, clauses, index)
+        if index == len(clauses) - 1 and len(new_scope) > len(scope):
+            raise CypherSemanticError("A query cannot end with a CALL { } that returns rows; add a RETURN after it.")
+        return root, new_scope
+
+    def load_csv(self, root, clause: ast.LoadCsv, scope):
+        if clause.variable in scope:
+            raise CypherSemanticError(f"Variable `{clause.variable}` already declared.")
+        options = load_csv.Options(
+            clause.header, clause.ignore_bad, clause.delimiter or ",", clause.quote or '"', clause.nullif, clause.empty_is_null
+        )
+        slots = (self.new_slot(), self.new_slot(), self.new_slot())
+        source = self.expr(clause.source, scope)
+        scope = {**scope, clause.variable: slots[0], load_csv.LINE: slots[1], load_csv.FILE: slots[2]}
+        return op.LoadCsv(root, source, slots, options, clause.variable), scope
+
+    def subquery_expression(self, expr: ast.SubqueryExpression, scope):
+        """COUNT { }, COLLECT { } or EXISTS { } of a query, compiled."""
+        return subqueries.plan_subquery_expression(self, expr, scope)
 
     def bind_slots(self, patterns, scope: dict[str, int]) -> list[_Part]:
         """Give every pattern element a slot; named ones join `scope`."""
@@ -291,10 +329,30 @@ class Planner:
             part = self._next_part(remaining, bound)
             remaining.remove(part)
             root = self._match_part(root, part, scope, bound, conjuncts, rels_seen, apply_filters)
+        root = self._dynamic_label_tests(root, parts, scope)
         for conjunct in conjuncts:
             if not conjunct.used:  # reads a variable local to a pattern, or an undefined one (compile says which)
                 root = op.Filter(root, self.expr(conjunct.expr, scope), _text(conjunct.expr))
         return root
+
+    def _dynamic_label_tests(self, root, parts: list[_Part], scope):
+        """`(n:$(expr))` in a pattern: a filter once the node is bound."""
+        for part in parts:
+            for node, slot in zip(part.part.nodes, part.node_slots):
+                if node.dynamic_labels:
+                    test = op.has_dynamic_labels(slot, [self.expr(e, scope) for e in node.dynamic_labels])
+                    root = op.Filter(root, test, f"{node.variable or ''}:$(...)")
+        return root
+
+    def _dynamic_creations(self, parts: list[_Part], created: list, scope) -> list:
+        """(slot, label exprs) of the nodes with `:$(expr)` labels that CREATE or MERGE makes."""
+        made = {slot for nodes, *_ in created for slot, _, _, create in nodes if create}
+        return [
+            (slot, [self.expr(e, scope) for e in node.dynamic_labels])
+            for part in parts
+            for node, slot in zip(part.part.nodes, part.node_slots)
+            if node.dynamic_labels and slot in made
+        ]
 
     @staticmethod
     def _next_part(parts: list[_Part], bound: set[int]) -> _Part:
@@ -456,7 +514,7 @@ class Planner:
         bound = set(scope.values())
         for part in patterns:
             for node in part.nodes:
-                if node.variable in scope and (node.labels or node.properties is not None):
+                if node.variable in scope and (node.labels or node.properties is not None or node.dynamic_labels):
                     raise CypherSemanticError(
                         f"Can't create node `{node.variable}` with labels or properties here: "
                         "the variable is already declared in this context."
@@ -465,10 +523,13 @@ class Planner:
             for rel in part.rels:
                 if rel.direction == "both":
                     raise CypherSemanticError("Only directed relationships can be created; use -> or <-.")
-        parts = self._create_parts(self.bind_slots(patterns, scope), scope, bound)
+        bound_parts = self.bind_slots(patterns, scope)
+        parts = self._create_parts(bound_parts, scope, bound)
         creates_nodes = any(create for nodes, *_ in parts for *_, create in nodes)
         streams = before is not None and not _sees_creations(before, creates_nodes)
-        return op.CreatePattern(root, parts, "CREATE", streams=streams)
+        root = op.CreatePattern(root, parts, "CREATE", streams=streams)
+        dynamic = self._dynamic_creations(bound_parts, parts, scope)
+        return op.DynamicLabels(root, dynamic, True, "CREATE", streams) if dynamic else root
 
     @staticmethod
     def _check_new_relationships(part: ast.PatternPart, scope) -> None:
@@ -503,15 +564,18 @@ class Planner:
     def merge(self, root, clause: ast.Merge, scope):
         self.writes = True
         for node in clause.pattern.nodes:
-            if node.variable in scope and (node.labels or node.properties is not None) and len(clause.pattern.nodes) == 1:
+            if (node.variable in scope and (node.labels or node.properties is not None or node.dynamic_labels)
+                    and len(clause.pattern.nodes) == 1):
                 raise CypherSemanticError(f"Variable `{node.variable}` already declared; MERGE cannot add to it.")
         self._check_new_relationships(clause.pattern, scope)
         bound = set(scope.values())
         parts = self.bind_slots((clause.pattern,), scope)
         match = self.match(op.Argument(), (clause.pattern,), None, scope, parts, bound)
-        create = op.CreatePattern(op.Argument(), self._create_parts(parts, scope, bound), "MERGE CREATE", merging=True)
+        created = self._create_parts(parts, scope, bound)
+        create = op.CreatePattern(op.Argument(), created, "MERGE CREATE", merging=True)
         on_match = self.set_items(clause.on_match, scope)
-        on_create = self.set_items(clause.on_create, scope)
+        on_create = [("dynamic_labels", slot, exprs) for slot, exprs in self._dynamic_creations(parts, created, scope)]
+        on_create += self.set_items(clause.on_create, scope)
         return op.Merge(root, match, create, on_match, on_create, "MERGE")
 
     # -- SET / REMOVE -----------------------------------------------------------------------
@@ -531,7 +595,16 @@ class Planner:
                 out.append(("properties", self._slot(item.variable, scope), self.expr(item.value, scope), item.replace))
             else:
                 out.append(("labels", self._slot(item.variable, scope), item.labels))
+                if item.dynamic:  # `SET n:$(expr)`
+                    out.append(("dynamic_labels", out[-1][1], [self.expr(e, scope) for e in item.dynamic]))
         return out
+
+    def remove_clause(self, root, items, scope):
+        """REMOVE: its properties and labels, then the labels of `n:$(expr)`."""
+        root = op.RemoveItems(root, self.remove_items(items, scope), "REMOVE")
+        dynamic = [(self._slot(item.variable, scope), [self.expr(e, scope) for e in item.dynamic])
+                   for item in items if isinstance(item, ast.RemoveLabels) and item.dynamic]
+        return op.DynamicLabels(root, dynamic, False, "REMOVE") if dynamic else root
 
     def remove_items(self, items, scope) -> list:
         out = []
