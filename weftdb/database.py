@@ -26,6 +26,7 @@ from weftdb.query.parser import parse
 from weftdb.query.planner import Plan
 from weftdb.query.plans import describe
 from weftdb.query.results import Result
+from weftdb.query.running import Client, Entry, Running, current_entry
 
 _INSPECTED = (ast.Explain, ast.Profile)  # planned afresh, never cached
 
@@ -50,6 +51,7 @@ class Database:
         # server checks `db.users.verify`; CREATE USER & co. go to the same store.
         self.users = UserStore(path, fs)
         self.memory = MemoryLimits.of(self.config.memory_limit, self.config.query_memory_limit)
+        self.running = Running()  # the open transactions, embedded and over Bolt (SHOW TRANSACTIONS)
         # LOAD CSV reads only under this directory (--import-directory), fixed when the database opens.
         self.import_directory = load_csv.import_root(self.config.import_directory)
         self._plans: OrderedDict[str, Plan] = OrderedDict()
@@ -65,6 +67,27 @@ class Database:
         *,
         timeout: float | None = None,
         interrupt: threading.Event | None = None,
+        client: Client | None = None,
+        **options: Any,
+    ) -> Result:
+        """Run one statement in its own transaction (autocommit). `client` says
+        who runs it (the server's connections), for SHOW TRANSACTIONS; the
+        statement is listed there while it runs."""
+        self._check_open()
+        entry = self.running.begin(client)
+        try:
+            with entry.statement(query, interrupt) as interrupt:
+                return self._autocommit(query, params, timeout=timeout, interrupt=interrupt, **options)
+        finally:
+            self.running.end(entry)
+
+    def _autocommit(
+        self,
+        query: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        interrupt: threading.Event | None = None,
     ) -> Result:
         """Run one statement in its own transaction (autocommit): on the
         store's transaction directly, with no `Transaction` around it."""
@@ -73,15 +96,19 @@ class Database:
         if admin.runs_alone(statement):
             return self._administer(statement, params)
         tx = self.storage.begin()
+        current_entry().attach(tx)  # a TERMINATE TRANSACTIONS before the commit rolls it back
         result = self._run(tx, query, statement, params, timeout, interrupt, implicit=True)  # rolls back if it raises
-        tx.commit()
+        current_entry().commit(tx)
         return result
 
-    def begin(self) -> "Transaction":
-        """Start an explicit transaction; end it with commit() or rollback()."""
+    def begin(self, client: Client | None = None) -> "Transaction":
+        """Start an explicit transaction; end it with commit() or rollback().
+        `client`: as for execute."""
         self._check_open()
         self.placement.pin()
-        return Transaction(self, self.storage.begin())
+        transaction = Transaction(self, self.storage.begin())
+        transaction._track(self.running.begin(client, explicit=True))
+        return transaction
 
     def transaction(self) -> "Transaction":
         """`with db.transaction() as tx:` commits when the block ends normally
@@ -156,7 +183,7 @@ class Database:
             self._plans.clear()
 
     def _administer(self, statement: ast.Statement, params: dict | None) -> Result:
-        result = admin.administer(admin.Parts(self.storage, self.durability, self.users), statement, params or {})
+        result = admin.administer(admin.Parts(self.storage, self.durability, self.users, running=self.running, config=self.config), statement, params or {})
         if isinstance(statement, admin.SCHEMA_CHANGES):
             self._forget_plans()
         return result
@@ -174,7 +201,28 @@ class Transaction:
     def closed(self) -> bool:
         return self._tx.closed
 
+    def _track(self, entry: Entry) -> None:
+        """Register this transaction as `entry` of the database's open transactions."""
+        self._entry = entry
+        entry.attach(self._tx)
+
     def execute(
+        self,
+        query: str,
+        params: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+        interrupt: threading.Event | None = None,
+    ) -> Result:
+        try:
+            with self._entry.statement(query, interrupt) as interrupt:
+                return self._execute(query, params, timeout=timeout, interrupt=interrupt)
+        except BaseException:
+            if self._tx.closed:  # the failure rolled the transaction back: it is no longer open
+                self._db.running.end(self._entry)
+            raise
+
+    def _execute(
         self,
         query: str,
         params: dict[str, Any] | None = None,
@@ -192,13 +240,16 @@ class Transaction:
 
     def commit(self) -> None:
         self._db.placement.pin()
-        self._tx.commit()
+        try:
+            self._entry.commit(self._tx)
+        finally:
+            self._db.running.end(self._entry)
 
     def rollback(self) -> None:
         """Roll back; nothing to do when the transaction already ended (a
         failed statement rolls its transaction back)."""
-        if not self._tx.closed:
-            self._tx.abort()
+        self._entry.rollback()
+        self._db.running.end(self._entry)
 
     def __enter__(self) -> "Transaction":
         return self

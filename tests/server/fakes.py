@@ -21,6 +21,9 @@ from weftdb.query.results import Node, Path, Relationship
 
 
 class FakeResult:
+    plan_tree = None  # as weftdb.Result: no EXPLAIN or PROFILE here
+    notifications = ()
+
     def __init__(self, columns, rows, query_type="r", counters=None):
         self.columns = columns
         self.rows = rows
@@ -45,14 +48,14 @@ class FakeDatabase:
         self.closed = False
         self.interrupted = 0  # SLEEP queries stopped by their interrupt event
 
-    def execute(self, query, params=None, *, timeout=None, interrupt=None):
+    def execute(self, query, params=None, *, timeout=None, interrupt=None, client=None):
         writes: list = []
         result = self._run(query, params or {}, writes, timeout, interrupt)
         with self.lock:
             self.items.extend(writes)
         return result
 
-    def begin(self):
+    def begin(self, client=None):
         return FakeTransaction(self)
 
     def close(self):

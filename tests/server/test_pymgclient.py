@@ -107,3 +107,26 @@ def test_zoned_datetimes_in_bolt_4_shape(server):
     assert a == dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     assert b.utcoffset() == dt.timedelta(hours=2) and (b.hour, b.tzinfo.key) == (3, "Europe/Berlin")
     assert c == dt.datetime(1999, 12, 31, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=-3))) and c.hour == 23
+
+
+def test_show_and_terminate_transactions_as_gqlalchemy_does(server, label):
+    # A pymgclient connection (autocommit off: BEGIN is sent as text) holds a write open;
+    # another lists it, terminates it, and its commit then fails.
+    owner = connect(server)
+    owner.cursor().execute(f"CREATE (:{label} {{n: 1}})")
+    admin = connect(server)
+    admin.autocommit = True
+    cursor = admin.cursor()
+    cursor.execute("SHOW TRANSACTIONS")
+    assert [d.name for d in cursor.description] == ["username", "transaction_id", "query", "metadata"]
+    rows = [row for row in cursor.fetchall() if any(label in query for query in row[2])]
+    assert len(rows) == 1
+    cursor.execute(f"TERMINATE TRANSACTIONS '{rows[0][1]}'")
+    assert cursor.fetchall() == [(rows[0][1], True)]
+    with pytest.raises(mgclient.DatabaseError, match="terminated"):
+        owner.commit()
+    assert count(cursor, label) == 0
+    for statement, column in (("SHOW VERSION", "version"), ("SHOW CONFIG", "name"), ("SHOW DATABASES", "name"),
+                              ("SHOW STORAGE INFO", "storage info"), ("SHOW BUILD INFO", "build info")):
+        cursor.execute(statement)
+        assert cursor.description[0].name == column and cursor.fetchall()

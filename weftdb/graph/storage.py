@@ -453,6 +453,12 @@ class Storage:
 
     # -- figures ---------------------------------------------------------------------
 
+    def unreleased_deltas(self) -> int:
+        """Deltas of finished transactions not yet collected (SHOW STORAGE INFO's
+        unreleased_delta_objects): held while an older transaction may need them."""
+        with self.write_lock:
+            return sum(len(tx.deltas) for tx in self._finished)
+
     def counts(self) -> tuple[int, int]:
         """Vertices and edges visible to a new transaction."""
         tx = self.begin()

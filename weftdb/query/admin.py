@@ -11,18 +11,20 @@ not built says so instead of pretending.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from weftdb.basics.config import Config
 from weftdb.basics.errors import ClientError, TransactionError
 from weftdb.durability import checkpoint, dump
 from weftdb.durability.data_directory import Durability
 from weftdb.durability.users import UserStore
 from weftdb.graph.storage import Storage
 from weftdb.query import ast
+from weftdb.query.operations import HANDLERS as OPERATIONS
 from weftdb.query.results import Result
+from weftdb.query.running import Running
 
 SNAPSHOT_COLUMNS = ["path", "timestamp", "creation_time", "size"]
 
@@ -35,6 +37,8 @@ class Parts:
     storage: Storage
     durability: Durability | None
     users: UserStore
+    running: Running | None = None  # the database's open transactions (SHOW / TERMINATE TRANSACTIONS)
+    config: Config | None = None  # its flags (SHOW CONFIG)
 
 
 Handler = Callable[[Parts, Any, dict[str, Any]], Result]
@@ -174,33 +178,6 @@ def _dump_database(parts: Parts, statement, params) -> Result:
     return Result(["QUERY"], [(line,) for line in dump.dump(parts.storage)], "r")
 
 
-def _show_storage_info(parts: Parts, statement, params) -> Result:
-    storage = parts.storage
-    vertices, edges = storage.counts()
-    rows = [
-        ("vertex_count", vertices),
-        ("edge_count", edges),
-        ("average_degree", round(2 * edges / vertices, 3) if vertices else 0.0),
-        ("memory_res", _resident_bytes()),
-        ("storage_mode", "IN_MEMORY_TRANSACTIONAL"),
-        ("global_isolation_level", "SNAPSHOT_ISOLATION"),
-        ("last_commit_timestamp", storage.last_commit_ts),
-    ]
-    if parts.durability is not None:
-        rows += list(parts.durability.info().items())
-        rows.append(("data_directory", parts.durability.data_dir))
-    return Result(["storage info", "value"], rows, "s")
-
-
-def _resident_bytes() -> int:
-    """Resident set size of this process, from /proc (0 where there is none)."""
-    try:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 def _storage_mode(parts: Parts, statement: ast.AdminStatement, params) -> Result:
     mode = statement.arg("mode")
     if mode != "IN_MEMORY_TRANSACTIONAL":
@@ -269,7 +246,6 @@ HANDLERS: dict[Any, Handler] = {
     "checkpoint_release": _durable(_checkpoint_release),
     "checkpoint_status": _durable(_checkpoint_status),
     "dump_database": _dump_database,
-    "show_storage_info": _show_storage_info,
     "storage_mode": _storage_mode,
     "begin": _transaction_control,
     "commit": _transaction_control,
@@ -278,4 +254,5 @@ HANDLERS: dict[Any, Handler] = {
     "set_password": _set_password,
     "drop_user": _drop_user,
     "show_users": _show_users,
+    **OPERATIONS,  # SHOW VERSION, CONFIG, STORAGE INFO, DATABASES, TRANSACTIONS, ... (query/operations.py)
 }

@@ -559,6 +559,9 @@ class AdminStatement(Statement):
     checkpoint_create, checkpoint_release, checkpoint_status,
     create_user {user, password}, set_password {user, password},
     drop_user {user}, show_users
+    show_version, show_build_info, show_config, show_triggers, show_streams,
+    show_database, show_databases {name, which},
+    show_transactions {states | ids}, terminate_transactions {ids}   (query/operations.py)
     """
 
     command: str

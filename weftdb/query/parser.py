@@ -1047,6 +1047,53 @@ class _AstBuilder:
     show_users = _admin("show_users")
     show_index_info = _admin("show_index_info")
     show_constraint_info = _admin("show_constraint_info")
+    show_version = _admin("show_version")
+    show_build_info = _admin("show_build_info")
+    show_config = _admin("show_config")
+    show_databases = _admin("show_databases")
+    show_triggers = _admin("show_triggers")
+    show_streams = _admin("show_streams")
+
+    def show_database(self, children):
+        """Memgraph's SHOW DATABASE (the current one), or Neo4j's SHOW DATABASE name."""
+        if children[0] is None:
+            return ast.AdminStatement("show_database")
+        return ast.AdminStatement("show_databases", (("name", children[0]),))
+
+    def show_default_database(self, children):
+        return ast.AdminStatement("show_databases", (("which", "default"),))
+
+    def show_home_database(self, children):
+        return ast.AdminStatement("show_databases", (("which", "home"),))
+
+    def database_name(self, children):
+        value = children[0]
+        return _unescape(value) if isinstance(value, Token) else value
+
+    def show_transactions(self, children):
+        return ast.AdminStatement("show_transactions", (("states", children[0] or ()),))
+
+    def show_transactions_by_id(self, children):
+        return ast.AdminStatement("show_transactions", (("ids", children[-1]),))
+
+    def terminate_transactions(self, children):
+        return ast.AdminStatement("terminate_transactions", (("ids", children[-1]),))
+
+    def transaction_states(self, children):
+        return tuple(children)
+
+    def running_state(self, children):
+        return "running"
+
+    def committing_state(self, children):
+        return "committing"
+
+    def aborting_state(self, children):
+        return "aborting"
+
+    def transaction_ids(self, children):
+        """The ids as written: strings, and `$name` parameters as ast.Parameter."""
+        return tuple(ast.Parameter(t.value[1:]) if t.type == "PARAMETER" else _unescape(t) for t in children)
 
 
     def storage_mode(self, children):

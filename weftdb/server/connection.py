@@ -24,6 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from weftdb.basics import errors, identity
+from weftdb.query.running import Client
 from weftdb.server.bolt.protocol import BoltProtocol, ProtocolError, Request, Status
 from weftdb.server.bolt.values import hydrate
 
@@ -75,6 +76,7 @@ class Connection:
         self.interrupt = threading.Event()
         self.tx: Any = None  # the open explicit transaction
         self.tx_database = DATABASE_NAME  # the name its BEGIN gave the database
+        self.user = ""  # who logged in (while users are defined), for SHOW TRANSACTIONS
         self.tx_timeout: float | None = None
         self.busy = False
         self.closing = False
@@ -282,6 +284,7 @@ class Connection:
 
     async def _authenticate(self, auth: dict) -> None:
         users = self.db.users
+        self.user = ""
         if not users.has_users:
             return
         principal, credentials = auth.get("principal"), auth.get("credentials")
@@ -290,6 +293,13 @@ class Connection:
             log.warning("%s %s: failed login as %r", self.id, self.peer, principal)
             await asyncio.sleep(AUTH_FAILURE_DELAY)
             raise errors.AuthError(UNAUTHORIZED)
+        self.user = principal
+
+    def _client(self, extra: dict) -> Client:
+        """Who runs a transaction this connection starts (SHOW TRANSACTIONS shows it)."""
+        metadata = extra.get("tx_metadata")
+        address = f"{self.peer[0]}:{self.peer[1]}" if isinstance(self.peer, tuple) and len(self.peer) >= 2 else ""
+        return Client(self.user, self.id, address, dict(metadata) if isinstance(metadata, dict) else {})
 
     async def _on_reset(self) -> None:
         await self._rollback_quietly()
@@ -299,7 +309,7 @@ class Connection:
 
     async def _on_begin(self, extra: dict) -> None:
         self.tx_database = self._check_database(extra)
-        self.tx = await self._in_thread(self.db.begin)
+        self.tx = await self._in_thread(self.db.begin, client=self._client(extra))
         self.tx_timeout = self._timeout(extra)
         self.proto.succeed()
 
@@ -331,7 +341,8 @@ class Connection:
         timeout = self.tx_timeout if tx is not None else self._timeout(extra)
         execute = tx.execute if tx is not None else self.db.execute
         started = time.monotonic()
-        result = await self._in_thread(execute, query, params, timeout=timeout, interrupt=self.interrupt)
+        options = {} if tx is not None else {"client": self._client(extra)}  # a transaction knows its client
+        result = await self._in_thread(execute, query, params, timeout=timeout, interrupt=self.interrupt, **options)
         t_first = int((time.monotonic() - started) * 1000)
         summary: dict[str, Any] = {"type": result.query_type, "db": name, "t_last": 0}
         if result.counters:
@@ -350,7 +361,7 @@ class Connection:
             if tx is not None:
                 self.tx = tx
                 raise errors.TransactionError("a transaction is open already; COMMIT or ROLLBACK it first")
-            self.tx = await self._in_thread(self.db.begin)
+            self.tx = await self._in_thread(self.db.begin, client=self._client({}))
             self.tx_timeout = self._timeout({})
         elif control == "commit":
             if tx is None:

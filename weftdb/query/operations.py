@@ -1,0 +1,276 @@
+"""The statements operators type to look at a running database: SHOW VERSION,
+SHOW BUILD INFO, SHOW CONFIG, SHOW STORAGE INFO, SHOW DATABASE(S), SHOW
+TRANSACTIONS, TERMINATE TRANSACTIONS, SHOW TRIGGERS and SHOW STREAMS.
+
+Each answers with Memgraph's columns (and Neo4j's where a Neo4j statement
+has the same words: SHOW DATABASES, SHOW TRANSACTIONS 'id', TERMINATE
+TRANSACTIONS with Neo4j's ids). None of them touches the data of the
+transaction it runs in, so they run in any transaction. They are handlers of
+`admin.HANDLERS`, given the same `Parts`; who asks comes from the
+transaction registry (`running.current`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import re
+import resource
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from weftdb.basics import identity
+from weftdb.basics.config import FLAGS, Config
+from weftdb.basics.errors import ClientError
+from weftdb.basics.temporal import Duration
+from weftdb.query import ast, running
+from weftdb.query.limits import MemoryLimits, resident_bytes
+from weftdb.query.results import Result
+
+if TYPE_CHECKING:
+    from weftdb.query.admin import Parts
+
+INFO = "s"  # Bolt's query type for these statements
+
+# -- who the database is ---------------------------------------------------------------------
+
+
+def _show_version(parts: Parts, statement, params) -> Result:
+    return Result(["version"], [(identity.VERSION,)], INFO)
+
+
+def _show_build_info(parts: Parts, statement, params) -> Result:
+    """Memgraph's one row (`build_type`), then WeftDB's: its version and the Python it runs on."""
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    rows = [("build_type", "Release"), ("version", identity.VERSION), ("python", python)]
+    return Result(["build info", "value"], rows, INFO)
+
+
+def _config_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _show_config(parts: Parts, statement, params) -> Result:
+    """Every flag, as Memgraph lists its flags: the name with underscores, the
+    default and current values as text, and what the flag does."""
+    config = parts.config or Config.load({}, environ={})
+    rows = [(flag.attr, _config_text(flag.default), _config_text(getattr(config, flag.attr)), flag.help)
+            for flag in FLAGS]
+    return Result(["name", "default_value", "current_value", "description"], rows, INFO)
+
+
+# -- storage -------------------------------------------------------------------------------------
+
+
+def readable_size(size: float) -> str:
+    """Bytes as Memgraph writes them in SHOW STORAGE INFO: `43.16MiB`."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.2f}{unit}"
+        size /= 1024
+    return f"{size:.2f}TiB"
+
+
+def _vm_max_map_count() -> int:
+    try:
+        with open("/proc/sys/vm/max_map_count") as handle:
+            return int(handle.read())
+    except (OSError, ValueError):
+        return -1
+
+
+def _peak_resident_bytes() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # Linux counts KiB, macOS bytes
+
+
+def _show_storage_info(parts: Parts, statement, params) -> Result:
+    """Memgraph's rows in Memgraph's order, then WeftDB's own (the commit
+    timestamp and the data directory's files)."""
+    storage = parts.storage
+    vertices, edges = storage.counts()
+    info = parts.durability.info() if parts.durability is not None else {}
+    config = parts.config or Config.load({}, environ={})
+    limit = MemoryLimits.of(config.memory_limit, config.query_memory_limit).process
+    rss = resident_bytes()
+    rows = [
+        ("name", identity.DATABASE),
+        ("vertex_count", vertices),
+        ("edge_count", edges),
+        ("average_degree", round(2 * edges / vertices, 3) if vertices else 0.0),
+        ("vm_max_map_count", _vm_max_map_count()),
+        ("memory_res", readable_size(rss)),
+        ("peak_memory_res", readable_size(max(rss, _peak_resident_bytes()))),
+        ("unreleased_delta_objects", storage.unreleased_deltas()),
+        ("disk_usage", readable_size(info.get("disk_usage", 0))),
+        ("memory_tracked", readable_size(rss)),  # Python tracks no allocations of its own: the resident size
+        ("allocation_limit", readable_size(limit) if limit else "unlimited"),
+        ("global_isolation_level", "SNAPSHOT_ISOLATION"),
+        ("session_isolation_level", "SNAPSHOT_ISOLATION"),
+        ("next_session_isolation_level", "SNAPSHOT_ISOLATION"),
+        ("storage_mode", "IN_MEMORY_TRANSACTIONAL"),
+        ("last_commit_timestamp", storage.last_commit_ts),
+    ]
+    rows += [(key, value) for key, value in info.items() if key != "disk_usage"]
+    if parts.durability is not None:
+        rows.append(("data_directory", parts.durability.data_dir))
+    return Result(["storage info", "value"], rows, INFO)
+
+
+# -- databases -----------------------------------------------------------------------------------
+
+# Neo4j's columns of SHOW DATABASES; SHOW DEFAULT / HOME DATABASE leave out `default` and `home`.
+DATABASE_COLUMNS = ["name", "type", "aliases", "access", "address", "role", "writer", "requestedStatus",
+                    "currentStatus", "statusMessage", "default", "home", "constituents"]
+_NOT_PER_USER = ("default", "home")
+
+
+def _database_row(config: Config | None) -> dict[str, Any]:
+    address = f"{config.bolt_address}:{config.bolt_port}" if config is not None else ""
+    return {"name": identity.DATABASE, "type": "standard", "aliases": list(identity.DATABASE_ALIASES),
+            "access": "read-write", "address": address, "role": "primary", "writer": True,
+            "requestedStatus": "online", "currentStatus": "online", "statusMessage": "", "default": True,
+            "home": True, "constituents": []}
+
+
+def _show_databases(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+    """Neo4j's SHOW DATABASES (a Memgraph user reading the first column gets the
+    name, as from Memgraph's); with a name, Neo4j's SHOW DATABASE name."""
+    name = statement.arg("name")
+    columns = DATABASE_COLUMNS
+    if statement.arg("which") in ("default", "home"):
+        columns = [c for c in DATABASE_COLUMNS if c not in _NOT_PER_USER]
+    row = _database_row(parts.config)
+    rows = [] if name is not None and identity.database_named(name) is None else [tuple(row[c] for c in columns)]
+    return Result(columns, rows, INFO)
+
+
+def _show_database(parts: Parts, statement, params) -> Result:
+    """Memgraph's SHOW DATABASE: the database this session uses."""
+    return Result(["Current"], [(identity.DATABASE,)], INFO)
+
+
+# -- transactions --------------------------------------------------------------------------------
+
+NEO4J_TRANSACTION_COLUMNS = ["database", "transactionId", "currentQueryId", "connectionId", "clientAddress",
+                             "username", "currentQuery", "startTime", "status", "elapsedTime"]
+_NEO4J_ID = re.compile(r"^(?P<db>[A-Za-z0-9._-]+)-transaction-(?P<n>[0-9]+)$")
+_STATES = {"running": "running", "committing": "committing", "aborting": "terminating"}
+
+
+def _caller(parts: Parts) -> tuple[running.Client, bool]:
+    return running.current_client(), parts.users.has_users
+
+
+def _neo4j_id(entry: running.Entry) -> str:
+    return f"{identity.DATABASE}-transaction-{entry.id}"
+
+
+def _show_transactions(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+    """Memgraph's SHOW [RUNNING | COMMITTING | ABORTING] TRANSACTIONS; with
+    ids (`SHOW TRANSACTIONS 'weftdb-transaction-3'`), Neo4j's."""
+    registry = _registry(parts)
+    caller, users = _caller(parts)
+    entries = registry.visible_to(caller, users)
+    ids = statement.arg("ids")
+    if ids is not None:
+        wanted = {_number(text) for text in _ids(statement, params)}
+        return Result(NEO4J_TRANSACTION_COLUMNS, [_neo4j_row(e) for e in entries if e.id in wanted], INFO)
+    states = statement.arg("states")
+    if states:
+        entries = [e for e in entries if e.status in {_STATES[s] for s in states}]
+    rows = [(e.client.user, e.transaction_id, list(e.queries), dict(e.client.metadata)) for e in entries]
+    return Result(["username", "transaction_id", "query", "metadata"], rows, INFO)
+
+
+_NEO4J_STATUS = {"running": "Running", "idle": "Idle", "committing": "Committing", "terminating": "Terminated"}
+
+
+def _neo4j_row(entry: running.Entry) -> tuple:
+    started = dt.datetime.fromtimestamp(entry.started, dt.timezone.utc)
+    elapsed = dt.timedelta(seconds=time.monotonic() - entry.started_monotonic)
+    current = entry.current
+    return (identity.DATABASE, _neo4j_id(entry), f"query-{entry.id}" if current is not None else "",
+            entry.client.connection, entry.client.address, entry.client.user, current or "", started,
+            _NEO4J_STATUS[entry.status], Duration(0, elapsed.days, elapsed.seconds, elapsed.microseconds * 1000))
+
+
+def _number(value: Any) -> int:
+    """The transaction a TERMINATE or SHOW names: Memgraph's '7' or Neo4j's 'neo4j-transaction-7'."""
+    text = value
+    if not isinstance(text, str):
+        raise ClientError(f"A transaction id is a string such as '7' or '{identity.DATABASE}-transaction-7', "
+                          f"not {text!r}.")
+    match = _NEO4J_ID.match(text)
+    if match is not None and identity.database_named(match.group("db")) is not None:
+        return int(match.group("n"))
+    if text.isascii() and text.isdigit():
+        return int(text)
+    raise ClientError(f"{text!r} is not a transaction id; SHOW TRANSACTIONS lists them "
+                      f"('7', or Neo4j's form '{identity.DATABASE}-transaction-7').")
+
+
+def _ids(statement: ast.AdminStatement, params: dict[str, Any]) -> list:
+    """The ids written (strings) or given as parameters (a string or a list of them)."""
+    values = []
+    for item in statement.arg("ids"):
+        if isinstance(item, ast.Parameter):
+            if item.name not in params:
+                raise ClientError(f"Expected parameter ${item.name} for the transaction ids, which was not given.")
+            value = params[item.name]
+            values.extend(value if isinstance(value, list) else [value])
+        else:
+            values.append(item)
+    return values
+
+
+def _terminate_transactions(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+    """Memgraph's answer (transaction_id, killed), or Neo4j's (transactionId,
+    username, message) when the ids are written Neo4j's way."""
+    registry = _registry(parts)
+    caller, users = _caller(parts)
+    texts = _ids(statement, params)
+    numbers = [_number(text) for text in texts]
+    outcome = registry.terminate(numbers, caller, users)
+    if any(isinstance(text, str) and _NEO4J_ID.match(text) for text in texts):
+        rows = [(text, entry.client.user if entry is not None else None,
+                 "Transaction terminated." if killed else
+                 ("Transaction not found." if entry is None else "Transaction is committing or ended already."))
+                for text, (_, entry, killed) in zip(texts, outcome)]
+        return Result(["transactionId", "username", "message"], rows, INFO)
+    return Result(["transaction_id", "killed"], [(str(number), killed) for number, _, killed in outcome], INFO)
+
+
+def _registry(parts: Parts) -> running.Running:
+    if parts.running is None:
+        raise ClientError("This database keeps no registry of its transactions.")
+    return parts.running
+
+
+# -- what WeftDB does not have yet -----------------------------------------------------------------
+
+
+def _show_triggers(parts: Parts, statement, params) -> Result:
+    """Memgraph's columns; WeftDB has no triggers yet, so no rows."""
+    return Result(["trigger name", "statement", "privilege context", "event type", "phase", "owner"], [], INFO)
+
+
+def _show_streams(parts: Parts, statement, params) -> Result:
+    """Memgraph's columns; WeftDB has no streams yet, so no rows."""
+    return Result(["name", "type", "batch_interval", "batch_size", "transformation_name", "owner", "is running"],
+                  [], INFO)
+
+
+HANDLERS: dict[str, Callable[[Any, Any, dict[str, Any]], Result]] = {
+    "show_version": _show_version,
+    "show_build_info": _show_build_info,
+    "show_config": _show_config,
+    "show_storage_info": _show_storage_info,
+    "show_databases": _show_databases,
+    "show_database": _show_database,
+    "show_transactions": _show_transactions,
+    "terminate_transactions": _terminate_transactions,
+    "show_triggers": _show_triggers,
+    "show_streams": _show_streams,
+}

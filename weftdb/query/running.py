@@ -1,0 +1,237 @@
+"""The transactions open in a database, for SHOW TRANSACTIONS and TERMINATE TRANSACTIONS.
+
+Every transaction is registered while it is open: an autocommit statement
+for as long as it runs, an explicit transaction from its start to its commit
+or rollback, embedded callers and Bolt connections alike. An entry says who
+runs it (`Client`: the user, the connection and its address, the metadata the
+client attached), when it began, the statements it has run and the one
+running now.
+
+TERMINATE TRANSACTIONS marks an entry terminated. A statement running in it
+stops at its next check, as after a RESET: it runs under the entry's
+`interrupt`, which is set when either the caller's own interrupt (RESET, a
+dropped connection) or the entry's is. An idle explicit transaction is rolled
+back at once, so it holds nothing until its owner comes back; the owner's
+next statement, and its commit, then fail with `terminated()`. A transaction
+that is committing can no longer be terminated (killed is false).
+
+Who may see and terminate what: the embedded API (the process that owns the
+data directory) and, while no user is defined, every client see and may
+terminate every transaction; once users exist, a client sees and terminates
+the transactions of the user it logged in as.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Protocol
+
+from weftdb.basics.errors import QueryInterrupted, TransactionError
+
+
+class GraphTransaction(Protocol):
+    closed: bool
+
+    def commit(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who runs a transaction. `connection` is empty for the embedded API;
+    `user` is empty when no user logged in (none are defined, or embedded)."""
+
+    user: str = ""
+    connection: str = ""
+    address: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.connection
+
+
+EMBEDDED = Client()
+
+
+def terminated() -> QueryInterrupted:
+    return QueryInterrupted("The transaction was terminated by TERMINATE TRANSACTIONS and rolled back.")
+
+
+_CURRENT: ContextVar["Entry | None"] = ContextVar("weftdb_transaction", default=None)
+
+
+def current_entry() -> "Entry":
+    """The transaction of the statement this thread is running."""
+    entry = _CURRENT.get()
+    if entry is None:
+        raise RuntimeError("no statement is running in this thread")
+    return entry
+
+
+def current_client() -> Client:
+    """Who runs the statement this thread is running (SHOW and TERMINATE TRANSACTIONS ask)."""
+    entry = _CURRENT.get()
+    return entry.client if entry is not None else EMBEDDED
+
+
+class _Either:
+    """An interrupt set when either of two events is: what a statement runs under."""
+
+    __slots__ = ("caller", "own")
+
+    def __init__(self, caller: threading.Event | None, own: threading.Event):
+        self.caller, self.own = caller, own
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or (self.caller is not None and self.caller.is_set())
+
+
+class Entry:
+    """One open transaction. Its owner calls `statement` / `done` around each
+    statement and `committing` before its commit; the registry ends it."""
+
+    def __init__(self, number: int, client: Client, explicit: bool):
+        self.id = number
+        self.client = client
+        self.explicit = explicit
+        self.started = time.time()
+        self.started_monotonic = time.monotonic()
+        self.queries: list[str] = []
+        self.current: str | None = None
+        self.query_started = 0.0
+        self.committing_now = False
+        self.terminated = False
+        self.cancel = threading.Event()
+        self._tx: GraphTransaction | None = None  # rolled back by whoever takes it first (`_take`)
+        self._lock = threading.Lock()
+
+    def attach(self, tx: GraphTransaction) -> None:
+        """The graph transaction this entry stands for (an idle one a TERMINATE rolls back)."""
+        self._tx = tx
+
+    @property
+    def status(self) -> str:
+        """Memgraph's words: running, idle, committing, terminating."""
+        if self.terminated:
+            return "terminating"
+        if self.committing_now:
+            return "committing"
+        return "running" if self.current is not None else "idle"
+
+    @property
+    def transaction_id(self) -> str:
+        """The id SHOW TRANSACTIONS gives and TERMINATE TRANSACTIONS takes (Memgraph's form)."""
+        return str(self.id)
+
+    @contextmanager
+    def statement(self, query: str, interrupt: threading.Event | None) -> Iterator[_Either]:
+        """Around one statement: yields the interrupt it must run under. Raises
+        when the transaction was terminated (before, or while it runs)."""
+        with self._lock:
+            if self.terminated:
+                raise terminated()
+            self.queries.append(query)
+            self.current = query
+            self.query_started = time.monotonic()
+        token = _CURRENT.set(self)
+        try:
+            yield _Either(interrupt, self.cancel)
+        except QueryInterrupted:
+            if self.terminated:
+                raise terminated() from None
+            raise
+        finally:
+            _CURRENT.reset(token)
+            with self._lock:
+                self.current = None
+
+    def commit(self, tx: GraphTransaction) -> None:
+        """Commit `tx`, which from now on TERMINATE cannot stop; when it was
+        terminated before, roll it back (if that is not done) and raise."""
+        with self._lock:
+            stopped = self.terminated
+            self.committing_now = not stopped
+        if stopped:
+            self.rollback()
+            raise terminated()
+        tx.commit()
+
+    def rollback(self) -> None:
+        """Roll the attached transaction back unless that is done (by a TERMINATE, a failed statement)."""
+        tx = self._take()
+        if tx is not None and not tx.closed:
+            try:
+                tx.abort()
+            except TransactionError:  # closed meanwhile
+                pass
+
+    def _take(self) -> GraphTransaction | None:
+        with self._lock:
+            tx, self._tx = self._tx, None
+        return tx
+
+    def terminate(self) -> bool:
+        """Stop the transaction; False when it is committing or was stopped already."""
+        with self._lock:
+            if self.terminated or self.committing_now:
+                return False
+            self.terminated = True
+            self.cancel.set()
+            idle = self.current is None
+        if idle:
+            self.rollback()  # a running statement rolls back itself when it stops
+        return True
+
+
+class Running:
+    """The registry of a database's open transactions."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, Entry] = {}
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def begin(self, client: Client | None = None, *, explicit: bool = False) -> Entry:
+        entry = Entry(next(self._numbers), client or EMBEDDED, explicit)
+        with self._lock:
+            self._entries[entry.id] = entry
+        return entry
+
+    def end(self, entry: Entry) -> None:
+        with self._lock:
+            self._entries.pop(entry.id, None)
+
+    def visible_to(self, caller: Client, users_defined: bool) -> list[Entry]:
+        """The open transactions `caller` may see, oldest first (module docstring)."""
+        with self._lock:
+            entries = list(self._entries.values())
+        return [entry for entry in entries if may_manage(caller, entry, users_defined)]
+
+    def terminate(self, numbers: list[int], caller: Client, users_defined: bool) -> list[tuple[int, Entry | None, bool]]:
+        """Terminate the transactions numbered `numbers` that `caller` may:
+        (number, its entry or None, killed) for each. One the caller may not
+        manage is reported as not found, so its existence is not told."""
+        out = []
+        own = _CURRENT.get()
+        for number in numbers:
+            with self._lock:
+                entry = self._entries.get(number)
+            if entry is None or not may_manage(caller, entry, users_defined):
+                out.append((number, None, False))
+            else:  # not the transaction asking: it would fail its own TERMINATE
+                killed = entry is not own and entry.terminate()
+                if killed and entry.current is None:  # rolled back already: nothing of it is left to list
+                    self.end(entry)
+                out.append((number, entry, killed))
+        return out
+
+
+def may_manage(caller: Client, entry: Entry, users_defined: bool) -> bool:
+    return caller.embedded or not users_defined or caller.user == entry.client.user
