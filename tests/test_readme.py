@@ -39,7 +39,9 @@ def test_cypher_blocks_run(document, tmp_path):
     assert script.strip(), f"{document} has no cypher examples"
     path = tmp_path / (Path(document).stem + ".cypherl")
     path.write_text(script, encoding="utf-8")
-    result = CliRunner().invoke(main, ["run", str(path), "--data-directory", str(tmp_path / "data")])
+    # The LOAD CSV examples read docs/import/, as docs/cypher.md says.
+    options = ["--data-directory", str(tmp_path / "data"), "--import-directory", str(ROOT / "docs" / "import")]
+    result = CliRunner().invoke(main, ["run", str(path), *options])
     assert result.exit_code == 0, f"{document}: {result.stderr}"
 
 
