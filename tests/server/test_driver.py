@@ -124,7 +124,7 @@ def test_unknown_database_is_refused(driver):
     assert caught.value.code == "Neo.ClientError.Database.DatabaseNotFound"
 
 
-@pytest.mark.parametrize("name", ["weftdb", "neo4j", "memgraph", "Neo4j"])
+@pytest.mark.parametrize("name", ["weftdb", "neo4j", "memgraph", "Neo4j", "system"])
 def test_the_clients_default_names_reach_the_database(engine_server, name):
     for scheme in ("bolt", "neo4j"):  # neo4j:// sends ROUTE with the name first
         with neo4j.GraphDatabase.driver(f"{scheme}://127.0.0.1:{engine_server.port}", auth=None) as driver:
@@ -232,3 +232,10 @@ def test_explain_and_profile_fill_summary_plan_and_profile(driver, label):
             break
     assert scan["rows"] == 4 and scan["time"] >= 0 and "dbHits" in scan
     assert [r["OPERATOR"] for r in records][0] == "* Produce (i)"
+
+
+def test_backquoted_parameter_names(driver):
+    # py2neo's node matcher writes `_.name = $`1``
+    records, _, _ = driver.execute_query("RETURN $`1` AS one, $`a b` AS two, $`x``y` AS three",
+                                         {"1": 1, "a b": 2, "x`y": 3})
+    assert records[0].values() == [1, 2, 3]

@@ -38,11 +38,15 @@ SERVER_AGENT = f"Neo4j/v{NEO4J_VERSION} compatible graph database server - {NAME
 # Memgraph's (`memgraph`). Names compare without case, as Neo4j's do.
 DATABASE = "weftdb"
 DATABASE_ALIASES = ("memgraph", "neo4j")
+# Neo4j's clients send administration to the database `system` (py2neo asks it
+# for dbms.components(); Neo4j's manual runs SHOW DATABASES there): with one
+# database, that name reaches it too, without being listed as one.
+SYSTEM = "system"
 
 
 def database_named(name: str | None) -> str | None:
     """The database a client's name reaches (None or "" is the default one), or
     None when no database has that name."""
-    if not name or name.lower() in (DATABASE, *DATABASE_ALIASES):
+    if not name or name.lower() in (DATABASE, *DATABASE_ALIASES, SYSTEM):
         return DATABASE
     return None

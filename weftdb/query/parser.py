@@ -186,6 +186,12 @@ def _integer_value(token: Token) -> int:
     return value
 
 
+def _parameter_name(token: Token) -> str:
+    """`$name`, `$0` or `` $`a name` `` (py2neo writes `` $`1` ``) without its `$` and quotes."""
+    name = token.value[1:]
+    return name[1:-1].replace("``", "`") if name.startswith("`") else name
+
+
 def _unescape(token: Token) -> str:
     def replace(match: re.Match) -> str:
         code = match.group(1)
@@ -990,7 +996,7 @@ class _AstBuilder:
         return ast.Literal(None)
 
     def parameter(self, children):
-        return ast.Parameter(children[0].value[1:])
+        return ast.Parameter(_parameter_name(children[0]))
 
     def name(self, children):
         return _name(children[0])
@@ -1093,7 +1099,7 @@ class _AstBuilder:
 
     def transaction_ids(self, children):
         """The ids as written: strings, and `$name` parameters as ast.Parameter."""
-        return tuple(ast.Parameter(t.value[1:]) if t.type == "PARAMETER" else _unescape(t) for t in children)
+        return tuple(ast.Parameter(_parameter_name(t)) if t.type == "PARAMETER" else _unescape(t) for t in children)
 
 
     def storage_mode(self, children):
@@ -1116,7 +1122,7 @@ class _AstBuilder:
         return ast.Literal(_unescape(children[0]))
 
     def password_parameter(self, children):
-        return ast.Parameter(children[0].value[1:])
+        return ast.Parameter(_parameter_name(children[0]))
 
     def password_null(self, children):
         return ast.Literal(None)
