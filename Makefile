@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA ?= ./data
+# `make run BOLT_PORT=7688` when another server holds 7687 (BACKUP_PORT likewise for 6362).
+BOLT_PORT ?= 7687
+BACKUP_PORT ?= 6362
 
 .PHONY: install install-test install-bench clients run test bench clean
 
@@ -72,7 +75,7 @@ install-test: $(VENV)/.installed-test $(CLIENT_STAMPS)
 install-bench: $(VENV)/.installed-bench
 
 run: install
-	$(BIN)/weftdb serve --data-directory $(DATA)
+	$(BIN)/weftdb serve --data-directory $(DATA) --bolt-port $(BOLT_PORT) --backup-port $(BACKUP_PORT)
 
 test: install-test
 	$(BIN)/ruff check weftdb tests bench
