@@ -8,9 +8,9 @@ client attached), when it began, the statements it has run and the one
 running now.
 
 TERMINATE TRANSACTIONS marks an entry terminated. A statement running in it
-stops at its next check, as after a RESET: it runs under the entry's
-`interrupt`, which is set when either the caller's own interrupt (RESET, a
-dropped connection) or the entry's is. An idle explicit transaction is rolled
+stops at its next check, as after a RESET: the entry is the interrupt it runs
+under, set when the transaction is terminated or the caller's own interrupt
+(RESET, a dropped connection) is. An idle explicit transaction is rolled
 back at once, so it holds nothing until its owner comes back; the owner's
 next statement, and its commit, then fail with `terminated()`. A transaction
 that is committing can no longer be terminated (killed is false).
@@ -26,10 +26,9 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 from weftdb.basics.errors import QueryInterrupted, TransactionError
 
@@ -81,40 +80,43 @@ def current_client() -> Client:
     return entry.client if entry is not None else EMBEDDED
 
 
-class _Either:
-    """An interrupt set when either of two events is: what a statement runs under."""
-
-    __slots__ = ("caller", "own")
-
-    def __init__(self, caller: threading.Event | None, own: threading.Event):
-        self.caller, self.own = caller, own
-
-    def is_set(self) -> bool:
-        return self.own.is_set() or (self.caller is not None and self.caller.is_set())
+# Guards the state of every entry; held for a few bytecodes at a time.
+_LOCK = threading.Lock()
+MAX_QUERIES = 100  # the statements an entry keeps, the latest
 
 
 class Entry:
-    """One open transaction. Its owner calls `statement` / `done` around each
-    statement and `committing` before its commit; the registry ends it."""
+    """One open transaction. Its owner runs each statement inside
+    `with entry.statement(query, interrupt) as interrupt:` and commits through
+    `commit`; the registry ends it. The entry is itself the interrupt a
+    statement runs under: set when the transaction is terminated or the
+    caller's own interrupt (a RESET, a dropped connection) is. This runs
+    around every statement, so it is kept to plain fields and one lock."""
+
+    __slots__ = ("id", "client", "explicit", "started_monotonic", "queries", "current", "committing_now",
+                 "terminated", "_tx", "_caller", "_token")
 
     def __init__(self, number: int, client: Client, explicit: bool):
         self.id = number
         self.client = client
         self.explicit = explicit
-        self.started = time.time()
         self.started_monotonic = time.monotonic()
         self.queries: list[str] = []
         self.current: str | None = None
-        self.query_started = 0.0
         self.committing_now = False
         self.terminated = False
-        self.cancel = threading.Event()
         self._tx: GraphTransaction | None = None  # rolled back by whoever takes it first (`_take`)
-        self._lock = threading.Lock()
+        self._caller: Any = None
+        self._token: Any = None
 
     def attach(self, tx: GraphTransaction) -> None:
         """The graph transaction this entry stands for (an idle one a TERMINATE rolls back)."""
         self._tx = tx
+
+    @property
+    def started(self) -> float:
+        """When the transaction began, as a time.time() value."""
+        return time.time() - (time.monotonic() - self.started_monotonic)
 
     @property
     def status(self) -> str:
@@ -130,32 +132,40 @@ class Entry:
         """The id SHOW TRANSACTIONS gives and TERMINATE TRANSACTIONS takes (Memgraph's form)."""
         return str(self.id)
 
-    @contextmanager
-    def statement(self, query: str, interrupt: threading.Event | None) -> Iterator[_Either]:
-        """Around one statement: yields the interrupt it must run under. Raises
-        when the transaction was terminated (before, or while it runs)."""
-        with self._lock:
+    def is_set(self) -> bool:
+        """The interrupt check of the running statement (what threading.Event.is_set answers)."""
+        caller = self._caller
+        return self.terminated or (caller is not None and caller.is_set())
+
+    def statement(self, query: str, interrupt: Any) -> "Entry":
+        """A statement starts; `with` it, its block runs under the interrupt it
+        yields (this entry). Raises when the transaction was terminated."""
+        with _LOCK:
             if self.terminated:
                 raise terminated()
-            self.queries.append(query)
+            queries = self.queries
+            if len(queries) >= MAX_QUERIES:
+                del queries[0]
+            queries.append(query)
             self.current = query
-            self.query_started = time.monotonic()
-        token = _CURRENT.set(self)
-        try:
-            yield _Either(interrupt, self.cancel)
-        except QueryInterrupted:
-            if self.terminated:
-                raise terminated() from None
-            raise
-        finally:
-            _CURRENT.reset(token)
-            with self._lock:
-                self.current = None
+        self._caller = interrupt
+        return self
+
+    def __enter__(self) -> "Entry":
+        self._token = _CURRENT.set(self)
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        _CURRENT.reset(self._token)
+        self.current = None  # one store: a TERMINATE that reads it sees it before or after, both safe
+        if kind is not None and self.terminated and issubclass(kind, QueryInterrupted):
+            raise terminated() from None
+        return False
 
     def commit(self, tx: GraphTransaction) -> None:
         """Commit `tx`, which from now on TERMINATE cannot stop; when it was
         terminated before, roll it back (if that is not done) and raise."""
-        with self._lock:
+        with _LOCK:
             stopped = self.terminated
             self.committing_now = not stopped
         if stopped:
@@ -173,17 +183,16 @@ class Entry:
                 pass
 
     def _take(self) -> GraphTransaction | None:
-        with self._lock:
+        with _LOCK:
             tx, self._tx = self._tx, None
         return tx
 
     def terminate(self) -> bool:
         """Stop the transaction; False when it is committing or was stopped already."""
-        with self._lock:
+        with _LOCK:
             if self.terminated or self.committing_now:
                 return False
             self.terminated = True
-            self.cancel.set()
             idle = self.current is None
         if idle:
             self.rollback()  # a running statement rolls back itself when it stops
@@ -191,27 +200,24 @@ class Entry:
 
 
 class Running:
-    """The registry of a database's open transactions."""
+    """The registry of a database's open transactions. A dict's single
+    operations are atomic: no lock of its own."""
 
     def __init__(self) -> None:
         self._entries: dict[int, Entry] = {}
         self._numbers = itertools.count(1)
-        self._lock = threading.Lock()
 
     def begin(self, client: Client | None = None, *, explicit: bool = False) -> Entry:
         entry = Entry(next(self._numbers), client or EMBEDDED, explicit)
-        with self._lock:
-            self._entries[entry.id] = entry
+        self._entries[entry.id] = entry
         return entry
 
     def end(self, entry: Entry) -> None:
-        with self._lock:
-            self._entries.pop(entry.id, None)
+        self._entries.pop(entry.id, None)
 
     def visible_to(self, caller: Client, users_defined: bool) -> list[Entry]:
         """The open transactions `caller` may see, oldest first (module docstring)."""
-        with self._lock:
-            entries = list(self._entries.values())
+        entries = list(self._entries.values())
         return [entry for entry in entries if may_manage(caller, entry, users_defined)]
 
     def terminate(self, numbers: list[int], caller: Client, users_defined: bool) -> list[tuple[int, Entry | None, bool]]:
@@ -221,8 +227,7 @@ class Running:
         out = []
         own = _CURRENT.get()
         for number in numbers:
-            with self._lock:
-                entry = self._entries.get(number)
+            entry = self._entries.get(number)
             if entry is None or not may_manage(caller, entry, users_defined):
                 out.append((number, None, False))
             else:  # not the transaction asking: it would fail its own TERMINATE
