@@ -77,6 +77,7 @@ class Connection:
         self.tx: Any = None  # the open explicit transaction
         self.tx_database = DATABASE_NAME  # the name its BEGIN gave the database
         self.user = ""  # who logged in (while users are defined), for SHOW TRANSACTIONS
+        self._plain_client: Client | None = None
         self.tx_timeout: float | None = None
         self.busy = False
         self.closing = False
@@ -296,10 +297,19 @@ class Connection:
         self.user = principal
 
     def _client(self, extra: dict) -> Client:
-        """Who runs a transaction this connection starts (SHOW TRANSACTIONS shows it)."""
+        """Who runs a transaction this connection starts (SHOW TRANSACTIONS shows it);
+        made once per user unless the request attaches metadata."""
         metadata = extra.get("tx_metadata")
-        address = f"{self.peer[0]}:{self.peer[1]}" if isinstance(self.peer, tuple) and len(self.peer) >= 2 else ""
-        return Client(self.user, self.id, address, dict(metadata) if isinstance(metadata, dict) else {})
+        if isinstance(metadata, dict) and metadata:
+            return Client(self.user, self.id, self._address(), dict(metadata))
+        client = self._plain_client
+        if client is None or client.user != self.user:
+            client = self._plain_client = Client(self.user, self.id, self._address())
+        return client
+
+    def _address(self) -> str:
+        peer = self.peer
+        return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else ""
 
     async def _on_reset(self) -> None:
         await self._rollback_quietly()
