@@ -32,7 +32,7 @@ from weftdb.basics.errors import (
     TransactionError,
     TransientError,
 )
-from weftdb.basics.temporal import Duration
+from weftdb.basics.temporal import Date, DateTime, Duration, LocalDateTime, LocalTime, Time
 from weftdb.database import Database, Transaction, open
 from weftdb.query.results import Node, Path, Relationship, Result
 
@@ -44,6 +44,11 @@ __all__ = [
     "Node",
     "Relationship",
     "Path",
+    "Date",
+    "LocalTime",
+    "Time",
+    "LocalDateTime",
+    "DateTime",
     "Duration",
     "Error",
     "ClientError",

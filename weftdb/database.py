@@ -14,6 +14,7 @@ from typing import Any
 from weftdb.basics import affinity
 from weftdb.basics.config import Config, ConfigError
 from weftdb.basics.errors import ClientError, ForbiddenInTransaction, TransactionError
+from weftdb.basics.temporal import adopt
 from weftdb.durability.data_directory import Durability
 from weftdb.durability.files import FileSystem
 from weftdb.durability.users import UserStore
@@ -148,6 +149,7 @@ class Database:
                 raise TransactionError("The transaction is already closed.")
             if params is not None and not isinstance(params, dict):
                 raise ClientError(f"Parameters must be a dict, not {type(params).__name__}.")
+            params = adopt(params)  # Python's dates, times, datetimes and timedeltas as WeftDB's temporal values
             if timeout is None:
                 timeout = self.config.query_execution_timeout_sec or None
             if isinstance(statement, _INSPECTED):

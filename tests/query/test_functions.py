@@ -130,7 +130,9 @@ def test_nondeterministic_functions():
     assert abs(call("timestamp") - time.time() * 1000) < 5000
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", call("randomUUID"))
     assert call("randomUUID") != call("randomUUID")
-    assert isinstance(call("datetime"), dt.datetime) and isinstance(call("date.transaction"), dt.date)
+    from weftdb.basics.temporal import Date, DateTime
+
+    assert isinstance(call("datetime"), DateTime) and isinstance(call("date.transaction"), Date)
 
 
 # ---------------------------------------------------------------- aggregates
@@ -179,7 +181,10 @@ def test_min_max():
     assert aggregate("min", []) is None and aggregate("max", [None]) is None
     assert aggregate("max", ["a", 1, [1]]) == 1 and aggregate("min", ["a", 1, [1]]) == [1]
     assert aggregate("min", ["b", "a"]) == "a"
-    assert aggregate("max", [dt.date(2024, 1, 1), dt.date(2025, 1, 1)]) == dt.date(2025, 1, 1)
+    from weftdb.basics.temporal import Date, LocalTime
+
+    assert aggregate("max", [Date(2024, 1, 1), Date(2025, 1, 1)]) == Date(2025, 1, 1)
+    assert aggregate("max", [LocalTime(1, 0, 0, 2), LocalTime(1, 0, 0, 1)]) == LocalTime(1, 0, 0, 2)
 
 
 def test_collect():

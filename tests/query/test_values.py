@@ -55,7 +55,10 @@ def test_type_name(value, name):
     (FakePath([node(1), node(2)], [rel(3)]), FakePath([node(1), node(2)], [rel(3)]), True),
     (FakePath([node(1), node(2)], [rel(3)]), FakePath([node(1), node(2)], [rel(4)]), False),
     (date("2024-01-01"), localdatetime("2024-01-01T00:00"), False),
-    (datetime("2024-01-01T12:00+01:00"), datetime("2024-01-01T11:00Z"), True),
+    (datetime("2024-01-01T12:00+01:00"), datetime("2024-01-01T11:00Z"), False),  # one instant, two zones: as Neo4j
+    (datetime("2024-01-01T12:00+01:00"), datetime("2024-01-01T12:00+01:00"), True),
+    (localtime("12:00:00.000000001"), localtime("12:00"), False), (time("12:00+01:00"), time("11:00Z"), False),
+    (datetime("2024-06-01T12:00+02:00[Europe/Berlin]"), datetime("2024-06-01T12:00+02:00"), False),
     (duration("P1D"), duration("PT24H"), False), (duration("P1D"), duration("P1D"), True),
     ([1], {"a": 1}, False),
 ])
@@ -71,6 +74,9 @@ def test_equals(a, b, expected):
     (date("2024-01-01"), date("2024-01-02"), -1), (date("2024-01-01"), localdatetime("2024-01-01T00:00"), None),
     (datetime("2024-01-01T12:00+01:00"), datetime("2024-01-01T11:30Z"), -1),
     (time("12:00+01:00"), time("11:30Z"), -1), (time("12:00Z"), localtime("12:00"), None),
+    (localdatetime("2024-01-01T00:00:00.000000001"), localdatetime("2024-01-01T00:00"), 1),
+    (datetime("9999-09-09T09:59:59.999999999+11:59"), datetime("0001-01-01T01:01:01.000000001-11:59"), 1),
+    (datetime("2024-01-01T12:00+01:00"), datetime("2024-01-01T11:00Z"), 1),  # one instant: the larger offset after
     (duration("P1D"), duration("P2D"), None), ({"a": 1}, {"a": 1}, None), (NAN, 1, None),
 ])
 def test_compare(a, b, expected):
@@ -107,6 +113,18 @@ def test_order_key_orders_zoned_values_by_instant():
     early, late = datetime("2024-01-01T12:00+02:00"), datetime("2024-01-01T11:00Z")
     assert sorted([late, early], key=v.order_key) == [early, late]
     assert sorted([time("11:00Z"), time("12:00+02:00")], key=v.order_key)[0] == time("12:00+02:00")
+    times = [time("12:31:14.645876124+01:00"), time("10:35-08:00"), time("12:31:14.645876123+01:00"), time("12:35:15+05:00")]
+    assert [str(t) for t in sorted(times, key=v.order_key)] == [
+        "12:35:15+05:00", "12:31:14.645876123+01:00", "12:31:14.645876124+01:00", "10:35-08:00"]
+
+
+def test_order_key_orders_to_the_nanosecond():
+    values = [localdatetime("1984-10-11T12:31:14.645876123"), localdatetime("1984-10-11T12:30:14.000000012"),
+              localdatetime("9999-09-09T09:59:59.999999999"), localdatetime("0001-01-01T01:01:01.000000001")]
+    assert [str(x) for x in sorted(values, key=v.order_key)] == [
+        "0001-01-01T01:01:01.000000001", "1984-10-11T12:30:14.000000012", "1984-10-11T12:31:14.645876123",
+        "9999-09-09T09:59:59.999999999"]
+    assert v.order_key(localtime("00:00:00.000000001")) > v.order_key(localtime("00:00"))
 
 
 def test_group_key():
@@ -120,7 +138,10 @@ def test_group_key():
     assert v.group_key(node(1)) != v.group_key(rel(1))
     assert v.group_key(None) == v.group_key(None) and v.group_key(None) != v.group_key(0)
     assert v.group_key(NAN) == v.group_key(float("nan"))
-    assert v.group_key(datetime("2024-01-01T12:00+01:00")) == v.group_key(datetime("2024-01-01T11:00Z"))
+    assert v.group_key(datetime("2024-01-01T12:00+01:00")) != v.group_key(datetime("2024-01-01T11:00Z"))
+    assert v.group_key(datetime("2024-01-01T12:00+01:00")) == v.group_key(datetime("2024-01-01T12:00+01:00"))
+    assert v.group_key(localtime("12:00:00.000000001")) != v.group_key(localtime("12:00"))
+    assert v.group_key(date("2024-01-01")) != v.group_key(localdatetime("2024-01-01T00:00"))
     distinct = {v.group_key(x) for x in [1, 1.0, "1", True, [1], [1.0], None, None, node(1), node(1), FakePath([node(1)], [])]}
     assert len(distinct) == 7
 
@@ -272,7 +293,10 @@ def test_subscript_and_slice():
     (0.001, "0.001"), (123.456, "123.456"), (-0.0, "-0.0"), (NAN, "NaN"), (math.inf, "Infinity"),
     (-math.inf, "-Infinity"), (1e7, "1.0E7"), (9999999.0, "9999999.0"), (True, "true"), (False, "false"),
     ("s", "s"), (None, None), (date("2024-01-02"), "2024-01-02"), (duration("PT1.5S"), "PT1.5S"),
-    (datetime("2024-01-02T12:30:00+02:00"), "2024-01-02T12:30:00+02:00"),
+    (datetime("2024-01-02T12:30:00+02:00"), "2024-01-02T12:30+02:00"),
+    (localtime("12:31:14.645876123"), "12:31:14.645876123"), (time("12:31:14.5-01:30"), "12:31:14.500-01:30"),
+    (localdatetime("0001-01-01T01:01:01.000000001"), "0001-01-01T01:01:01.000000001"),
+    (datetime("2024-03-31T03:00[Europe/Berlin]"), "2024-03-31T03:00+02:00[Europe/Berlin]"),
 ])
 def test_to_string(value, text):
     assert v.to_string(value) == text

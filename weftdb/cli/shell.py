@@ -24,7 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any, Iterable, Protocol, TextIO
 
 from weftdb.basics.errors import QueryInterrupted
-from weftdb.basics.temporal import Duration
+from weftdb.basics.temporal import TEMPORAL_TYPES, Duration
 from weftdb.query.results import Node, Path, Relationship, Result
 from weftdb.query.script import Statement, is_complete, split_statements
 
@@ -149,7 +149,8 @@ def _duration(value: Duration) -> str:
 def format_value(value: Any) -> str:
     """A value as Cypher would write it: strings quoted, maps with bare keys,
     nodes as `(:Label {k: v})`, relationships as `[:TYPE {k: v}]`, paths as
-    their chain, temporal values in ISO 8601."""
+    their chain, temporal values in ISO 8601 as Cypher's toString() writes
+    them (to the nanosecond, with the offset and the zone)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -177,8 +178,8 @@ def format_value(value: Any) -> str:
             text += f"-{_relationship(rel)}->" if forward else f"<-{_relationship(rel)}-"
             text += _node(after)
         return text
-    if isinstance(value, Duration):
-        return _duration(value)
+    if type(value) in TEMPORAL_TYPES:
+        return _duration(value) if type(value) is Duration else str(value)
     if isinstance(value, (datetime.date, datetime.time)):  # datetime.datetime is a date
         return value.isoformat()
     return str(value)

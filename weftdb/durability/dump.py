@@ -36,7 +36,7 @@ import re
 from typing import Any, Iterator
 
 from weftdb.basics.errors import ClientError
-from weftdb.basics.temporal import Duration, to_iso
+from weftdb.basics.temporal import Date, DateTime, Duration, LocalDateTime, LocalTime, Time, from_native
 from weftdb.graph.storage import Storage
 
 VERTEX_LABEL = "__mg_vertex__"
@@ -49,7 +49,8 @@ _STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "'": "\\'", "\b": "\\b", "\f": "\\f
 # Quotes and backslashes, C0/C1 control characters, the Unicode line and
 # paragraph separators (a dump is read line by line) and lone surrogates.
 _NEEDS_ESCAPE = re.compile("[\\\\\"'\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_TEMPORAL_FUNCTIONS = {_dt.date: "DATE", _dt.datetime: "LOCALDATETIME", _dt.time: "LOCALTIME", Duration: "DURATION"}
+_TEMPORAL_FUNCTIONS = {Date: "DATE", LocalTime: "LOCALTIME", Time: "TIME", LocalDateTime: "LOCALDATETIME",
+                       DateTime: "DATETIME", Duration: "DURATION"}
 
 
 def name(text: str) -> str:
@@ -86,11 +87,10 @@ def value(v: Any) -> str:
         return "[" + ", ".join(value(item) for item in v) + "]"
     if kind is dict:
         return "{" + ", ".join(f"{name(key)}: {value(item)}" for key, item in v.items()) + "}"
-    if kind in _TEMPORAL_FUNCTIONS:
-        function = _TEMPORAL_FUNCTIONS[kind]
-        if getattr(v, "tzinfo", None) is not None:
-            function = "DATETIME" if kind is _dt.datetime else "TIME"
-        return f"{function}({string(to_iso(v))})"
+    if kind in _TEMPORAL_FUNCTIONS:  # the ISO text keeps nanoseconds, the offset and the zone
+        return f"{_TEMPORAL_FUNCTIONS[kind]}({string(str(v))})"
+    if isinstance(v, (_dt.date, _dt.time, _dt.timedelta)):  # Python's own, from code that skipped adopt()
+        return value(from_native(v))
     raise ClientError(f"A {kind.__name__} property value has no Cypher literal; DUMP DATABASE cannot write it.")
 
 

@@ -16,7 +16,6 @@ import inspect
 import math
 import random
 import re
-import time as _time
 import uuid
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 
@@ -435,7 +434,7 @@ def atan2(y, x):
 
 @_register("timestamp")
 def timestamp():
-    return _time.time_ns() // 1_000_000
+    return temporal.statement_clock() // 1_000_000  # the same for every row of a statement, as datetime()
 
 
 @_register("randomuuid")
@@ -450,7 +449,9 @@ for _kind in ("date", "localtime", "time", "localdatetime", "datetime"):
     FUNCTIONS[_kind + ".truncate"] = (lambda kind: lambda unit, value, overrides=None:
                                       temporal.truncate(kind, unit, value, overrides))(_kind)
     for _clock in ("transaction", "statement", "realtime"):
-        FUNCTIONS[f"{_kind}.{_clock}"] = getattr(temporal, _kind)
+        FUNCTIONS[f"{_kind}.{_clock}"] = temporal.clock(_kind, _clock)
+FUNCTIONS["datetime.fromepoch"] = temporal.datetime_from_epoch
+FUNCTIONS["datetime.fromepochmillis"] = temporal.datetime_from_epoch_millis
 FUNCTIONS["duration"] = temporal.duration
 FUNCTIONS["duration.between"] = temporal.between
 FUNCTIONS["duration.inmonths"] = temporal.in_months

@@ -11,25 +11,25 @@ Dispatch is on `type(v)` through tables, so `bool` is never taken for an int.
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import re
 from functools import lru_cache
 
 from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
-from weftdb.basics.temporal import Duration, to_iso
+from weftdb.basics.temporal import Date, DateTime, Duration, LocalDateTime, LocalTime, Time
 from weftdb.query.temporal import add_duration
 
 _MIN_INT = -(1 << 63)
 _MAX_INT = (1 << 63) - 1
 _NUMBER = (int, float)
-_TEMPORAL = (_dt.date, _dt.time, _dt.datetime)
+_TEMPORAL = (Date, LocalTime, Time, LocalDateTime, DateTime)
 
 # ---------------------------------------------------------------- type names
 
 _TYPE_NAMES = {
     type(None): "NULL", bool: "BOOLEAN", int: "INTEGER", float: "FLOAT", str: "STRING",
-    list: "LIST", tuple: "LIST", dict: "MAP", _dt.date: "DATE", Duration: "DURATION",
+    list: "LIST", tuple: "LIST", dict: "MAP", Date: "DATE", Duration: "DURATION", LocalTime: "LOCAL_TIME",
+    Time: "ZONED_TIME", LocalDateTime: "LOCAL_DATE_TIME", DateTime: "ZONED_DATE_TIME",
 }
 _KIND_NAMES = {"node": "NODE", "relationship": "RELATIONSHIP", "path": "PATH"}
 
@@ -39,10 +39,6 @@ def type_name(v) -> str:
     name = _TYPE_NAMES.get(type(v))
     if name is not None:
         return name
-    if type(v) is _dt.datetime:
-        return "LOCAL_DATE_TIME" if v.tzinfo is None else "ZONED_DATE_TIME"
-    if type(v) is _dt.time:
-        return "LOCAL_TIME" if v.tzinfo is None else "ZONED_TIME"
     return _KIND_NAMES.get(getattr(v, "cypher_kind", None), type(v).__name__.upper())
 
 
@@ -86,7 +82,8 @@ def _equal_entities(a, b) -> bool:
 
 
 def _equal_temporals(a, b) -> bool:
-    return type_name(a) == type_name(b) and a == b
+    """The same instant in the same zone (or the same local value)."""
+    return type(a) is type(b) and a._eq_key() == b._eq_key()
 
 
 def equals(a, b):
@@ -117,12 +114,6 @@ def not_equals(a, b):
 
 # ---------------------------------------------------------------- comparison
 
-def _time_of_day_key(t: _dt.time) -> int:
-    micros = ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
-    offset = t.utcoffset()
-    return micros - offset // _dt.timedelta(microseconds=1) if offset else micros
-
-
 def _cmp(x, y) -> int:
     return (x > y) - (x < y)
 
@@ -146,16 +137,12 @@ def compare(a, b):
         return _cmp(a, b)
     if ta is not tb and not (ta in (list, tuple) and tb in (list, tuple)):
         return None
-    if ta is str or ta is bool or ta is _dt.date:
+    if ta is str or ta is bool:
         return _cmp(a, b)
     if ta is list or ta is tuple:
         return _compare_lists(a, b)
-    if ta is _dt.datetime or ta is _dt.time:
-        if (a.tzinfo is None) != (b.tzinfo is None):
-            return None
-        if ta is _dt.time and a.tzinfo is not None:
-            return _cmp(_time_of_day_key(a), _time_of_day_key(b))
-        return _cmp(a, b)
+    if ta in _TEMPORAL:  # instants by time, then offset and zone, as Neo4j
+        return _cmp(a._order_key(), b._order_key())
     return None
 
 
@@ -197,14 +184,6 @@ def _number_key(v):
     return (13, 1, 0.0) if v != v else (13, 0, v)
 
 
-def _datetime_key(v):
-    return (6, v) if v.tzinfo is None else (5, v.astimezone(_dt.timezone.utc), v.utcoffset())
-
-
-def _time_key(v):
-    return (9, v) if v.tzinfo is None else (8, _time_of_day_key(v), v.utcoffset())
-
-
 def _map_key(v):
     return (0, tuple((k, order_key(v[k])) for k in sorted(v)))
 
@@ -233,9 +212,11 @@ _ORDER_KEYS = {
     list: _list_key,
     tuple: _list_key,
     dict: _map_key,
-    _dt.datetime: _datetime_key,
-    _dt.date: lambda v: (7, v),
-    _dt.time: _time_key,
+    DateTime: lambda v: (5, v._order_key()),
+    LocalDateTime: lambda v: (6, v.seconds, v.nanos),
+    Date: lambda v: (7, v.days),
+    Time: lambda v: (8, v._order_key()),
+    LocalTime: lambda v: (9, v.nanos),
     Duration: lambda v: (10, v._key()),
 }
 
@@ -263,7 +244,7 @@ class _Tag:
 
 
 _TRUE, _FALSE, _NAN = _Tag("true"), _Tag("false"), _Tag("NaN")
-_MAP, _NODE, _REL, _PATH, _ZONED = _Tag("map"), _Tag("node"), _Tag("relationship"), _Tag("path"), _Tag("zoned")
+_MAP, _NODE, _REL, _PATH = _Tag("map"), _Tag("node"), _Tag("relationship"), _Tag("path")
 
 
 def _entity_group(v):
@@ -277,23 +258,19 @@ def _entity_group(v):
     return v
 
 
-def _zoned_group(v):
-    """Aware datetimes and times: equal instants group together, as `=` says."""
-    if v.tzinfo is None:
-        return v
-    return (_ZONED, v.astimezone(_dt.timezone.utc) if type(v) is _dt.datetime else _time_of_day_key(v))
-
-
 _GROUP_KEYS = {
     bool: lambda v: _TRUE if v else _FALSE,
     float: lambda v: v if v == v else _NAN,
     list: lambda v: tuple([group_key(x) for x in v]),
     tuple: lambda v: tuple([group_key(x) for x in v]),
     dict: lambda v: (_MAP, tuple(sorted((k, group_key(x)) for k, x in v.items()))) if v else (_MAP,),
-    _dt.datetime: _zoned_group,
-    _dt.time: _zoned_group,
+    Date: lambda v: (Date, v.days),  # temporal values group as `=` says, by a key cheaper to hash than the value
+    LocalTime: lambda v: (LocalTime, v.nanos),
+    Time: lambda v: (Time, v.nanos, v.offset),
+    LocalDateTime: lambda v: (LocalDateTime, v.seconds, v.nanos),
+    DateTime: lambda v: (DateTime, v.seconds, v.nanos, v.offset, v.zone),
 }
-_PLAIN = frozenset({type(None), int, str, _dt.date, Duration})
+_PLAIN = frozenset({type(None), int, str, Duration})
 
 
 def group_key(v):
@@ -615,10 +592,12 @@ _TO_STRING = {
     bool: lambda v: "true" if v else "false",
     int: str,
     float: _float_text,
-    _dt.date: to_iso,
-    _dt.time: to_iso,
-    _dt.datetime: to_iso,
-    Duration: to_iso,
+    Date: str,
+    LocalTime: str,
+    Time: str,
+    LocalDateTime: str,
+    DateTime: str,
+    Duration: str,
 }
 
 

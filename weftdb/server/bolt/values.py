@@ -4,18 +4,33 @@ Bolt 5 added element ids to nodes and relationships (4, 8 and 4 fields for
 Node, Relationship and UnboundRelationship instead of 3, 5 and 3) and sends a
 zoned DateTime as UTC seconds (tags I/i) where Bolt 4 sent local seconds (F/f).
 `dehydrate` turns a result value into plain PackStream values for one version;
-`hydrate` turns a client's parameter back into a WeftDB value. Python keeps
-microseconds, so nanoseconds beyond them are dropped on the way in.
+`hydrate` turns a client's parameter back into a WeftDB value. WeftDB's
+temporal values hold what Bolt's structures hold (days, nanoseconds, seconds,
+offsets, zone ids), so both directions are exact to the nanosecond.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from weftdb.basics.errors import ClientError
-from weftdb.basics.temporal import Duration
+from weftdb.basics.errors import ClientError, CypherArithmeticError, CypherSemanticError
+from weftdb.basics.temporal import (
+    DAY_NANOS,
+    DAY_SECONDS,
+    MAX_OFFSET,
+    Date,
+    DateTime,
+    Duration,
+    LocalDateTime,
+    LocalTime,
+    Time,
+    check_days,
+    from_native,
+    offset_at,
+    resolve_local,
+    zone_name,
+)
 from weftdb.query.results import Node, Path, Relationship, element_id
 from weftdb.server.bolt.packstream import Structure
 
@@ -24,9 +39,6 @@ DATE, TIME, LOCAL_TIME, LOCAL_DATE_TIME, DURATION = 0x44, 0x54, 0x74, 0x64, 0x45
 DATE_TIME_OFFSET_V4, DATE_TIME_ZONE_V4 = 0x46, 0x66  # local seconds
 DATE_TIME_OFFSET_V5, DATE_TIME_ZONE_V5 = 0x49, 0x69  # UTC seconds
 
-_EPOCH_DATE = dt.date(1970, 1, 1)
-_EPOCH = dt.datetime(1970, 1, 1)
-_EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _NANOS = 1_000_000_000
 
 
@@ -36,30 +48,23 @@ class BadValue(ClientError):
     code = "Neo.ClientError.Request.Invalid"
 
 
-def _time_nanos(value: dt.time) -> int:
-    seconds = value.hour * 3600 + value.minute * 60 + value.second
-    return seconds * _NANOS + value.microsecond * 1000
-
-
-def _split(delta: dt.timedelta) -> tuple[int, int]:
-    """Whole seconds and nanoseconds of a timedelta (nanoseconds >= 0)."""
-    return delta.days * 86400 + delta.seconds, delta.microseconds * 1000
-
-
-def _dehydrate_datetime(value: dt.datetime, major: int) -> Structure:
-    tz = value.tzinfo
-    if tz is None:
-        return Structure(LOCAL_DATE_TIME, _split(value - _EPOCH))
-    zone_id = tz.key if isinstance(tz, ZoneInfo) else None
-    offset = value.utcoffset()
-    if major >= 5:
-        seconds, nanos = _split(value - _EPOCH_UTC)
-    else:
-        seconds, nanos = _split(value.replace(tzinfo=None) - _EPOCH)
-    if zone_id is not None:
-        return Structure(DATE_TIME_ZONE_V5 if major >= 5 else DATE_TIME_ZONE_V4, (seconds, nanos, zone_id))
+def _dehydrate_datetime(value: DateTime, major: int) -> Structure:
+    """Bolt 5 sends UTC seconds, Bolt 4 local seconds."""
+    seconds = value.seconds if major >= 5 else value.seconds + value.offset
+    if value.zone is not None:
+        return Structure(DATE_TIME_ZONE_V5 if major >= 5 else DATE_TIME_ZONE_V4, (seconds, value.nanos, value.zone))
     tag = DATE_TIME_OFFSET_V5 if major >= 5 else DATE_TIME_OFFSET_V4
-    return Structure(tag, (seconds, nanos, int(offset.total_seconds())))
+    return Structure(tag, (seconds, value.nanos, value.offset))
+
+
+_TEMPORAL = {
+    Date: lambda v, major: Structure(DATE, (v.days,)),
+    LocalTime: lambda v, major: Structure(LOCAL_TIME, (v.nanos,)),
+    Time: lambda v, major: Structure(TIME, (v.nanos, v.offset)),
+    LocalDateTime: lambda v, major: Structure(LOCAL_DATE_TIME, (v.seconds, v.nanos)),
+    DateTime: _dehydrate_datetime,
+    Duration: lambda v, major: Structure(DURATION, (v.months, v.days, v.seconds, v.nanoseconds)),
+}
 
 
 def _relationship(rel: Relationship, major: int, bound: bool) -> Structure:
@@ -114,17 +119,14 @@ def dehydrate(value: Any, major: int) -> Any:
         return _relationship(value, major, bound=True)
     if isinstance(value, Path):
         return _path(value, major)
-    if isinstance(value, dt.datetime):
-        return _dehydrate_datetime(value, major)
-    if isinstance(value, dt.date):
-        return Structure(DATE, ((value - _EPOCH_DATE).days,))
-    if isinstance(value, dt.time):
-        if value.tzinfo is None:
-            return Structure(LOCAL_TIME, (_time_nanos(value),))
-        offset = value.utcoffset() or dt.timedelta(0)
-        return Structure(TIME, (_time_nanos(value), int(offset.total_seconds())))
-    if isinstance(value, Duration):
-        return Structure(DURATION, (value.months, value.days, value.seconds, value.nanoseconds))
+    temporal = _TEMPORAL.get(type(value))
+    if temporal is not None:
+        return temporal(value, major)
+    if isinstance(value, (dt.date, dt.time, dt.timedelta)):  # Python's own, from a user's procedure
+        try:
+            return dehydrate(from_native(value), major)
+        except ValueError as exc:
+            raise BadValue(f"cannot send {value!r} over Bolt: {exc}") from None
     raise BadValue(f"cannot send a value of type {type(value).__name__} over Bolt")
 
 
@@ -135,53 +137,85 @@ def _ints(structure: Structure, count: int) -> tuple[int, ...]:
     return fields
 
 
-def _zone(name: Any) -> ZoneInfo:
+def _zone(name: Any) -> str:
     if not isinstance(name, str):
         raise BadValue("a time zone id must be a string")
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return zone_name(name)
+    except CypherSemanticError:
         raise BadValue(f"unknown time zone {name!r}") from None
 
 
-def _offset(seconds: int) -> dt.timezone:
-    return dt.timezone(dt.timedelta(seconds=seconds))
+def _offset(seconds: int) -> int:
+    """An offset from a client. py2neo 2021.2 sends a negative one as Python's
+    `timedelta.seconds`, a day more (-05:00 as 68400): an offset between 18
+    and 24 hours can be nothing else, so it is read as the one meant."""
+    if MAX_OFFSET < seconds < DAY_SECONDS:
+        seconds -= DAY_SECONDS
+    if not -MAX_OFFSET <= seconds <= MAX_OFFSET:
+        raise BadValue(f"UTC offset out of range: {seconds} s (at most 18 hours)")
+    return seconds
 
 
-def _time_of_day(nanos: int) -> dt.time:
-    if not 0 <= nanos < 86400 * _NANOS:
+def _time_of_day(nanos: int) -> int:
+    if not 0 <= nanos < DAY_NANOS:
         raise BadValue("a time must lie within one day")
-    micros = nanos // 1000
-    seconds, micros = divmod(micros, 1_000_000)
-    return dt.time(seconds // 3600, seconds // 60 % 60, seconds % 60, micros)
+    return nanos
+
+
+def _days(days: int) -> int:
+    try:
+        return check_days(days)
+    except CypherArithmeticError as exc:
+        raise BadValue(f"temporal value out of range: {exc}") from None
+
+
+def _fraction(nanos: int) -> int:
+    if not 0 <= nanos < _NANOS:
+        raise BadValue(f"nanoseconds out of range: {nanos}")
+    return nanos
+
+
+def _hydrate_datetime(s: Structure, major: int) -> DateTime:
+    tag = s.tag
+    if (tag in (DATE_TIME_OFFSET_V5, DATE_TIME_ZONE_V5)) != (major >= 5):
+        raise BadValue(f"structure 0x{tag:02X} is not used by Bolt {major}")
+    if len(s.fields) != 3:
+        raise BadValue(f"structure 0x{tag:02X} needs 3 fields")
+    seconds, nanos = _ints(Structure(tag, s.fields[:2]), 2)
+    nanos = _fraction(nanos)
+    if tag in (DATE_TIME_ZONE_V5, DATE_TIME_ZONE_V4):
+        zone = _zone(s.fields[2])
+        _days(seconds // DAY_SECONDS)
+        if major >= 5:
+            offset = offset_at(zone, seconds)
+        else:  # local seconds: a wall-clock time turned back twice is read as its first occurrence
+            seconds, offset = resolve_local(zone, seconds)
+    else:
+        zone, offset = None, _offset(_ints(Structure(tag, s.fields[2:]), 1)[0])
+        seconds -= 0 if major >= 5 else offset
+    _days((seconds + offset) // DAY_SECONDS)
+    return DateTime._of(seconds, nanos, offset, zone)
 
 
 def _hydrate_structure(s: Structure, major: int) -> Any:
     tag = s.tag
     if tag == DATE:
-        return _EPOCH_DATE + dt.timedelta(days=_ints(s, 1)[0])
+        return Date._of(_days(_ints(s, 1)[0]))
     if tag == LOCAL_TIME:
-        return _time_of_day(_ints(s, 1)[0])
+        return LocalTime._of(_time_of_day(_ints(s, 1)[0]))
     if tag == TIME:
         nanos, offset = _ints(s, 2)
-        return _time_of_day(nanos).replace(tzinfo=_offset(offset))
+        return Time._of(_time_of_day(nanos), _offset(offset))
     if tag == LOCAL_DATE_TIME:
         seconds, nanos = _ints(s, 2)
-        return _EPOCH + dt.timedelta(seconds=seconds, microseconds=nanos // 1000)
+        _days(seconds // DAY_SECONDS)
+        return LocalDateTime._of(seconds, _fraction(nanos))
     if tag == DURATION:
-        return Duration(*_ints(s, 4))
+        months, days, seconds, nanos = _ints(s, 4)
+        return Duration(months, days, seconds, nanos)
     if tag in (DATE_TIME_OFFSET_V5, DATE_TIME_OFFSET_V4, DATE_TIME_ZONE_V5, DATE_TIME_ZONE_V4):
-        if (tag in (DATE_TIME_OFFSET_V5, DATE_TIME_ZONE_V5)) != (major >= 5):
-            raise BadValue(f"structure 0x{tag:02X} is not used by Bolt {major}")
-        zoned = tag in (DATE_TIME_ZONE_V5, DATE_TIME_ZONE_V4)
-        if len(s.fields) != 3:
-            raise BadValue(f"structure 0x{tag:02X} needs 3 fields")
-        seconds, nanos = _ints(Structure(tag, s.fields[:2]), 2)
-        tz = _zone(s.fields[2]) if zoned else _offset(_ints(Structure(tag, s.fields[2:]), 1)[0])
-        delta = dt.timedelta(seconds=seconds, microseconds=nanos // 1000)
-        if major >= 5:
-            return (_EPOCH_UTC + delta).astimezone(tz)
-        return (_EPOCH + delta).replace(tzinfo=tz)
+        return _hydrate_datetime(s, major)
     raise BadValue(f"structure 0x{tag:02X} is not accepted as a parameter")
 
 
