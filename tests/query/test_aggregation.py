@@ -6,7 +6,7 @@ import math
 import pytest
 from cypher_helpers import rows, same, value
 
-from weftdb.basics.errors import CypherSemanticError
+from weftdb.basics.errors import CypherArgumentError, CypherSemanticError
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def test_percentiles(db, p, cont, disc):
 
 
 def test_percentile_out_of_range(db):
-    with pytest.raises(CypherSemanticError, match="between 0.0 and 1.0"):
+    with pytest.raises(CypherArgumentError, match="between 0.0 and 1.0"):
         db.execute("UNWIND [1] AS x RETURN percentileCont(x, 1.5) AS c")
 
 

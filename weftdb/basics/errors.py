@@ -68,6 +68,16 @@ class CypherArithmeticError(ClientError):
     gql_description = "data exception"
 
 
+class CypherArgumentError(ClientError):
+    """A function got an argument outside what it accepts: range() with a
+    step of 0 or a bound that is not an INTEGER, a negative length, a
+    percentile outside 0.0 to 1.0 (openCypher's ArgumentError)."""
+
+    code = "Neo.ClientError.Statement.ArgumentError"
+    gql_status = "22N11"
+    gql_description = "data exception - invalid argument"
+
+
 class ParameterMissing(ClientError):
     """The query names a `$parameter` that was not supplied."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from weftdb.basics.errors import CypherSemanticError, CypherTypeError
+from weftdb.basics.errors import CypherArgumentError, CypherSemanticError, CypherTypeError
 from weftdb.basics.temporal import Duration
 from weftdb.query.values import add, group_key, order_key, type_name
 
@@ -192,7 +192,7 @@ class _Percentile:
         if type(percentile) not in _NUMBER:
             raise CypherTypeError(f"The percentile must be a number, got {type_name(percentile)}")
         if not 0.0 <= percentile <= 1.0:
-            raise CypherSemanticError(f"The percentile must be between 0.0 and 1.0, got {percentile}")
+            raise CypherArgumentError(f"The percentile must be between 0.0 and 1.0, got {percentile}")
         return float(percentile)
 
     def add(self, value, percentile=None) -> None:

@@ -6,7 +6,7 @@ arity; `check_arity(name, count)` checks a call at plan time and raises
 `CypherSemanticError` for an unknown function or a wrong argument count.
 A null argument gives null where openCypher says so; a value of the wrong type
 raises `CypherTypeError`; a bad value (a negative length, a zero step) raises
-`CypherSemanticError`. Graph functions (id, labels, type, nodes, length...)
+`CypherArgumentError`. Graph functions (id, labels, type, nodes, length...)
 belong to the executor.
 """
 
@@ -19,7 +19,7 @@ import re
 import uuid
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 
-from weftdb.basics.errors import CypherArithmeticError, CypherSemanticError, CypherTypeError
+from weftdb.basics.errors import CypherArgumentError, CypherArithmeticError, CypherSemanticError, CypherTypeError
 from weftdb.query import limits, temporal
 from weftdb.query.values import to_string, type_name
 
@@ -82,9 +82,10 @@ def lazy_range(start, end, step=1) -> range:
     """Cypher's range() as a Python range: what `UNWIND range(...)` iterates,
     so it never holds the list."""
     for arg in (start, end, step):
-        _expect("range", arg, (int,), "INTEGER arguments")
+        if type(arg) is not int:
+            raise CypherArgumentError(f"range() expects INTEGER arguments, got {type_name(arg)}")
     if step == 0:
-        raise CypherSemanticError("range() step must not be 0")
+        raise CypherArgumentError("range() step must not be 0")
     return range(start, end + (1 if step > 0 else -1), step)
 
 
@@ -181,7 +182,7 @@ def split(text, delimiter):
 def _non_negative(name: str, what: str, value) -> int:
     _expect(name, value, (int,), f"an INTEGER {what}")
     if value < 0:
-        raise CypherSemanticError(f"{name}() {what} must not be negative, got {value}")
+        raise CypherArgumentError(f"{name}() {what} must not be negative, got {value}")
     return value
 
 
@@ -360,7 +361,7 @@ def round_(value, precision=None, mode=None):
     _expect("round", precision, (int,), "an INTEGER precision")
     rounding = _ROUNDING_MODES.get(str(mode).upper() if mode is not None else "HALF_UP")
     if rounding is None:
-        raise CypherSemanticError(f"round() got an unknown rounding mode: {mode!r}")
+        raise CypherArgumentError(f"round() got an unknown rounding mode: {mode!r}")
     return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-precision), rounding=rounding))
 
 
