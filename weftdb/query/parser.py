@@ -20,6 +20,7 @@ short list of what would have been accepted there.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import threading
 from pathlib import Path
@@ -981,7 +982,10 @@ class _AstBuilder:
         return ast.Literal(-(2**63))
 
     def float(self, children):
-        return ast.Literal(float(children[0].value))
+        value = float(children[0].value)
+        if math.isinf(value):
+            raise _fail(f"Float literal {children[0].value} is too large for a 64-bit float", children[0])
+        return ast.Literal(value)
 
     def string(self, children):
         return ast.Literal(_unescape(children[0]))
