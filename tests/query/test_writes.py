@@ -264,10 +264,18 @@ def test_delete_node(db):
 
 def test_delete_node_with_relationships_fails_and_changes_nothing(db):
     db.execute("CREATE (:A {n: 1})-[:R]->(:B)")
-    with pytest.raises(ConstraintViolation, match="DETACH DELETE"):
+    with pytest.raises(ConstraintViolation, match="DETACH DELETE") as caught:
         db.execute("MATCH (n) DELETE n")
+    assert type(caught.value).__name__ == "ConstraintVerificationFailed"  # openCypher's name for it
     assert count(db) == 2
     assert value(db, "MATCH ()-[r]->() RETURN count(r) AS c") == 1
+
+
+def test_deleting_paths_that_share_nodes_deletes_every_relationship_first(db):
+    db.execute("CREATE (a:User), (b:User) CREATE (a)-[:R]->(b) CREATE (b)-[:R]->(a)")
+    result = db.execute("MATCH p = (:User)-[r]->(:User) WITH {key: collect(p)} AS paths DELETE paths.key[0], paths.key[1]")
+    assert result.counters == {"nodes-deleted": 2, "relationships-deleted": 2}
+    assert count(db) == 0
 
 
 def test_delete_relationship_then_nodes(db):

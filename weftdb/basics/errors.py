@@ -111,6 +111,11 @@ class ConstraintViolation(ClientError):
     gql_description = "general processing exception - constraint violation"
 
 
+class ConstraintVerificationFailed(ConstraintViolation):
+    """DELETE (without DETACH) of a node that still has relationships:
+    openCypher's ConstraintVerificationFailed (DeleteConnectedNode)."""
+
+
 class SchemaError(ClientError):
     """An index or constraint statement cannot be carried out (exists already, missing)."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from weftdb.basics.errors import ConstraintViolation, EntityNotFound, SerializationError, TransactionError
+from weftdb.basics.errors import ConstraintVerificationFailed, EntityNotFound, SerializationError, TransactionError
 from weftdb.graph.objects import (
     CREATED,
     DELETED,
@@ -338,7 +338,7 @@ class Transaction:
                     raise _conflict(vertex)
             edges = self.out_edges(vertex) + [e for e in self.in_edges(vertex) if e.src is not vertex]
             if edges and not detach:
-                raise ConstraintViolation(
+                raise ConstraintVerificationFailed(
                     f"Cannot delete node {vertex.gid} because it still has {len(edges)} relationship(s). "
                     "Delete them first, or use DETACH DELETE."
                 )

@@ -977,8 +977,17 @@ class DeleteItems(Write):
 
     def run(self, ctx, rows):
         rows = list(self.input.run(ctx, rows))
-        # Relationships first, so `MATCH (a)-[r]->(b) DELETE r, a, b` needs no DETACH.
-        targets = [expr(row, ctx) for row in rows for expr in self.exprs]
+        # Relationships first, those of paths too, so `MATCH (a)-[r]->(b) DELETE r, a, b`
+        # and deleting two paths that share nodes need no DETACH.
+        targets = []
+        for row in rows:
+            for expr in self.exprs:
+                target = expr(row, ctx)
+                if type(target) is GraphPath:
+                    targets += target.relationships
+                    targets += target.nodes
+                else:
+                    targets.append(target)
         ordered = sorted(targets, key=lambda t: 0 if type(t) is Edge else 1)
         for target in ordered:
             self._delete(ctx, target)
