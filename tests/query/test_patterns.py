@@ -244,11 +244,33 @@ def test_optional_match_with_relationship_bound_earlier(db):
 @pytest.mark.parametrize("query", [
     "MATCH (a)-[r]->(b) MERGE (a)-[r]->(b)",
     "MATCH ()-[r]->() CREATE ()-[r:T]->()",
-    "MATCH ()-[r*]->() MATCH ()-[r*]->() RETURN r",
 ])
 def test_rebinding_a_relationship_is_an_error(chain, query):
     with pytest.raises(CypherSemanticError):
         chain.execute(query)
+
+
+def test_a_bound_list_of_relationships_is_followed(db):
+    """A list of relationships bound before is matched again as it is, from
+    either end of the pattern (openCypher Match4 [8], Match9 [6])."""
+    db.execute("CREATE (:A)-[:Y]->(:B)-[:Y]->(:C)")
+    query = "MATCH ()-[r1]->()-[r2]->() WITH [r1, r2] AS rs MATCH (first)-[rs*]->(second) RETURN labels(first), labels(second)"
+    assert rows(db, query) == [(["A"], ["C"])]
+    query = "MATCH ()-[r1]->()-[r2]->() WITH [r1, r2] AS rs MATCH (first)-[rs*]->(second:C) RETURN labels(first)"
+    assert rows(db, query) == [(["A"],)]
+    query = "MATCH ()-[r1]->()-[r2]->() WITH [r1, r2] AS rs MATCH (first)<-[rs*]-(second) RETURN first"
+    assert rows(db, query) == []  # the wrong way round
+    assert rows(db, "MATCH ()-[r1]->()-[r2]->() WITH [r2, r1] AS rs MATCH (first)-[rs*]->(second) RETURN first") == []
+    assert rows(db, "MATCH ()-[r1]->()-[r2]->() WITH [r1, r2] AS rs MATCH (first)-[rs*3..]->(second) RETURN first") == []
+    assert len(rows(db, "MATCH ()-[r*]->() MATCH ()-[r*]->() RETURN r")) == 3
+
+
+def test_a_variable_length_list_keeps_the_pattern_order_when_matched_backwards(db):
+    """The planner starts from the labelled end (:End) and walks back; the list is still left to right."""
+    db.execute("CREATE (:A)-[:REL {num: 1}]->(:B)-[:REL {num: 2}]->(:End)")
+    assert rows(db, "MATCH (a)-[r:REL*2..2]->(b:End) RETURN [x IN r | x.num]") == [([1, 2],)]
+    assert rows(db, "MATCH p = (a)-[r:REL*2..2]->(b:End) RETURN [x IN relationships(p) | x.num]") == [([1, 2],)]
+    assert rows(db, "MATCH (a)<-[r:REL*2..2]-(b:End) RETURN r") == []
 
 
 @pytest.mark.parametrize("query", [

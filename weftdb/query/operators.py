@@ -370,16 +370,20 @@ def _used(edge: Edge, row: Row, slots: tuple) -> bool:
 
 class VarExpand(Operator):
     """`-[*min..max]-` (a `Hop` whose relationship slot gets a list of edges):
-    depth-first, no relationship twice in one path."""
+    depth-first, no relationship twice in one path. `reverse` when the
+    planner walks the pattern from its right end: the list is still given in
+    the pattern's order. A relationship slot bound already (a list of
+    relationships from an earlier clause) is followed as it is."""
 
     name = "ExpandVariable"
 
-    def __init__(self, input: Operator, hop: Hop, min_hops: int | None, max_hops: int | None):
+    def __init__(self, input: Operator, hop: Hop, min_hops: int | None, max_hops: int | None, reverse: bool = False):
         self.input, self.hop = input, hop
         self.rel_check = hop.rel_checker()
         self.dst_check = hop.dst_checker()
         self.min_hops = 1 if min_hops is None else min_hops
         self.max_hops = max_hops
+        self.reverse = reverse
 
     def detail(self):
         return self.hop.text
@@ -392,7 +396,43 @@ class VarExpand(Operator):
                 if start is None:
                     continue
                 raise not_a_node(start)
-            yield from self._paths(ctx, row, start)
+            if self.hop.rel_bound:
+                yield from self._along(ctx, row, start)
+            elif self.reverse:
+                for out in self._paths(ctx, row, start):
+                    out[self.hop.rel].reverse()
+                    yield out
+            else:
+                yield from self._paths(ctx, row, start)
+
+    def _along(self, ctx, row, start):
+        """The one path a bound list of relationships gives, if it leads
+        from `start` in the hop's direction and fits the pattern."""
+        hop = self.hop
+        edges = row[hop.rel]
+        if edges is None:
+            return
+        if type(edges) is not list or any(type(edge) is not Edge for edge in edges):
+            raise CypherTypeError(f"A variable length relationship needs a list of relationships, got {values.type_name(edges)}.")
+        if not self.min_hops <= len(edges) <= (len(edges) if self.max_hops is None else self.max_hops):
+            return
+        current = start
+        for edge in edges[::-1] if self.reverse else edges:
+            if hop.direction != "in" and edge.src is current:
+                current = edge.dst
+            elif hop.direction != "out" and edge.dst is current:
+                current = edge.src
+            else:
+                return
+            if not self.rel_check(edge, row, ctx):
+                return
+        if hop.dst_bound and row[hop.dst] is not current:
+            return
+        if self.dst_check is not None and not self.dst_check(current, row, ctx):
+            return
+        out = row.copy()
+        out[hop.dst] = current
+        yield out
 
     def _paths(self, ctx, row, start):
         tx = ctx.tx

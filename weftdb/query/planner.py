@@ -372,8 +372,6 @@ class Planner:
             rel = rels[rel_index]
             rel_slot = part.rel_slots[rel_index]
             rel_bound = rel_slot in bound
-            if rel_bound and rel.var_length:
-                raise CypherSemanticError(f"Variable length relationship `{rel.variable}` is already bound; bind it only once.")
             direction = rel.direction
             if reverse and direction != "both":
                 direction = "in" if direction == "out" else "out"
@@ -392,7 +390,7 @@ class Planner:
                 distinct_from=tuple(rels_seen),
                 text=_rel_text(nodes[src], rel, dst_node, direction),
             )
-            root = op.VarExpand(root, hop, rel.min_hops, rel.max_hops) if rel.var_length else op.Expand(root, hop)
+            root = op.VarExpand(root, hop, rel.min_hops, rel.max_hops, reverse) if rel.var_length else op.Expand(root, hop)
             rels_seen.append(rel_slot)
             bound.add(rel_slot)
             bound.add(part.node_slots[dst])
