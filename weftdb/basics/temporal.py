@@ -446,6 +446,23 @@ def _offset_seconds(delta: _dt.timedelta | None) -> int:
     return check_offset(delta.days * DAY_SECONDS + delta.seconds)
 
 
+_EPOCH_UTC = _dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _native_zone_name(tz: _dt.tzinfo) -> str | None:
+    """The IANA name of a Python zone (zoneinfo's key, pytz's zone), if it has a known one."""
+    name = getattr(tz, "key", None) or getattr(tz, "zone", None)
+    return _known_zone(name) if isinstance(name, str) else None
+
+
+@lru_cache(maxsize=1024)
+def _known_zone(name: str) -> str | None:
+    try:
+        return zone_name(name)
+    except CypherSemanticError:
+        return None
+
+
 def _fixed_zone(seconds: int) -> _dt.timezone:
     return UTC if not seconds else _dt.timezone(_dt.timedelta(seconds=seconds))
 
@@ -699,14 +716,9 @@ class DateTime(_DateAndTime):
         if tz is None:
             raise ValueError("a datetime without a zone is a LocalDateTime, not a DateTime")
         offset = _offset_seconds(value.utcoffset())
-        name = getattr(tz, "key", None) or getattr(tz, "zone", None)  # zoneinfo, pytz
-        zone = None
-        if isinstance(name, str) and tz is not UTC:
-            try:
-                zone = zone_name(name)
-            except CypherSemanticError:
-                zone = None
-        return cls._of(_seconds_of(value) - offset, value.microsecond * 1000, offset, zone)
+        since = value - _EPOCH_UTC
+        zone = None if type(tz) is _dt.timezone else _native_zone_name(tz)
+        return cls._of(since.days * DAY_SECONDS + since.seconds, since.microseconds * 1000, offset, zone)
 
     def __str__(self) -> str:
         text = self._text() + offset_text(self.offset)
@@ -846,9 +858,24 @@ def to_iso(value) -> str:
 
 # ---------------------------------------------------------------- Python's values in
 
+def _from_datetime(value: _dt.datetime):
+    return LocalDateTime.from_native(value) if value.tzinfo is None else DateTime.from_native(value)
+
+
+def _from_time(value: _dt.time):
+    return LocalTime.from_native(value) if value.tzinfo is None else Time.from_native(value)
+
+
+_FROM_NATIVE = {_dt.datetime: _from_datetime, _dt.date: Date.from_native, _dt.time: _from_time,
+                _dt.timedelta: Duration.from_native}
+
+
 def from_native(value):
     """WeftDB's value for a Python date, time, datetime or timedelta."""
     kind = type(value)
+    convert = _FROM_NATIVE.get(kind)
+    if convert is not None:
+        return convert(value)
     if kind is _dt.datetime or isinstance(value, _dt.datetime):
         return LocalDateTime.from_native(value) if value.tzinfo is None else DateTime.from_native(value)
     if kind is _dt.date or isinstance(value, _dt.date):

@@ -212,10 +212,10 @@ _ORDER_KEYS = {
     list: _list_key,
     tuple: _list_key,
     dict: _map_key,
-    DateTime: lambda v: (5, v._order_key()),
+    DateTime: lambda v: (5, v.seconds, v.nanos, v.offset, v.zone or ""),  # an offset before a named zone
     LocalDateTime: lambda v: (6, v.seconds, v.nanos),
     Date: lambda v: (7, v.days),
-    Time: lambda v: (8, v._order_key()),
+    Time: lambda v: (8, v.nanos - v.offset * 1_000_000_000, v.offset),
     LocalTime: lambda v: (9, v.nanos),
     Duration: lambda v: (10, v._key()),
 }
