@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from weftdb.basics.errors import CypherSyntaxError
-from weftdb.basics.temporal import Duration
+from weftdb.basics.temporal import Date, DateTime, Duration, LocalDateTime, LocalTime, Time
 from weftdb.cli.shell import Shell, execute, format_value
 from weftdb.query.results import Node, Path, Relationship
 from weftdb.query.script import Statement, is_complete, split_statements
@@ -86,6 +86,11 @@ class TestFormatValue:
             (datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc), "2024-01-02T03:04:05+00:00"),
             (Duration(months=14, days=3, seconds=5, nanoseconds=500_000_000), "P14M3DT5.5S"),
             (Duration(seconds=-1, nanoseconds=500_000_000), "P0M0DT-0.5S"),
+            (Date(-44, 3, 15), "-0044-03-15"),
+            (LocalTime(12, 31, 14, 645_876_123), "12:31:14.645876123"),
+            (Time(12, 0, offset=-7507), "12:00-02:05:07"),
+            (LocalDateTime(2024, 1, 2, 3, 4, 5, 600_000_000), "2024-01-02T03:04:05.600"),
+            (DateTime(2017, 10, 29, 2, 30, zone="Europe/Stockholm", offset=3600), "2017-10-29T02:30+01:00[Europe/Stockholm]"),
         ],
     )
     def test_values(self, value, text):
