@@ -95,16 +95,24 @@ def test_nan_is_not_equal_to_itself(db):
     assert math.isnan(result)
 
 
+# Literals of the wrong type are refused before the query runs (semantics.py,
+# openCypher's InvalidArgumentType); the same values from parameters at runtime.
 @pytest.mark.parametrize("expr, error", [
     ("1 / 0", CypherArithmeticError), ("1 % 0", CypherArithmeticError),
-    ("9223372036854775807 + 1", CypherArithmeticError), ("'a' - 1", CypherTypeError),
-    ("true + 1", CypherTypeError), ("-'a'", CypherTypeError), ("1 AND true", CypherTypeError),
-    ("NOT 1", CypherTypeError), ("[1, 2]['a']", CypherTypeError), ("{a: 1}[0]", CypherTypeError),
-    ("'abc'.x", CypherTypeError), ("[x IN 5 | x]", CypherTypeError), ("1 IN 5", CypherTypeError),
+    ("9223372036854775807 + 1", CypherArithmeticError), ("'a' - 1", CypherSemanticError),
+    ("true + 1", CypherTypeError), ("-'a'", CypherSemanticError), ("1 AND true", CypherSemanticError),
+    ("NOT 1", CypherSemanticError), ("[1, 2]['a']", CypherTypeError), ("{a: 1}[0]", CypherTypeError),
+    ("'abc'.x", CypherTypeError), ("[x IN 5 | x]", CypherSemanticError), ("1 IN 5", CypherSemanticError),
 ])
 def test_expression_errors(db, expr, error):
     with pytest.raises(error):
         db.execute(f"RETURN {expr} AS x")
+
+
+@pytest.mark.parametrize("expr", ["$s - 1", "-$s", "$i AND true", "NOT $i", "[x IN $i | x]", "1 IN $i"])
+def test_expression_errors_at_runtime(db, expr):
+    with pytest.raises(CypherTypeError):
+        db.execute(f"RETURN {expr} AS x", {"s": "a", "i": 1})
 
 
 def test_and_or_short_circuit_with_null_and_errors(db):

@@ -273,6 +273,8 @@ def test_a_variable_length_list_keeps_the_pattern_order_when_matched_backwards(d
     assert rows(db, "MATCH (a)<-[r:REL*2..2]-(b:End) RETURN r") == []
 
 
+# A value the text types is refused before the query runs (semantics.py); one
+# that only the data types is refused when it is met.
 @pytest.mark.parametrize("query", [
     "WITH 1 AS x MATCH (x)-->(y) RETURN y",
     "WITH 1 AS x MATCH (y)-->(x) RETURN y",
@@ -280,14 +282,26 @@ def test_a_variable_length_list_keeps_the_pattern_order_when_matched_backwards(d
     "MATCH (a {name: 'a'}) WITH [a] AS l MATCH (l)-[*]->(b) RETURN b",
     "MATCH ()-[r]->() MATCH (r) RETURN r",
 ])
-def test_non_node_in_a_node_pattern_is_a_type_error(chain, query):
-    with pytest.raises(CypherTypeError, match="Expected a node"):
+def test_non_node_in_a_node_pattern_is_refused_before_running(chain, query):
+    with pytest.raises(CypherSemanticError, match="cannot be used as a node"):
         chain.execute(query)
 
 
+@pytest.mark.parametrize("query", [
+    "WITH $one AS x MATCH (x)-->(y) RETURN y",
+    "WITH $one AS x MATCH (y)-->(x) RETURN y",
+    "WITH $text AS x MATCH p = (x) RETURN p",
+])
+def test_non_node_in_a_node_pattern_is_a_type_error(chain, query):
+    with pytest.raises(CypherTypeError, match="Expected a node"):
+        chain.execute(query, {"one": 1, "text": "a"})
+
+
 def test_non_relationship_in_a_relationship_pattern_is_a_type_error(chain):
-    with pytest.raises(CypherTypeError, match="Expected a relationship"):
+    with pytest.raises(CypherSemanticError, match="cannot be used as a relationship"):
         chain.execute("MATCH (n {name: 'a'}) WITH n AS r MATCH ()-[r]->() RETURN r")
+    with pytest.raises(CypherTypeError, match="Expected a relationship"):
+        chain.execute("MATCH (n {name: 'a'}) WITH coalesce($none, n) AS r MATCH ()-[r]->() RETURN r", {"none": None})
     assert rows(chain, "OPTIONAL MATCH ()-[r:NOPE]->() WITH r MATCH ()-[r]->() RETURN r") == []
 
 

@@ -244,8 +244,10 @@ def test_set_relationship_property(db):
 def test_set_non_map_fails(ann):
     with pytest.raises(CypherTypeError):
         ann.execute("MATCH (p:P) SET p = 1")
+    with pytest.raises(CypherSemanticError, match="only nodes and relationships"):
+        ann.execute("WITH 1 AS x SET x.a = 1")  # refused before running
     with pytest.raises(CypherTypeError):
-        ann.execute("WITH 1 AS x SET x.a = 1")
+        ann.execute("WITH $one AS x SET x.a = 1", {"one": 1})
     assert props(ann) == {"name": "Ann", "age": 30}
 
 
@@ -310,8 +312,10 @@ def test_delete_null_is_ignored(db):
 
 
 def test_delete_non_entity_fails(db):
+    with pytest.raises(CypherSemanticError, match="node, relationship or path"):
+        db.execute("WITH 1 AS x DELETE x")  # refused before running
     with pytest.raises(CypherTypeError):
-        db.execute("WITH 1 AS x DELETE x")
+        db.execute("WITH $one AS x DELETE x", {"one": 1})
 
 
 def test_deleted_node_is_gone_for_later_clauses(db):
@@ -389,15 +393,17 @@ def test_parameter_map_only_in_create(db, query):
         db.execute(query, {"props": {"a": 1}})
 
 
-@pytest.mark.parametrize("query", [
-    "WITH 1 AS x CREATE (x)-[:R]->(y)",
-    "MATCH ()-[r]->() WITH r CREATE (r)-[:X]->()",
-    "WITH 'a' AS x MERGE (x)-[:R]->(y)",
+@pytest.mark.parametrize("query, error, message", [
+    ("WITH 1 AS x CREATE (x)-[:R]->(y)", CypherSemanticError, "cannot be used as a node"),
+    ("MATCH ()-[r]->() WITH r CREATE (r)-[:X]->()", CypherSemanticError, "cannot be used as a node"),
+    ("WITH 'a' AS x MERGE (x)-[:R]->(y)", CypherSemanticError, "cannot be used as a node"),
+    ("WITH $one AS x CREATE (x)-[:R]->(y)", CypherTypeError, "Expected a node"),
+    ("WITH $text AS x MERGE (x)-[:R]->(y)", CypherTypeError, "Expected a node"),
 ])
-def test_relationship_from_a_non_node_is_a_type_error(db, query):
+def test_relationship_from_a_non_node_is_a_type_error(db, query, error, message):
     db.execute("CREATE (:A)-[:R]->(:B)")
-    with pytest.raises(CypherTypeError, match="Expected a node"):
-        db.execute(query)
+    with pytest.raises(error, match=message):
+        db.execute(query, {"one": 1, "text": "a"})
     assert count(db) == 2 and value(db, "MATCH ()-[r]->() RETURN count(r) AS c") == 1
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from weftdb.basics.errors import CypherSemanticError, ImplicitTransactionRequired, QueryInterrupted, QueryTimeout
 from weftdb.graph.objects import Edge, Vertex
 from weftdb.graph.transaction import Transaction
-from weftdb.query import ast, limits, plans
+from weftdb.query import ast, limits, plans, semantics
 from weftdb.query.expressions import GraphPath
 from weftdb.query.limits import MemoryLimits, resident_bytes
 from weftdb.query.planner import Plan, Planner
@@ -68,6 +68,7 @@ class ExecutionContext:
 
 
 def plan_statement(statement: ast.Statement, tx: Transaction) -> Plan:
+    semantics.check(statement)  # compile-time errors before any planning
     return Planner(tx.storage.indexes).plan(statement)
 
 

@@ -619,8 +619,8 @@ class Planner:
         items = list(proj.items)
         if proj.star:
             visible = sorted(name for name in scope if not name.startswith(HIDDEN))
-            if not visible and not items:
-                raise CypherSemanticError("RETURN * / WITH * needs at least one variable in scope.")
+            if not visible and not items and is_return:
+                raise CypherSemanticError("RETURN * needs at least one variable in scope.")
             items = [ast.ReturnItem(ast.Variable(name), None, name) for name in visible] + items
         names = [item.name for item in items]
         if len(set(names)) != len(names):
@@ -632,19 +632,30 @@ class Planner:
         slots = [self.new_slot() for _ in names]
         aggregates = [find_aggregates(item.expr, []) for item in items]
         new_scope = dict(zip(names, slots))
+        sorted_by: dict[int, int] = {}  # ORDER BY item -> the slot that holds its value
         if any(aggregates):
-            root = self._aggregate(root, items, slots, aggregates, scope, names)
-            order_scope = new_scope
+            # ORDER BY items that aggregate are computed with the projection's
+            # aggregates, in hidden columns.
+            hidden = [(index, ast.ReturnItem(sort.expr, None, f"{HIDDEN}order {index}")) for index, sort in enumerate(proj.order_by)
+                      if find_aggregates(sort.expr, []) and all(item.expr != sort.expr for item in items)]
+            hidden_slots = [self.new_slot() for _ in hidden]
+            sorted_by.update((index, slot) for (index, _), slot in zip(hidden, hidden_slots))
+            all_items = items + [item for _, item in hidden]
+            root = self._aggregate(root, all_items, slots + hidden_slots, [find_aggregates(item.expr, []) for item in all_items],
+                                   scope, [item.name for item in all_items])
         else:
             root = op.Project(root, [(slot, self.expr(item.expr, scope)) for slot, item in zip(slots, items)], names)
-            order_scope = {**scope, **new_scope}
         if proj.distinct:
             root = op.Distinct(root, slots)
-            order_scope = new_scope
+        # ORDER BY and WITH's WHERE see the projected columns over the scope
+        # before: each row still holds the values of its first input row. After
+        # an aggregation or DISTINCT, semantics.py lets them read only grouping
+        # keys there, which that first row holds for the whole group.
+        order_scope = {**scope, **new_scope}
         if proj.order_by:
             keys = []
-            for sort in proj.order_by:
-                slot = next((s for s, item in zip(slots, items) if item.expr == sort.expr), None)
+            for index, sort in enumerate(proj.order_by):
+                slot = sorted_by.get(index, next((s for s, item in zip(slots, items) if item.expr == sort.expr), None))
                 if slot is not None:
                     keys.append((_read(slot), sort.descending))
                 else:
@@ -655,7 +666,7 @@ class Planner:
         if proj.limit is not None:
             root = op.Limit(root, self.expr(proj.limit, {}), self.writes)
         if where is not None:
-            root = op.Filter(root, self.expr(where, new_scope), _text(where))
+            root = op.Filter(root, self.expr(where, order_scope), _text(where))
         return root, new_scope, names, slots
 
     def _aggregate(self, root, items, slots, aggregates, scope, names):
@@ -685,7 +696,8 @@ class Planner:
                 specs.append(
                     (agg_slot, call.name.lower(), call.distinct, self.expr(call.args[0], scope), [self.expr(a, scope) for a in call.args[1:]])
                 )
-        root = op.Aggregate(root, keys, specs, names)
+        shown = [name for name in names if not name.startswith(HIDDEN)]
+        root = op.Aggregate(root, keys, specs, shown)
         _check_grouping(items, aggregates, scope)
         key_scope = {name: slot for name, slot, found in zip(names, slots, aggregates) if not found}
         outer = {**scope, **key_scope}
@@ -694,7 +706,7 @@ class Planner:
             for slot, item, found in zip(slots, items, aggregates)
             if found
         ]
-        return op.Project(root, finals, [n for n, f in zip(names, aggregates) if f])
+        return op.Project(root, finals, [n for n, f in zip(names, aggregates) if f and n in shown])
 
 
 def _check_grouping(items, aggregates, scope) -> None:
