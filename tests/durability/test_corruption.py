@@ -256,12 +256,12 @@ def test_wal_segment_of_unknown_version_is_refused(tmp_path):
     seg = segments(path)[-1]
     with open(seg, "rb") as fh:
         data = bytearray(fh.read())
-    struct.pack_into("<H", data, 8, 2)
+    struct.pack_into("<H", data, 8, 9)
     struct.pack_into("<I", data, 36, zlib.crc32(bytes(data[:36])))
     with open(seg, "wb") as fh:
         fh.write(data)
     message = refused(path, names=seg)
-    assert "version 2" in message
+    assert "version 9" in message
 
 
 # --- bit flips in snapshots ------------------------------------------------------------------------

@@ -199,7 +199,7 @@ def test_inspect_snapshot_shows_header_names_blocks_schema(data):
     assert "names: 2 labels, 1 edge_types, 2 property_keys" in out
     for e in reader.entries:
         assert f"\t{e.offset}\t{e.items}\t" in out
-    assert "schema property_indexes: [['N', 'i']]" in out
+    assert "schema indexes: [['index_" in out and "'RANGE', 'NODE', 'N', ['i']]]" in out
     assert f"{reader.vertex_count} vertices and {reader.edge_count} edges in {len(reader.entries)} blocks, 0 problems" in out
 
 

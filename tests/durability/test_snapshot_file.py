@@ -112,7 +112,7 @@ def test_other_database_and_unknown_version_are_refused_not_damaged(tmp_path):
     struct.pack_into("<H", data, 8, 9)
     struct.pack_into("<I", data, 28, zlib.crc32(bytes(data[:28])))
     open(p, "wb").write(bytes(data))
-    with pytest.raises(RecoveryError, match=f"format version 9; this WeftDB reads version {sf.VERSION}"):
+    with pytest.raises(RecoveryError, match="format version 9; this WeftDB reads versions 2, 3"):
         sf.SnapshotReader(fs, p)
     open(p, "wb").write(b"not a snapshot at all" * 10)
     with pytest.raises(RecoveryError, match="not a WeftDB snapshot"):

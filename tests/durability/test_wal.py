@@ -71,7 +71,7 @@ def test_header_round_trip_and_refusals():
     h = wal.pack_header(UUID, 42)
     assert len(h) == wal.HEADER_SIZE
     version, u, seq, crc = wal.unpack_header(h)
-    assert (version, u, seq, crc) == (1, UUID.bytes, 42, zlib.crc32(h[:-4]))
+    assert (version, u, seq, crc) == (wal.VERSION, UUID.bytes, 42, zlib.crc32(h[:-4]))
     for bad in (h[:-1], b"X" + h[1:], h[:-1] + bytes([h[-1] ^ 1])):
         with pytest.raises(wal.HeaderError):
             wal.unpack_header(bad)
@@ -134,10 +134,10 @@ def test_unknown_version_and_renamed_segment_are_errors(tmp_path):
     write_wal(fs, d, 1)
     p = os.path.join(d, wal.segment_name(1))
     data = bytearray(open(p, "rb").read())
-    struct.pack_into("<H", data, 8, 2)
+    struct.pack_into("<H", data, 8, 9)
     struct.pack_into("<I", data, 36, zlib.crc32(bytes(data[:36])))
     open(p, "wb").write(bytes(data))
-    with pytest.raises(RecoveryError, match="format version 2; this WeftDB reads version 1"):
+    with pytest.raises(RecoveryError, match="format version 9; this WeftDB reads versions 1, 2"):
         read_all(fs, d)
     os.remove(p)
     write_wal(fs, d, 1, segment_size=1000)  # writes segment 1 again (directory empty)

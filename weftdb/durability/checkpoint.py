@@ -230,9 +230,10 @@ def _check(fs: FileSystem, layout: Layout, manifest: dict) -> tuple[dict[str, in
     if manifest.get("format") != FORMAT or manifest.get("version") not in READS:
         raise _refuse(f"{where} is a {manifest.get('format')!r} manifest of version {manifest.get('version')!r}; "
                       f"this WeftDB reads {FORMAT!r} versions {', '.join(map(str, READS))}")
-    for key, ours in (("wal_format_version", wal.VERSION), ("snapshot_format_version", snapshot_file.VERSION)):
-        if manifest.get(key) != ours:
-            raise _refuse(f"the checkpoint's {key.replace('_', ' ')} is {manifest.get(key)!r}; this WeftDB reads version {ours}")
+    for key, ours in (("wal_format_version", wal.READS), ("snapshot_format_version", snapshot_file.READS)):
+        if manifest.get(key) not in ours:
+            raise _refuse(f"the checkpoint's {key.replace('_', ' ')} is {manifest.get(key)!r}; this WeftDB reads "
+                          f"versions {', '.join(map(str, ours))}")
     try:
         db_uuid = uuid.UUID(manifest["database_uuid"]).bytes
         entries = [e for e in manifest["files"] if manifest["version"] == 1 or e["path"] != USERS_PATH]

@@ -8,8 +8,16 @@ dump loads into WeftDB (`weftdb import`). The statements come in this order:
     MATCH (u:__mg_vertex__), (v:__mg_vertex__) WHERE u.__mg_id__ = 0 AND v.__mg_id__ = 1 CREATE (u)-[:`T`]->(v);
     DROP INDEX ON :__mg_vertex__(__mg_id__);
     MATCH (u) REMOVE u:__mg_vertex__, u.__mg_id__;
-    CREATE INDEX ON :`L`;  CREATE INDEX ON :`L`(`k`);                 label, then label+property
-    CREATE CONSTRAINT ON (u:`L`) ASSERT EXISTS (u.`k`);               existence, then unique
+    CREATE INDEX ON :`L`;  CREATE INDEX ON :`L`(`k`);                 label, then label+property,
+    CREATE EDGE INDEX ON :`T`(`k`);                                   then relationship indexes
+    CREATE CONSTRAINT ON (u:`L`) ASSERT EXISTS (u.`k`);               existence, unique, node key
+
+Indexes and constraints have names (graph/schema.py). One whose name is
+the one WeftDB generates for it is written in Memgraph's syntax, which
+gives it that name again on import; one named by the user, a TEXT index,
+a relationship index over several properties and a node key (none of which
+Memgraph has) is written in Neo4j 5's syntax, `CREATE RANGE INDEX `name`
+FOR (n:`L`) ON (n.`k`);`, which WeftDB and Neo4j load and Memgraph does not.
 
 Choices that make a dump exact and repeatable (dump, import, dump gives the
 same text):
@@ -37,6 +45,8 @@ from typing import Any, Iterator
 
 from weftdb.basics.errors import ClientError
 from weftdb.basics.temporal import Date, DateTime, Duration, LocalDateTime, LocalTime, Time, from_native
+from weftdb.graph import schema
+from weftdb.graph.schema import ConstraintDef, IndexDef
 from weftdb.graph.storage import Storage
 
 VERTEX_LABEL = "__mg_vertex__"
@@ -105,10 +115,8 @@ def dump(storage: Storage) -> Iterator[str]:
     tx = storage.begin()
     try:
         with storage.write_lock:  # the schema is not versioned: read it as the transaction starts
-            label_indexes = sorted(storage.indexes.declared_labels)
-            property_indexes = sorted(storage.indexes.by_property)
-            existence = sorted(storage.constraints.existence)
-            unique = sorted(storage.constraints.unique)
+            indexes = list(storage.catalog.indexes.values())
+            constraints = list(storage.catalog.constraints.values())
         ordinal: dict[int, int] = {}
         for vertex in sorted(tx.scan_vertices(), key=lambda v: v.gid):
             labels, props, _ = tx.view(vertex)
@@ -129,11 +137,40 @@ def dump(storage: Storage) -> Iterator[str]:
             yield REMOVE_INTERNAL
     finally:
         tx.commit()
-    for label in label_indexes:
-        yield f"CREATE INDEX ON :{name(label)};"
-    for label, key in property_indexes:
-        yield f"CREATE INDEX ON :{name(label)}({name(key)});"
-    for label, key in existence:
-        yield f"CREATE CONSTRAINT ON (u:{name(label)}) ASSERT EXISTS (u.{name(key)});"
-    for label, keys in unique:
-        yield f"CREATE CONSTRAINT ON (u:{name(label)}) ASSERT {', '.join(f'u.{name(key)}' for key in keys)} IS UNIQUE;"
+    order = {schema.LOOKUP: 0, schema.RANGE: 1, schema.POINT: 2, schema.TEXT: 3}
+    for index in sorted(indexes, key=lambda d: (d.entity, order[d.kind], d.token, d.keys, d.name)):
+        yield _index_statement(index)
+    order = {schema.EXISTS: 0, schema.UNIQUE: 1, schema.NODE_KEY: 2}
+    for constraint in sorted(constraints, key=lambda d: (order[d.kind], d.label, d.keys, d.name)):
+        yield _constraint_statement(constraint)
+
+
+def _keys(variable: str, keys: tuple[str, ...]) -> str:
+    return ", ".join(f"{variable}.{name(key)}" for key in keys)
+
+
+def _index_statement(index: IndexDef) -> str:
+    """Memgraph's syntax for what Memgraph has under the generated name, Neo4j's for the rest."""
+    token, keys = name(index.token), "(" + ", ".join(name(key) for key in index.keys) + ")"
+    if index.name == index.default_name():
+        if index.kind == schema.LOOKUP:
+            return f"CREATE INDEX ON :{token};"
+        if index.entity == schema.NODE and index.kind in (schema.RANGE, schema.POINT):
+            return f"CREATE {'POINT ' if index.kind == schema.POINT else ''}INDEX ON :{token}{keys};"
+        if index.entity == schema.RELATIONSHIP and index.kind == schema.RANGE and len(index.keys) == 1:
+            return f"CREATE EDGE INDEX ON :{token}{keys};"
+    target = f"(n:{token})" if index.entity == schema.NODE else f"()-[n:{token}]-()"
+    return f"CREATE {index.kind} INDEX {name(index.name)} FOR {target} ON ({_keys('n', index.keys)});"
+
+
+def _constraint_statement(constraint: ConstraintDef) -> str:
+    label, keys = name(constraint.label), _keys("u", constraint.keys)
+    if constraint.name == constraint.default_name():
+        if constraint.kind == schema.EXISTS:
+            return f"CREATE CONSTRAINT ON (u:{label}) ASSERT EXISTS ({keys});"
+        if constraint.kind == schema.UNIQUE:
+            return f"CREATE CONSTRAINT ON (u:{label}) ASSERT {keys} IS UNIQUE;"
+    required = {schema.EXISTS: "IS NOT NULL", schema.UNIQUE: "IS UNIQUE", schema.NODE_KEY: "IS NODE KEY"}[constraint.kind]
+    keys = keys if len(constraint.keys) == 1 else f"({keys})"
+    named = "" if constraint.name == constraint.default_name() else f" {name(constraint.name)}"
+    return f"CREATE CONSTRAINT{named} FOR (u:{label}) REQUIRE {keys} {required};"

@@ -10,7 +10,12 @@ container is `snapshot_file.py`; this module decides what goes in it:
     names    {labels: [...], edge_types: [...], property_keys: [...]}
     vertex   [1, gid, [label id, ...], {key: value, ...}]
     edge     [6, gid, type id, from gid, to gid, {key: value, ...}]
-    schema   {label_indexes, property_indexes, existence, unique}
+    schema   {indexes: [[name, kind, entity, label or type, [key, ...]], ...],
+              constraints: [[name, kind, label, [key, ...]], ...]}
+
+The schema block of a version 2 snapshot, read too, held unnamed definitions
+({label_indexes, property_indexes, existence, unique}); they get their
+generated names (schema.py) as they are loaded.
 
 A vertex or edge item is the WAL's create op (redo.CREATE_VERTEX,
 redo.CREATE_EDGE) with labels and edge types as indexes into `names`, so a
@@ -33,9 +38,11 @@ from datetime import datetime, timezone
 from itertools import islice
 from typing import Any, Iterator
 
+from weftdb.basics.errors import SchemaError
 from weftdb.durability import collector
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotInfo, SnapshotReader, write_snapshot
+from weftdb.graph import schema as schema_defs
 from weftdb.graph.redo import CREATE_EDGE, CREATE_VERTEX
 from weftdb.graph.storage import Storage
 
@@ -128,11 +135,10 @@ def _write(storage: Storage, fs: FileSystem, directory: str, db_uuid: bytes, ite
     tx = storage.begin()
     try:
         with storage.write_lock:
+            catalog = storage.catalog
             schema = {
-                "label_indexes": sorted(storage.indexes.declared_labels),
-                "property_indexes": sorted([label, key] for label, key in storage.indexes.by_property),
-                "existence": sorted([label, key] for label, key in storage.constraints.existence),
-                "unique": sorted([label, list(keys)] for label, keys in storage.constraints.unique),
+                "indexes": [list(catalog.indexes[name].op()[1:]) for name in sorted(catalog.indexes)],
+                "constraints": [list(catalog.constraints[name].op()[1:]) for name in sorted(catalog.constraints)],
             }
             labels = sorted(storage.indexes.by_label)
             edge_types = sorted(storage.edge_types)
@@ -170,10 +176,8 @@ def load(storage: Storage, reader: SnapshotReader, threads: int = 1, progress=No
     """Load a checked snapshot into an empty store; returns its commit timestamp."""
     header, names, schema = reader.header, reader.names, reader.schema
     labels, edge_types, keys = names["labels"], names["edge_types"], names["property_keys"]
-    for label in schema.get("label_indexes", []):
-        storage.create_index(label, None, log=False)
-    for label, key in schema.get("property_indexes", []):
-        storage.create_index(label, key, log=False)
+    indexes, constraints = _schema_ops(schema) if getattr(reader, "version", 3) >= 3 else _old_schema_ops(storage, schema)
+    _define(storage, indexes)  # indexes before the data: filled as it loads
     for batch in reader.vertex_batches(threads):
         storage.load_vertices(batch, labels)
         if progress:
@@ -183,13 +187,40 @@ def load(storage: Storage, reader: SnapshotReader, threads: int = 1, progress=No
         if progress:
             progress(len(batch))
     storage.property_keys.update(keys)
-    for label, key in schema.get("existence", []):
-        storage.create_constraint("exists", label, (key,), log=False)
-    for label, unique_keys in schema.get("unique", []):
-        storage.create_constraint("unique", label, tuple(unique_keys), log=False)
+    _define(storage, constraints)
     storage.next_vertex_id = max(storage.next_vertex_id, header.get("next_vertex_id", 0))
     storage.next_edge_id = max(storage.next_edge_id, header.get("next_edge_id", 0))
     return header["commit_ts"]
+
+
+def _define(storage: Storage, ops: list[tuple]) -> None:
+    try:
+        storage.apply_schema(ops, log=False)
+    except SchemaError as exc:  # the snapshot's own data breaks it: damage, or a bug that wrote it
+        raise ValueError(f"the schema block does not fit the snapshot's graph: {exc}") from None
+
+
+def _schema_ops(schema: dict) -> tuple[list[tuple], list[tuple]]:
+    """The create ops of a version 3 schema block: (indexes, constraints)."""
+    try:
+        indexes = [schema_defs.IndexDef.of_op((schema_defs.CREATE_INDEX, *item)).op() for item in schema.get("indexes", [])]
+        constraints = [schema_defs.ConstraintDef.of_op((schema_defs.CREATE_CONSTRAINT, *item)).op()
+                       for item in schema.get("constraints", [])]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the schema block does not hold index and constraint definitions ({exc})") from None
+    return indexes, constraints
+
+
+def _old_schema_ops(storage: Storage, schema: dict) -> tuple[list[tuple], list[tuple]]:
+    """The create ops of a version 2 schema block, named as the definitions are named when created unnamed."""
+    indexes = [storage.define_index(schema_defs.LOOKUP, schema_defs.NODE, label, ()).op()
+               for label in schema.get("label_indexes", [])]
+    indexes += [storage.define_index(schema_defs.RANGE, schema_defs.NODE, label, (key,)).op()
+                for label, key in schema.get("property_indexes", [])]
+    constraints = [storage.define_constraint(schema_defs.EXISTS, label, (key,)).op() for label, key in schema.get("existence", [])]
+    constraints += [storage.define_constraint(schema_defs.UNIQUE, label, tuple(keys)).op()
+                    for label, keys in schema.get("unique", [])]
+    return indexes, constraints
 
 
 def describe(reader: SnapshotReader) -> dict[str, Any]:

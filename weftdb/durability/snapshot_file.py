@@ -48,7 +48,8 @@ from weftdb.durability.wal import uuid_bytes
 
 MAGIC = b"WEFTSNAP"
 END_MAGIC = b"WEFTSEND"
-VERSION = 2  # 2: vertex and edge items are create ops (snapshot.py); 1 had flat property lists
+VERSION = 3  # 3: the schema block holds named definitions; 2: vertex and edge items are create ops (snapshot.py)
+READS = (2, 3)  # versions this WeftDB reads (1 had flat property lists)
 _PRELUDE = struct.Struct("<8sHH16s")  # magic, version, flags, db uuid; then u32 CRC
 PRELUDE_SIZE = _PRELUDE.size + 4  # 32
 _BLOCK = struct.Struct("<BBIII")  # kind, flags, items, raw length, stored length; then u32 CRC
@@ -300,8 +301,9 @@ def examine(fs: FileSystem, path: str) -> Examination:
     result.prelude = prelude
     if not prelude.intact:
         result.problems.append("byte 0: the prelude's checksum does not match")
-    if prelude.version != VERSION:
-        result.problems.append(f"byte 8: format version {prelude.version}; this WeftDB reads version {VERSION}")
+    if prelude.version not in READS:
+        result.problems.append(f"byte 8: format version {prelude.version}; this WeftDB reads versions "
+                               f"{', '.join(map(str, READS))}")
     try:
         entries = _offset_table(fs, path, size, prelude.seed)
     except _Damage as d:
@@ -368,11 +370,13 @@ class SnapshotReader:
             raise RecoveryError(f"{self.path} (byte 0) is not a WeftDB snapshot (magic bytes {prelude.magic!r}); move it out of snapshots/.")
         if not prelude.intact:
             raise self._damaged(0, "the prelude's checksum does not match")
-        if prelude.version != VERSION:
+        if prelude.version not in READS:
             raise RecoveryError(
-                f"snapshot {self.path} (byte 8) has format version {prelude.version}; this WeftDB reads version "
-                f"{VERSION}. Choices: open it with the WeftDB version that wrote it; or move it out of snapshots/."
+                f"snapshot {self.path} (byte 8) has format version {prelude.version}; this WeftDB reads versions "
+                f"{', '.join(map(str, READS))}. Choices: open it with the WeftDB version that wrote it; or move it "
+                "out of snapshots/."
             )
+        self.version = prelude.version
         if expected_uuid is not None and prelude.db_uuid != uuid_bytes(expected_uuid):
             raise RecoveryError(
                 f"snapshot {self.path} (byte 12) belongs to database {_uuid.UUID(bytes=prelude.db_uuid)}, not to this "

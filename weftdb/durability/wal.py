@@ -29,7 +29,8 @@ import msgpack
 from weftdb.durability import codec
 
 MAGIC = b"WEFTWAL\x00"
-VERSION = 1
+VERSION = 2  # written; 2 added the named schema operations (redo codes 24 to 27)
+READS = (1, 2)  # versions this WeftDB reads
 # magic(8) version(u16) flags(u16) uuid(16) sequence(u64) header_crc(u32), little-endian
 _HEADER = struct.Struct("<8sHH16sQ")
 HEADER_SIZE = _HEADER.size + 4  # 40
@@ -83,8 +84,8 @@ def unpack_header(data: bytes) -> tuple[int, bytes, int, int]:
     (crc,) = struct.unpack_from("<I", data, _HEADER.size)
     if zlib.crc32(data[: _HEADER.size]) != crc:
         raise HeaderError("the segment header's checksum does not match")
-    if version != VERSION:
-        raise HeaderError(f"format version {version}; this WeftDB reads version {VERSION}")
+    if version not in READS:
+        raise HeaderError(f"format version {version}; this WeftDB reads versions {', '.join(map(str, READS))}")
     return version, db_uuid, sequence, crc
 
 

@@ -1,8 +1,13 @@
-"""Existence and uniqueness constraints, checked when a transaction commits.
+"""Existence, uniqueness and node key constraints, checked when a transaction commits.
 
 Checks run under the storage write lock against the newest committed state
 plus the committing transaction's own writes, so two transactions that each
 create the same unique value cannot both commit: the second one fails.
+
+A uniqueness or node key constraint finds the vertices that may hold a value
+through the index of its label and keys, which it owns (`storage.py`
+creates it with the constraint and keeps it while any of them needs it). A
+node key is a uniqueness constraint whose keys must also all be present.
 """
 
 from __future__ import annotations
@@ -10,12 +15,21 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from weftdb.basics.errors import ConstraintViolation, SchemaError, SerializationError
-from weftdb.graph.indexes import index_key
+from weftdb.graph.indexes import Indexes, index_key
 from weftdb.graph.objects import Vertex
 
 # (labels, props, deleted) of the newest committed version of a vertex, as
 # seen by the committing transaction.
 View = Callable[[Vertex], tuple[set[str], dict[str, Any], bool]]
+
+EXISTS, UNIQUE, NODE_KEY = "exists", "unique", "node_key"
+_WHAT = {UNIQUE: "uniqueness constraint", NODE_KEY: "node key constraint"}
+
+
+class ConstraintCreationFailed(SchemaError):
+    """The data already breaks the constraint being created."""
+
+    code = "Neo.ClientError.Schema.ConstraintCreationFailed"
 
 
 def _unique_key(props: dict[str, Any], keys: tuple[str, ...]) -> tuple | None:
@@ -36,23 +50,31 @@ def describe(label: str, keys: tuple[str, ...]) -> str:
 
 
 class Constraints:
-    def __init__(self) -> None:
+    def __init__(self, indexes: Indexes) -> None:
+        self.indexes = indexes
         self.existence: set[tuple[str, str]] = set()
-        # (label, keys) -> unique key -> vertices that may hold it (filtered on check)
-        self.unique: dict[tuple[str, tuple[str, ...]], dict[tuple, set[Vertex]]] = {}
+        self.unique: set[tuple[str, tuple[str, ...]]] = set()
+        self.node_keys: set[tuple[str, tuple[str, ...]]] = set()
+        # What a commit checks, derived from the three sets above by _derive:
+        # (label, key, what) of each required property, (label, keys, what)
+        # of each unique tuple of values.
+        self._required: tuple[tuple[str, str, str], ...] = ()
+        self._distinct: tuple[tuple[str, tuple[str, ...], str], ...] = ()
         # Whether any constraint exists, so a commit has something to check:
         # kept by the create and drop methods, read by every commit.
         self.active = False
 
-    # -- maintenance by writers ----------------------------------------------
-
-    def note(self, vertex: Vertex) -> None:
-        """Record the vertex's current unique keys (after a label or property change)."""
-        for (label, keys), members in self.unique.items():
-            if label in vertex.labels:
-                ukey = _unique_key(vertex.props, keys)
-                if ukey is not None:
-                    members.setdefault(ukey, set()).add(vertex)
+    def _derive(self) -> None:
+        required = {(label, key): "existence constraint" for label, key in self.existence}
+        for label, keys in self.node_keys:
+            for key in keys:
+                required.setdefault((label, key), "node key constraint")
+        self._required = tuple((label, key, what) for (label, key), what in sorted(required.items()))
+        distinct = {(label, keys): _WHAT[UNIQUE] for label, keys in self.unique}
+        for label, keys in self.node_keys:
+            distinct.setdefault((label, keys), _WHAT[NODE_KEY])
+        self._distinct = tuple((label, keys, what) for (label, keys), what in sorted(distinct.items()))
+        self.active = bool(required or distinct)
 
     # -- commit-time check ------------------------------------------------------
 
@@ -66,73 +88,77 @@ class Constraints:
         clients running the same MERGE), is a write conflict: a retry sees
         that vertex, so it is a transient SerializationError, not a
         constraint violation no retry would mend."""
+        candidates = self.indexes.unique_candidates
         for vertex in vertices:
             labels, props, deleted = newest(vertex)
             if deleted:
                 continue
-            for label, key in self.existence:
+            for label, key, what in self._required:
                 if label in labels and props.get(key) is None:
                     raise ConstraintViolation(
                         f"Vertex {vertex.gid} with label :{label} must have property `{key}` "
-                        f"(existence constraint {describe(label, (key,))})."
+                        f"({what} {describe(label, (key,))})."
                     )
-            for (label, keys), members in self.unique.items():
+            for label, keys, what in self._distinct:
                 if label not in labels:
                     continue
                 ukey = _unique_key(props, keys)
                 if ukey is None:
                     continue
-                for other in members.get(ukey, ()):
+                for other in candidates(label, keys, ukey):
                     if other is not vertex and _holds(newest(other), label, keys, ukey):
-                        raise _clash(vertex, other, label, keys, ukey, seen_before=_holds(seen(other), label, keys, ukey))
+                        raise _clash(vertex, other, label, keys, ukey, what, props,
+                                     seen_before=_holds(seen(other), label, keys, ukey))
 
     # -- schema ---------------------------------------------------------------
+    # Creating checks the existing data first; the caller keeps the index a
+    # unique or node key constraint needs (Storage).
 
-    def create_existence(self, label: str, key: str, vertices: Iterable[Vertex], newest: View) -> None:
-        if (label, key) in self.existence:
-            raise SchemaError(f"Existence constraint {describe(label, (key,))} already exists.")
-        for vertex in vertices:
-            labels, props, deleted = newest(vertex)
-            if not deleted and label in labels and props.get(key) is None:
-                raise SchemaError(
-                    f"Cannot create existence constraint {describe(label, (key,))}: "
-                    f"vertex {vertex.gid} has no property `{key}`."
-                )
-        self.existence.add((label, key))
-        self.active = True
+    def create(self, kind: str, label: str, keys: tuple[str, ...], vertices: Iterable[Vertex], newest: View) -> None:
+        vertices = list(vertices)
+        if kind in (EXISTS, NODE_KEY):
+            for key in keys:
+                _check_present(label, key, vertices, newest, "existence" if kind == EXISTS else "node key")
+        if kind in (UNIQUE, NODE_KEY):
+            _check_distinct(label, keys, vertices, newest, "uniqueness" if kind == UNIQUE else "node key")
+        if kind == EXISTS:
+            self.existence.add((label, keys[0]))
+        else:
+            (self.unique if kind == UNIQUE else self.node_keys).add((label, keys))
+        self._derive()
 
-    def create_unique(self, label: str, keys: tuple[str, ...], vertices: Iterable[Vertex], newest: View) -> None:
-        if (label, keys) in self.unique:
-            raise SchemaError(f"Uniqueness constraint {describe(label, keys)} already exists.")
-        members: dict[tuple, set[Vertex]] = {}
-        for vertex in vertices:
-            labels, props, deleted = newest(vertex)
-            if deleted or label not in labels:
-                continue
-            ukey = _unique_key(props, keys)
-            if ukey is None:
-                continue
-            holders = members.setdefault(ukey, set())
-            if holders:
-                raise SchemaError(
-                    f"Cannot create uniqueness constraint {describe(label, keys)}: vertices "
-                    f"{next(iter(holders)).gid} and {vertex.gid} share the value {_show(ukey)}."
-                )
-            holders.add(vertex)
-        self.unique[(label, keys)] = members
-        self.active = True
+    def drop(self, kind: str, label: str, keys: tuple[str, ...]) -> None:
+        if kind == EXISTS:
+            self.existence.discard((label, keys[0]))
+        else:
+            (self.unique if kind == UNIQUE else self.node_keys).discard((label, keys))
+        self._derive()
 
-    def drop_existence(self, label: str, key: str) -> None:
-        if (label, key) not in self.existence:
-            raise SchemaError(f"There is no existence constraint {describe(label, (key,))}.")
-        self.existence.discard((label, key))
-        self.active = bool(self.existence or self.unique)
 
-    def drop_unique(self, label: str, keys: tuple[str, ...]) -> None:
-        if (label, keys) not in self.unique:
-            raise SchemaError(f"There is no uniqueness constraint {describe(label, keys)}.")
-        del self.unique[(label, keys)]
-        self.active = bool(self.existence or self.unique)
+def _check_present(label: str, key: str, vertices: list[Vertex], newest: View, what: str) -> None:
+    for vertex in vertices:
+        labels, props, deleted = newest(vertex)
+        if not deleted and label in labels and props.get(key) is None:
+            raise ConstraintCreationFailed(
+                f"Cannot create {what} constraint {describe(label, (key,))}: vertex {vertex.gid} has no property `{key}`."
+            )
+
+
+def _check_distinct(label: str, keys: tuple[str, ...], vertices: list[Vertex], newest: View, what: str) -> None:
+    holders: dict[tuple, Vertex] = {}
+    for vertex in vertices:
+        labels, props, deleted = newest(vertex)
+        if deleted or label not in labels:
+            continue
+        ukey = _unique_key(props, keys)
+        if ukey is None:
+            continue
+        other = holders.setdefault(ukey, vertex)
+        if other is not vertex:
+            raise ConstraintCreationFailed(
+                f"Cannot create {what} constraint {describe(label, keys)}: vertices "
+                f"{other.gid} and {vertex.gid} share the value {_show(ukey)}."
+            )
 
 
 def _holds(version: tuple[set[str], dict[str, Any], bool], label: str, keys: tuple[str, ...], ukey: tuple) -> bool:
@@ -141,13 +167,18 @@ def _holds(version: tuple[set[str], dict[str, Any], bool], label: str, keys: tup
     return not deleted and label in labels and _unique_key(props, keys) == ukey
 
 
-def _clash(vertex: Vertex, other: Vertex, label: str, keys: tuple[str, ...], ukey: tuple,
-           seen_before: bool) -> ConstraintViolation | SerializationError:
-    what = f"Vertex {vertex.gid} would share the value {_show(ukey)} of {describe(label, keys)} with vertex {other.gid}"
+def _clash(vertex: Vertex, other: Vertex, label: str, keys: tuple[str, ...], ukey: tuple, what: str,
+           props: dict[str, Any], seen_before: bool) -> ConstraintViolation | SerializationError:
     if seen_before:
-        return ConstraintViolation(f"{what} (uniqueness constraint).")
+        # Neo4j's words, which clients match on (neomodel's UniqueProperty).
+        holds = " and ".join(f"`{key}` = {props[key]!r}" for key in keys)
+        return ConstraintViolation(
+            f"Node({other.gid}) already exists with label `{label}` and propert{'y' if len(keys) == 1 else 'ies'} "
+            f"{holds}: node {vertex.gid} cannot have the same value ({what} {describe(label, keys)})."
+        )
     return SerializationError(
-        f"{what}, which another transaction committed after this one began (uniqueness constraint). "
+        f"Vertex {vertex.gid} would share the value {_show(ukey)} of {describe(label, keys)} with vertex {other.gid}, "
+        f"which another transaction committed after this one began ({what}). "
         "This transaction was rolled back; retry it: it will see that vertex."
     )
 

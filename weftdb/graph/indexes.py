@@ -12,13 +12,20 @@ the whole graph; `CREATE INDEX ON :L` records the declaration that
 when declared. A property index maps a value to the one vertex holding it, or
 to a set once a second vertex shares the value: most indexed values (ids,
 names) are unique, and a set per entry would double the index's memory.
+
+Indexes over several properties of a label (composite) and property indexes
+of relationship types are `KeyedIndex`es: a tuple of value keys maps to the
+objects holding it, and each object remembers the tuples it is filed under,
+so the garbage collector can drop those no version still has. They are kept
+apart from the single-property node indexes, whose layout the hot paths
+below rely on.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
-from weftdb.graph.objects import Vertex
+from weftdb.graph.objects import Edge, Vertex
 
 
 def index_key(value: Any) -> Any:
@@ -35,6 +42,89 @@ def index_key(value: Any) -> Any:
     return value
 
 
+class KeyedIndex:
+    """An index over the tuple of `keys` values of nodes or relationships:
+    tuple of value keys -> an object, or a set once a second one shares it.
+    `filed` maps each object to the tuple, or set of tuples, it is filed under."""
+
+    __slots__ = ("keys", "entries", "filed")
+
+    def __init__(self, keys: tuple[str, ...]):
+        self.keys = keys
+        self.entries: dict[tuple, Any] = {}
+        self.filed: dict[Any, Any] = {}
+
+    def key_of(self, props: dict[str, Any]) -> tuple | None:
+        """The entry key of a property map; None when a key is missing or its value not indexable."""
+        out = []
+        for key in self.keys:
+            value = props.get(key)
+            ikey = None if value is None else index_key(value)
+            if ikey is None:
+                return None
+            out.append(ikey)
+        return tuple(out)
+
+    def add(self, obj: Any, props: dict[str, Any]) -> None:
+        tkey = self.key_of(props)
+        if tkey is None:
+            return
+        members = self.entries.get(tkey)
+        if members is None:
+            self.entries[tkey] = obj
+        elif type(members) is set:
+            members.add(obj)
+        elif members is not obj:
+            self.entries[tkey] = {members, obj}
+        filed = self.filed.get(obj)
+        if filed is None:
+            self.filed[obj] = tkey
+        elif type(filed) is set:
+            filed.add(tkey)
+        elif filed != tkey:
+            self.filed[obj] = {filed, tkey}
+
+    def lookup(self, values: tuple) -> Any:
+        """The raw entry for `values` (one per key): an object, a set (copy it
+        before iterating), or (); None when a value is not indexable."""
+        keys = []
+        for value in values:
+            ikey = None if value is None else index_key(value)
+            if ikey is None:
+                return None
+            keys.append(ikey)
+        return self.entries.get(tuple(keys), ())
+
+    def keep(self, obj: Any, needed: set) -> None:
+        """Unfile `obj` from every tuple not in `needed` (all of them when it is empty)."""
+        filed = self.filed.get(obj)
+        if filed is None:
+            return
+        tuples = filed if type(filed) is set else {filed}
+        gone = [t for t in tuples if t not in needed]
+        for tkey in gone:
+            members = self.entries.get(tkey)
+            if members is obj:
+                del self.entries[tkey]
+            elif type(members) is set:
+                members.discard(obj)
+                if not members:
+                    del self.entries[tkey]
+        left = [t for t in tuples if t in needed]
+        if not left:
+            del self.filed[obj]
+        else:
+            self.filed[obj] = left[0] if len(left) == 1 else set(left)
+
+    def build(self, objects: Iterable[Any], versions, token_test) -> None:
+        """File every version of every object (`versions(o)` yields (labels or
+        type, props)) that passes `token_test(labels or type)`."""
+        for obj in objects:
+            for token, props in versions(obj):
+                if token_test(token):
+                    self.add(obj, props)
+
+
 class Indexes:
     def __init__(self) -> None:
         self.by_label: dict[str, set[Vertex]] = {}
@@ -47,6 +137,10 @@ class Indexes:
         # lookups): two lookups by string beat building and hashing a tuple.
         self._labels_of_key: dict[str, set[str]] = {}
         self._keys_of_label: dict[str, dict[str, dict[Any, Any]]] = {}
+        # Node indexes over several properties, by label; relationship
+        # property indexes, by type: (keys) -> KeyedIndex.
+        self.composites: dict[str, dict[tuple[str, ...], KeyedIndex]] = {}
+        self.edge_indexes: dict[str, dict[tuple[str, ...], KeyedIndex]] = {}
 
     # -- maintenance by writers (under the storage write lock) ---------------
 
@@ -66,6 +160,9 @@ class Indexes:
                         index[value] = vertex  # a new unique value: the bulk-load case, no call
                     else:
                         self._add(index, value, vertex)
+        if self.composites and label in self.composites:
+            for composite in self.composites[label].values():
+                composite.add(vertex, vertex.props)
 
     def add_label_to_many(self, vertices: list[Vertex], label: str) -> None:
         """`add_label` for many vertices (recovery): one set update, then one
@@ -81,6 +178,9 @@ class Indexes:
                 props = vertex.props
                 if key in props:
                     add(index, props[key], vertex)
+        for composite in self.composites.get(label, {}).values():
+            for vertex in vertices:
+                composite.add(vertex, vertex.props)
 
     def add_property(self, vertex: Vertex, key: str, value: Any) -> None:
         labels = self._labels_of_key.get(key)
@@ -88,6 +188,23 @@ class Indexes:
             for label in vertex.labels:
                 if label in labels:
                     self._add(self.by_property[(label, key)], value, vertex)
+        if self.composites:
+            for label in vertex.labels:
+                for keys, composite in self.composites.get(label, {}).items():
+                    if key in keys:
+                        composite.add(vertex, vertex.props)
+
+    def add_edge(self, edge: Edge) -> None:
+        """File a new edge, or an edge whose property changed, in its type's indexes."""
+        for index in self.edge_indexes.get(edge.type, {}).values():
+            index.add(edge, edge.props)
+
+    def add_edges(self, edges: Iterable[Edge]) -> None:
+        indexed = self.edge_indexes
+        for edge in edges:
+            if edge.type in indexed:
+                for index in indexed[edge.type].values():
+                    index.add(edge, edge.props)
 
     @staticmethod
     def _add(index: dict[Any, Any], value: Any, vertex: Vertex) -> None:
@@ -138,6 +255,31 @@ class Indexes:
     def has_property_index(self, label: str, key: str) -> bool:
         return (label, key) in self.by_property
 
+    def has_composite_index(self, label: str, keys: tuple[str, ...]) -> bool:
+        return keys in self.composites.get(label, {})
+
+    def composite_lookup(self, label: str, keys: tuple[str, ...], values: tuple) -> Any:
+        """`lookup` for the index of `label` over several `keys`, one value each."""
+        index = self.composites.get(label, {}).get(keys)
+        return None if index is None else index.lookup(values)
+
+    def has_edge_index(self, type_: str, keys: tuple[str, ...]) -> bool:
+        return keys in self.edge_indexes.get(type_, {})
+
+    def edge_lookup(self, type_: str, keys: tuple[str, ...], values: tuple) -> Any:
+        """`lookup` for the relationship index of type `type_` over `keys`."""
+        index = self.edge_indexes.get(type_, {}).get(keys)
+        return None if index is None else index.lookup(values)
+
+    def unique_candidates(self, label: str, keys: tuple[str, ...], ukey: tuple) -> tuple:
+        """The vertices filed under the index keys `ukey` in the index of
+        `label` over `keys` (a uniqueness constraint's own index)."""
+        if len(keys) == 1:
+            members = self._keys_of_label[label][keys[0]].get(ukey[0], ())
+        else:
+            members = self.composites[label][keys].entries.get(ukey, ())
+        return (members,) if type(members) is Vertex else tuple(members)
+
     # -- schema ---------------------------------------------------------------
 
     def create_property_index(self, label: str, key: str, vertices: Iterable[Vertex], versions) -> None:
@@ -152,6 +294,28 @@ class Indexes:
         self._labels_of_key.setdefault(key, set()).add(label)
         self._keys_of_label.setdefault(label, {})[key] = index
 
+    def create_composite_index(self, label: str, keys: tuple[str, ...], vertices: Iterable[Vertex], versions) -> None:
+        index = KeyedIndex(keys)
+        index.build(vertices, versions, lambda labels: label in labels)
+        self.composites.setdefault(label, {})[keys] = index
+
+    def drop_composite_index(self, label: str, keys: tuple[str, ...]) -> None:
+        indexes = self.composites[label]
+        del indexes[keys]
+        if not indexes:
+            del self.composites[label]
+
+    def create_edge_index(self, type_: str, keys: tuple[str, ...], edges: Iterable[Edge], versions) -> None:
+        index = KeyedIndex(keys)
+        index.build((e for e in edges if e.type == type_), versions, lambda _: True)
+        self.edge_indexes.setdefault(type_, {})[keys] = index
+
+    def drop_edge_index(self, type_: str, keys: tuple[str, ...]) -> None:
+        indexes = self.edge_indexes[type_]
+        del indexes[keys]
+        if not indexes:
+            del self.edge_indexes[type_]
+
     def drop_property_index(self, label: str, key: str) -> None:
         del self.by_property[(label, key)]
         labels = self._labels_of_key[key]
@@ -165,9 +329,12 @@ class Indexes:
 
     # -- garbage collection ---------------------------------------------------
 
-    def forget(self, vertex: Vertex, label: str | None = None, key: str | None = None, value: Any = None) -> None:
+    def forget(self, vertex: Vertex, label: str | None = None, key: str | None = None, value: Any = None,
+               versions=None) -> None:
         """Drop entries of `vertex` no version still needs: its label `label`
-        (and the property entries under it), or its value `value` of `key`."""
+        (and the property entries under it), or its value `value` of `key`
+        (`versions(vertex)` then yields the (labels, props) still reachable,
+        for the indexes over several properties)."""
         if label is not None:
             members = self.by_label.get(label)
             if members is not None:
@@ -177,9 +344,23 @@ class Indexes:
             for (ilabel, ikey), index in self.by_property.items():
                 if ilabel == label and ikey in vertex.props:
                     self._discard(index, vertex.props[ikey], vertex)
+            for composite in self.composites.get(label, {}).values():
+                composite.keep(vertex, set())
         if key is not None:
             for label_ in self._labels_of_key.get(key, ()):
                 self._discard(self.by_property[(label_, key)], value, vertex)
+            if self.composites and versions is not None:
+                for label_, indexes in self.composites.items():
+                    for keys, composite in indexes.items():
+                        if key in keys and vertex in composite.filed:
+                            composite.keep(vertex, {composite.key_of(props) for labels, props in versions(vertex)
+                                                    if label_ in labels})
+
+    def forget_edge(self, edge: Edge, versions=None) -> None:
+        """Drop entries of `edge` no version still needs (`versions(edge)` yields
+        (type, props) of each); every entry when `versions` is None (dropped)."""
+        for index in self.edge_indexes.get(edge.type, {}).values():
+            index.keep(edge, set() if versions is None else {index.key_of(props) for _, props in versions(edge)})
 
     @staticmethod
     def _discard(index: dict[Any, Any], value: Any, vertex: Vertex) -> None:

@@ -9,6 +9,11 @@ layer only frames and stores the tuples.
 Every op is a tuple starting with its code. Replaying is idempotent where it
 can be (creating an index that exists, deleting what is gone), so a snapshot
 taken while a schema change committed may meet that change again in the WAL.
+
+Schema changes name their index or constraint (codes 24 to 27, whose layout
+is `schema.py`'s). Codes 20 to 23, the unnamed changes written before
+names existed (WAL format version 1), are still replayed: their index or
+constraint gets its generated name, the one it has had since.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from itertools import groupby
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from weftdb.basics.errors import RecoveryError
+from weftdb.basics.errors import RecoveryError, SchemaError
+from weftdb.graph import schema
 from weftdb.graph.objects import CREATED, DELETED, LABEL_ADDED, LABEL_REMOVED, PROPERTY, Delta, Edge, Vertex, without
 
 if TYPE_CHECKING:
@@ -31,10 +37,14 @@ SET_VERTEX_PROPERTY = 5  # gid, key, value (None removes)
 CREATE_EDGE = 6  # gid, type, src gid, dst gid, props
 DELETE_EDGE = 7  # gid
 SET_EDGE_PROPERTY = 8  # gid, key, value (None removes)
-CREATE_INDEX = 20  # label, key or None
-DROP_INDEX = 21  # label, key or None
-CREATE_CONSTRAINT = 22  # kind, label, keys
-DROP_CONSTRAINT = 23  # kind, label, keys
+CREATE_INDEX = 20  # label, key or None (read only: WAL version 1)
+DROP_INDEX = 21  # label, key or None (read only)
+CREATE_CONSTRAINT = 22  # kind, label, keys (read only)
+DROP_CONSTRAINT = 23  # kind, label, keys (read only)
+CREATE_NAMED_INDEX = schema.CREATE_INDEX  # 24: name, kind, entity, label or type, keys
+DROP_NAMED_INDEX = schema.DROP_INDEX  # 25: name
+CREATE_NAMED_CONSTRAINT = schema.CREATE_CONSTRAINT  # 26: name, kind, label, keys
+DROP_NAMED_CONSTRAINT = schema.DROP_CONSTRAINT  # 27: name
 
 NAMES = {
     CREATE_VERTEX: "create vertex",
@@ -45,10 +55,14 @@ NAMES = {
     CREATE_EDGE: "create edge",
     DELETE_EDGE: "delete edge",
     SET_EDGE_PROPERTY: "set edge property",
-    CREATE_INDEX: "create index",
-    DROP_INDEX: "drop index",
-    CREATE_CONSTRAINT: "create constraint",
-    DROP_CONSTRAINT: "drop constraint",
+    CREATE_INDEX: "create index (unnamed)",
+    DROP_INDEX: "drop index (unnamed)",
+    CREATE_CONSTRAINT: "create constraint (unnamed)",
+    DROP_CONSTRAINT: "drop constraint (unnamed)",
+    CREATE_NAMED_INDEX: "create index",
+    DROP_NAMED_INDEX: "drop index",
+    CREATE_NAMED_CONSTRAINT: "create constraint",
+    DROP_NAMED_CONSTRAINT: "drop constraint",
 }
 
 
@@ -154,12 +168,14 @@ def _set_vertex_property(storage: "Storage", op: tuple) -> None:
     storage.property_keys.add(op[2])
     if op[3] is not None:
         storage.indexes.add_property(vertex, op[2], op[3])
-        storage.constraints.note(vertex)
 
 
 def _set_edge_property(storage: "Storage", op: tuple) -> None:
-    _set(storage.edges[op[1]], op[2], op[3])
+    edge = storage.edges[op[1]]
+    _set(edge, op[2], op[3])
     storage.property_keys.add(op[2])
+    if op[3] is not None and storage.indexes.edge_indexes:
+        storage.indexes.add_edge(edge)
 
 
 def _add_label(storage: "Storage", op: tuple) -> None:
@@ -167,7 +183,6 @@ def _add_label(storage: "Storage", op: tuple) -> None:
     if op[2] not in vertex.labels:
         vertex.labels = vertex.labels + (op[2],)
         storage.indexes.add_label(vertex, op[2])
-        storage.constraints.note(vertex)
 
 
 def _remove_label(storage: "Storage", op: tuple) -> None:
@@ -202,6 +217,17 @@ def _drop_constraint(storage: "Storage", op: tuple) -> None:
         storage.drop_constraint(op[1], op[2], tuple(op[3]), log=False)
 
 
+def _named_schema_change(storage: "Storage", op: tuple) -> None:
+    if op[0] in (CREATE_NAMED_INDEX, CREATE_NAMED_CONSTRAINT):
+        (schema.IndexDef if op[0] == CREATE_NAMED_INDEX else schema.ConstraintDef).of_op(op)  # ValueError if malformed
+    elif not isinstance(op[1], str) or len(op) != 2:
+        raise ValueError(f"a drop names its index or constraint: {op!r}")
+    try:
+        storage.apply_schema([tuple(op)], log=False)
+    except SchemaError as exc:  # the recovered graph does not allow it: name the record
+        raise ValueError(str(exc)) from None
+
+
 _REPLAY = {
     CREATE_VERTEX: _create_vertex,
     DELETE_VERTEX: _delete_vertex,
@@ -215,6 +241,10 @@ _REPLAY = {
     DROP_INDEX: _drop_index,
     CREATE_CONSTRAINT: _create_constraint,
     DROP_CONSTRAINT: _drop_constraint,
+    CREATE_NAMED_INDEX: _named_schema_change,
+    DROP_NAMED_INDEX: _named_schema_change,
+    CREATE_NAMED_CONSTRAINT: _named_schema_change,
+    DROP_NAMED_CONSTRAINT: _named_schema_change,
 }
 
 

@@ -29,7 +29,7 @@ from operator import itemgetter
 from typing import Any, Iterator, Protocol
 
 from weftdb.basics.errors import TransactionError
-from weftdb.graph import redo
+from weftdb.graph import redo, schema
 from weftdb.graph.constraints import Constraints
 from weftdb.graph.indexes import Indexes
 from weftdb.graph.objects import (
@@ -84,7 +84,11 @@ class Storage:
         self.last_commit_ts = 0
         self.visible_ts = 0
         self.indexes = Indexes()
-        self.constraints = Constraints()
+        self.constraints = Constraints(self.indexes)
+        # Named index and constraint definitions (schema.py), and how many of
+        # them use each property index: (entity, label or type, keys) -> count.
+        self.catalog = schema.Catalog()
+        self._index_users: dict[tuple[str, str, tuple[str, ...]], int] = {}
         # One string per label and edge type name: a WAL record decodes a new
         # one wherever a name appears, and a million edges would keep a
         # million copies of their type.
@@ -235,8 +239,11 @@ class Storage:
         kind = delta.kind
         if kind == DELETED:
             self._drop(obj)
-        elif kind == PROPERTY and type(obj) is Vertex and delta.value is not MISSING:
-            self._forget_value(obj, delta.key, delta.value)
+        elif kind == PROPERTY and delta.value is not MISSING:
+            if type(obj) is Vertex:
+                self._forget_value(obj, delta.key, delta.value)
+            elif self.indexes.edge_indexes:
+                self.indexes.forget_edge(obj, self._edge_versions)
         elif kind == LABEL_REMOVED:
             self._forget_label(obj, delta.value)
 
@@ -252,7 +259,7 @@ class Storage:
         if value is MISSING or vertex.props.get(key, MISSING) == value:
             return
         if not self._still_needed(vertex, PROPERTY, key, value):
-            self.indexes.forget(vertex, key=key, value=value)
+            self.indexes.forget(vertex, key=key, value=value, versions=self._versions)
 
     def _forget_label(self, vertex: Vertex, label: str) -> None:
         if label in vertex.labels or self._still_needed(vertex, LABEL_REMOVED, None, label):
@@ -272,11 +279,13 @@ class Storage:
         else:
             if self.edges.get(obj.gid) is obj:
                 del self.edges[obj.gid]
+            if self.indexes.edge_indexes:
+                self.indexes.forget_edge(obj)
             # Replace, never shrink in place: a reader may be iterating the old list.
             obj.src.out_edges = [e for e in obj.src.out_edges if e is not obj]
             obj.dst.in_edges = [e for e in obj.dst.in_edges if e is not obj]
 
-    # -- schema (autocommit, under the lock) --------------------------------------
+    # -- schema (under the lock) ------------------------------------------------------
 
     def _versions(self, vertex: Vertex) -> Iterator[tuple[set[str], dict[str, Any]]]:
         """Every version of a vertex still reachable through its Deltas."""
@@ -288,99 +297,166 @@ class Storage:
             yield labels, props
             delta = delta.next
 
+    def _edge_versions(self, edge: Edge) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(type, props) of every version of an edge still reachable through its Deltas."""
+        props, deleted = dict(edge.props), edge.deleted
+        delta = edge.delta
+        yield edge.type, props
+        while delta is not None:
+            deleted = undo(delta, None, props, deleted)
+            yield edge.type, props
+            delta = delta.next
+
     def _newest(self, vertex: Vertex) -> tuple[set[str], dict[str, Any], bool]:
         return version(vertex, None, NEWEST)
 
-    def _schema_change(self, change, undo, op: tuple, log: bool) -> Any:
-        """Apply a schema change and, when it changed something and `log`,
-        give it its own commit timestamp and WAL record, all under the lock.
-        It waits for the record under the lock too (schema changes are rare):
-        the change is published only once durable, and undone if the WAL
-        refuses it, so a failed statement leaves nothing in effect."""
+    def apply_schema(self, ops: list[tuple], log: bool = True) -> list[tuple]:
+        """Apply schema operations (`schema.py`: create or drop a named index
+        or constraint) together, all or none, under the lock; returns those
+        that changed something. Each is resolved against the catalog first: a
+        CREATE of a definition that exists, or a DROP of a name that is gone,
+        does nothing. When `log`, the changes get one commit timestamp and
+        one WAL record; the record is waited for under the lock too (schema
+        changes are rare), so they are published only once durable, and
+        undone if the WAL refuses them: a failed change leaves nothing."""
         with self.write_lock:
-            result = change()
-            if result is False or not log:
-                return result
-            ts = self.last_commit_ts + 1
-            if self.commit_log is not None:
-                try:
-                    self.commit_log.wait(self.commit_log.append(ts, time.time_ns() // 1000, [op]))
-                except BaseException:
-                    undo()
-                    raise
-            self.last_commit_ts = ts
-            self._publish(ts, ordered=True)
-            return result
+            applied: list[tuple] = []
+            undos: list = []
+            try:
+                for op in ops:
+                    undo_op = self._apply_schema_op(op)
+                    if undo_op is not None:
+                        applied.append(op)
+                        undos.append(undo_op)
+                if applied and log:
+                    ts = self.last_commit_ts + 1
+                    if self.commit_log is not None:
+                        self.commit_log.wait(self.commit_log.append(ts, time.time_ns() // 1000, applied))
+                    self.last_commit_ts = ts
+                    self._publish(ts, ordered=True)
+            except BaseException:
+                for undo_op in reversed(undos):
+                    undo_op()
+                raise
+            return applied
 
-    def _add_index(self, label: str, key: str | None) -> bool:
-        if key is None:
-            if label in self.indexes.declared_labels:
-                return False
-            self.indexes.declared_labels.add(label)
-            return True
-        if self.indexes.has_property_index(label, key):
-            return False
-        self.indexes.create_property_index(label, key, list(self.vertices.values()), self._versions)
-        return True
+    def _apply_schema_op(self, op: tuple):
+        """Apply one schema op; returns what undoes it, or None when it changes nothing."""
+        outcome, definition = self.catalog.resolve(op)
+        if outcome != schema.APPLY:
+            return None
+        creating = op[0] in (schema.CREATE_INDEX, schema.CREATE_CONSTRAINT)
+        add, remove = (self._add_definition, self._remove_definition)
+        if creating:
+            add(definition)
+            return lambda: remove(definition)
+        remove(definition)
+        return lambda: add(definition)
 
-    def _remove_index(self, label: str, key: str | None) -> bool:
-        if key is None:
-            if label not in self.indexes.declared_labels:
-                return False
-            self.indexes.declared_labels.discard(label)
-            return True
-        if not self.indexes.has_property_index(label, key):
-            return False
-        self.indexes.drop_property_index(label, key)
-        return True
+    def _add_definition(self, definition) -> None:
+        if isinstance(definition, schema.IndexDef):
+            if definition.kind == schema.LOOKUP:
+                self.indexes.declared_labels.add(definition.token)
+            else:
+                self._use_index(definition.shape)
+        elif definition.owns_index:
+            shape = (schema.NODE, definition.label, definition.keys)
+            self._use_index(shape)
+            try:
+                self.constraints.create(definition.kind, definition.label, definition.keys,
+                                        self.indexes.label_candidates(definition.label), self._newest)
+            except BaseException:
+                self._unuse_index(shape)
+                raise
+        else:
+            self.constraints.create(definition.kind, definition.label, definition.keys,
+                                    self.indexes.label_candidates(definition.label), self._newest)
+        self.catalog.add(definition)
+
+    def _remove_definition(self, definition) -> None:
+        self.catalog.remove(definition)
+        if isinstance(definition, schema.IndexDef):
+            if definition.kind == schema.LOOKUP:
+                self.indexes.declared_labels.discard(definition.token)
+            else:
+                self._unuse_index(definition.shape)
+        else:
+            self.constraints.drop(definition.kind, definition.label, definition.keys)
+            if definition.owns_index:
+                self._unuse_index((schema.NODE, definition.label, definition.keys))
+
+    def _use_index(self, shape: tuple[str, str, tuple[str, ...]]) -> None:
+        """Count one more user of a property index, building it for the first."""
+        users = self._index_users.get(shape, 0)
+        if not users:
+            entity, token, keys = shape
+            indexes = self.indexes
+            if entity == schema.RELATIONSHIP:
+                indexes.create_edge_index(token, keys, list(self.edges.values()), self._edge_versions)
+            elif len(keys) == 1:
+                indexes.create_property_index(token, keys[0], list(self.vertices.values()), self._versions)
+            else:
+                indexes.create_composite_index(token, keys, list(self.vertices.values()), self._versions)
+        self._index_users[shape] = users + 1
+
+    def _unuse_index(self, shape: tuple[str, str, tuple[str, ...]]) -> None:
+        users = self._index_users[shape] - 1
+        if users:
+            self._index_users[shape] = users
+            return
+        del self._index_users[shape]
+        entity, token, keys = shape
+        if entity == schema.RELATIONSHIP:
+            self.indexes.drop_edge_index(token, keys)
+        elif len(keys) == 1:
+            self.indexes.drop_property_index(token, keys[0])
+        else:
+            self.indexes.drop_composite_index(token, keys)
+
+    def define_index(self, kind: str, entity: str, token: str, keys: tuple[str, ...], name: str | None = None) -> schema.IndexDef:
+        """An index definition with `name`, or with its generated name."""
+        definition = schema.IndexDef(name or "", kind, entity, token, tuple(keys))
+        if name is None:
+            definition = schema.IndexDef(self.catalog.fresh_name(definition), kind, entity, token, tuple(keys))
+        return definition
+
+    def define_constraint(self, kind: str, label: str, keys: tuple[str, ...], name: str | None = None) -> schema.ConstraintDef:
+        definition = schema.ConstraintDef(name or "", kind, label, tuple(keys))
+        if name is None:
+            definition = schema.ConstraintDef(self.catalog.fresh_name(definition), kind, label, tuple(keys))
+        return definition
+
+    # The schema in Memgraph's terms, by what it is over (tests, old WAL records):
 
     def create_index(self, label: str, key: str | None, log: bool = True) -> bool:
-        """False when the index exists already."""
-        return self._schema_change(
-            lambda: self._add_index(label, key), lambda: self._remove_index(label, key), (redo.CREATE_INDEX, label, key), log
-        )
+        """A label index (`key` None) or a RANGE index of `label` and `key`; False when it exists already."""
+        kind, keys = (schema.LOOKUP, ()) if key is None else (schema.RANGE, (key,))
+        with self.write_lock:
+            return bool(self.apply_schema([self.define_index(kind, schema.NODE, label, keys).op()], log))
 
     def drop_index(self, label: str, key: str | None, log: bool = True) -> bool:
         """False when there is no such index."""
-        return self._schema_change(
-            lambda: self._remove_index(label, key), lambda: self._add_index(label, key), (redo.DROP_INDEX, label, key), log
-        )
+        kind, keys = (schema.LOOKUP, ()) if key is None else (schema.RANGE, (key,))
+        with self.write_lock:
+            found = self.catalog.index_on(kind, schema.NODE, label, keys)
+            return found is not None and bool(self.apply_schema([(schema.DROP_INDEX, found.name)], log))
 
     def has_constraint(self, kind: str, label: str, keys: tuple[str, ...]) -> bool:
-        if kind == "exists":
-            return all((label, key) in self.constraints.existence for key in keys)
-        return (label, keys) in self.constraints.unique
-
-    def _add_constraint(self, kind: str, label: str, keys: tuple[str, ...]) -> None:
-        vertices = self.indexes.label_candidates(label)
-        if kind == "exists":
-            for key in keys:
-                self.constraints.create_existence(label, key, vertices, self._newest)
-        else:
-            self.constraints.create_unique(label, keys, vertices, self._newest)
-
-    def _remove_constraint(self, kind: str, label: str, keys: tuple[str, ...]) -> None:
-        if kind == "exists":
-            for key in keys:
-                self.constraints.drop_existence(label, key)
-        else:
-            self.constraints.drop_unique(label, keys)
+        if kind == schema.EXISTS:
+            return all(self.catalog.constraint_on(kind, label, (key,)) for key in keys)
+        return self.catalog.constraint_on(kind, label, tuple(keys)) is not None
 
     def create_constraint(self, kind: str, label: str, keys: tuple[str, ...], log: bool = True) -> None:
-        self._schema_change(
-            lambda: self._add_constraint(kind, label, keys),
-            lambda: self._remove_constraint(kind, label, keys),
-            (redo.CREATE_CONSTRAINT, kind, label, list(keys)),
-            log,
-        )
+        """Existence constraints (one per key), or one unique or node key constraint."""
+        with self.write_lock:
+            each = [(key,) for key in keys] if kind == schema.EXISTS else [tuple(keys)]
+            self.apply_schema([self.define_constraint(kind, label, keys_).op() for keys_ in each], log)
 
     def drop_constraint(self, kind: str, label: str, keys: tuple[str, ...], log: bool = True) -> None:
-        self._schema_change(
-            lambda: self._remove_constraint(kind, label, keys),
-            lambda: self._add_constraint(kind, label, keys),
-            (redo.DROP_CONSTRAINT, kind, label, list(keys)),
-            log,
-        )
+        with self.write_lock:
+            each = [(key,) for key in keys] if kind == schema.EXISTS else [tuple(keys)]
+            found = [self.catalog.constraint_on(kind, label, keys_) for keys_ in each]
+            self.apply_schema([(schema.DROP_CONSTRAINT, d.name) for d in found if d is not None], log)
 
     # -- recovery (single-threaded, before the database serves) --------------------
 
@@ -415,9 +491,6 @@ class Storage:
         for labels, group in by_labels.values():
             for label in labels:
                 self.indexes.add_label_to_many(group, label)
-            if labels and self.constraints.unique:
-                for vertex in group:
-                    self.constraints.note(vertex)
         if ops:
             self.next_vertex_id = max(self.next_vertex_id, max(map(_GID, ops)) + 1)
 
@@ -435,8 +508,11 @@ class Storage:
             if props:
                 keys.update(props)
         if ops:
-            self.edge_types.update([types[t] for t in set(map(_EDGE_TYPE, ops))])
+            new_types = [types[t] for t in set(map(_EDGE_TYPE, ops))]
+            self.edge_types.update(new_types)
             self.next_edge_id = max(self.next_edge_id, max(map(_GID, ops)) + 1)
+            if self.indexes.edge_indexes and any(t in self.indexes.edge_indexes for t in new_types):
+                self.indexes.add_edges([edges[op[1]] for op in ops])
 
     def unload(self, obj: Vertex | Edge) -> None:
         """Remove a recovered object that a later WAL record deleted."""

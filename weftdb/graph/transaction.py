@@ -170,6 +170,38 @@ class Transaction:
                 found.append(vertex)
         return found
 
+    def vertices_with_properties(self, label: str, keys: tuple[str, ...], values: tuple,
+                                 equal: Callable[[Any, Any], Any]) -> list[Vertex] | None:
+        """The visible vertices with `label` whose `keys` are `equal` to
+        `values`, through the index of `label` over those keys; None when no
+        index can answer."""
+        members = self.storage.indexes.composite_lookup(label, keys, values)
+        if members is None:
+            return None
+        members = (members,) if type(members) is Vertex else tuple(members)
+        found = []
+        for vertex in members:
+            labels, props, deleted = self.view(vertex)
+            if not deleted and label in labels and _all_equal(props, keys, values, equal):
+                found.append(vertex)
+        return found
+
+    def edges_with_properties(self, type_: str, keys: tuple[str, ...], values: tuple,
+                              equal: Callable[[Any, Any], Any]) -> list[Edge] | None:
+        """The visible relationships of type `type_` whose `keys` are `equal`
+        to `values`, through a relationship property index; None when no
+        index can answer."""
+        members = self.storage.indexes.edge_lookup(type_, keys, values)
+        if members is None:
+            return None
+        members = (members,) if type(members) is Edge else tuple(members)
+        found = []
+        for edge in members:
+            _, props, deleted = self.view(edge)
+            if not deleted and _all_equal(props, keys, values, equal):
+                found.append(edge)
+        return found
+
     def out_edges(self, vertex: Vertex) -> list[Edge]:
         return [e for e in vertex.out_edges if self.exists(e)]
 
@@ -239,8 +271,6 @@ class Transaction:
             indexes = storage.indexes
             for label in vertex.labels:
                 indexes.add_label(vertex, label)
-            if vertex.labels and storage.constraints.unique:
-                storage.constraints.note(vertex)
         finally:
             lock.release()
         return vertex
@@ -269,6 +299,8 @@ class Transaction:
             storage.edge_types.add(type_)
             if props:
                 storage.property_keys.update(props)
+                if storage.indexes.edge_indexes:
+                    storage.indexes.add_edge(edge)
         finally:
             lock.release()
         return edge
@@ -290,8 +322,8 @@ class Transaction:
             storage.property_keys.add(key)
             if type(obj) is Vertex:
                 storage.indexes.add_property(obj, key, value)
-                if storage.constraints.unique:
-                    storage.constraints.note(obj)
+            elif storage.indexes.edge_indexes:
+                storage.indexes.add_edge(obj)
             return True
 
     def add_label(self, vertex: Vertex, label: str) -> bool:
@@ -303,8 +335,6 @@ class Transaction:
             self._push(vertex, LABEL_ADDED, None, label)
             vertex.labels = vertex.labels + (label,)
             storage.indexes.add_label(vertex, label)
-            if storage.constraints.unique:
-                storage.constraints.note(vertex)
             return True
 
     def remove_label(self, vertex: Vertex, label: str) -> bool:
@@ -355,6 +385,13 @@ class Transaction:
             if type(obj) is Vertex:
                 seen[id(obj)] = obj
         return list(seen.values())
+
+
+def _all_equal(props: dict[str, Any], keys: tuple[str, ...], values: tuple, equal: Callable[[Any, Any], Any]) -> bool:
+    for key, value in zip(keys, values):
+        if equal(props.get(key), value) is not True:
+            return False
+    return True
 
 
 def _conflict(obj: Vertex | Edge) -> SerializationError:

@@ -93,14 +93,17 @@ def _drop_constraint(parts: Parts, statement: ast.DropConstraint, params) -> Res
 
 def _show_index_info(parts: Parts, statement, params) -> Result:
     storage = parts.storage
+    with storage.write_lock:  # the declared indexes: not those that uniqueness constraints own
+        declared = sorted((d.keys != (), d.token, d.keys) for d in storage.catalog.indexes.values())
     tx = storage.begin()
     try:
         rows = []
-        for label in sorted(storage.indexes.declared_labels):
-            rows.append(("label", label, None, sum(1 for _ in tx.vertices_with_label(label))))
-        for label, key in sorted(storage.indexes.by_property):
-            count = sum(1 for v in tx.vertices_with_label(label) if tx.get(v, key) is not None)
-            rows.append(("label+property", label, key, count))
+        for has_key, label, keys in declared:
+            if not has_key:
+                rows.append(("label", label, None, sum(1 for _ in tx.vertices_with_label(label))))
+                continue
+            count = sum(1 for v in tx.vertices_with_label(label) if tx.get(v, keys[0]) is not None)
+            rows.append(("label+property", label, keys[0], count))
     finally:
         tx.commit()
     return Result(["index type", "label", "property", "count"], rows, "s")
