@@ -254,6 +254,14 @@ class SubqueryExpression(Expr):
     query: Statement
 
 
+@dataclass(frozen=True, slots=True)
+class ShortestPath(Expr):
+    """`shortestPath((a)-[*]-(b))` or `allShortestPaths(...)` used as an
+    expression: a path or null, or a list of paths (`pattern.shortest` says which)."""
+
+    pattern: PatternPart
+
+
 # --------------------------------------------------------------------------
 # Patterns
 # --------------------------------------------------------------------------
@@ -273,6 +281,12 @@ class RelPattern(Node):
 
     A variable-length relationship has `var_length=True`; `min_hops` and
     `max_hops` are None when not written (`*` means 1..unbounded, `*2` means 2..2).
+
+    Memgraph's path searches (`*BFS`, `*WSHORTEST`, `*ALLSHORTEST`) are
+    variable-length relationships with `search` set to "bfs", "wshortest" or
+    "allshortest"; `weight` is the weight lambda of the last two,
+    `total_weight` the variable their total is bound to, and `filter` the
+    filter lambda (weftdb/query/paths.py).
     """
 
     variable: str | None
@@ -282,6 +296,20 @@ class RelPattern(Node):
     var_length: bool = False
     min_hops: int | None = None
     max_hops: int | None = None
+    search: str | None = None
+    weight: PathLambda | None = None
+    total_weight: str | None = None
+    filter: PathLambda | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PathLambda(Node):
+    """Memgraph's `(r, n | expr)` inside a relationship pattern: `variables`
+    are the relationship and the node it reaches, then optionally the path
+    so far and (weighted searches) its weight."""
+
+    variables: tuple[str, ...]
+    expr: Expr
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,11 +317,14 @@ class PatternPart(Node):
     """One comma-separated part of a pattern: nodes[0], rels[0], nodes[1], ...
 
     `len(nodes) == len(rels) + 1`. `path_variable` is set for `p = (...)`.
+    `shortest` is "shortest" for `shortestPath(...)` and "all" for
+    `allShortestPaths(...)`.
     """
 
     path_variable: str | None
     nodes: tuple[NodePattern, ...]
     rels: tuple[RelPattern, ...]
+    shortest: str | None = None
 
 
 # --------------------------------------------------------------------------

@@ -473,6 +473,10 @@ class ExpressionCompiler:
         projection = self.compile(expr.projection, inner, aggs)
         return lambda row, ctx: [projection(out, ctx) for out in plan.run(ctx, (row,))]
 
+    def _ShortestPath(self, expr, scope, aggs):
+        return self.subplans.shortest_path(expr, scope)
+
+
 
 def _as_list(value: Any, where: str) -> list | None:
     if value is None or type(value) is list:

@@ -274,6 +274,57 @@ def _comprehension(subject, where, projection, at) -> ast.Expr:
     raise _fail("Expected `variable IN list` or a pattern with `| expression` in a comprehension", at)
 
 
+_SHORTEST_NAMES = {"shortest": "shortestPath", "all": "allShortestPaths"}
+
+
+def _shortest_pattern(path_variable, kind: str, nodes: tuple, rels: tuple, at) -> ast.PatternPart:
+    """The pattern of `shortestPath(...)`: one variable-length relationship."""
+    name = _SHORTEST_NAMES[kind]
+    if len(rels) != 1:
+        raise _fail(f"{name}(...) needs a pattern with exactly one relationship, such as (a)-[*]-(b)", at)
+    rel = rels[0]
+    if not rel.var_length:
+        raise _fail(f"{name}(...) needs a variable-length relationship: write -[*]- (or -[:TYPE*..5]-), "
+                    "not a single relationship", at)
+    if rel.search is not None:
+        raise _fail(f"{name}(...) cannot hold a *{rel.search.upper()} relationship; use one or the other", at)
+    return ast.PatternPart(path_variable, nodes, rels, kind)
+
+
+_WEIGHTED = ("wshortest", "allshortest")
+
+
+def _path_lambdas(search: str | None, lambdas, at) -> tuple:
+    """(weight lambda, total weight variable, filter lambda) of a relationship
+    as written after its bounds, with Memgraph's rules for which search takes which."""
+    weight = total = filter_ = None
+    if lambdas is not None:
+        first, total, second = lambdas
+        if search in _WEIGHTED:
+            weight, filter_ = first, second
+        elif total is not None or second is not None:
+            what = "*" + search.upper() if search else "A variable-length relationship"
+            raise _fail(f"{what} takes one filter lambda (r, n | condition) and no total weight variable; "
+                        "weights go with *WSHORTEST and *ALLSHORTEST", at)
+        else:
+            filter_ = first
+    if search in _WEIGHTED and weight is None:
+        raise _fail(f"*{search.upper()} needs a weight lambda, such as *{search.upper()} (r, n | r.weight)", at)
+    _check_lambda(weight, "weight", "(r, n | ...)", 2, at)
+    _check_lambda(filter_, "filter", "(r, n, p, w | ...)" if search in _WEIGHTED else "(r, n, p | ...)",
+                  4 if search in _WEIGHTED else 3, at)
+    return weight, total, filter_
+
+
+def _check_lambda(lambda_, kind: str, shape: str, most: int, at) -> None:
+    if lambda_ is None:
+        return
+    if len(lambda_.variables) > most:
+        raise _fail(f"A {kind} lambda here takes at most the variables {shape}, not {len(lambda_.variables)}", at)
+    if len(set(lambda_.variables)) != len(lambda_.variables):
+        raise _fail(f"The variables of a {kind} lambda must differ from each other", at)
+
+
 def _property_path(names: list[str]) -> tuple[ast.Expr, str]:
     """`n.a.b` as written after SET/REMOVE -> (subject `n.a`, key `b`)."""
     subject: ast.Expr = ast.Variable(names[0])
@@ -703,6 +754,23 @@ class _AstBuilder:
         path_variable, *elements = children
         return ast.PatternPart(path_variable, tuple(elements[0::2]), tuple(elements[1::2]))
 
+    def shortest_part(self, children):
+        """`[p =] shortestPath((a)-[*]-(b))` or `allShortestPaths(...)` in MATCH."""
+        path_variable, kind, *elements = children
+        return _shortest_pattern(path_variable, kind, tuple(elements[0::2]), tuple(elements[1::2]), self._tracker.position())
+
+    def shortest_kind(self, children):
+        return "shortest" if children[0].type == "SHORTESTPATH" else "all"
+
+    def shortest_path(self, children):
+        """`shortestPath(...)` / `allShortestPaths(...)` as an expression."""
+        kind, pattern = children
+        at = self._tracker.position()
+        if not isinstance(pattern, ast.PatternPredicate):
+            raise _fail(f"{_SHORTEST_NAMES[kind]}(...) takes a pattern such as (a)-[*]-(b)", at)
+        part = pattern.pattern
+        return ast.ShortestPath(_shortest_pattern(None, kind, part.nodes, part.rels, at))
+
     def node_pattern(self, children):
         variable, labels, properties = children
         return ast.NodePattern(variable, *_split_labels(labels, properties))
@@ -724,14 +792,17 @@ class _AstBuilder:
     def rel_both(self, children):
         return self._relationship(children, "both")
 
-    @staticmethod
-    def _relationship(children, direction: str) -> ast.RelPattern:
-        detail = children[1] if len(children) == 3 else (None, None, None, None)
-        variable, types, var_length, properties = detail
+    def _relationship(self, children, direction: str) -> ast.RelPattern:
+        detail = children[1] if len(children) == 3 else (None, None, None, None, None)
+        variable, types, var_length, properties, lambdas = detail
         if var_length is None:
+            if lambdas is not None:
+                raise _fail("A lambda `(r, n | ...)` needs a variable-length relationship such as -[*BFS (r, n | ...)]-",
+                            self._tracker.position())
             return ast.RelPattern(variable, types or (), properties, direction)
-        min_hops, max_hops = var_length
-        return ast.RelPattern(variable, types or (), properties, direction, True, min_hops, max_hops)
+        min_hops, max_hops, search = var_length
+        weight, total, filter_ = _path_lambdas(search, lambdas, self._tracker.position())
+        return ast.RelPattern(variable, types or (), properties, direction, True, min_hops, max_hops, search, weight, total, filter_)
 
     def rel_detail(self, children):
         return tuple(children)
@@ -740,11 +811,29 @@ class _AstBuilder:
         return tuple(children)
 
     def var_length(self, children):
-        _star, low, tail = children
+        """(min, max, search): `*BFS 5` and `*5` mean 5..5 as in Memgraph, but
+        `*WSHORTEST 5` and `*ALLSHORTEST 5` an upper bound (they take no lower one)."""
+        _star, search, low, tail = children
         low = None if low is None else _integer_value(low)
+        if search in ("wshortest", "allshortest"):
+            if tail is not None and low is not None:
+                word = "*" + search.upper()
+                raise _fail(f"{word} takes an upper bound only ({word} ..5 or {word} 5): the lightest path "
+                            "is found first, so a lower bound would have to skip it", self._tracker.position())
+            return (None, low if tail is None else tail[0], search)
         if tail is None:
-            return (low, low)
-        return (low, tail[0])
+            return (low, low, search)
+        return (low, tail[0], search)
+
+    def path_search(self, children):
+        return children[0].value.lower()
+
+    def path_lambdas(self, children):
+        return tuple(children)
+
+    def path_lambda(self, children):
+        *names, expr = children
+        return ast.PathLambda(tuple(names), expr)
 
     def range_tail(self, children):
         """`..` and the upper bound, if written."""

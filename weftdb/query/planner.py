@@ -19,7 +19,7 @@ from functools import cached_property
 
 from weftdb.basics.errors import CypherSemanticError
 from weftdb.graph.indexes import Indexes
-from weftdb.query import ast, load_csv, subqueries
+from weftdb.query import ast, load_csv, paths, subqueries
 from weftdb.query import operators as op
 from weftdb.query.expressions import ExpressionCompiler, find_aggregates, is_aggregate
 from weftdb.query.functions import check_arity, lazy_range
@@ -266,12 +266,21 @@ class Planner:
         """COUNT { }, COLLECT { } or EXISTS { } of a query, compiled."""
         return subqueries.plan_subquery_expression(self, expr, scope)
 
+    def shortest_path(self, expr: ast.ShortestPath, scope):
+        """`shortestPath(...)` / `allShortestPaths(...)` inside an expression."""
+        return paths.plan_shortest_expression(self, expr, scope)
+
     def bind_slots(self, patterns, scope: dict[str, int]) -> list[_Part]:
         """Give every pattern element a slot; named ones join `scope`."""
         parts = []
         for part in patterns:
             node_slots = [self._element_slot(node.variable, scope) for node in part.nodes]
             rel_slots = [self._element_slot(rel.variable, scope) for rel in part.rels]
+            for rel in part.rels:
+                if rel.total_weight is not None:
+                    if rel.total_weight in scope:
+                        raise CypherSemanticError(f"Variable `{rel.total_weight}` already declared.")
+                    scope[rel.total_weight] = self.new_slot()
             path_slot = None
             if part.path_variable is not None:
                 if part.path_variable in scope:
@@ -356,12 +365,15 @@ class Planner:
 
     @staticmethod
     def _next_part(parts: list[_Part], bound: set[int]) -> _Part:
+        parts = [part for part in parts if part.part.shortest is None] or parts  # shortest paths last: their ends bound
         for part in parts:
             if any(slot in bound for slot in part.node_slots):
                 return part
         return parts[0]
 
     def _match_part(self, root, part: _Part, scope, bound: set[int], conjuncts, rels_seen, apply_filters):
+        if part.part.shortest is not None:
+            return paths.plan_shortest(self, root, part, scope, bound, conjuncts, rels_seen, apply_filters)
         nodes, rels = part.part.nodes, part.part.rels
         start = self._choose_start(part, scope, bound, conjuncts)
         root = self._start(root, part, start, scope, bound, conjuncts)
@@ -376,6 +388,8 @@ class Planner:
             if reverse and direction != "both":
                 direction = "in" if direction == "out" else "out"
             dst_node = nodes[dst]
+            if rel.search is not None and paths.bind_end_first(self, dst_node, part.node_slots[dst], scope, bound, conjuncts):
+                root = apply_filters(self._start(root, part, dst, scope, bound, conjuncts))  # then search between two nodes
             hop = op.Hop(
                 src=part.node_slots[src],
                 rel=rel_slot,
@@ -390,7 +404,14 @@ class Planner:
                 distinct_from=tuple(rels_seen),
                 text=_rel_text(nodes[src], rel, dst_node, direction),
             )
-            root = op.VarExpand(root, hop, rel.min_hops, rel.max_hops, reverse) if rel.var_length else op.Expand(root, hop)
+            if rel.search is not None:
+                root = paths.plan_search(self, root, hop, rel, scope, reverse)
+                if rel.total_weight is not None:
+                    bound.add(scope[rel.total_weight])
+            elif rel.filter is not None:
+                raise CypherSemanticError("A filter lambda (r, n | ...) goes with *BFS, *WSHORTEST or *ALLSHORTEST.")
+            else:
+                root = op.VarExpand(root, hop, rel.min_hops, rel.max_hops, reverse) if rel.var_length else op.Expand(root, hop)
             rels_seen.append(rel_slot)
             bound.add(rel_slot)
             bound.add(part.node_slots[dst])
@@ -518,6 +539,7 @@ class Planner:
                         "the variable is already declared in this context."
                     )
             self._check_new_relationships(part, scope)
+            _check_not_shortest(part, "CREATE")
             for rel in part.rels:
                 if rel.direction == "both":
                     raise CypherSemanticError("Only directed relationships can be created; use -> or <-.")
@@ -566,6 +588,7 @@ class Planner:
                     and len(clause.pattern.nodes) == 1):
                 raise CypherSemanticError(f"Variable `{node.variable}` already declared; MERGE cannot add to it.")
         self._check_new_relationships(clause.pattern, scope)
+        _check_not_shortest(clause.pattern, "MERGE")
         bound = set(scope.values())
         parts = self.bind_slots((clause.pattern,), scope)
         match = self.match(op.Argument(), (clause.pattern,), None, scope, parts, bound)
@@ -726,6 +749,14 @@ def _check_grouping(items, aggregates, scope) -> None:
                 f"Ambiguous aggregation expression `{item.text}`: `{sorted(loose)[0]}` is neither aggregated "
                 "nor a grouping key; add it to the projection or aggregate it."
             )
+
+
+def _check_not_shortest(part: ast.PatternPart, clause: str) -> None:
+    if part.shortest is not None:
+        raise CypherSemanticError(f"{clause} cannot create a shortest path; use shortestPath(...) in MATCH.")
+    for rel in part.rels:
+        if rel.search is not None:
+            raise CypherSemanticError(f"{clause} cannot create a *{rel.search.upper()} relationship; use it in MATCH.")
 
 
 def _sees_creations(clauses: list[ast.Clause], creates_nodes: bool) -> bool:
