@@ -48,7 +48,7 @@ from weftdb.durability.wal import uuid_bytes
 
 MAGIC = b"WEFTSNAP"
 END_MAGIC = b"WEFTSEND"
-VERSION = 3  # 3: the schema block holds named definitions; 2: vertex and edge items are create ops (snapshot.py)
+VERSION = 3  # 3: named schema definitions, property values of format 2 (codec.py); 2: vertex and edge items are create ops (snapshot.py)
 READS = (2, 3)  # versions this WeftDB reads (1 had flat property lists)
 _PRELUDE = struct.Struct("<8sHH16s")  # magic, version, flags, db uuid; then u32 CRC
 PRELUDE_SIZE = _PRELUDE.size + 4  # 32

@@ -29,7 +29,7 @@ import msgpack
 from weftdb.durability import codec
 
 MAGIC = b"WEFTWAL\x00"
-VERSION = 2  # written; 2 added the named schema operations (redo codes 24 to 27)
+VERSION = 2  # written; 2 added the named schema operations (redo codes 24 to 27) and property values of format 2
 READS = (1, 2)  # versions this WeftDB reads
 # magic(8) version(u16) flags(u16) uuid(16) sequence(u64) header_crc(u32), little-endian
 _HEADER = struct.Struct("<8sHH16sQ")
