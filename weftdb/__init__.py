@@ -8,6 +8,7 @@
 """
 
 from weftdb.basics.errors import (
+    AccessModeError,
     AuthError,
     ClientError,
     ConstraintViolation,
@@ -24,6 +25,7 @@ from weftdb.basics.errors import (
     ForbiddenInTransaction,
     MemoryLimitExceeded,
     ParameterMissing,
+    ProcedureError,
     QueryInterrupted,
     QueryMemoryLimitExceeded,
     QueryTimeout,
@@ -32,9 +34,11 @@ from weftdb.basics.errors import (
     SerializationError,
     TransactionError,
     TransientError,
+    UnknownProcedureError,
 )
 from weftdb.basics.temporal import Date, DateTime, Duration, LocalDateTime, LocalTime, Time
 from weftdb.database import Database, Transaction, open
+from weftdb.query.procedures import function, procedure
 from weftdb.query.results import Node, Path, Relationship, Result
 
 __all__ = [
@@ -51,6 +55,8 @@ __all__ = [
     "LocalDateTime",
     "DateTime",
     "Duration",
+    "procedure",
+    "function",
     "Error",
     "ClientError",
     "TransientError",
@@ -61,6 +67,9 @@ __all__ = [
     "CypherArithmeticError",
     "CypherArgumentError",
     "ParameterMissing",
+    "ProcedureError",
+    "UnknownProcedureError",
+    "AccessModeError",
     "EntityNotFound",
     "ConstraintViolation",
     "SchemaError",

@@ -20,12 +20,13 @@ from weftdb.durability.files import FileSystem
 from weftdb.durability.users import UserStore
 from weftdb.graph.storage import Storage
 from weftdb.graph.transaction import Transaction as _GraphTransaction
-from weftdb.query import admin, ast, load_csv
+from weftdb.query import admin, ast, load_csv, modules
 from weftdb.query.executor import plan_statement, run
 from weftdb.query.limits import MemoryLimits
 from weftdb.query.parser import parse
 from weftdb.query.planner import Plan
 from weftdb.query.plans import describe
+from weftdb.query.procedures import BUILTINS, Registry
 from weftdb.query.results import Result
 from weftdb.query.running import Client, Entry, Running, current_entry
 
@@ -58,6 +59,12 @@ class Database:
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._plans_lock = threading.Lock()
         self._closed = False
+        # Procedures and functions: the built-ins, the user's (db.procedures.register,
+        # @db.procedure) and those of --query-modules-directory, loaded now and by
+        # CALL mg.load_all(). A plan names the procedures it calls: forget plans on a change.
+        self.procedures = Registry(BUILTINS)
+        self.procedures.listen(self._forget_plans)
+        self.procedures.loader = modules.Loader.start(self.procedures, self.config.query_modules_directory)
 
     # -- public API ---------------------------------------------------------------
 
@@ -89,25 +96,27 @@ class Database:
         *,
         timeout: float | None = None,
         interrupt: threading.Event | None = None,
+        read_only: bool = False,
     ) -> Result:
         """Run one statement in its own transaction (autocommit): on the
-        store's transaction directly, with no `Transaction` around it."""
+        store's transaction directly, with no `Transaction` around it.
+        `read_only` refuses a statement that writes (Bolt's read access mode)."""
         statement = parse(query)
         self._check_open()
         if admin.runs_alone(statement):
             return self._administer(statement, params)
         tx = self.storage.begin()
         current_entry().attach(tx)  # a TERMINATE TRANSACTIONS before the commit rolls it back
-        result = self._run(tx, query, statement, params, timeout, interrupt, implicit=True)  # rolls back if it raises
+        result = self._run(tx, query, statement, params, timeout, interrupt, read_only, implicit=True)  # rolls back if it raises
         current_entry().commit(tx)
         return result
 
-    def begin(self, client: Client | None = None) -> "Transaction":
+    def begin(self, read_only: bool = False, client: Client | None = None) -> "Transaction":
         """Start an explicit transaction; end it with commit() or rollback().
-        `client`: as for execute."""
+        A `read_only` one refuses statements that write; `client`: as for execute."""
         self._check_open()
         self.placement.pin()
-        transaction = Transaction(self, self.storage.begin())
+        transaction = Transaction(self, self.storage.begin(), read_only)
         transaction._track(self.running.begin(client, explicit=True))
         return transaction
 
@@ -136,7 +145,17 @@ class Database:
         if self._closed:
             raise ClientError("The database is closed.")
 
-    def _run(self, tx: _GraphTransaction, query, statement, params, timeout, interrupt, implicit=False) -> Result:
+    def procedure(self, signature: str, *, mode: str = "read", description: str | None = None):
+        """`@db.procedure("ns.name(x :: INTEGER) :: (y :: INTEGER)")` registers the
+        function below it as a procedure of this database (docs/cypher.md, Procedures)."""
+        return self.procedures.procedure(signature, mode=mode, description=description)
+
+    def function(self, signature: str, *, description: str | None = None):
+        """`@db.function("ns.name(x :: INTEGER) :: INTEGER")` registers a user function."""
+        return self.procedures.function(signature, description=description)
+
+    def _run(self, tx: _GraphTransaction, query, statement, params, timeout, interrupt, read_only=False,
+             implicit=False) -> Result:
         """Run one statement in `tx`. A statement that fails rolls its whole
         transaction back: a half-applied statement is never left for a later commit.
         `implicit`: `tx` is the statement's own (autocommit), so CALL { } IN
@@ -153,17 +172,17 @@ class Database:
             if timeout is None:
                 timeout = self.config.query_execution_timeout_sec or None
             if isinstance(statement, _INSPECTED):
-                plan = plan_statement(statement.statement, tx)
+                plan = plan_statement(statement.statement, tx, self.procedures)
                 if isinstance(statement, ast.Profile):
                     return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory, profile=True,
-                               implicit=implicit, import_directory=self.import_directory)
+                               read_only=read_only, implicit=implicit, import_directory=self.import_directory)
                 lines = plan.explain()
                 return Result(["QUERY PLAN"], [(line,) for line in lines], "r", plan="\n".join(lines),
                               plan_tree=describe(plan.root))
             plan = self._plans.get(query)
             if plan is None:
                 plan = self._plan(query, statement, tx)
-            return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory,
+            return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory, read_only=read_only,
                        implicit=implicit, import_directory=self.import_directory)
         except BaseException:
             if not tx.closed:
@@ -172,7 +191,7 @@ class Database:
 
     def _plan(self, query: str, statement: ast.Statement, tx: _GraphTransaction) -> Plan:
         """Plan a statement not in the cache, and cache it."""
-        plan = plan_statement(statement, tx)
+        plan = plan_statement(statement, tx, self.procedures)
         with self._plans_lock:
             self._plans[query] = plan
             if len(self._plans) > self.config.query_plan_cache_size:
@@ -195,9 +214,10 @@ class Transaction:
     """An explicit transaction. Statements see the graph as it was when the
     transaction began, plus the transaction's own writes."""
 
-    def __init__(self, db: Database, tx: _GraphTransaction):
+    def __init__(self, db: Database, tx: _GraphTransaction, read_only: bool = False):
         self._db = db
         self._tx = tx
+        self.read_only = read_only
 
     @property
     def closed(self) -> bool:
@@ -238,7 +258,7 @@ class Transaction:
                 "Schema and administration statements cannot run inside an explicit transaction; "
                 "run them on their own (autocommit: db.execute, or session.run over Bolt)."
             )
-        return self._db._run(self._tx, query, statement, params, timeout, interrupt)
+        return self._db._run(self._tx, query, statement, params, timeout, interrupt, self.read_only)
 
     def commit(self) -> None:
         self._db.placement.pin()

@@ -149,8 +149,8 @@ def test_call_with_yield_and_where():
 
 def test_call_without_yield_or_parentheses():
     assert only_clause("CALL db.labels()") == ast.Call("db.labels", ())
-    assert only_clause("CALL db.labels") == ast.Call("db.labels", ())
-    assert only_clause("CALL db.labels() YIELD *") == ast.Call("db.labels", ())
+    assert only_clause("CALL db.labels") == ast.Call("db.labels", None)  # arguments from the parameters
+    assert only_clause("CALL db.labels() YIELD *") == ast.Call("db.labels", (), yield_star=True)
 
 
 def test_union_and_union_all():

@@ -117,6 +117,8 @@ FLAGS: tuple[Flag, ...] = (
     ),
     Flag("query-execution-timeout-sec", float, 600.0, "Stop a query that runs longer than this; 0 means no limit.", minimum=0),
     Flag("query-plan-cache-size", int, 1000, "Parsed statements kept by query text.", minimum=0),
+    Flag("query-modules-directory", str, "", "Directories (comma-separated) whose Python files register procedures "
+         "and functions at start, reloaded by CALL mg.load_all(); none by default.", metavar="DIRS"),
     Flag("memory-limit", int, 0, "MiB of memory the whole process may hold; a query that finds it over is stopped. "
          "0 means 90% of the physical memory.", minimum=0),
     Flag("query-memory-limit", int, 0, "MiB one query may grow the process by before it is stopped; 0 means no limit.",

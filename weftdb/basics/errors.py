@@ -86,6 +86,31 @@ class ParameterMissing(ClientError):
     gql_description = "syntax error or access rule violation - invalid parameter"
 
 
+class ProcedureError(ClientError):
+    """A procedure or user function failed while it ran (its own error, or a
+    record that does not fit its signature); the transaction is rolled back."""
+
+    code = "Neo.ClientError.Procedure.ProcedureCallFailed"
+    gql_status = "52N37"
+    gql_description = "procedure exception - procedure execution error"
+
+
+class UnknownProcedureError(ProcedureError):
+    """CALL names a procedure that is not registered."""
+
+    code = "Neo.ClientError.Procedure.ProcedureNotFound"
+    gql_status = "42N08"
+    gql_description = "syntax error or access rule violation - no such procedure"
+
+
+class AccessModeError(ClientError):
+    """A write (a writing clause or a WRITE procedure) in a read-only transaction."""
+
+    code = "Neo.ClientError.Statement.AccessMode"
+    gql_status = "25000"
+    gql_description = "invalid transaction state"
+
+
 class EntityNotFound(ClientError):
     """A deleted node or relationship was used, or a node with edges was deleted without DETACH."""
 

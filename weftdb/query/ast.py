@@ -461,13 +461,17 @@ class Return(Clause):
 
 @dataclass(frozen=True, slots=True)
 class Call(Clause):
-    """`CALL proc.name(args) YIELD a, b AS c` (yield items: (name, alias or None));
-    `yield_star` when no YIELD is written."""
+    """`CALL proc.name(args) YIELD a, b AS c WHERE ...` (yield items: (name, alias or None)).
+
+    `args` is None for `CALL proc.name` written without parentheses (a
+    standalone call then takes its arguments from the parameters of the same
+    names); `yields` is None when no YIELD is written; `yield_star` is `YIELD *`."""
 
     procedure: str
-    args: tuple[Expr, ...]
-    yields: tuple[tuple[str, str | None], ...] = ()
+    args: tuple[Expr, ...] | None
+    yields: tuple[tuple[str, str | None], ...] | None = None
     where: Expr | None = None
+    yield_star: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,20 @@ from collections import defaultdict
 from itertools import cycle
 from typing import Any
 
-from weftdb.basics.errors import CypherSemanticError, ImplicitTransactionRequired, QueryInterrupted, QueryTimeout
+from weftdb.basics.errors import (
+    AccessModeError,
+    CypherSemanticError,
+    ImplicitTransactionRequired,
+    QueryInterrupted,
+    QueryTimeout,
+)
 from weftdb.graph.objects import Edge, Vertex
 from weftdb.graph.transaction import Transaction
 from weftdb.query import ast, limits, plans, semantics
 from weftdb.query.expressions import GraphPath
 from weftdb.query.limits import MemoryLimits, resident_bytes
 from weftdb.query.planner import Plan, Planner
+from weftdb.query.procedures import Registry
 from weftdb.query.results import Node, Path, Relationship, Result
 
 CHECK_EVERY = 1024  # rows between checks for cancellation and timeout
@@ -32,11 +39,12 @@ class ExecutionContext:
     C-level iterator, not a method: a hot path (docs/hot-paths.md)."""
 
     __slots__ = ("tx", "params", "counters", "nslots", "interrupt", "deadline", "memory", "started_at", "tick",
-                 "import_directory")
+                 "read_only", "import_directory")
 
     def __init__(self, tx: Transaction, params: dict, nslots: int, interrupt: threading.Event | None,
-                 deadline: float | None, memory: MemoryLimits | None = None):
+                 deadline: float | None, memory: MemoryLimits | None = None, read_only: bool = False):
         self.tx = tx
+        self.read_only = read_only  # a read-only transaction: procedures must not write
         self.params = params
         self.counters: defaultdict[str, int] = defaultdict(int)
         self.nslots = nslots
@@ -67,9 +75,9 @@ class ExecutionContext:
         return value
 
 
-def plan_statement(statement: ast.Statement, tx: Transaction) -> Plan:
+def plan_statement(statement: ast.Statement, tx: Transaction, procedures: Registry | None = None) -> Plan:
     semantics.check(statement)  # compile-time errors before any planning
-    return Planner(tx.storage.indexes).plan(statement)
+    return Planner(tx.storage.indexes, procedures).plan(statement)
 
 
 def run(
@@ -81,16 +89,24 @@ def run(
     interrupt: threading.Event | None = None,
     memory: MemoryLimits | None = None,
     profile: bool = False,
+    read_only: bool = False,
+    deadline: float | None = None,
     implicit: bool = False,
     import_directory: str = "",
 ) -> Result:
+    """`read_only`: refuse a plan that writes (Bolt's read access mode);
+    `deadline` (a time.monotonic() value) instead of `timeout` for a statement
+    run inside another (a procedure's), which shares its time."""
+    if read_only and plan.writes:
+        raise AccessModeError("Writing in read access mode not allowed: this transaction is read-only.")
     if plan.in_transactions and not implicit:
         raise ImplicitTransactionRequired(
             "A query with 'CALL { ... } IN TRANSACTIONS' can only be executed in an implicit transaction, but tried "
             "to execute in an explicit transaction. Run it on its own: session.run() of a driver, db.execute() embedded."
         )
-    deadline = time.monotonic() + timeout if timeout else None
-    ctx = ExecutionContext(tx, params or {}, plan.nslots, interrupt, deadline, memory)
+    if deadline is None:
+        deadline = time.monotonic() + timeout if timeout else None
+    ctx = ExecutionContext(tx, params or {}, plan.nslots, interrupt, deadline, memory, read_only)
     ctx.import_directory = import_directory
     if interrupt is not None:
         ctx.check_cancelled()  # cancelled already (a deadline just set cannot have passed: it is checked at the end)

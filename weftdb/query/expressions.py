@@ -366,6 +366,12 @@ class ExpressionCompiler:
                 raise CypherSemanticError(f"Function {expr.name}() takes exactly one argument.")
             arg = args[0]
             return lambda row, ctx: graph(arg(row, ctx), ctx)
+        if name not in FUNCTIONS:
+            from weftdb.query.calls import compile_function  # calls imports this module
+
+            registered = compile_function(getattr(self.subplans, "procedures", None), expr.name, args)
+            if registered is not None:  # a user function, or APOC's
+                return registered
         check_arity(expr.name, len(args))
         function = FUNCTIONS[name]
         if not args:

@@ -511,6 +511,33 @@ def _split_labels(labels, *between) -> tuple:
     return (tuple(labels), *between, getattr(labels, "dynamic", ()))
 
 
+_YIELD_STAR = ("*",)  # what yield_star gives: `YIELD *`, told apart from yield items
+
+# SHOW PROCEDURES and SHOW FUNCTIONS: the built-in procedure each calls (not
+# listed itself) and the columns shown when no YIELD is written, as Neo4j's.
+SHOW_PROCEDURES = ("weftdb.listing.procedures", ("name", "description", "mode", "worksOnSystem"))
+SHOW_FUNCTIONS = ("weftdb.listing.functions", ("name", "category", "description"))
+
+
+def show_query(procedure: str, args: tuple, columns: tuple[str, ...], tail) -> ast.SingleQuery:
+    """`SHOW ... [YIELD ... [ORDER BY] [SKIP] [LIMIT]] [WHERE ...] [RETURN ...]`
+    as the query it means: a CALL of `procedure` yielding `columns` (or what
+    YIELD names), then the WHERE and RETURN as written. So a listing is a read
+    query: it runs in any transaction and filters like any other."""
+    if tail is None or tail[0] == "where":
+        where = None if tail is None else tail[1]
+        return ast.SingleQuery((ast.Call(procedure, args, tuple((c, None) for c in columns), where),))
+    _, yields, order_by, skip, limit, where, returned = tail
+    star = yields is _YIELD_STAR
+    call = ast.Call(procedure, args, None if star else yields, None, star)
+    items = () if star else tuple(ast.ReturnItem(ast.Variable(alias or name), None, alias or name) for name, alias in yields)
+    if not order_by and skip is None and limit is None:
+        call = ast.Call(procedure, args, call.yields, where, star)
+        return ast.SingleQuery((call,) if returned is None else (call, returned))
+    ordered = ast.With(ast.Projection(items, False, star, order_by or (), skip, limit), where)
+    return ast.SingleQuery((call, ordered, returned or ast.Return(ast.Projection(items, star=star))))
+
+
 def _admin(command: str):
     def build(self, children):
         return ast.AdminStatement(command)
@@ -618,7 +645,8 @@ class _AstBuilder:
 
     def call_clause(self, children):
         procedure, args, yields, where = children
-        return ast.Call(procedure, args or (), yields or (), where)
+        star = yields is _YIELD_STAR
+        return ast.Call(procedure, args, None if star else yields, where, star)
 
     def call_arguments(self, children):
         return tuple(children)
@@ -627,7 +655,7 @@ class _AstBuilder:
         return ".".join(children)
 
     def yield_star(self, children):
-        return ()
+        return _YIELD_STAR
 
     def yield_items(self, children):
         return tuple(children)
@@ -1126,6 +1154,36 @@ class _AstBuilder:
 
     def property_ref(self, children):
         return (children[0], children[1])
+
+    # -- listings ----------------------------------------------------------
+
+    def show_procedures(self, children):
+        _executable, tail = children
+        procedure, columns = SHOW_PROCEDURES
+        return show_query(procedure, (), columns, tail)
+
+    def show_functions(self, children):
+        kind, _executable, tail = children
+        procedure, columns = SHOW_FUNCTIONS
+        return show_query(procedure, (ast.Literal(kind or "all"),), columns, tail)
+
+    def all_functions(self, children):
+        return "all"
+
+    def built_in_functions(self, children):
+        return "built in"
+
+    def user_defined_functions(self, children):
+        return "user defined"
+
+    def executable(self, children):
+        return None
+
+    def show_where(self, children):
+        return ("where", children[0])
+
+    def show_yield(self, children):
+        return ("yield", *children)
 
     # -- admin -------------------------------------------------------------
 

@@ -21,8 +21,10 @@ from weftdb.basics.errors import CypherSemanticError
 from weftdb.graph.indexes import Indexes
 from weftdb.query import ast, load_csv, paths, subqueries
 from weftdb.query import operators as op
+from weftdb.query.calls import plan_call
 from weftdb.query.expressions import ExpressionCompiler, find_aggregates, is_aggregate
 from weftdb.query.functions import check_arity, lazy_range
+from weftdb.query.procedures import Registry
 
 HIDDEN = " "  # prefix of the names of anonymous pattern elements and internal slots
 
@@ -113,8 +115,9 @@ class _Conjunct:
 
 
 class Planner:
-    def __init__(self, indexes: Indexes):
+    def __init__(self, indexes: Indexes, procedures: Registry | None = None):
         self.indexes = indexes
+        self.procedures = procedures  # CALL and user functions look names up here (None: the built-ins)
         self.nslots = 0
         self.writes = False
         self.subquery_depth = 0  # subqueries and FOREACH being planned around the current clause
@@ -198,14 +201,16 @@ class Planner:
                 exprs = [self.expr(e, scope) for e in clause.exprs]
                 root = op.DeleteItems(root, exprs, clause.detach, "DETACH DELETE" if clause.detach else "DELETE")
             elif isinstance(clause, ast.Call):
-                raise CypherSemanticError(f"There is no procedure named `{clause.procedure}`.")
+                root, scope, columns, column_slots = plan_call(self, root, clause, scope, len(clauses) == 1, last)
+                returns = bool(columns)
             else:
                 root, scope = self.subquery_clause(root, clause, scope, clauses, index)
         last = clauses[-1]
-        if not isinstance(last, (ast.Return, ast.Create, ast.Merge, ast.Set, ast.Remove, ast.Delete, ast.Foreach, ast.SubqueryCall)):
+        if not isinstance(last, (ast.Return, ast.Create, ast.Merge, ast.Set, ast.Remove, ast.Delete, ast.Call, ast.Foreach,
+                                 ast.SubqueryCall)):
             raise CypherSemanticError(
                 f"A query cannot end with {type(last).__name__.upper()}; "
-                "end it with RETURN or with an updating clause (CREATE, MERGE, SET, REMOVE, DELETE)."
+                "end it with RETURN, CALL or an updating clause (CREATE, MERGE, SET, REMOVE, DELETE)."
             )
         return root, columns, column_slots, returns
 
