@@ -49,6 +49,12 @@ UNAUTHORIZED = "The client is unauthorized due to authentication failure."
 _CONTROL_TEXTS = {"BEGIN": "begin", "COMMIT": "commit", "ROLLBACK": "rollback"}
 
 
+def _access(extra: dict) -> dict:
+    """Bolt's read access mode (`mode: "r"`, a driver's READ session or execute_read): the
+    transaction refuses writes, WRITE procedures included, as Neo4j's (Statement.AccessMode)."""
+    return {"read_only": True} if isinstance(extra, dict) and extra.get("mode") == "r" else {}
+
+
 class DatabaseNotFound(errors.ClientError):
     """A request named a database this server does not hold."""
 
@@ -319,7 +325,7 @@ class Connection:
 
     async def _on_begin(self, extra: dict) -> None:
         self.tx_database = self._check_database(extra)
-        self.tx = await self._in_thread(self.db.begin, client=self._client(extra))
+        self.tx = await self._in_thread(self.db.begin, client=self._client(extra), **_access(extra))
         self.tx_timeout = self._timeout(extra)
         self.proto.succeed()
 
@@ -351,7 +357,8 @@ class Connection:
         timeout = self.tx_timeout if tx is not None else self._timeout(extra)
         execute = tx.execute if tx is not None else self.db.execute
         started = time.monotonic()
-        options = {} if tx is not None else {"client": self._client(extra)}  # a transaction knows its client
+        # a transaction knows its client and access mode
+        options = {} if tx is not None else {"client": self._client(extra), **_access(extra)}
         result = await self._in_thread(execute, query, params, timeout=timeout, interrupt=self.interrupt, **options)
         t_first = int((time.monotonic() - started) * 1000)
         summary: dict[str, Any] = {"type": result.query_type, "db": name, "t_last": 0}
