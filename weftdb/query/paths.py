@@ -144,6 +144,8 @@ class Walker:
         self.filter = search.filter
         self.weight = search.weight
         self.looked_at = 0  # relationships since the last check of the running query
+        plain = not (search.rel_props or self.excluded or self.edge_tests or self.node_tests)
+        self.only_types = frozenset(search.types) if plain and search.types else None  # the one test: a type
 
     def node_ok(self, vertex: Vertex) -> bool:
         row, ctx = self.row, self.ctx
@@ -155,9 +157,22 @@ class Walker:
 
     def candidates(self, vertex: Vertex, backward: bool = False) -> list[tuple[Edge, Vertex]]:
         """(relationship, vertex at its other end) pairs a path may take from
-        `vertex` (against the pattern's direction when `backward`)."""
+        `vertex` (against the pattern's direction when `backward`). A hot
+        path (docs/hot-paths.md): a type as the only test has its own pass."""
         direction = _REVERSED[self.direction] if backward else self.direction
         tx = self.tx
+        types = self.only_types
+        if types is not None and direction != "both":  # the common case in one pass: a type is the one test
+            edges = tx.out_edges(vertex) if direction == "out" else tx.in_edges(vertex)
+            if direction == "out":
+                pairs = [(edge, edge.dst) for edge in edges if edge.type in types]
+            else:
+                pairs = [(edge, edge.src) for edge in edges if edge.type in types]
+            self.looked_at += len(edges)
+            if self.looked_at >= CHECK_EVERY:
+                self.looked_at = 0
+                self.ctx.check()
+            return pairs
         if direction == "out":
             pairs = [(edge, edge.dst) for edge in tx.out_edges(vertex)]
         elif direction == "in":
@@ -169,6 +184,9 @@ class Walker:
         if self.looked_at >= CHECK_EVERY:
             self.looked_at = 0
             self.ctx.check()
+        if self.only_types is not None:
+            types = self.only_types
+            return [pair for pair in pairs if pair[0].type in types]
         if self.edge_check is None and not self.excluded and not self.edge_tests and not self.node_tests:
             return pairs
         return [(edge, other) for edge, other in pairs if self._step_ok(edge, other)]
