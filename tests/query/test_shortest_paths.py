@@ -191,6 +191,21 @@ def test_shortest_paths_from_one_node_to_every_other(db, graph):
         assert found == expected
 
 
+def test_shortest_paths_to_one_node_from_every_other(db, graph):
+    """The indexed end is matched first and searched from, against the
+    direction; the paths still read from the pattern's left end."""
+    g = graph.nx()
+    found = rows(db, "MATCH p = shortestPath((a)-[*]->(b:N {id: 3})) RETURN a.id, [r IN relationships(p) | r.eid]")
+    expected = {s: d for s, d in nx.single_source_shortest_path_length(g.reverse(), 3).items() if s != 3}
+    assert {s: len(eids) for s, eids in found} == expected
+    for s, eids in found:
+        check_path(graph, eids, s, 3, "out")
+    every = {}
+    for s, eids in rows(db, "MATCH p = allShortestPaths((a)-[*]->(b:N {id: 3})) RETURN a.id, [r IN relationships(p) | r.eid]"):
+        every.setdefault(s, set()).add(tuple(eids))
+    assert every == {s: expand(g, nx.all_shortest_paths(g, s, 3)) for s in expected}
+
+
 def test_all_shortest_paths_from_one_node(db, graph):
     g = graph.nx(undirected=True)
     s = graph.nodes[0]
