@@ -53,7 +53,9 @@ class Database:
         # server checks `db.users.verify`; CREATE USER & co. go to the same store.
         self.users = UserStore(path, fs)
         self.memory = MemoryLimits.of(self.config.memory_limit, self.config.query_memory_limit)
-        self.running = Running()  # the open transactions, embedded and over Bolt (SHOW TRANSACTIONS)
+        # The open transactions, embedded and over Bolt (SHOW TRANSACTIONS), and who may see them.
+        self.running = Running(users_defined=lambda: self.users.has_users,
+                               address=f"{self.config.bolt_address}:{self.config.bolt_port}")
         # LOAD CSV reads only under this directory (--import-directory), fixed when the database opens.
         self.import_directory = load_csv.import_root(self.config.import_directory)
         self._plans: OrderedDict[str, Plan] = OrderedDict()

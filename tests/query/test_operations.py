@@ -189,3 +189,23 @@ def test_visibility_rule():
     assert registry.visible_to(Client(), users_defined=True) == [a, b]  # the embedded API owns the database
     assert registry.terminate([b.id], ann, users_defined=True) == [(b.id, None, False)]
     assert registry.terminate([b.id], bob, users_defined=True) == [(b.id, b, True)]
+
+
+def test_neo4j_forms_with_yield_and_where(db):
+    tx = db.begin()
+    tx.execute("RETURN 'idle one'")
+    rows = db.execute("SHOW TRANSACTIONS YIELD transactionId, status, protocol WHERE status = 'Idle'").rows
+    assert len(rows) == 1 and rows[0][1:] == ("Idle", "embedded")
+    every = db.execute("SHOW TRANSACTIONS YIELD *")
+    assert every.columns[:10] == ["database", "transactionId", "currentQueryId", "connectionId", "clientAddress",
+                                  "username", "currentQuery", "startTime", "status", "elapsedTime"]
+    assert "metaData" in every.columns and len(every.rows) == 2
+    (running,) = db.execute("SHOW TRANSACTIONS WHERE status = 'Running'").rows
+    assert running[6] == "SHOW TRANSACTIONS WHERE status = 'Running'"
+    assert db.execute("SHOW TRANSACTIONS $ids YIELD transactionId RETURN count(*) AS n",
+                      {"ids": [rows[0][0]]}).single() == 1
+    assert db.execute("SHOW DATABASES YIELD name, aliases WHERE 'neo4j' IN aliases").rows == [
+        ("weftdb", ["memgraph", "neo4j"])]
+    assert db.execute("SHOW DATABASE elsewhere YIELD name").rows == []
+    assert db.execute("SHOW DEFAULT DATABASE YIELD name").rows == [("weftdb",)]
+    tx.rollback()

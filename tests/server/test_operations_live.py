@@ -125,3 +125,17 @@ def test_operations_statements_answer_over_bolt(driver):
         assert session.run("SHOW TRIGGERS").data() == [] and session.run("SHOW STREAMS").data() == []
         with pytest.raises(ClientError, match="is not a transaction id"):
             session.run("TERMINATE TRANSACTIONS 'x'").consume()
+
+
+def test_neo4j_forms_through_execute_query(driver):
+    with driver.session() as owner:
+        with owner.begin_transaction(metadata={"job": "nightly"}) as tx:
+            tx.run("RETURN 'yielded'").consume()
+            records, _, keys = driver.execute_query(
+                "SHOW TRANSACTIONS YIELD transactionId, metaData, protocol, clientAddress "
+                "WHERE metaData.job = 'nightly' RETURN *")
+            assert len(records) == 1 and records[0]["protocol"] == "bolt"
+            assert records[0]["clientAddress"].startswith("127.0.0.1:")
+    records, _, _ = driver.execute_query("SHOW DATABASES YIELD name, aliases, currentStatus", database_="system")
+    assert [r.data() for r in records] == [{"name": "weftdb", "aliases": ["memgraph", "neo4j"],
+                                           "currentStatus": "online"}]

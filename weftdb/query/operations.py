@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any, Callable
 from weftdb.basics import identity
 from weftdb.basics.config import FLAGS, Config
 from weftdb.basics.errors import ClientError
-from weftdb.basics.temporal import Duration
+from weftdb.basics.temporal import DateTime, Duration
 from weftdb.query import ast, running
 from weftdb.query.limits import MemoryLimits, resident_bytes
+from weftdb.query.procedures import ProcedureContext, builtin
 from weftdb.query.results import Result
 
 if TYPE_CHECKING:
@@ -126,8 +127,7 @@ DATABASE_COLUMNS = ["name", "type", "aliases", "access", "address", "role", "wri
 _NOT_PER_USER = ("default", "home")
 
 
-def _database_row(config: Config | None) -> dict[str, Any]:
-    address = f"{config.bolt_address}:{config.bolt_port}" if config is not None else ""
+def _database_row(address: str) -> dict[str, Any]:
     return {"name": identity.DATABASE, "type": "standard", "aliases": list(identity.DATABASE_ALIASES),
             "access": "read-write", "address": address, "role": "primary", "writer": True,
             "requestedStatus": "online", "currentStatus": "online", "statusMessage": "", "default": True,
@@ -141,9 +141,22 @@ def _show_databases(parts: Parts, statement: ast.AdminStatement, params) -> Resu
     columns = DATABASE_COLUMNS
     if statement.arg("which") in ("default", "home"):
         columns = [c for c in DATABASE_COLUMNS if c not in _NOT_PER_USER]
-    row = _database_row(parts.config)
+    config = parts.config
+    row = _database_row(f"{config.bolt_address}:{config.bolt_port}" if config is not None else "")
     rows = [] if name is not None and identity.database_named(name) is None else [tuple(row[c] for c in columns)]
     return Result(columns, rows, INFO)
+
+
+@builtin("weftdb.listing.databases(name :: STRING?, which :: STRING) :: (name :: STRING, type :: STRING, "
+         "aliases :: LIST<STRING>, access :: STRING, address :: STRING, role :: STRING, writer :: BOOLEAN, "
+         "requestedStatus :: STRING, currentStatus :: STRING, statusMessage :: STRING, default :: BOOLEAN, "
+         "home :: BOOLEAN, constituents :: LIST<STRING>)", listed=False,
+         description="The rows of SHOW DATABASES with YIELD or WHERE (Neo4j's).")
+def listing_databases(ctx: ProcedureContext, name: str | None, which: str) -> Any:
+    if name is not None and identity.database_named(name) is None:
+        return
+    row = _database_row(running.current_entry().registry.address)
+    yield tuple(row[c] for c in DATABASE_COLUMNS)
 
 
 def _show_database(parts: Parts, statement, params) -> Result:
@@ -153,6 +166,7 @@ def _show_database(parts: Parts, statement, params) -> Result:
 
 # -- transactions --------------------------------------------------------------------------------
 
+# Neo4j's default columns of SHOW TRANSACTIONS; YIELD * adds metaData, protocol and the current query's times.
 NEO4J_TRANSACTION_COLUMNS = ["database", "transactionId", "currentQueryId", "connectionId", "clientAddress",
                              "username", "currentQuery", "startTime", "status", "elapsedTime"]
 _NEO4J_ID = re.compile(r"^(?P<db>[A-Za-z0-9._-]+)-transaction-(?P<n>[0-9]+)$")
@@ -176,7 +190,8 @@ def _show_transactions(parts: Parts, statement: ast.AdminStatement, params) -> R
     ids = statement.arg("ids")
     if ids is not None:
         wanted = {_number(text) for text in _ids(statement, params)}
-        return Result(NEO4J_TRANSACTION_COLUMNS, [_neo4j_row(e) for e in entries if e.id in wanted], INFO)
+        rows = [_neo4j_row(e)[:len(NEO4J_TRANSACTION_COLUMNS)] for e in entries if e.id in wanted]
+        return Result(NEO4J_TRANSACTION_COLUMNS, rows, INFO)
     states = statement.arg("states")
     if states:
         entries = [e for e in entries if e.status in {_STATES[s] for s in states}]
@@ -187,13 +202,51 @@ def _show_transactions(parts: Parts, statement: ast.AdminStatement, params) -> R
 _NEO4J_STATUS = {"running": "Running", "idle": "Idle", "committing": "Committing", "terminating": "Terminated"}
 
 
+def _duration(seconds: float) -> Duration:
+    whole = int(seconds)
+    return Duration(0, 0, whole, int((seconds - whole) * 1e9))
+
+
+def _instant(monotonic: float) -> DateTime:
+    """A time.monotonic() value as the UTC DateTime it was."""
+    wall = time.time() - (time.monotonic() - monotonic)
+    return DateTime.from_native(dt.datetime.fromtimestamp(wall, dt.timezone.utc))
+
+
 def _neo4j_row(entry: running.Entry) -> tuple:
-    started = dt.datetime.fromtimestamp(entry.started, dt.timezone.utc)
-    elapsed = dt.timedelta(seconds=time.monotonic() - entry.started_monotonic)
+    """Every column of Neo4j's SHOW TRANSACTIONS that WeftDB knows, the default ones first."""
+    now = time.monotonic()
     current = entry.current
+    client = entry.client
     return (identity.DATABASE, _neo4j_id(entry), f"query-{entry.id}" if current is not None else "",
-            entry.client.connection, entry.client.address, entry.client.user, current or "", started,
-            _NEO4J_STATUS[entry.status], Duration(0, elapsed.days, elapsed.seconds, elapsed.microseconds * 1000))
+            client.connection, client.address, client.user, current or "", _instant(entry.started_monotonic),
+            _NEO4J_STATUS[entry.status], _duration(now - entry.started_monotonic),
+            dict(client.metadata), "embedded" if client.embedded else "bolt",
+            _instant(entry.current_started) if current is not None else None,
+            _duration(now - entry.current_started) if current is not None else None)
+
+
+@builtin("weftdb.listing.transactions(ids :: LIST<ANY>) :: (database :: STRING, transactionId :: STRING, "
+         "currentQueryId :: STRING, connectionId :: STRING, clientAddress :: STRING, username :: STRING, "
+         "currentQuery :: STRING, startTime :: DATETIME, status :: STRING, elapsedTime :: DURATION, "
+         "metaData :: MAP, protocol :: STRING, currentQueryStartTime :: DATETIME?, "
+         "currentQueryElapsedTime :: DURATION?)", listed=False,
+         description="The rows of SHOW TRANSACTIONS with YIELD or WHERE (Neo4j's).")
+def listing_transactions(ctx: ProcedureContext, ids: list) -> Any:
+    asking = running.current_entry()
+    registry = asking.registry
+    wanted = {_number(text) for text in _flatten(ids)}
+    for entry in registry.visible_to(asking.client, registry.users_defined()):
+        if not wanted or entry.id in wanted:
+            yield _neo4j_row(entry)
+
+
+def _flatten(values: list) -> list:
+    """Ids written one by one or as lists (`SHOW TRANSACTIONS $ids`)."""
+    out = []
+    for value in values or ():
+        out.extend(value if isinstance(value, list) else [value])
+    return out
 
 
 def _number(value: Any) -> int:

@@ -517,6 +517,15 @@ _YIELD_STAR = ("*",)  # what yield_star gives: `YIELD *`, told apart from yield 
 # listed itself) and the columns shown when no YIELD is written, as Neo4j's.
 SHOW_PROCEDURES = ("weftdb.listing.procedures", ("name", "description", "mode", "worksOnSystem"))
 SHOW_FUNCTIONS = ("weftdb.listing.functions", ("name", "category", "description"))
+# Neo4j's SHOW TRANSACTIONS and SHOW DATABASES with YIELD or WHERE (query/operations.py); written
+# alone, they are administration statements with Memgraph's columns (transactions) or Neo4j's (databases).
+SHOW_TRANSACTIONS = ("weftdb.listing.transactions", ("database", "transactionId", "currentQueryId", "connectionId",
+                                                     "clientAddress", "username", "currentQuery", "startTime",
+                                                     "status", "elapsedTime"))
+_DATABASE_COLUMNS = ("name", "type", "aliases", "access", "address", "role", "writer", "requestedStatus",
+                     "currentStatus", "statusMessage", "default", "home", "constituents")
+SHOW_DATABASES = ("weftdb.listing.databases", _DATABASE_COLUMNS)
+SHOW_DEFAULT_DATABASE = ("weftdb.listing.databases", tuple(c for c in _DATABASE_COLUMNS if c not in ("default", "home")))
 
 
 def show_query(procedure: str, args: tuple, columns: tuple[str, ...], tail) -> ast.SingleQuery:
@@ -1166,6 +1175,28 @@ class _AstBuilder:
         kind, _executable, tail = children
         procedure, columns = SHOW_FUNCTIONS
         return show_query(procedure, (ast.Literal(kind or "all"),), columns, tail)
+
+    def show_transactions_listing(self, children):
+        ids, tail = children
+        written = tuple(item if isinstance(item, ast.Parameter) else ast.Literal(item) for item in ids or ())
+        procedure, columns = SHOW_TRANSACTIONS
+        return show_query(procedure, (ast.ListLiteral(written),), columns, tail)
+
+    def _databases_listing(self, name, which, tail):
+        procedure, columns = SHOW_DATABASES if which == "all" else SHOW_DEFAULT_DATABASE
+        return show_query(procedure, (ast.Literal(name), ast.Literal(which)), columns, tail)
+
+    def show_databases_listing(self, children):
+        return self._databases_listing(None, "all", children[0])
+
+    def show_database_listing(self, children):
+        return self._databases_listing(children[0], "all", children[1])
+
+    def show_default_database_listing(self, children):
+        return self._databases_listing(None, "default", children[0])
+
+    def show_home_database_listing(self, children):
+        return self._databases_listing(None, "home", children[0])
 
     def all_functions(self, children):
         return "all"

@@ -28,7 +28,7 @@ import threading
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from weftdb.basics.errors import QueryInterrupted, TransactionError
 
@@ -93,16 +93,18 @@ class Entry:
     caller's own interrupt (a RESET, a dropped connection) is. This runs
     around every statement, so it is kept to plain fields and one lock."""
 
-    __slots__ = ("id", "client", "explicit", "started_monotonic", "queries", "current", "committing_now",
-                 "terminated", "_tx", "_caller", "_token")
+    __slots__ = ("id", "client", "explicit", "registry", "started_monotonic", "queries", "current",
+                 "current_started", "committing_now", "terminated", "_tx", "_caller", "_token")
 
-    def __init__(self, number: int, client: Client, explicit: bool):
+    def __init__(self, number: int, client: Client, explicit: bool, registry: "Running | None" = None):
         self.id = number
+        self.registry = registry
         self.client = client
         self.explicit = explicit
         self.started_monotonic = time.monotonic()
         self.queries: list[str] = []
         self.current: str | None = None
+        self.current_started = 0.0  # time.monotonic() when `current` began
         self.committing_now = False
         self.terminated = False
         self._tx: GraphTransaction | None = None  # rolled back by whoever takes it first (`_take`)
@@ -148,6 +150,7 @@ class Entry:
                 del queries[0]
             queries.append(query)
             self.current = query
+        self.current_started = time.monotonic()
         self._caller = interrupt
         return self
 
@@ -203,12 +206,14 @@ class Running:
     """The registry of a database's open transactions. A dict's single
     operations are atomic: no lock of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, users_defined: Callable[[], bool] = lambda: False, address: str = "") -> None:
         self._entries: dict[int, Entry] = {}
         self._numbers = itertools.count(1)
+        self.users_defined = users_defined  # whether the database has users (who may see what)
+        self.address = address  # where its Bolt server listens (SHOW DATABASES)
 
     def begin(self, client: Client | None = None, *, explicit: bool = False) -> Entry:
-        entry = Entry(next(self._numbers), client or EMBEDDED, explicit)
+        entry = Entry(next(self._numbers), client or EMBEDDED, explicit, self)
         self._entries[entry.id] = entry
         return entry
 
