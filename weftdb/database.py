@@ -13,7 +13,7 @@ from typing import Any
 
 from weftdb.basics import affinity
 from weftdb.basics.config import Config, ConfigError
-from weftdb.basics.errors import ClientError, ForbiddenInTransaction, TransactionError
+from weftdb.basics.errors import AccessModeError, ClientError, ForbiddenInTransaction, TransactionError
 from weftdb.basics.temporal import adopt
 from weftdb.durability.data_directory import Durability
 from weftdb.durability.files import FileSystem
@@ -106,7 +106,7 @@ class Database:
         statement = parse(query)
         self._check_open()
         if admin.runs_alone(statement):
-            return self._administer(statement, params)
+            return self._administer(statement, params, read_only=read_only)
         tx = self.storage.begin()
         current_entry().attach(tx)  # a TERMINATE TRANSACTIONS before the commit rolls it back
         result = self._run(tx, query, statement, params, timeout, interrupt, read_only, implicit=True)  # rolls back if it raises
@@ -205,9 +205,16 @@ class Database:
         with self._plans_lock:
             self._plans.clear()
 
-    def _administer(self, statement: ast.Statement, params: dict | None) -> Result:
-        result = admin.administer(admin.Parts(self.storage, self.durability, self.users, running=self.running, config=self.config), statement, params or {})
-        if isinstance(statement, admin.SCHEMA_CHANGES):
+    def _administer(self, statement: ast.Statement, params: dict | None, pending: admin.Pending | None = None,
+                    read_only: bool = False) -> Result:
+        """Run a schema or administration statement; schema and user changes wait
+        in `pending` when it is given (an explicit transaction's)."""
+        if read_only and admin.modifies_schema(statement):
+            raise AccessModeError("Schema and user changes are writes; this transaction is read-only (read access mode).")
+        parts = admin.Parts(self.storage, self.durability, self.users, running=self.running, config=self.config,
+                            pending=pending)
+        result = admin.administer(parts, statement, params or {})
+        if pending is None and isinstance(statement, admin.SCHEMA_CHANGES):
             self._forget_plans()
         return result
 
@@ -220,6 +227,7 @@ class Transaction:
         self._db = db
         self._tx = tx
         self.read_only = read_only
+        self._pending: admin.Pending | None = None  # schema and user changes, applied at commit
 
     @property
     def closed(self) -> bool:
@@ -256,22 +264,53 @@ class Transaction:
     ) -> Result:
         statement = parse(query)
         if admin.runs_alone(statement):
+            return self._administer(statement, params)
+        result = self._db._run(self._tx, query, statement, params, timeout, interrupt, self.read_only)
+        if self._pending is not None and self._tx.deltas:
+            self.rollback()
             raise ForbiddenInTransaction(
-                "Schema and administration statements cannot run inside an explicit transaction; "
-                "run them on their own (autocommit: db.execute, or session.run over Bolt)."
+                "This transaction changed the schema or the users; it cannot also write data (a transaction holds "
+                "either, as in Neo4j). It was rolled back: change the schema in a transaction of its own."
             )
-        return self._db._run(self._tx, query, statement, params, timeout, interrupt, self.read_only)
+        return result
+
+    def _administer(self, statement: ast.Statement, params: dict | None) -> Result:
+        """A schema or administration statement in this transaction: a schema or
+        user change waits for the commit, and only a transaction without data
+        writes takes one; anything else acts at once. A failure rolls back."""
+        if self._tx.closed:
+            raise TransactionError("The transaction is already closed.")
+        try:
+            if not admin.modifies_schema(statement):
+                return self._db._administer(statement, params)
+            if self._tx.deltas:
+                raise ForbiddenInTransaction(
+                    "This transaction has written data; it cannot also change the schema or the users (a transaction "
+                    "holds either, as in Neo4j). Run the statement in a transaction of its own, for instance as an "
+                    "auto-commit query."
+                )
+            if self._pending is None:
+                self._pending = admin.Pending()
+            return self._db._administer(statement, params, self._pending, self.read_only)
+        except BaseException:
+            self.rollback()
+            raise
 
     def commit(self) -> None:
+        """Commit; the schema and user changes made in the transaction take effect now."""
         self._db.placement.pin()
+        pending, self._pending = self._pending, None
         try:
             self._entry.commit(self._tx)
         finally:
             self._db.running.end(self._entry)
+        if pending is not None and pending.apply(self._db.storage):
+            self._db._forget_plans()
 
     def rollback(self) -> None:
         """Roll back; nothing to do when the transaction already ended (a
         failed statement rolls its transaction back)."""
+        self._pending = None
         self._entry.rollback()
         self._db.running.end(self._entry)
 

@@ -532,10 +532,10 @@ def test_parse_is_cached():
     "text, expected",
     [
         ("CREATE INDEX ON :L;", ast.CreateIndex("L")),
-        ("CREATE INDEX ON :L(p);", ast.CreateIndex("L", "p")),
-        ("create index on :`Per son`(`na me`)", ast.CreateIndex("Per son", "na me")),
+        ("CREATE INDEX ON :L(p);", ast.CreateIndex("L", ("p",))),
+        ("create index on :`Per son`(`na me`)", ast.CreateIndex("Per son", ("na me",))),
         ("DROP INDEX ON :L;", ast.DropIndex("L")),
-        ("DROP INDEX ON :L(p);", ast.DropIndex("L", "p")),
+        ("DROP INDEX ON :L(p);", ast.DropIndex("L", ("p",))),
         ("CREATE CONSTRAINT ON (n:L) ASSERT EXISTS (n.p);", ast.CreateConstraint("exists", "L", ("p",))),
         ("CREATE CONSTRAINT ON (n:L) ASSERT n.p IS UNIQUE;", ast.CreateConstraint("unique", "L", ("p",))),
         ("CREATE CONSTRAINT ON (n:L) ASSERT n.p, n.q IS UNIQUE;", ast.CreateConstraint("unique", "L", ("p", "q"))),

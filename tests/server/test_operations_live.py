@@ -136,6 +136,8 @@ def test_neo4j_forms_through_execute_query(driver):
                 "WHERE metaData.job = 'nightly' RETURN *")
             assert len(records) == 1 and records[0]["protocol"] == "bolt"
             assert records[0]["clientAddress"].startswith("127.0.0.1:")
+    records, _, _ = driver.execute_query("SHOW DATABASES")  # a managed transaction, as the driver's manual does it
+    assert records[0]["name"] == "weftdb" and records[0]["default"] is True
     records, _, _ = driver.execute_query("SHOW DATABASES YIELD name, aliases, currentStatus", database_="system")
     assert [r.data() for r in records] == [{"name": "weftdb", "aliases": ["memgraph", "neo4j"],
                                            "currentStatus": "online"}]

@@ -1,12 +1,18 @@
 """Administration statements: indexes and constraints, users, snapshots,
 LOCK DATA DIRECTORY, checkpoints, DUMP DATABASE and storage information.
 
-They run on their own (autocommit), as in Memgraph, and answer with
-Memgraph's column names and status texts. Each statement is one small
-function in `HANDLERS`, keyed by its AST class or its command name; a
-handler is given the `Parts` it may act on (the store, the data directory's
-durability, the users), never the whole database. A statement whose layer is
-not built says so instead of pretending.
+They answer with Memgraph's column names and status texts. Each statement
+is one small function in `HANDLERS`, keyed by its AST class or its command
+name; a handler is given the `Parts` it may act on (the store, the data
+directory's durability, the users), never the whole database. A statement
+whose layer is not built says so instead of pretending.
+
+Creating an index or constraint that exists, or dropping one that does not,
+succeeds with a notification (Memgraph's behaviour); with IF NOT EXISTS or
+IF EXISTS it succeeds silently. In an explicit transaction (Neo4j's rule:
+one that has written no data, and writes none after) the schema and user
+changes wait in `Pending` and are applied when the transaction commits;
+its rollback drops them. Every other statement acts at once.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from weftdb.basics.config import Config
-from weftdb.basics.errors import ClientError, TransactionError
+from weftdb.basics.errors import ClientError, SchemaError, TransactionError
 from weftdb.durability import checkpoint, dump
 from weftdb.durability.data_directory import Durability
-from weftdb.durability.users import UserStore
+from weftdb.durability.users import UnknownUser, UserExists, UserStore
+from weftdb.graph import schema
+from weftdb.graph.schema import Catalog, ConstraintDef, IndexDef
 from weftdb.graph.storage import Storage
-from weftdb.query import ast
+from weftdb.query import ast, schema_listing
 from weftdb.query.operations import HANDLERS as OPERATIONS
 from weftdb.query.results import Result
 from weftdb.query.running import Running
@@ -39,19 +47,59 @@ class Parts:
     users: UserStore
     running: Running | None = None  # the database's open transactions (SHOW / TERMINATE TRANSACTIONS)
     config: Config | None = None  # its flags (SHOW CONFIG)
+    pending: "Pending | None" = None  # in an explicit transaction: where its schema and user changes wait
 
 
 Handler = Callable[[Parts, Any, dict[str, Any]], Result]
 
 
 STATEMENTS = (ast.CreateIndex, ast.DropIndex, ast.CreateConstraint, ast.DropConstraint, ast.AdminStatement)
-SCHEMA_CHANGES = (ast.CreateIndex, ast.DropIndex)
+SCHEMA_CHANGES = (ast.CreateIndex, ast.DropIndex, ast.CreateConstraint, ast.DropConstraint)
 """Statements after which cached plans are stale: they chose indexes under the old schema."""
+_USER_CHANGES = ("create_user", "set_password", "drop_user")
 
 
 def runs_alone(statement: ast.Statement) -> bool:
-    """Schema and administration statements run on their own, never inside a transaction."""
+    """Schema and administration statements are not planned as queries: `administer` runs them."""
     return isinstance(statement, STATEMENTS)
+
+
+def modifies_schema(statement: ast.Statement) -> bool:
+    """Whether a statement changes the schema or the users: Neo4j's schema statements,
+    which share no transaction with data writes."""
+    return isinstance(statement, SCHEMA_CHANGES) or (
+        isinstance(statement, ast.AdminStatement) and statement.command in _USER_CHANGES)
+
+
+class Pending:
+    """The schema and user changes of an explicit transaction, applied when it
+    commits (`apply`), dropped when it rolls back. Its statements see them
+    (`catalog`): a second CREATE INDEX of the same index in the transaction
+    is told it exists."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple] = []
+        self.actions: list[Callable[[], None]] = []
+        self._catalog: Catalog | None = None
+
+    def catalog(self, storage: Storage) -> Catalog:
+        if self._catalog is None:
+            with storage.write_lock:
+                self._catalog = storage.catalog.copy()
+        return self._catalog
+
+    def add(self, storage: Storage, ops: list[tuple]) -> None:
+        catalog = self.catalog(storage)
+        for op in ops:
+            catalog.apply(op)
+        self.ops.extend(ops)
+
+    def apply(self, storage: Storage) -> bool:
+        """Apply the changes (the schema's all or none); whether the schema changed."""
+        applied = storage.apply_schema(self.ops) if self.ops else []
+        for action in self.actions:
+            action()
+        return bool(applied)
 
 
 def administer(parts: Parts, statement: ast.Statement, params: dict[str, Any]) -> Result:
@@ -59,6 +107,9 @@ def administer(parts: Parts, statement: ast.Statement, params: dict[str, Any]) -
     handler = HANDLERS.get(key)
     if handler is None:
         raise ClientError(f"{str(key).replace('_', ' ').upper()} is not available in this version of WeftDB.")
+    if parts.pending is None and isinstance(statement, SCHEMA_CHANGES):
+        with parts.storage.write_lock:  # the catalog it reads is the one it changes
+            return handler(parts, statement, params)
     return handler(parts, statement, params)
 
 
@@ -69,51 +120,147 @@ def _status(text: str) -> Result:
 # -- indexes and constraints ------------------------------------------------------------------
 
 
+_EXISTS_CODE = "Neo.ClientNotification.Schema.IndexOrConstraintAlreadyExists"
+_MISSING_CODE = "Neo.ClientNotification.Schema.IndexOrConstraintDoesNotExist"
+
+
+def _notification(code: str, title: str, description: str) -> dict[str, Any]:
+    return {"code": code, "title": title, "description": description, "severity": "INFORMATION", "category": "SCHEMA"}
+
+
+def _catalog(parts: Parts) -> Catalog:
+    """The catalog as the statement sees it: with its transaction's pending changes."""
+    return parts.pending.catalog(parts.storage) if parts.pending is not None else parts.storage.catalog
+
+
+def _change(parts: Parts, ops: list[tuple]) -> list[tuple]:
+    """Apply schema ops now, or at the commit of the statement's transaction; returns the ops that change something."""
+    if parts.pending is not None:
+        parts.pending.add(parts.storage, ops)
+        return ops
+    return parts.storage.apply_schema(ops)
+
+
+def _create(parts: Parts, definitions: list, named: bool, if_not_exists: bool, counter: str) -> Result:
+    """CREATE of index or constraint definitions (one per key for Memgraph's
+    EXISTS over several): those that exist already are notified, unless IF NOT EXISTS."""
+    catalog = _catalog(parts)
+    ops, notes = [], []
+    for definition in definitions:
+        holder = catalog.named(definition.name)
+        if holder is not None and if_not_exists:
+            continue  # Neo4j: a name in use, by anything, makes IF NOT EXISTS do nothing
+        outcome, existing = catalog.resolve(definition.op())  # raises when the name holds another definition
+        if outcome == schema.APPLY:
+            ops.append(definition.op())
+        elif not if_not_exists:
+            notes.append(_notification(_EXISTS_CODE, f"`CREATE {definition.describe(named)}` has no effect.",
+                                       f"`{existing.describe()}` already exists."))
+    applied = _change(parts, ops) if ops else []
+    for op in ops:
+        if op not in applied:  # made meanwhile by another statement
+            notes.append(_notification(_EXISTS_CODE, "The index or constraint exists already.",
+                                       f"`{_describe_op(op)}` already exists."))
+    return Result([], [], "s", {counter: len(applied)}, notifications=notes)
+
+
+def _drop(parts: Parts, names: list[str | None], what: str, missing: str, if_exists: bool, counter: str,
+          code: int) -> Result:
+    """DROP of definitions by name; None stands for one not found (`what` is
+    the statement's object, `missing` says what is not there)."""
+    found = [name for name in names if name is not None]
+    notes = []
+    if len(found) < len(names) and not if_exists:
+        notes.append(_notification(_MISSING_CODE, f"`DROP {what}` has no effect.", missing))
+    applied = _change(parts, [(code, name) for name in found]) if found else []
+    return Result([], [], "s", {counter: len(applied)}, notifications=notes)
+
+
+def _describe_op(op: tuple) -> str:
+    return (IndexDef if op[0] == schema.CREATE_INDEX else ConstraintDef).of_op(op).describe()
+
+
+def _index_shape(statement: ast.CreateIndex | ast.DropIndex) -> tuple[str, str]:
+    """(kind, entity) of an index statement, checked: Memgraph's forms have no kind but by their keys."""
+    keys = statement.properties
+    entity = schema.RELATIONSHIP if statement.relationship else schema.NODE
+    kind = statement.kind or (schema.RANGE if keys else schema.LOOKUP)
+    if kind == schema.LOOKUP and entity == schema.RELATIONSHIP:
+        raise SchemaError(f"An edge index needs a property: CREATE EDGE INDEX ON :{schema.quote(statement.label)}(property).")
+    if kind in (schema.TEXT, schema.POINT) and len(keys) > 1:
+        raise SchemaError(f"A {kind} index is over one property; a RANGE index may have several.")
+    return kind, entity
+
+
 def _create_index(parts: Parts, statement: ast.CreateIndex, params) -> Result:
-    created = parts.storage.create_index(statement.label, statement.property)
-    return Result([], [], "s", {"indexes-added": int(created)})
+    kind, entity = _index_shape(statement)
+    definition = IndexDef(statement.name or "", kind, entity, statement.label, statement.properties)
+    if statement.name is None:
+        definition = IndexDef(_catalog(parts).fresh_name(definition), kind, entity, statement.label, statement.properties)
+    return _create(parts, [definition], statement.name is not None, statement.if_not_exists, "indexes-added")
 
 
 def _drop_index(parts: Parts, statement: ast.DropIndex, params) -> Result:
-    if not parts.storage.drop_index(statement.label, statement.property):
-        target = f":{statement.label}" + (f"({statement.property})" if statement.property else "")
-        raise ClientError(f"There is no index on {target} to drop.")
-    return Result([], [], "s", {"indexes-removed": 1})
+    catalog = _catalog(parts)
+    if statement.name is not None:
+        if statement.name in catalog.constraints:
+            raise SchemaError(f"`{statement.name}` is a constraint (or the index it owns); "
+                              f"drop it with DROP CONSTRAINT {schema.quote(statement.name)}.")
+        name = statement.name if statement.name in catalog.indexes else None
+        what, missing = f"INDEX {schema.quote(statement.name)}", f"There is no index named `{statement.name}`."
+    else:
+        kind, entity = _index_shape(statement)
+        found = catalog.index_on(kind, entity, statement.label, statement.properties)
+        name = found.name if found is not None else None
+        keys = "(" + ", ".join(statement.properties) + ")" if statement.properties else ""
+        prefix = "EDGE " if statement.relationship else "POINT " if kind == schema.POINT else ""
+        what, missing = f"{prefix}INDEX ON :{statement.label}{keys}", f"There is no index on :{statement.label}{keys}."
+    return _drop(parts, [name], what, missing, statement.if_exists, "indexes-removed", schema.DROP_INDEX)
 
 
 def _create_constraint(parts: Parts, statement: ast.CreateConstraint, params) -> Result:
-    parts.storage.create_constraint(statement.kind, statement.label, statement.properties)
-    return Result([], [], "s", {"constraints-added": 1})
+    if statement.relationship:
+        raise SchemaError("Relationship property constraints are not supported; constraints hold for nodes "
+                          "with a label: FOR (n:Label) REQUIRE ... (docs/cypher.md).")
+    catalog = _catalog(parts)
+    each = [(key,) for key in statement.properties] if statement.kind == schema.EXISTS else [statement.properties]
+    if statement.name is not None and len(each) > 1:
+        raise SchemaError("A named existence constraint is over one property.")
+    definitions = []
+    for keys in each:
+        definition = ConstraintDef(statement.name or "", statement.kind, statement.label, keys)
+        if statement.name is None:
+            definition = ConstraintDef(catalog.fresh_name(definition), statement.kind, statement.label, keys)
+        definitions.append(definition)
+    return _create(parts, definitions, statement.name is not None, statement.if_not_exists, "constraints-added")
 
 
 def _drop_constraint(parts: Parts, statement: ast.DropConstraint, params) -> Result:
-    parts.storage.drop_constraint(statement.kind, statement.label, statement.properties)
-    return Result([], [], "s", {"constraints-removed": 1})
+    catalog = _catalog(parts)
+    if statement.name is not None:
+        if statement.name in catalog.indexes:
+            raise SchemaError(f"`{statement.name}` is an index; drop it with DROP INDEX {schema.quote(statement.name)}.")
+        name = statement.name if statement.name in catalog.constraints else None
+        return _drop(parts, [name], f"CONSTRAINT {schema.quote(statement.name)}",
+                     f"There is no constraint named `{statement.name}`.", statement.if_exists,
+                     "constraints-removed", schema.DROP_CONSTRAINT)
+    each = [(key,) for key in statement.properties] if statement.kind == schema.EXISTS else [statement.properties]
+    names = []
+    for keys in each:
+        found = catalog.constraint_on(statement.kind, statement.label, keys)
+        names.append(found.name if found is not None else None)
+    kind = {"exists": "existence", "unique": "uniqueness", "node_key": "node key"}[statement.kind]
+    on = f":{statement.label}({', '.join(statement.properties)})"
+    return _drop(parts, names, f"CONSTRAINT ON {on}", f"There is no {kind} constraint on {on}.", statement.if_exists,
+                  "constraints-removed", schema.DROP_CONSTRAINT)
 
 
 def _show_index_info(parts: Parts, statement, params) -> Result:
-    storage = parts.storage
-    with storage.write_lock:  # the declared indexes: not those that uniqueness constraints own
-        declared = sorted((d.keys != (), d.token, d.keys) for d in storage.catalog.indexes.values())
-    tx = storage.begin()
-    try:
-        rows = []
-        for has_key, label, keys in declared:
-            if not has_key:
-                rows.append(("label", label, None, sum(1 for _ in tx.vertices_with_label(label))))
-                continue
-            count = sum(1 for v in tx.vertices_with_label(label) if tx.get(v, keys[0]) is not None)
-            rows.append(("label+property", label, keys[0], count))
-    finally:
-        tx.commit()
-    return Result(["index type", "label", "property", "count"], rows, "s")
+    return Result(["index type", "label", "property", "count"], schema_listing.memgraph_index_rows(parts.storage), "s")
 
 
 def _show_constraint_info(parts: Parts, statement, params) -> Result:
-    constraints = parts.storage.constraints
-    rows = [("exists", label, key) for label, key in sorted(constraints.existence)]
-    rows += [("unique", label, list(keys)) for label, keys in sorted(constraints.unique)]
-    return Result(["constraint type", "label", "properties"], rows, "s")
+    return Result(["constraint type", "label", "properties"], schema_listing.memgraph_constraint_rows(parts.storage), "s")
 
 
 # -- the data directory -------------------------------------------------------------------
@@ -213,19 +360,31 @@ def _password(statement: ast.AdminStatement, params: dict[str, Any]) -> str:
     return value
 
 
+def _user_change(parts: Parts, user: str, exists: bool, action: Callable[[], None]) -> Result:
+    """Change the users now, or at the commit of the statement's transaction
+    (`exists`: whether the user must exist, checked now either way)."""
+    if parts.pending is None:
+        action()
+    else:
+        if (user in parts.users.users()) != exists:
+            raise (UnknownUser if exists else UserExists)(f"user {user!r} {'does not exist' if exists else 'already exists'}")
+        parts.pending.actions.append(action)
+    return Result([], [], "s", {"system-updates": 1})
+
+
 def _create_user(parts: Parts, statement: ast.AdminStatement, params) -> Result:
-    parts.users.create(statement.arg("user"), _password(statement, params))
-    return Result([], [], "s")
+    user, password = statement.arg("user"), _password(statement, params)
+    return _user_change(parts, user, False, lambda: parts.users.create(user, password))
 
 
 def _set_password(parts: Parts, statement: ast.AdminStatement, params) -> Result:
-    parts.users.set_password(statement.arg("user"), _password(statement, params))
-    return Result([], [], "s")
+    user, password = statement.arg("user"), _password(statement, params)
+    return _user_change(parts, user, True, lambda: parts.users.set_password(user, password))
 
 
 def _drop_user(parts: Parts, statement: ast.AdminStatement, params) -> Result:
-    parts.users.drop(statement.arg("user"))
-    return Result([], [], "s")
+    user = statement.arg("user")
+    return _user_change(parts, user, True, lambda: parts.users.drop(user))
 
 
 def _show_users(parts: Parts, statement, params) -> Result:

@@ -553,33 +553,59 @@ class Profile(Statement):
 
 @dataclass(frozen=True, slots=True)
 class CreateIndex(Statement):
-    """`CREATE INDEX ON :L;` (property None) or `CREATE INDEX ON :L(p);`"""
+    """Memgraph: `CREATE INDEX ON :L;` (a label index), `CREATE INDEX ON :L(p[, q]);`,
+    `CREATE EDGE INDEX ON :T(p);` (relationship), `CREATE POINT INDEX ON :L(p);`.
+    Neo4j: `CREATE [RANGE|TEXT|POINT] INDEX [name] [IF NOT EXISTS] FOR (n:L) ON (n.p[, n.q])`
+    or `FOR ()-[r:T]-() ON (r.p)`. `kind` is RANGE, TEXT or POINT, None for Memgraph's
+    label index (LOOKUP) and its label+property index (RANGE); `label` is the
+    relationship type when `relationship`."""
 
     label: str
-    property: str | None = None
+    properties: tuple[str, ...] = ()
+    kind: str | None = None
+    relationship: bool = False
+    name: str | None = None
+    if_not_exists: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DropIndex(Statement):
-    label: str
-    property: str | None = None
+    """Memgraph: `DROP [EDGE|POINT] INDEX ON :L[(p, ...)]`; Neo4j: `DROP INDEX name [IF EXISTS]`
+    (`name` set, `label` None)."""
+
+    label: str | None = None
+    properties: tuple[str, ...] = ()
+    kind: str | None = None
+    relationship: bool = False
+    name: str | None = None
+    if_exists: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class CreateConstraint(Statement):
     """`CREATE CONSTRAINT ON (n:L) ASSERT EXISTS (n.p);` -> kind "exists", properties ("p",)
-    `CREATE CONSTRAINT ON (n:L) ASSERT n.p, n.q IS UNIQUE;` -> kind "unique", properties ("p", "q")"""
+    `CREATE CONSTRAINT ON (n:L) ASSERT n.p, n.q IS UNIQUE;` -> kind "unique", properties ("p", "q")
+    `CREATE CONSTRAINT [name] [IF NOT EXISTS] FOR (n:L) REQUIRE n.p IS UNIQUE | IS NOT NULL
+    | (n.a, n.b) IS UNIQUE | IS NODE KEY` (kind "node_key"); `relationship` for `FOR ()-[r:T]-()`."""
 
     kind: str
     label: str
     properties: tuple[str, ...]
+    name: str | None = None
+    if_not_exists: bool = False
+    relationship: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DropConstraint(Statement):
-    kind: str
-    label: str
-    properties: tuple[str, ...]
+    """Memgraph: `DROP CONSTRAINT ON (n:L) ASSERT ...`; Neo4j: `DROP CONSTRAINT name [IF EXISTS]`
+    (`name` set, `kind` and `label` None)."""
+
+    kind: str | None
+    label: str | None
+    properties: tuple[str, ...] = ()
+    name: str | None = None
+    if_exists: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,7 +621,7 @@ class AdminStatement(Statement):
     create_user {user, password}, set_password {user, password},
     drop_user {user}, show_users
     show_version, show_build_info, show_config, show_triggers, show_streams,
-    show_database, show_databases {name, which},
+    show_database,
     show_transactions {states | ids}, terminate_transactions {ids}   (query/operations.py)
     """
 

@@ -121,10 +121,9 @@ def _show_storage_info(parts: Parts, statement, params) -> Result:
 
 # -- databases -----------------------------------------------------------------------------------
 
-# Neo4j's columns of SHOW DATABASES; SHOW DEFAULT / HOME DATABASE leave out `default` and `home`.
+# Neo4j's columns of SHOW DATABASES (a query: parser.py calls weftdb.listing.databases).
 DATABASE_COLUMNS = ["name", "type", "aliases", "access", "address", "role", "writer", "requestedStatus",
                     "currentStatus", "statusMessage", "default", "home", "constituents"]
-_NOT_PER_USER = ("default", "home")
 
 
 def _database_row(address: str) -> dict[str, Any]:
@@ -134,24 +133,11 @@ def _database_row(address: str) -> dict[str, Any]:
             "home": True, "constituents": []}
 
 
-def _show_databases(parts: Parts, statement: ast.AdminStatement, params) -> Result:
-    """Neo4j's SHOW DATABASES (a Memgraph user reading the first column gets the
-    name, as from Memgraph's); with a name, Neo4j's SHOW DATABASE name."""
-    name = statement.arg("name")
-    columns = DATABASE_COLUMNS
-    if statement.arg("which") in ("default", "home"):
-        columns = [c for c in DATABASE_COLUMNS if c not in _NOT_PER_USER]
-    config = parts.config
-    row = _database_row(f"{config.bolt_address}:{config.bolt_port}" if config is not None else "")
-    rows = [] if name is not None and identity.database_named(name) is None else [tuple(row[c] for c in columns)]
-    return Result(columns, rows, INFO)
-
-
 @builtin("weftdb.listing.databases(name :: STRING?, which :: STRING) :: (name :: STRING, type :: STRING, "
          "aliases :: LIST<STRING>, access :: STRING, address :: STRING, role :: STRING, writer :: BOOLEAN, "
          "requestedStatus :: STRING, currentStatus :: STRING, statusMessage :: STRING, default :: BOOLEAN, "
          "home :: BOOLEAN, constituents :: LIST<STRING>)", listed=False,
-         description="The rows of SHOW DATABASES with YIELD or WHERE (Neo4j's).")
+         description="The rows of SHOW DATABASES (Neo4j's).")
 def listing_databases(ctx: ProcedureContext, name: str | None, which: str) -> Any:
     if name is not None and identity.database_named(name) is None:
         return
@@ -320,7 +306,6 @@ HANDLERS: dict[str, Callable[[Any, Any, dict[str, Any]], Result]] = {
     "show_build_info": _show_build_info,
     "show_config": _show_config,
     "show_storage_info": _show_storage_info,
-    "show_databases": _show_databases,
     "show_database": _show_database,
     "show_transactions": _show_transactions,
     "terminate_transactions": _terminate_transactions,

@@ -132,6 +132,82 @@ class ScanByProperty(Operator):
                 yield out
 
 
+class ScanByProperties(Operator):
+    """Lookup in the index of `label` over several `keys`, `:label(k1, k2) = (v1, v2)`;
+    a label scan with a filter when the index has gone."""
+
+    name = "ScanAllByLabelPropertiesValue"
+
+    def __init__(self, input: Operator, slot: int, variable: str, label: str, keys: tuple, values_: tuple):
+        self.input, self.slot, self.variable = input, slot, variable
+        self.label, self.keys, self.values = label, keys, values_
+
+    def detail(self):
+        return f"{self.variable} :{self.label}({', '.join(self.keys)})"
+
+    def run(self, ctx, rows):
+        slot, label, keys, values_of = self.slot, self.label, self.keys, self.values
+        tx = ctx.tx
+        equals = values.equals
+        for row in self.input.run(ctx, rows):
+            wanted = tuple(value_of(row, ctx) for value_of in values_of)
+            if None in wanted:
+                continue
+            found = tx.vertices_with_properties(label, keys, wanted, equals)
+            if found is None:
+                found = [v for v in tx.vertices_with_label(label)
+                         if all(equals(tx.get(v, k), w) is True for k, w in zip(keys, wanted))]
+            for vertex in found:
+                out = row.copy()
+                out[slot] = vertex
+                yield out
+
+
+class ScanEdgesByProperty(Operator):
+    """Lookup in a relationship property index, `[r:TYPE {key: value}]` with no
+    node to start from: binds the relationship and the node on its `direction`
+    side, as ScanEdgeById does; the Expand after it checks the rest. Scans the
+    relationships of the type when the index has gone."""
+
+    name = "ScanEdgesByTypePropertyValue"
+
+    def __init__(self, input: Operator, rel_slot: int, slot: int, variable: str, direction: str, type_: str,
+                 keys: tuple, values_: tuple):
+        self.input, self.rel_slot, self.slot, self.variable = input, rel_slot, slot, variable
+        self.direction, self.type, self.keys, self.values = direction, type_, keys, values_
+
+    def detail(self):
+        return f"{self.variable} [:{self.type}({', '.join(self.keys)})]"
+
+    def run(self, ctx, rows):
+        rel_slot, slot, direction, type_, keys, values_of = (self.rel_slot, self.slot, self.direction, self.type,
+                                                             self.keys, self.values)
+        tx = ctx.tx
+        equals = values.equals
+        for row in self.input.run(ctx, rows):
+            wanted = tuple(value_of(row, ctx) for value_of in values_of)
+            if None in wanted:
+                continue
+            found = tx.edges_with_properties(type_, keys, wanted, equals)
+            if found is None:
+                found = [e for e in tx.scan_edges()
+                         if e.type == type_ and all(equals(tx.get(e, k), w) is True for k, w in zip(keys, wanted))]
+            for edge in found:
+                if ctx.tick():
+                    ctx.check()
+                if direction == "out":
+                    ends = (edge.src,)
+                elif direction == "in":
+                    ends = (edge.dst,)
+                else:
+                    ends = (edge.src,) if edge.src is edge.dst else (edge.src, edge.dst)
+                for vertex in ends:
+                    out = row.copy()
+                    out[rel_slot] = edge
+                    out[slot] = vertex
+                    yield out
+
+
 def _ids(value: Any, element: bool, many: bool) -> list[int]:
     """The ids a lookup asks for: `value` is an id or element id (`element`), or a
     list of them (`many`, from `IN`); what is not one matches nothing."""

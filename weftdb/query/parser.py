@@ -479,6 +479,48 @@ class _TokenTracker:
         return self.last if self.exhausted or self.previous is None else self.previous
 
 
+_YIELD_STAR = ("*",)  # what yield_star gives: `YIELD *`, told apart from yield items
+
+# SHOW PROCEDURES and SHOW FUNCTIONS: the built-in procedure each calls (not
+# listed itself) and the columns shown when no YIELD is written, as Neo4j's.
+SHOW_PROCEDURES = ("weftdb.listing.procedures", ("name", "description", "mode", "worksOnSystem"))
+SHOW_FUNCTIONS = ("weftdb.listing.functions", ("name", "category", "description"))
+# Neo4j's SHOW TRANSACTIONS with YIELD or WHERE, and SHOW DATABASES (query/operations.py): read
+# queries, so they run in any transaction. SHOW TRANSACTIONS alone is Memgraph's administration statement.
+SHOW_TRANSACTIONS = ("weftdb.listing.transactions", ("database", "transactionId", "currentQueryId", "connectionId",
+                                                     "clientAddress", "username", "currentQuery", "startTime",
+                                                     "status", "elapsedTime"))
+_DATABASE_COLUMNS = ("name", "type", "aliases", "access", "address", "role", "writer", "requestedStatus",
+                     "currentStatus", "statusMessage", "default", "home", "constituents")
+SHOW_DATABASES = ("weftdb.listing.databases", _DATABASE_COLUMNS)
+SHOW_DEFAULT_DATABASE = ("weftdb.listing.databases", tuple(c for c in _DATABASE_COLUMNS if c not in ("default", "home")))
+# Neo4j 5's default columns; YIELD * gives every column of the procedure (query/schema_listing.py).
+SHOW_INDEXES = ("weftdb.listing.indexes", ("id", "name", "state", "populationPercent", "type", "entityType",
+                                           "labelsOrTypes", "properties", "indexProvider", "owningConstraint",
+                                           "lastRead", "readCount"))
+SHOW_CONSTRAINTS = ("weftdb.listing.constraints", ("id", "name", "type", "entityType", "labelsOrTypes", "properties",
+                                                   "ownedIndex", "propertyType"))
+
+
+def show_query(procedure: str, args: tuple, columns: tuple[str, ...], tail) -> ast.SingleQuery:
+    """`SHOW ... [YIELD ... [ORDER BY] [SKIP] [LIMIT]] [WHERE ...] [RETURN ...]`
+    as the query it means: a CALL of `procedure` yielding `columns` (or what
+    YIELD names), then the WHERE and RETURN as written. So a listing is a read
+    query: it runs in any transaction and filters like any other."""
+    if tail is None or tail[0] == "where":
+        where = None if tail is None else tail[1]
+        return ast.SingleQuery((ast.Call(procedure, args, tuple((c, None) for c in columns), where),))
+    _, yields, order_by, skip, limit, where, returned = tail
+    star = yields is _YIELD_STAR
+    call = ast.Call(procedure, args, None if star else yields, None, star)
+    items = () if star else tuple(ast.ReturnItem(ast.Variable(alias or name), None, alias or name) for name, alias in yields)
+    if not order_by and skip is None and limit is None:
+        call = ast.Call(procedure, args, call.yields, where, star)
+        return ast.SingleQuery((call,) if returned is None else (call, returned))
+    ordered = ast.With(ast.Projection(items, False, star, order_by or (), skip, limit), where)
+    return ast.SingleQuery((call, ordered, returned or ast.Return(ast.Projection(items, star=star))))
+
+
 class _Labels(tuple):
     """What `node_labels` gives: the label names written, with the
     expressions of `:$(expr)` labels in `dynamic`."""
@@ -509,42 +551,6 @@ def _split_labels(labels, *between) -> tuple:
     if labels is None:
         return ((), *between, ())
     return (tuple(labels), *between, getattr(labels, "dynamic", ()))
-
-
-_YIELD_STAR = ("*",)  # what yield_star gives: `YIELD *`, told apart from yield items
-
-# SHOW PROCEDURES and SHOW FUNCTIONS: the built-in procedure each calls (not
-# listed itself) and the columns shown when no YIELD is written, as Neo4j's.
-SHOW_PROCEDURES = ("weftdb.listing.procedures", ("name", "description", "mode", "worksOnSystem"))
-SHOW_FUNCTIONS = ("weftdb.listing.functions", ("name", "category", "description"))
-# Neo4j's SHOW TRANSACTIONS and SHOW DATABASES with YIELD or WHERE (query/operations.py); written
-# alone, they are administration statements with Memgraph's columns (transactions) or Neo4j's (databases).
-SHOW_TRANSACTIONS = ("weftdb.listing.transactions", ("database", "transactionId", "currentQueryId", "connectionId",
-                                                     "clientAddress", "username", "currentQuery", "startTime",
-                                                     "status", "elapsedTime"))
-_DATABASE_COLUMNS = ("name", "type", "aliases", "access", "address", "role", "writer", "requestedStatus",
-                     "currentStatus", "statusMessage", "default", "home", "constituents")
-SHOW_DATABASES = ("weftdb.listing.databases", _DATABASE_COLUMNS)
-SHOW_DEFAULT_DATABASE = ("weftdb.listing.databases", tuple(c for c in _DATABASE_COLUMNS if c not in ("default", "home")))
-
-
-def show_query(procedure: str, args: tuple, columns: tuple[str, ...], tail) -> ast.SingleQuery:
-    """`SHOW ... [YIELD ... [ORDER BY] [SKIP] [LIMIT]] [WHERE ...] [RETURN ...]`
-    as the query it means: a CALL of `procedure` yielding `columns` (or what
-    YIELD names), then the WHERE and RETURN as written. So a listing is a read
-    query: it runs in any transaction and filters like any other."""
-    if tail is None or tail[0] == "where":
-        where = None if tail is None else tail[1]
-        return ast.SingleQuery((ast.Call(procedure, args, tuple((c, None) for c in columns), where),))
-    _, yields, order_by, skip, limit, where, returned = tail
-    star = yields is _YIELD_STAR
-    call = ast.Call(procedure, args, None if star else yields, None, star)
-    items = () if star else tuple(ast.ReturnItem(ast.Variable(alias or name), None, alias or name) for name, alias in yields)
-    if not order_by and skip is None and limit is None:
-        call = ast.Call(procedure, args, call.yields, where, star)
-        return ast.SingleQuery((call,) if returned is None else (call, returned))
-    ordered = ast.With(ast.Projection(items, False, star, order_by or (), skip, limit), where)
-    return ast.SingleQuery((call, ordered, returned or ast.Return(ast.Projection(items, star=star))))
 
 
 def _admin(command: str):
@@ -1134,10 +1140,59 @@ class _AstBuilder:
     # -- schema ------------------------------------------------------------
 
     def create_index(self, children):
-        return ast.CreateIndex(children[0], children[1])
+        kind, label, keys = children
+        kind, relationship = self._memgraph_index_kind(kind)
+        return ast.CreateIndex(label, keys or (), kind, relationship)
 
     def drop_index(self, children):
-        return ast.DropIndex(children[0], children[1])
+        kind, label, keys = children
+        kind, relationship = self._memgraph_index_kind(kind)
+        return ast.DropIndex(label, keys or (), kind, relationship)
+
+    def _memgraph_index_kind(self, kind: str | None) -> tuple[str | None, bool]:
+        """Memgraph's `CREATE [EDGE|POINT] INDEX ON ...`: (kind, relationship)."""
+        if kind is None:
+            return None, False
+        if kind.upper() in ("EDGE", "POINT"):
+            return (None, True) if kind.upper() == "EDGE" else ("POINT", False)
+        raise _fail(f"Unknown index kind {kind}: `CREATE [EDGE|POINT] INDEX ON :Label(property)`", self._tracker.position())
+
+    def create_index_for(self, children):
+        kind, name, if_not_exists, (entity, variable, label), refs, _options = children
+        if kind is not None and kind.upper() not in ("RANGE", "TEXT", "POINT"):
+            raise _fail(f"{kind.upper()} indexes are not supported; WeftDB has RANGE, TEXT and POINT property "
+                        "indexes (docs/cypher.md)", self._tracker.position())
+        if refs is None:
+            raise _fail("ON EACH [...] is the form of FULLTEXT indexes, which WeftDB does not have; "
+                        "write ON (n.property)", self._tracker.position())
+        keys = self._keys_of(variable, refs)
+        return ast.CreateIndex(label, keys, (kind or "RANGE").upper(), entity == "relationship", name,
+                               bool(if_not_exists))
+
+    def drop_index_named(self, children):
+        name, if_exists = children
+        return ast.DropIndex(name=name, if_exists=bool(if_exists))
+
+    def index_keys(self, children):
+        return tuple(children)
+
+    def index_on(self, children):
+        return tuple(children)
+
+    def index_on_each(self, children):
+        return None
+
+    def if_not_exists(self, children):
+        return True
+
+    def if_exists(self, children):
+        return True
+
+    def node_target(self, children):
+        return ("node", children[0], children[1])
+
+    def relationship_target(self, children):
+        return ("relationship", children[1], children[2])
 
     def create_constraint(self, children):
         at = self._tracker.position()
@@ -1147,19 +1202,45 @@ class _AstBuilder:
         at = self._tracker.position()
         return ast.DropConstraint(*self._constraint(children, at))
 
+    def create_constraint_for(self, children):
+        name, if_not_exists, (entity, variable, label), body, _options = children
+        kind, label, keys = self._constraint((variable, label, body), self._tracker.position())
+        return ast.CreateConstraint(kind, label, keys, name, bool(if_not_exists), entity == "relationship")
+
+    def drop_constraint_named(self, children):
+        name, if_exists = children
+        return ast.DropConstraint(None, None, (), name, bool(if_exists))
+
+    def _keys_of(self, variable: str, refs) -> tuple[str, ...]:
+        for ref_variable, key in refs:
+            if ref_variable != variable:
+                raise _fail(f"Property {ref_variable}.{key} must use the variable {variable}", self._tracker.position())
+        return tuple(key for _, key in refs)
+
     @staticmethod
     def _constraint(children, at) -> tuple[str, str, tuple[str, ...]]:
         variable, label, (kind, refs) = children
         for ref_variable, key in refs:
             if ref_variable != variable:
                 raise _fail(f"Constraint property {ref_variable}.{key} must use the variable {variable}", at)
+        if kind == "exists" and isinstance(refs, list) and len(refs) > 1:
+            raise _fail("IS NOT NULL takes one property; write one constraint per property", at)
         return kind, label, tuple(key for _, key in refs)
 
     def exists_constraint(self, children):
         return ("exists", tuple(children[1:]))
 
     def unique_constraint(self, children):
-        return ("unique", tuple(children))
+        return ("unique", children[0])
+
+    def node_key_constraint(self, children):
+        return ("node_key", children[0])
+
+    def not_null_constraint(self, children):
+        return ("exists", list(children[0]))  # a list: one property only (checked in _constraint)
+
+    def property_refs(self, children):
+        return tuple(children)
 
     def property_ref(self, children):
         return (children[0], children[1])
@@ -1197,6 +1278,43 @@ class _AstBuilder:
 
     def show_home_database_listing(self, children):
         return self._databases_listing(None, "home", children[0])
+
+    def show_indexes(self, children):
+        kind, tail = children
+        procedure, columns = SHOW_INDEXES
+        return show_query(procedure, (ast.Literal(kind or "ALL"),), columns, tail)
+
+    def show_constraints(self, children):
+        kind, tail = children
+        procedure, columns = SHOW_CONSTRAINTS
+        return show_query(procedure, (ast.Literal(kind or "ALL"),), columns, tail)
+
+    def all_indexes(self, children):
+        return "ALL"
+
+    def range_indexes(self, children):
+        return "RANGE"
+
+    def text_indexes(self, children):
+        return "TEXT"
+
+    def point_indexes(self, children):
+        return "POINT"
+
+    def lookup_indexes(self, children):
+        return "LOOKUP"
+
+    def all_constraints(self, children):
+        return "ALL"
+
+    def unique_constraints(self, children):
+        return "UNIQUE"
+
+    def key_constraints(self, children):
+        return "KEY"
+
+    def exist_constraints(self, children):
+        return "EXIST"
 
     def all_functions(self, children):
         return "all"
@@ -1238,21 +1356,10 @@ class _AstBuilder:
     show_version = _admin("show_version")
     show_build_info = _admin("show_build_info")
     show_config = _admin("show_config")
-    show_databases = _admin("show_databases")
     show_triggers = _admin("show_triggers")
     show_streams = _admin("show_streams")
 
-    def show_database(self, children):
-        """Memgraph's SHOW DATABASE (the current one), or Neo4j's SHOW DATABASE name."""
-        if children[0] is None:
-            return ast.AdminStatement("show_database")
-        return ast.AdminStatement("show_databases", (("name", children[0]),))
-
-    def show_default_database(self, children):
-        return ast.AdminStatement("show_databases", (("which", "default"),))
-
-    def show_home_database(self, children):
-        return ast.AdminStatement("show_databases", (("which", "home"),))
+    show_database = _admin("show_database")  # Memgraph's: the current database
 
     def database_name(self, children):
         value = children[0]

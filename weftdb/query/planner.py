@@ -427,24 +427,58 @@ class Planner:
             root = apply_filters(root)
         return root
 
-    def _index_candidates(self, node: ast.NodePattern, scope, bound, conjuncts):
-        """(label, key, value expr) pairs that an index could answer for this node."""
+    def _equalities(self, element: ast.NodePattern | ast.RelPattern, scope, bound, conjuncts) -> list:
+        """(key, value expr) pairs a node or relationship pattern requires, from
+        its property map and from WHERE equalities on bound values."""
         equalities = []
-        if isinstance(node.properties, ast.MapLiteral):
-            equalities += [(key, value) for key, value in node.properties.items]
-        if node.variable is not None:
+        if isinstance(element.properties, ast.MapLiteral):
+            equalities += [(key, value) for key, value in element.properties.items]
+        if element.variable is not None:
             for conjunct in conjuncts:
-                found = _equality_on(conjunct.expr, node.variable)
+                found = _equality_on(conjunct.expr, element.variable)
                 if found and not conjunct.used:
                     key, value = found
                     if key is not None and self._bound_expr(value, scope, bound):
                         equalities.append((key, value))
+        return equalities
+
+    def _index_candidates(self, node: ast.NodePattern, scope, bound, conjuncts):
+        """(label, key, value expr) pairs that an index could answer for this node."""
         return [
             (label, key, value)
-            for key, value in equalities
+            for key, value in self._equalities(node, scope, bound, conjuncts)
             for label in node.labels
             if self.indexes.has_property_index(label, key)
         ]
+
+    def _composite_candidate(self, node: ast.NodePattern, scope, bound, conjuncts):
+        """(label, keys, value exprs) of an index over several properties that can
+        answer for this node (the one over most keys), or None."""
+        if not self.indexes.composites or not node.labels:
+            return None
+        equal = dict(reversed(self._equalities(node, scope, bound, conjuncts)))  # the first value of each key
+        found = [(label, keys) for label in node.labels for keys in self.indexes.composites.get(label, {})
+                 if all(key in equal for key in keys)]
+        if not found:
+            return None
+        label, keys = max(found, key=lambda item: len(item[1]))
+        return label, keys, tuple(equal[key] for key in keys)
+
+    def _edge_index_lookup(self, part: _Part, index: int, scope, bound, conjuncts):
+        """(type, keys, value exprs) of a relationship property index that can answer
+        for relationship `index` of the part, or None."""
+        rels = part.part.rels
+        if index >= len(rels) or not self.indexes.edge_indexes:
+            return None
+        rel = rels[index]
+        if rel.var_length or len(rel.types) != 1 or part.rel_slots[index] in bound or rel.search is not None:
+            return None
+        equal = dict(reversed(self._equalities(rel, scope, bound, conjuncts)))
+        keys = [keys for keys in self.indexes.edge_indexes.get(rel.types[0], {}) if all(k in equal for k in keys)]
+        if not keys:
+            return None
+        best = max(keys, key=len)
+        return rel.types[0], best, tuple(equal[key] for key in best)
 
     def _bound_expr(self, expr, scope, bound) -> bool:
         return all(name in scope and scope[name] in bound for name in variables_in(expr))
@@ -455,13 +489,16 @@ class Planner:
             if slot in bound:
                 return index
         for index, node in enumerate(nodes):
-            if self._index_candidates(node, scope, bound, conjuncts):
+            if self._index_candidates(node, scope, bound, conjuncts) or self._composite_candidate(node, scope, bound, conjuncts):
                 return index
         for index, node in enumerate(nodes):
             if node.variable is not None and self._id_lookup(node.variable, scope, bound, conjuncts):
                 return index
         for index in range(len(part.part.rels)):
             if self._edge_lookup(part, index, scope, bound, conjuncts):
+                return index
+        for index in range(len(part.part.rels)):
+            if self._edge_index_lookup(part, index, scope, bound, conjuncts):
                 return index
         for index, node in enumerate(nodes):
             if node.labels:
@@ -478,8 +515,14 @@ class Planner:
                 root = op.NodeFilter(root, slot, name, node.labels, props)
             return root
         candidates = self._index_candidates(node, scope, bound, conjuncts)
+        composite = self._composite_candidate(node, scope, bound, conjuncts)
         labels = node.labels
-        if candidates:
+        if composite:
+            label, keys, found = composite
+            root = op.ScanByProperties(root, slot, name, label, keys, tuple(self.expr(value, scope) for value in found))
+            labels = tuple(other for other in labels if other != label)
+            self._used_equalities(node, tuple(zip(keys, found)), conjuncts)
+        elif candidates:
             label, key, value = candidates[0]
             root = op.ScanByProperty(root, slot, name, label, key, self.expr(value, scope))
             labels = tuple(other for other in labels if other != label)
@@ -496,6 +539,14 @@ class Planner:
             rel_slot = part.rel_slots[index]
             root = op.ScanEdgeById(root, rel_slot, slot, name, direction, self.expr(value, scope), element, many)
             bound.add(rel_slot)  # the Expand after it checks that one relationship
+        elif by_index := self._edge_index_lookup(part, index, scope, bound, conjuncts):
+            type_, keys, found = by_index
+            rel = part.part.rels[index]
+            rel_slot = part.rel_slots[index]
+            root = op.ScanEdgesByProperty(root, rel_slot, slot, rel.variable or "anon", rel.direction, type_, keys,
+                                          tuple(self.expr(value, scope) for value in found))
+            self._used_equalities(rel, tuple(zip(keys, found)), conjuncts)
+            bound.add(rel_slot)  # the Expand after it checks that one relationship
         elif labels:
             root = op.ScanByLabel(root, slot, name, labels[0])
             labels = labels[1:]
@@ -505,6 +556,15 @@ class Planner:
         if labels or props:
             root = op.NodeFilter(root, slot, name, labels, props)
         return root
+
+    @staticmethod
+    def _used_equalities(element: ast.NodePattern | ast.RelPattern, used: tuple, conjuncts) -> None:
+        """The index lookup tests these `key = value` WHERE conjuncts: no Filter for them."""
+        if element.variable is None:
+            return
+        for conjunct in conjuncts:
+            if not conjunct.used and _equality_on(conjunct.expr, element.variable) in used:
+                conjunct.used = True
 
     def _id_lookup(self, variable, scope, bound, conjuncts):
         """(expr, by element id, a list) for a conjunct `id(v) = expr`, `elementId(v) =

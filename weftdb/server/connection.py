@@ -364,6 +364,8 @@ class Connection:
         summary: dict[str, Any] = {"type": result.query_type, "db": name, "t_last": 0}
         if result.counters:
             summary["stats"] = dict(result.counters)
+        if result.notifications:  # the drivers read these on every Bolt version (and make GQL statuses of them)
+            summary["notifications"] = result.notifications
         if result.plan_tree is not None:  # EXPLAIN, PROFILE: the drivers' summary.plan / summary.profile
             summary["profile" if "rows" in result.plan_tree else "plan"] = result.plan_tree
         if tx is None:
