@@ -253,3 +253,19 @@ def test_exists_subquery_full_forms(friends):
 def test_subquery_expressions_cannot_write(friends):
     with pytest.raises(CypherSemanticError, match="updating"):
         friends.execute("MATCH (p:P) RETURN COUNT { MATCH (p)-->(f) CREATE (:X) }")
+
+
+def test_a_subquery_run_over_many_rows_at_once_keeps_each_rows_meaning(db):
+    # A unit subquery with a write, read after it: eager, every row sees every write.
+    assert rows(db, "UNWIND range(1, 3000) AS x CALL (x) { CREATE (:N {v: x}) } WITH x MATCH (n:N) "
+                    "WITH x, count(n) AS c RETURN min(c), max(c)") == [(3000, 3000)]
+    # Not read after: it streams in chunks, and every row passes on once.
+    assert rows(db, "UNWIND range(1, 3000) AS x CALL (x) { CREATE (:M {v: x}) } RETURN count(*), sum(x)") == [
+        (3000, 4501500)]
+    assert rows(db, "MATCH (m:M) RETURN count(m), sum(m.v)") == [(3000, 4501500)]
+    # MERGE sees the rows before it in the same chunk.
+    assert rows(db, "UNWIND range(1, 2500) AS x CALL (x) { MERGE (:K {v: x % 7}) } RETURN count(*)") == [(2500,)]
+    assert rows(db, "MATCH (k:K) RETURN count(k)") == [(7,)]
+    # A read-only subquery's rows stay grouped by the outer row, in its order.
+    assert rows(db, "UNWIND [3, 1, 2] AS x CALL (x) { UNWIND range(1, x) AS y RETURN y } RETURN x, y") == [
+        (3, 1), (3, 2), (3, 3), (1, 1), (2, 1), (2, 2)]

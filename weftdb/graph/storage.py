@@ -161,6 +161,18 @@ class Storage:
         if len(tx.deltas) >= FREEZE_AFTER:
             gc.freeze()
 
+    @staticmethod
+    def settle(tx: Transaction) -> None:
+        """Freeze, as a commit does (FREEZE_AFTER), what a long transaction has
+        made so far; the executor calls this every few thousand rows. Without
+        it a bulk load in one transaction (one LOAD CSV of a million rows) has
+        every full collection rescan everything it made, until the commit.
+        Frozen objects of a transaction that rolls back are still freed: the
+        rollback breaks their cycles, as deletion does."""
+        if len(tx.deltas) - tx.frozen >= FREEZE_AFTER:
+            tx.frozen = len(tx.deltas)
+            gc.freeze()
+
     def _publish(self, ts: int, ordered: bool = False) -> None:
         """`ordered`: the commit log made `ts` durable, and with it every earlier
         timestamp (it writes in order), so readers may see up to `ts` at once. The

@@ -34,7 +34,7 @@ NEWEST = float("inf")
 
 
 class Transaction:
-    __slots__ = ("storage", "info", "start_ts", "seq", "deltas", "abort_seq", "closed")
+    __slots__ = ("storage", "info", "start_ts", "seq", "deltas", "abort_seq", "closed", "frozen")
 
     def __init__(self, storage: "Storage", start_ts: int, seq: int):
         self.storage = storage
@@ -44,6 +44,7 @@ class Transaction:
         self.deltas: list[Delta] = []
         self.abort_seq = 0
         self.closed = False
+        self.frozen = 0  # len(deltas) when Storage.settle last froze this transaction's objects
 
     # -- end -----------------------------------------------------------------------
 

@@ -56,8 +56,10 @@ class ExecutionContext:
         self.import_directory = ""  # where LOAD CSV may read (the database's --import-directory); '' reads nothing
 
     def check(self) -> None:
-        """Stop the query when it was cancelled, is out of time or over a memory limit."""
+        """Stop the query when it was cancelled, is out of time or over a memory
+        limit; and let the storage settle what a long transaction made."""
         self.check_cancelled()
+        self.tx.storage.settle(self.tx)
         if self.memory is not None:
             self.memory.check(self.started_at)
 

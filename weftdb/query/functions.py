@@ -308,6 +308,25 @@ for _name, _convert in (("tointeger", _to_integer), ("tofloat", _to_float),
     FUNCTIONS[_name + "ornull"] = _conversion(_name + "OrNull", _convert, or_null=True)
 
 
+def _digits_to_integer(value, _general=FUNCTIONS["tointeger"]):
+    """toInteger of plain digits first, the text of a LOAD CSV field: a hot
+    path (docs/hot-paths.md); the general conversion tests the text with a
+    regular expression. 18 digits always fit in 64 bits."""
+    if type(value) is str and len(value) < 19 and value.isdigit() and value.isascii():
+        return int(value)
+    return _general(value)
+
+
+def _decimal_to_float(value, _general=FUNCTIONS["tofloat"]):
+    """toFloat of digits with at most one point first, as toInteger above."""
+    if type(value) is str and value.isascii() and value.replace(".", "", 1).isdigit():
+        return float(value)
+    return _general(value)
+
+
+FUNCTIONS["tointeger"], FUNCTIONS["tofloat"] = _digits_to_integer, _decimal_to_float
+
+
 # ---------------------------------------------------------------- numbers
 
 def _number(name: str, value) -> None:

@@ -60,9 +60,11 @@ from weftdb.basics.errors import (
     QueryTimeout,
 )
 from weftdb.query import ast, values
+from weftdb.query.expressions import find_aggregates
 from weftdb.query.load_csv import FILE, LINE
-from weftdb.query.operators import Argument, Operator, Union
+from weftdb.query.operators import Argument, CreatePattern, DynamicLabels, Operator, Union
 
+CHUNK = 1024  # rows a unit subquery that may take many at once runs over, outside IN TRANSACTIONS
 DEFAULT_BATCH = 1000  # rows per transaction of IN TRANSACTIONS without OF n ROWS, as Neo4j's
 _WRITES = (ast.Create, ast.Merge, ast.Set, ast.Remove, ast.Delete, ast.Foreach)
 _STOPS = (QueryInterrupted, QueryTimeout, MemoryLimitExceeded, QueryMemoryLimitExceeded)  # never ON ERROR's to keep
@@ -98,10 +100,10 @@ def plan_subquery_call(planner: Any, root: Operator, clause: ast.SubqueryCall, s
                 raise CypherSemanticError(f"Variable `{clause.status}` already declared.")
             status_slot = new_scope[clause.status] = planner.new_slot()
         batch = planner.expr(clause.batch, {}) if clause.batch is not None else None
-        apply = Apply(Argument(), inner, slots, unit, eager=False)
+        apply = Apply(Argument(), inner, slots, unit, eager=False, rowwise=_rowwise(clause.query, inner, unit))
         return CallInTransactions(root, apply, batch, clause.on_error, status_slot), new_scope
     eager = writes and not _streams(clauses, index)
-    return Apply(root, inner, slots, unit, eager), new_scope
+    return Apply(root, inner, slots, unit, eager, _rowwise(clause.query, inner, unit)), new_scope
 
 
 def plan_foreach(planner: Any, root: Operator, clause: ast.Foreach, scope: dict[str, int],
@@ -211,6 +213,47 @@ def _is_import(clause: ast.With) -> bool:
     )
 
 
+_ROWWISE = (ast.Match, ast.Unwind, ast.With, ast.Return, ast.Create, ast.Merge, ast.Set, ast.Remove, ast.Delete)
+
+
+def _rowwise(query: ast.Statement, root: Operator, unit: bool) -> bool:
+    """Whether one run of the subquery over many rows gives what a run per
+    row gives, so that `Apply` may run it once per batch (a bulk load's
+    `CALL (row) { CREATE ... }` then costs what the CREATE alone costs;
+    docs/hot-paths.md has the figures).
+    True for a query of clauses that treat each row on its own (no
+    aggregation, DISTINCT, ORDER BY, SKIP or LIMIT, no nested subquery) that
+    reads only, or that ends a unit subquery with its one write, when no
+    clause before that write can see a row's write: a CREATE the planner let
+    stream (`CreatePattern.streams`), or any write after clauses that read no
+    graph."""
+    if not isinstance(query, ast.SingleQuery):
+        return False
+    clauses = query.clauses
+    for clause in clauses:
+        if not isinstance(clause, _ROWWISE) or _has_subquery(clause):
+            return False
+        projection = getattr(clause, "projection", None)
+        if projection is not None and (projection.distinct or projection.order_by or projection.skip or projection.limit
+                                       or any(find_aggregates(item.expr, []) for item in projection.items)):
+            return False
+    writes = [clause for clause in clauses if isinstance(clause, _WRITES)]
+    if not writes:
+        return True
+    if not unit or len(writes) > 1 or clauses[-1] is not writes[0]:
+        return False
+    if isinstance(writes[0], ast.Create):
+        creation = root.input if isinstance(root, DynamicLabels) else root
+        return isinstance(creation, CreatePattern) and creation.streams
+    return not any(_reads_graph(clause) for clause in clauses[:-1])
+
+
+def _has_subquery(node: ast.Node) -> bool:
+    if isinstance(node, ast.SubqueryExpression):
+        return True
+    return any(_has_subquery(child) for child in ast.children(node))
+
+
 def _writes(node: ast.Node) -> bool:
     """Whether a clause or query may write: an updating clause anywhere in
     it, or a procedure call (whose mode the AST does not say)."""
@@ -257,8 +300,10 @@ class Apply(Operator):
 
     name = "Apply"
 
-    def __init__(self, input: Operator, subplan: Operator, slots: list[int], unit: bool, eager: bool):
+    def __init__(self, input: Operator, subplan: Operator, slots: list[int], unit: bool, eager: bool,
+                 rowwise: bool = False):
         self.input, self.subplan, self.slots, self.unit, self.eager = input, subplan, slots, unit, eager
+        self.rowwise = rowwise  # `_rowwise`: one run of the subplan may take many rows
 
     def children(self):
         return [self.input, self.subplan]
@@ -271,6 +316,9 @@ class Apply(Operator):
 
     def _each(self, ctx, rows):
         subplan, slots = self.subplan, self.slots
+        if self.rowwise:
+            yield from self._together(ctx, rows)
+            return
         for row in rows:
             if self.unit:
                 for _ in subplan.run(ctx, (row,)):
@@ -282,6 +330,30 @@ class Apply(Operator):
                 for slot in slots:
                     out[slot] = inner[slot]
                 yield out
+
+    def _together(self, ctx, rows):
+        """Runs of the subplan over many rows at once (`rowwise`): a read-only
+        one's rows are the outer rows extended already; a unit one runs over
+        each chunk of rows, which then pass on."""
+        if not self.unit:
+            yield from self.subplan.run(ctx, rows)
+            return
+        chunks = [rows] if type(rows) is list else _chunks(rows, CHUNK)
+        for chunk in chunks:
+            for _ in self.subplan.run(ctx, chunk):
+                pass
+            yield from chunk
+
+
+def _chunks(rows, size: int):
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 class CallInTransactions(Operator):
