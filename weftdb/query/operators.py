@@ -195,17 +195,21 @@ class ScanEdgesByProperty(Operator):
             for edge in found:
                 if ctx.tick():
                     ctx.check()
-                if direction == "out":
-                    ends = (edge.src,)
-                elif direction == "in":
-                    ends = (edge.dst,)
-                else:
-                    ends = (edge.src,) if edge.src is edge.dst else (edge.src, edge.dst)
-                for vertex in ends:
+                for vertex in _edge_ends(edge, direction):
                     out = row.copy()
                     out[rel_slot] = edge
                     out[slot] = vertex
                     yield out
+
+
+def _edge_ends(edge: Edge, direction: str) -> tuple:
+    """The node a relationship found first binds on the pattern's side: its
+    source for `out`, its target for `in`, either (each once) for both."""
+    if direction == "out":
+        return (edge.src,)
+    if direction == "in":
+        return (edge.dst,)
+    return (edge.src,) if edge.src is edge.dst else (edge.src, edge.dst)
 
 
 def _ids(value: Any, element: bool, many: bool) -> list[int]:
@@ -271,13 +275,7 @@ class ScanEdgeById(Operator):
                 edge = ctx.tx.edge_by_id(gid)
                 if edge is None:
                     continue
-                if direction == "out":
-                    ends = (edge.src,)
-                elif direction == "in":
-                    ends = (edge.dst,)
-                else:
-                    ends = (edge.src,) if edge.src is edge.dst else (edge.src, edge.dst)
-                for vertex in ends:
+                for vertex in _edge_ends(edge, direction):
                     out = row.copy()
                     out[rel_slot] = edge
                     out[slot] = vertex

@@ -146,21 +146,26 @@ class Planner:
         return plan
 
     def union(self, statement: ast.Union) -> Plan:
-        parts, part_slots, columns = [], [], None
-        for part in statement.parts:
-            root, names, slots, _ = self.single(part, op.Argument())
+        root, columns, out_slots = self.union_of([(part, None) for part in statement.parts], statement.all_flags)
+        return Plan(root, self.nslots, columns, out_slots, self.writes, True)
+
+    def union_of(self, parts: list[tuple[ast.SingleQuery, dict[str, int] | None]], all_flags: tuple):
+        """(Union operator, columns, slots) over single queries, each with the
+        scope it starts with (a subquery's imports, or None): a statement's
+        UNION and one inside CALL { } alike."""
+        roots, part_slots, columns = [], [], None
+        for part, scope in parts:
+            root, names, slots, _ = self.single(part, op.Argument(), scope)
             if columns is None:
                 columns = names
             elif names != columns:
                 raise CypherSemanticError("All sub queries in a UNION must have the same return column names.")
-            parts.append(root)
+            roots.append(root)
             part_slots.append(slots)
-        if len(set(statement.all_flags)) > 1:
+        if len(set(all_flags)) > 1:
             raise CypherSemanticError("Mixing UNION and UNION ALL is not supported.")
         out_slots = [self.new_slot() for _ in columns]
-        distinct = not statement.all_flags[0]
-        root = op.Union(parts, distinct, part_slots, out_slots)
-        return Plan(root, self.nslots, columns, out_slots, self.writes, True)
+        return op.Union(roots, not all_flags[0], part_slots, out_slots), columns, out_slots
 
     def single(self, query: ast.SingleQuery, root: op.Operator, scope: dict[str, int] | None = None):
         """`scope`: what a subquery's query starts with (the variables it imports)."""

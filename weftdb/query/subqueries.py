@@ -62,7 +62,7 @@ from weftdb.basics.errors import (
 from weftdb.query import ast, values
 from weftdb.query.expressions import find_aggregates
 from weftdb.query.load_csv import FILE, LINE
-from weftdb.query.operators import Argument, CreatePattern, DynamicLabels, Operator, Union
+from weftdb.query.operators import Argument, CreatePattern, DynamicLabels, Operator
 
 CHUNK = 1024  # rows a unit subquery that may take many at once runs over, outside IN TRANSACTIONS
 DEFAULT_BATCH = 1000  # rows per transaction of IN TRANSACTIONS without OF n ROWS, as Neo4j's
@@ -161,20 +161,7 @@ def _plan_query(planner: Any, query: ast.Statement, scope: dict[str, int], impor
         body, inner_scope = _imported(query, scope, imports)
         root, columns, slots, _ = planner.single(body, Argument(), inner_scope)
         return root, columns, slots
-    parts, part_slots, columns = [], [], None
-    for part in query.parts:
-        body, inner_scope = _imported(part, scope, imports)
-        root, names, slots, _ = planner.single(body, Argument(), inner_scope)
-        if columns is None:
-            columns = names
-        elif names != columns:
-            raise CypherSemanticError("All sub queries in a UNION must have the same return column names.")
-        parts.append(root)
-        part_slots.append(slots)
-    if len(set(query.all_flags)) > 1:
-        raise CypherSemanticError("Mixing UNION and UNION ALL is not supported.")
-    out_slots = [planner.new_slot() for _ in columns]
-    return Union(parts, not query.all_flags[0], part_slots, out_slots), columns, out_slots
+    return planner.union_of([_imported(part, scope, imports) for part in query.parts], query.all_flags)
 
 
 def _imported(query: ast.SingleQuery, scope: dict[str, int], imports: tuple[str, ...] | None):
