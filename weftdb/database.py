@@ -28,7 +28,7 @@ from weftdb.query.planner import Plan
 from weftdb.query.plans import describe
 from weftdb.query.procedures import BUILTINS, Registry
 from weftdb.query.results import Result
-from weftdb.query.running import Client, Entry, Running, current_entry
+from weftdb.query.running import Client, Entry, Running
 
 _INSPECTED = (ast.Explain, ast.Profile)  # planned afresh, never cached
 
@@ -84,33 +84,33 @@ class Database:
         who runs it (the server's connections), for SHOW TRANSACTIONS; the
         statement is listed there while it runs."""
         self._check_open()
-        entry = self.running.begin(client)
+        entry = self.running.autocommit(client, query, interrupt)
         try:
-            with entry.statement(query, interrupt) as interrupt:
-                return self._autocommit(query, params, timeout=timeout, interrupt=interrupt, **options)
+            with entry:
+                return self._autocommit(entry, query, params, timeout=timeout, **options)
         finally:
             self.running.end(entry)
 
     def _autocommit(
         self,
+        entry: Entry,
         query: str,
         params: dict[str, Any] | None = None,
         *,
         timeout: float | None = None,
-        interrupt: threading.Event | None = None,
         read_only: bool = False,
     ) -> Result:
         """Run one statement in its own transaction (autocommit): on the
-        store's transaction directly, with no `Transaction` around it.
+        store's transaction directly, with no `Transaction` around it, under
+        its registry `entry` (which is also the interrupt it runs under).
         `read_only` refuses a statement that writes (Bolt's read access mode)."""
         statement = parse(query)
-        self._check_open()
         if admin.runs_alone(statement):
             return self._administer(statement, params, read_only=read_only)
         tx = self.storage.begin()
-        current_entry().attach(tx)  # a TERMINATE TRANSACTIONS before the commit rolls it back
-        result = self._run(tx, query, statement, params, timeout, interrupt, read_only, implicit=True)  # rolls back if it raises
-        current_entry().commit(tx)
+        entry.attach(tx)  # a TERMINATE TRANSACTIONS before the commit rolls it back
+        result = self._run(tx, query, statement, params, timeout, entry, read_only, implicit=True)  # rolls back if it raises
+        entry.commit(tx)
         return result
 
     def begin(self, read_only: bool = False, client: Client | None = None) -> "Transaction":

@@ -901,6 +901,8 @@ def adopt(value):
     if kind is dict:
         changed = None
         for key, item in value.items():
+            if type(item) in _AS_IS:  # the usual parameter: no call
+                continue
             new = adopt(item)
             if new is not item:
                 if changed is None:

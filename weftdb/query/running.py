@@ -96,19 +96,21 @@ class Entry:
     __slots__ = ("id", "client", "explicit", "registry", "started_monotonic", "queries", "current",
                  "current_started", "committing_now", "terminated", "_tx", "_caller", "_token")
 
-    def __init__(self, number: int, client: Client, explicit: bool, registry: "Running | None" = None):
+    def __init__(self, number: int, client: Client, explicit: bool, registry: "Running | None" = None,
+                 query: str | None = None, interrupt: Any = None):
+        """`query`: an autocommit statement's, running from the start (what
+        `statement` would do, without the lock: nobody sees the entry yet)."""
         self.id = number
         self.registry = registry
         self.client = client
         self.explicit = explicit
-        self.started_monotonic = time.monotonic()
-        self.queries: list[str] = []
-        self.current: str | None = None
-        self.current_started = 0.0  # time.monotonic() when `current` began
+        self.started_monotonic = self.current_started = time.monotonic()  # `current_started`: when `current` began
+        self.queries: list[str] = [] if query is None else [query]
+        self.current: str | None = query
         self.committing_now = False
         self.terminated = False
         self._tx: GraphTransaction | None = None  # rolled back by whoever takes it first (`_take`)
-        self._caller: Any = None
+        self._caller: Any = interrupt
         self._token: Any = None
 
     def attach(self, tx: GraphTransaction) -> None:
@@ -213,7 +215,14 @@ class Running:
         self.address = address  # where its Bolt server listens (SHOW DATABASES)
 
     def begin(self, client: Client | None = None, *, explicit: bool = False) -> Entry:
+        """An explicit transaction's entry; its statements run in `entry.statement`."""
         entry = Entry(next(self._numbers), client or EMBEDDED, explicit, self)
+        self._entries[entry.id] = entry
+        return entry
+
+    def autocommit(self, client: Client | None, query: str, interrupt: Any) -> Entry:
+        """The entry of an autocommit statement, running already: `with` it."""
+        entry = Entry(next(self._numbers), client or EMBEDDED, False, self, query, interrupt)
         self._entries[entry.id] = entry
         return entry
 
