@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from weftdb.durability import collector, snapshot
+from weftdb.basics import collector
+from weftdb.durability import snapshot
 from weftdb.durability.files import FileSystem
 from weftdb.graph.storage import Storage
 

@@ -35,3 +35,22 @@ def test_frozen_objects_of_a_rolled_back_transaction_are_freed_without_a_collect
     gc.unfreeze()
     assert graph_objects() == before  # freed by their reference counts: the rollback broke every cycle
     assert db.execute("MATCH (n) RETURN count(n)").rows == [(0,)]
+
+
+def test_a_large_commit_builds_its_wal_record_with_the_collector_paused(tmp_path):
+    db = weftdb.open(str(tmp_path / "db"))
+    log = db.storage.commit_log
+    seen = []
+    append = log.append
+
+    def watching(*args):
+        seen.append(gc.isenabled())
+        return append(*args)
+
+    log.append = watching
+    db.execute("UNWIND range(1, $n) AS i CREATE (:N {i: i})", {"n": FREEZE_AFTER})
+    db.execute("CREATE (:N)")
+    assert seen == [False, True] and gc.isenabled()  # large: paused; small: as it was; and back on after
+    db.close()
+    with weftdb.open(str(tmp_path / "db")) as again:
+        assert again.execute("MATCH (n:N) RETURN count(n)").rows == [(FREEZE_AFTER + 1,)]

@@ -27,8 +27,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
+from weftdb.basics import collector
 from weftdb.basics.errors import RecoveryError
-from weftdb.durability import collector, snapshot
+from weftdb.durability import snapshot
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotDamaged, SnapshotReader
 from weftdb.durability.wal_reader import SegmentTail, WalReader, check_order

@@ -38,8 +38,8 @@ from datetime import datetime, timezone
 from itertools import islice
 from typing import Any, Iterator
 
+from weftdb.basics import collector
 from weftdb.basics.errors import SchemaError
-from weftdb.durability import collector
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotInfo, SnapshotReader, write_snapshot
 from weftdb.graph import schema as schema_defs

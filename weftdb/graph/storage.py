@@ -28,6 +28,7 @@ from collections import deque
 from operator import itemgetter
 from typing import Any, Iterator, Protocol
 
+from weftdb.basics import collector
 from weftdb.basics.errors import TransactionError
 from weftdb.graph import redo, schema
 from weftdb.graph.constraints import Constraints
@@ -142,7 +143,13 @@ class Storage:
             if constraints.active:
                 constraints.check(tx.touched_vertices(), tx.newest, tx.view)
             ts = self.last_commit_ts + 1
-            ticket = log.append(ts, time.time_ns() // 1000, redo.ops_of(tx.deltas)) if log is not None else None
+            if log is None:
+                ticket = None
+            elif len(tx.deltas) < FREEZE_AFTER:
+                ticket = log.append(ts, time.time_ns() // 1000, redo.ops_of(tx.deltas))
+            else:  # a large record: its tuples would reach the oldest generation and cost full collections
+                with collector.paused():
+                    ticket = log.append(ts, time.time_ns() // 1000, redo.ops_of(tx.deltas))
             self.last_commit_ts = ts
             tx.info.commit_ts = ts
             self._active.pop(tx.seq, None)
