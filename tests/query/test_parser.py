@@ -1,6 +1,9 @@
 """The Cypher parser: each construct gives the AST the planner expects, errors
 point at the right place, and everything Memgraph's DUMP DATABASE writes parses."""
 
+import subprocess
+import sys
+
 import pytest
 
 from weftdb.basics.errors import CypherSyntaxError
@@ -750,3 +753,12 @@ def test_parse_is_thread_safe():
 def test_two_statements_are_refused():
     with pytest.raises(CypherSyntaxError):
         parse("RETURN 1; RETURN 2")
+
+
+def test_importing_weftdb_does_not_build_the_grammar():
+    # `weftdb --help` and the other commands pay for the grammar only when they parse (about half a second).
+    code = ("import weftdb, weftdb.query.parser as p; "
+            "assert p._lark.cache_info().currsize == 0, 'built at import'; "
+            "assert weftdb.open().execute('CALL db.labels()').rows == []")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -237,8 +237,27 @@ def _unquote(name: str) -> str:
     return name[1:-1] if name.startswith("`") else name
 
 
+_WORDS = {"null": None, "true": True, "false": False}
+_SIMPLE_STRING = re.compile(r"'[^'\\]*'|\"[^\"\\]*\"")
+_INTEGER = re.compile(r"-?\d{1,18}")
+
+
 def _constant(text: str) -> Any:
-    """The value of a default written as a Cypher literal (`1`, `'a'`, `{}`, `[1, 2]`, `null`)."""
+    """The value of a default written as a Cypher literal (`1`, `'a'`, `{}`,
+    `[1, 2]`, `null`). The usual ones (null, true, false, an integer, a string
+    without escapes, `{}`, `[]`) are read here rather than by the Cypher
+    parser: the built-in procedures' signatures are read when weftdb is
+    imported, and the parser's grammar, built at its first use, costs about
+    half a second that `weftdb --help` would pay."""
+    word = text.strip()
+    if word.lower() in _WORDS:
+        return _WORDS[word.lower()]
+    if _INTEGER.fullmatch(word):
+        return int(word)
+    if _SIMPLE_STRING.fullmatch(word):
+        return word[1:-1]
+    if word in ("{}", "[]"):
+        return {} if word == "{}" else []
     from weftdb.query import ast
     from weftdb.query.parser import parse
 
