@@ -154,11 +154,13 @@ def _write(ctx: ProcedureContext, change) -> None:
         raise ImmutableObjectError(str(error)) from None
 
 
-class Vertex:
+class _GraphObject:
+    """What mgp's Vertex and Edge share: the WeftDB object and the procedure's context."""
+
     __slots__ = ("_object", "_ctx")
 
-    def __init__(self, vertex, ctx: ProcedureContext):
-        self._object, self._ctx = vertex, ctx
+    def __init__(self, obj, ctx: ProcedureContext):
+        self._object, self._ctx = obj, ctx
 
     def is_valid(self) -> bool:
         return True
@@ -169,6 +171,10 @@ class Vertex:
     @property
     def id(self) -> int:
         return self._object.gid
+
+
+class Vertex(_GraphObject):
+    __slots__ = ()
 
     @property
     def labels(self) -> tuple[Label, ...]:
@@ -202,21 +208,8 @@ class Vertex:
         return f"Vertex({self.id})"
 
 
-class Edge:
-    __slots__ = ("_object", "_ctx")
-
-    def __init__(self, edge, ctx: ProcedureContext):
-        self._object, self._ctx = edge, ctx
-
-    def is_valid(self) -> bool:
-        return True
-
-    def underlying_graph_is_mutable(self) -> bool:
-        return bool(self._ctx.procedure and self._ctx.procedure.writes)
-
-    @property
-    def id(self) -> int:
-        return self._object.gid
+class Edge(_GraphObject):
+    __slots__ = ()
 
     @property
     def type(self) -> EdgeType:
