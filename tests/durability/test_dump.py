@@ -299,6 +299,20 @@ def test_the_dump_example_in_docs_backup_md_is_what_dump_gives():
     assert "".join(row[0] + "\n" for row in result) == shown
 
 
+def _wal_has_a_commit(directory) -> bool:
+    """Whether a segment in `directory` begins with a valid record (read as recovery reads it)."""
+    from weftdb.durability.files import FileSystem
+    from weftdb.durability.wal_reader import WalReader, first_commit_ts
+
+    if not directory.is_dir():
+        return False
+    fs = FileSystem()
+    try:
+        return any(first_commit_ts(fs, segment) is not None for segment in WalReader(fs, str(directory)).segments())
+    except (OSError, weftdb.Error):  # a segment being created
+        return False
+
+
 def test_ctrl_c_stops_an_import_between_rows_and_says_how_to_go_on(tmp_path):
     import re
     import signal
@@ -312,10 +326,10 @@ def test_ctrl_c_stops_an_import_between_rows_and_says_how_to_go_on(tmp_path):
     data = tmp_path / "db"
     command = [sys.executable, "-m", "weftdb", "import", str(script), "--data-directory", str(data), "--batch-size", "200"]
     importing = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30  # until the database is open (starting Python is slow on a loaded machine)
-    while time.monotonic() < deadline and not ((data / ".lock").exists() and (data / ".lock").read_text().strip()):
-        time.sleep(0.05)
-    time.sleep(0.8)
+    deadline = time.monotonic() + 60  # until a first batch is in the WAL (starting Python is slow on a loaded machine)
+    while time.monotonic() < deadline and not _wal_has_a_commit(data / "wal"):
+        time.sleep(0.02)
+    time.sleep(0.3)
     importing.send_signal(signal.SIGINT)
     _, stderr = importing.communicate(timeout=60)
     assert importing.returncode == 1, stderr
