@@ -243,9 +243,11 @@ async def _serve_until_signal(db: Database, config: Config) -> None:
 def serve(config: Config) -> None:
     """Run the Bolt server for the database in `config.data_directory` until SIGTERM/SIGINT."""
     from weftdb.database import Database  # here, not at the top: importing the server must not load the engine
+    from weftdb.query.parser import parse
 
     configure_logging(config)
     db = Database(config.data_directory, config)
+    parse("RETURN 1")  # builds the Cypher grammar (about a second) now, not at the first client's query
     try:
         asyncio.run(_serve_until_signal(db, config))
     finally:
