@@ -243,11 +243,14 @@ def agreement(answers: dict[str, dict[str, list[Any]]]) -> dict[str, bool]:
     return {name: all(same(got[k], reference[k]) for k in got) for name, got in answers.items()}
 
 
-def versions() -> dict[str, str]:
+def versions(packages: tuple[tuple[str, str], ...] = (("WeftDB", "weftdb"), ("Kùzu", "kuzu")),
+             sqlite: bool = True) -> dict[str, str]:
+    """The versions of the engines a bench ran (name: package), those installed;
+    every bench's JSON records them."""
     from importlib.metadata import PackageNotFoundError, version
 
-    found = {"SQLite": sqlite3.sqlite_version}
-    for name, package in (("WeftDB", "weftdb"), ("Kùzu", "kuzu")):
+    found = {"SQLite": sqlite3.sqlite_version} if sqlite else {}
+    for name, package in packages:
         try:
             found[name] = version(package)
         except PackageNotFoundError:

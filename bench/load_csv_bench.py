@@ -47,7 +47,7 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine_bench import BATCH, CREATE_KNOWS, CREATE_PERSONS, make_data  # noqa: E402
+from engine_bench import BATCH, CREATE_KNOWS, CREATE_PERSONS, make_data, versions  # noqa: E402
 
 LOAD_PERSONS = "CREATE (:Person {id: toInteger(r.id), name: r.name, age: toInteger(r.age)})"
 LOAD_KNOWS = "MATCH (a:Person {id: toInteger(r.a)}), (b:Person {id: toInteger(r.b)}) CREATE (a)-[:KNOWS]->(b)"
@@ -305,7 +305,7 @@ def main() -> int:
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
                     "load_average": os.getloadavg()},
-        "versions": _versions(),
+        "versions": versions(),
         "results": results,
         "ratios": ratios,
         "checks": checks,
@@ -314,19 +314,6 @@ def main() -> int:
     args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {args.output}")
     return 0 if agree else 1
-
-
-def _versions() -> dict[str, str]:
-    import sqlite3
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"SQLite": sqlite3.sqlite_version}
-    for name, package in (("WeftDB", "weftdb"), ("Kùzu", "kuzu")):
-        try:
-            found[name] = version(package)
-        except PackageNotFoundError:
-            pass
-    return found
 
 
 if __name__ == "__main__":

@@ -47,6 +47,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from engine_bench import versions  # noqa: E402
+
 NODES = 100_000
 EDGES = 1_000_000
 BATCH = 10_000
@@ -221,18 +225,6 @@ def check(answers: dict[str, dict[str, list[Any]]], pairs: list[tuple[int, int]]
     return wrong
 
 
-def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name, package in (("WeftDB", "weftdb"), ("networkx", "networkx"), ("Kùzu", "kuzu")):
-        try:
-            found[name] = version(package)
-        except PackageNotFoundError:
-            pass
-    return found
-
-
 def print_table(results: dict[str, dict[str, float]], loads: dict[str, float]) -> None:
     workloads = list(dict.fromkeys(w for got in results.values() for w in got))
     names = list(results)
@@ -306,7 +298,7 @@ def main() -> int:
         "sizes": {"nodes": data["nodes"], "edges": len(data["edges"]), "pairs": len(pairs)},
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
-        "versions": versions(),
+        "versions": versions((("WeftDB", "weftdb"), ("networkx", "networkx"), ("Kùzu", "kuzu")), sqlite=False),
         "units": {"results": "queries/s", "load_seconds": "s"},
         "results": results,
         "ratios": ratios,
