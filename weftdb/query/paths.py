@@ -264,7 +264,8 @@ def _bound_edges(row: list, slots: tuple[int, ...]) -> set:
 
 def _edges_to(parents: dict, vertex) -> list[Edge]:
     """The relationships from the search's root to `vertex`, following one
-    parent pointer (edge, previous) per vertex."""
+    parent pointer (edge, previous) per vertex, or per (vertex, depth) state
+    in the searches that keep states."""
     edges = []
     step = parents[vertex]
     while step is not None:
@@ -349,7 +350,8 @@ def bfs(walker: Walker, start: Vertex, min_hops: int, max_hops: int | None) -> I
         frontier = reached
 
 
-def _path_builder(start: Vertex, parents: dict, vertex: Vertex, edge: Edge) -> Callable[[], GraphPath]:
+def _path_builder(start: Vertex, parents: dict, vertex, edge: Edge) -> Callable[[], GraphPath]:
+    """The path to `vertex` (or (vertex, depth) state) and on over `edge`, built only when asked for."""
     return lambda: _path(start, _edges_to(parents, vertex) + [edge])
 
 
@@ -489,7 +491,7 @@ def dijkstra(walker: Walker, start: Vertex, max_hops: int | None, target: Vertex
         parents[state] = None if edge is None else (edge, parent)
         if vertex not in handed_out and (target is None or vertex is target):
             handed_out.add(vertex)
-            yield vertex, _state_edges(parents, state), weight
+            yield vertex, _edges_to(parents, state), weight
             if target is not None:
                 return
         if keyed and depth >= max_hops:
@@ -499,25 +501,10 @@ def dijkstra(walker: Walker, start: Vertex, max_hops: int | None, target: Vertex
             next_state = (other, depth + 1) if keyed else other
             if next_state in parents or best.get(next_state, total + 1) <= total:
                 continue
-            if lam is not None and not walker.passes(step, other, _state_path_builder(start, parents, state, step), total):
+            if lam is not None and not walker.passes(step, other, _path_builder(start, parents, state, step), total):
                 continue
             best[next_state] = total
             heapq.heappush(heap, (total, depth + 1, next(tie), other, step, state))
-
-
-def _state_edges(parents: dict, state) -> list[Edge]:
-    edges = []
-    step = parents[state]
-    while step is not None:
-        edge, state = step
-        edges.append(edge)
-        step = parents[state]
-    edges.reverse()
-    return edges
-
-
-def _state_path_builder(start: Vertex, parents: dict, state, edge: Edge) -> Callable[[], GraphPath]:
-    return lambda: _path(start, _state_edges(parents, state) + [edge])
 
 
 def dijkstra_between(walker: Walker, src: Vertex, dst: Vertex) -> Iterator[tuple[list[Edge], Any]]:
