@@ -12,19 +12,15 @@ from neo4j.exceptions import ClientError
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "server"))
 
-from bolt_servers import start  # noqa: E402
+from bolt_servers import serving  # noqa: E402
 
 import weftdb  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def server():
-    db = weftdb.open()
-    server = start(db)
-    server.db = db
-    yield server
-    server.stop()
-    db.close()
+    with serving(weftdb.open()) as server:
+        yield server
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from neo4j.exceptions import ClientError
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "server"))
 
-from bolt_servers import start  # noqa: E402
+from bolt_servers import serving  # noqa: E402
 
 import weftdb  # noqa: E402
 
@@ -24,11 +24,8 @@ def driver():
                "(a)-[:ROAD {km: 480}]->(t:City {name: 'Trondheim'}), (b)-[:ROAD {km: 700}]->(t)")
     db.execute("UNWIND range(1, 9) AS i CREATE (:K {id: i})")
     db.execute("MATCH (a:K), (b:K) WHERE a.id < b.id CREATE (a)-[:R]->(b)")
-    server = start(db)
-    with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{server.port}", auth=None) as driver:
+    with serving(db) as server, neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{server.port}", auth=None) as driver:
         yield driver
-    server.stop()
-    db.close()
 
 
 def test_shortest_path_is_a_path(driver):

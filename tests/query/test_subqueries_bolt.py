@@ -12,7 +12,7 @@ from neo4j.exceptions import ClientError, DatabaseError
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "server"))
 
-from bolt_servers import start  # noqa: E402
+from bolt_servers import serving  # noqa: E402
 
 import weftdb  # noqa: E402
 
@@ -26,12 +26,9 @@ def imports(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def driver(imports):
-    db = weftdb.open(import_directory=str(imports))
-    server = start(db)
-    with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{server.port}", auth=None) as driver:
+    with serving(weftdb.open(import_directory=str(imports))) as server, \
+            neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{server.port}", auth=None) as driver:
         yield driver
-    server.stop()
-    db.close()
 
 
 @pytest.fixture

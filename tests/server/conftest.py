@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bolt_servers import start  # noqa: E402
+from bolt_servers import serving, start  # noqa: E402
 from fakes import FakeDatabase  # noqa: E402
 
 import weftdb  # noqa: E402
@@ -17,12 +17,8 @@ import weftdb  # noqa: E402
 
 @pytest.fixture(scope="module")
 def engine_server():
-    db = weftdb.open()
-    server = start(db)
-    server.db = db
-    yield server
-    server.stop()
-    db.close()
+    with serving(weftdb.open()) as server:
+        yield server
 
 
 @pytest.fixture
