@@ -4,6 +4,7 @@ linenumber() and file(), and that rows stream."""
 
 import bz2
 import gzip
+import io
 import os
 import subprocess
 import sys
@@ -194,6 +195,48 @@ def test_quoted_fields_span_lines_and_linenumber_is_where_a_row_starts(db, impor
     (imports / "multi.csv").write_text('k,v\n1,"two\nlines"\n2,""""\n\n3,x\n')
     got = rows(db, "LOAD CSV WITH HEADERS FROM 'multi.csv' AS row RETURN row.k, row.v, linenumber()")
     assert got == [("1", "two\nlines", 2), ("2", '"', 4), ("3", "x", 6)]  # line 5 is blank
+
+
+def test_records_are_the_csv_modules_on_random_text(tmp_path):
+    """The reader splits a line without a quote itself and gives the rest to
+    the csv module: on any text, the records, their lines and which records
+    are bad are those the csv module alone gives (Memgraph's form, where
+    fields stay text); Neo4j's form differs only in empty fields made null,
+    all of them where nothing is quoted."""
+    import csv
+    import random
+
+    from weftdb.query import load_csv
+
+    rng = random.Random(20261206)
+    pieces = ["a", "bc", ",", '"', '""', "\n", "\r\n", "\r", " ", "7", "é"]
+    path = tmp_path / "random.csv"
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 24)))
+        path.write_bytes(text.encode())
+        expected, reader = [], csv.reader(io.StringIO(text, newline=""), strict=True)
+        try:
+            line = 0
+            for fields in reader:
+                if fields:
+                    expected.append((line + 1, fields))
+                line = reader.line_num
+        except csv.Error:
+            expected.append("bad")
+        got = []
+        try:
+            got.extend(load_csv.read_rows(str(path), "random.csv", load_csv.Options(empty_is_null=False)))
+        except LoadCsvError:
+            got.append("bad")
+        assert got == expected, text
+        if "bad" not in got:
+            nulled = list(load_csv.read_rows(str(path), "random.csv", load_csv.Options()))
+            assert [line for line, _ in nulled] == [line for line, _ in got]
+            for (_, text_fields), (_, fields) in zip(got, nulled):
+                if '"' not in text:  # nothing quoted: every empty field is null
+                    assert fields == [field or None for field in text_fields]
+                else:
+                    assert all(n == f or (f == "" and n is None) for f, n in zip(text_fields, fields, strict=True))
 
 
 def test_syntax_of_both_forms(db):
