@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from weftdb.basics import affinity
+from weftdb.basics import affinity, storage_modes
 from weftdb.basics.config import Config, ConfigError
 from weftdb.basics.errors import AccessModeError, ClientError, ForbiddenInTransaction, TransactionError
 from weftdb.basics.temporal import adopt
@@ -46,6 +46,9 @@ class Database:
         self.durability: Durability | None = None
         if path is None:
             self.storage = Storage()
+            if self.config.storage_mode:
+                storage_modes.check_available(self.config.storage_mode, "--storage-mode")
+                self.storage.switch_mode(self.config.storage_mode)
         else:
             self.durability = Durability.open(path, self.config, fs=fs)
             self.storage = self.durability.storage

@@ -4,6 +4,7 @@ database as it was at one commit timestamp."""
 
 import os
 import sys
+from contextlib import contextmanager
 
 import pytest
 
@@ -58,6 +59,14 @@ class _Pinned:
         tx = self._storage.begin()
         tx.start_ts = self._ts
         return tx
+
+    @contextmanager
+    def reading(self):
+        tx = self.begin()
+        try:
+            yield tx
+        finally:
+            tx.commit()
 
     def __getattr__(self, name):
         return getattr(self._storage, name)

@@ -274,6 +274,7 @@ def test_cached_plan_follows_index_changes(db):
     assert rows(db, query, {"v": 1}) == [(1,)]
 
 
+@pytest.mark.versions
 def test_index_lookups_respect_transaction_visibility(db):
     db.execute("CREATE INDEX ON :L(p)")
     db.execute("UNWIND range(1, 3) AS i CREATE (:L {p: i})")

@@ -184,6 +184,7 @@ def test_relationship_index_is_used_from_the_map_and_from_where(sdb):
     assert value(sdb, "MATCH ()-[r:KNOWS {since: 2020.0}]->() RETURN count(r)") == 2  # Cypher equality
 
 
+@pytest.mark.versions
 def test_relationship_index_follows_writes_and_visibility(sdb):
     sdb.execute("CREATE INDEX FOR ()-[r:R]-() ON (r.k)")
     sdb.execute("CREATE (:N)-[:R {k: 1}]->(:N), (:N)-[:R {k: 2}]->(:N), (:N)-[:R]->(:N)")

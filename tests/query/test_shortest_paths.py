@@ -560,6 +560,7 @@ def test_explain_names_the_search(line):
     assert any("WeightedShortestPath" in step for step in plan)
 
 
+@pytest.mark.versions
 def test_snapshot_isolation(line):
     reader = line.begin()
     assert reader.execute("MATCH p = shortestPath((a:L {id: 1})-[*]->(b:L {id: 3})) RETURN length(p)").single() == 2

@@ -165,6 +165,7 @@ def test_concurrent_transactions_are_accepted_and_run_in_turn(db):
     assert result.counters["nodes-created"] == 9
 
 
+@pytest.mark.versions
 def test_in_transactions_commits_while_another_transaction_holds_a_node(db):
     db.execute("CREATE (:Held {v: 0})")
     with db.transaction() as other:

@@ -338,6 +338,7 @@ def test_reading_a_deleted_relationship(db):
     assert rows(db, "MATCH ()-[r]->() DELETE r RETURN type(r)") == [("T",)]  # TCK Return2 [14]
 
 
+@pytest.mark.versions
 def test_deleted_by_another_transaction_is_still_readable_in_its_snapshot(db):
     db.execute("CREATE (:A {v: 1})")
     reader = db.begin()

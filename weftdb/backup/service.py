@@ -210,7 +210,7 @@ class BackupService:
             protocol.send(conn, {"type": "error", "message": f"the backup ends at commit timestamp {since}, after this database's last one ({durability.storage.visible_ts}): it is not a backup of this history"})
             return
         if durability.wal is None and since < durability.storage.visible_ts:
-            protocol.send(conn, {"type": "unavailable", "message": "the source runs without a WAL (--storage-wal-enabled=false)"})
+            protocol.send(conn, {"type": "unavailable", "message": durability.no_wal_reason})
             return
         try:
             sent = self._send_records(conn, since)

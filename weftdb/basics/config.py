@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from weftdb.basics import identity
+from weftdb.basics import identity, storage_modes
 from weftdb.basics.affinity import parse as _parse_cpu_affinity
 from weftdb.basics.errors import ClientError
 
@@ -63,6 +63,8 @@ class Flag:
     def check(self, value: Any) -> Any:
         """`value` if it is in range, else ValueError saying what is allowed."""
         if self.choices:
+            if value == self.default:  # "" where unset means "as before" (--storage-mode)
+                return value
             if str(value).upper() not in self.choices:
                 raise ValueError(f"expected one of {self.range_text}, got {value!r}")
             return str(value).upper()
@@ -104,6 +106,14 @@ FLAGS: tuple[Flag, ...] = (
         True,
         "Recover the data in the data directory at startup.",
         aliases=("data-recovery-on-startup",),
+    ),
+    Flag(
+        "storage-mode",
+        str,
+        "",
+        "The storage mode to start in: IN_MEMORY_TRANSACTIONAL or IN_MEMORY_ANALYTICAL (no WAL, writes in place; "
+        "docs/storage-modes.md). Unset: the mode the data directory was left in, IN_MEMORY_TRANSACTIONAL for a new one.",
+        choices=storage_modes.ALL,
     ),
     Flag("storage-gc-cycle-sec", int, 30, "Accepted for Memgraph flag files; WeftDB collects old versions at every commit, so it has no effect.", minimum=0),
     Flag(

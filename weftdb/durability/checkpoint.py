@@ -73,7 +73,8 @@ STATUS_COLUMNS = ["in_progress", "started_at", "commit_timestamp"]
 def create(durability: Durability) -> dict[str, Any]:
     """Enter checkpoint mode; returns the manifest written. One checkpoint at a time."""
     if durability.wal is None:
-        raise ClientError("CHECKPOINT CREATE needs the WAL (--storage-wal-enabled=true): without it the files do not hold the latest commits.")
+        raise ClientError(f"CHECKPOINT CREATE needs the WAL, and {durability.no_wal_reason}: without it the files do not "
+                          "hold the latest commits. CREATE SNAPSHOT writes them all.")
     if not durability.retention.pause(REASON):
         started = (_read_manifest(durability.fs, durability.layout, quiet=True) or {}).get("created")
         raise ClientError(f"A checkpoint is already in flight (since {started}); run CHECKPOINT RELEASE first.")

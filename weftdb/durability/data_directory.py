@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from weftdb.basics import storage_modes
 from weftdb.basics.config import Config, ConfigError
 from weftdb.basics.errors import ClientError, DurabilityError, SnapshotFailed
-from weftdb.durability import checkpoint, snapshot, swap, wal
+from weftdb.durability import checkpoint, snapshot, storage_mode, swap, wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.layout import BACKUP_MANIFEST, DATA_DIRECTORIES, Layout, is_temporary, stamp
 from weftdb.durability.process_lock import ProcessLock, lock_process
@@ -29,7 +30,7 @@ from weftdb.durability.recovery import Recovered, recover
 from weftdb.durability.retention import Retention
 from weftdb.durability.wal_reader import SegmentTail, truncate_tail
 from weftdb.durability.wal_writer import WalWriter
-from weftdb.graph.storage import Storage
+from weftdb.graph.storage import SWITCH_RULE, Storage
 
 log = logging.getLogger("weftdb.durability")
 
@@ -60,6 +61,7 @@ class Durability:
         self._timer: threading.Thread | None = None
         self.next_snapshot_at: float | None = None
         self.recovered: Recovered | None = None
+        self._logged_to = 0  # the last commit the WAL or a snapshot holds, when in IN_MEMORY_ANALYTICAL
 
     # -- opening and closing -------------------------------------------------------------
 
@@ -85,15 +87,15 @@ class Durability:
                 recovered, storage, db_uuid = None, Storage(), uuid.uuid4().bytes
             self = cls(layout, config, fs, storage, db_uuid, process_lock)
             self.recovered = recovered
-            if config.storage_wal_enabled:
-                self.wal = WalWriter(
-                    fs,
-                    layout.wal,
-                    db_uuid,
-                    config.storage_wal_file_size_kib * 1024,
-                    config.storage_wal_file_flush_every_n_tx,
-                )
-                storage.commit_log = self
+            kept = storage_mode.read(fs, layout, db_uuid)
+            mode = config.storage_mode or kept
+            storage_modes.check_available(mode, "--storage-mode" if config.storage_mode else layout.storage_mode)
+            if mode != kept:
+                storage_mode.write(fs, layout, db_uuid, mode)
+            storage.switch_mode(mode)
+            self._logged_to = storage.last_commit_ts
+            if mode == storage_modes.TRANSACTIONAL:
+                self._start_wal()
             if after_open is not None:
                 after_open()
             self._start_timer()
@@ -101,6 +103,56 @@ class Durability:
         except BaseException:
             process_lock.release()
             raise
+
+    def _start_wal(self) -> None:
+        """Make the WAL the store's commit log (unless --storage-wal-enabled=false)."""
+        if not self.config.storage_wal_enabled:
+            return
+        self.wal = WalWriter(
+            self.fs,
+            self.layout.wal,
+            self.db_uuid,
+            self.config.storage_wal_file_size_kib * 1024,
+            self.config.storage_wal_file_flush_every_n_tx,
+        )
+        self.storage.commit_log = self
+
+    @property
+    def no_wal_reason(self) -> str:
+        """Why there is no WAL to read, for the errors of what needs one."""
+        if self.storage.mode == storage_modes.ANALYTICAL:
+            return f"the database is in {storage_modes.ANALYTICAL}, which writes no WAL"
+        return "the database runs without a WAL (--storage-wal-enabled=false)"
+
+    # -- storage modes ------------------------------------------------------------------------
+
+    def switch_mode(self, mode: str) -> bool:
+        """STORAGE MODE: change between the in-memory modes while no other
+        transaction runs; False when already in `mode`. Into
+        IN_MEMORY_ANALYTICAL the WAL stops (its last segment is closed); out of
+        it, a snapshot first holds what was committed there, so the WAL that
+        starts again continues from a state on disk (recovery refuses a WAL
+        that skips commits), then the mode file changes."""
+        storage_modes.check_available(mode, "STORAGE MODE")
+        storage = self.storage
+        if mode == storage.mode:
+            return False
+        with storage.quiet(0, SWITCH_RULE):
+            if mode == storage_modes.ANALYTICAL:
+                storage_mode.write(self.fs, self.layout, self.db_uuid, mode)
+                storage.switch_mode(mode)
+                storage.commit_log = None
+                if self.wal is not None:
+                    wal_writer, self.wal = self.wal, None
+                    wal_writer.close()
+                self._logged_to = storage.last_commit_ts
+            else:
+                if storage.last_commit_ts > self._logged_to:
+                    self.create_snapshot()
+                storage_mode.write(self.fs, self.layout, self.db_uuid, mode)
+                storage.switch_mode(mode)
+                self._start_wal()
+        return True
 
     def close(self) -> None:
         self._stop.set()
@@ -172,6 +224,8 @@ class Durability:
         def loop():
             while not self._stop.wait(max(0.0, self.next_snapshot_at - time.time())):
                 self.next_snapshot_at = time.time() + interval
+                if self.storage.mode == storage_modes.ANALYTICAL:
+                    continue  # no periodic snapshots there: they would stop every transaction
                 try:
                     self.create_snapshot()
                 except ClientError:

@@ -112,8 +112,7 @@ def _properties(props: dict[str, Any], first: str = "") -> str:
 
 def dump(storage: Storage) -> Iterator[str]:
     """The statements that rebuild the graph as one read transaction sees it."""
-    tx = storage.begin()
-    try:
+    with storage.reading() as tx:
         with storage.write_lock:  # the schema is not versioned: read it as the transaction starts
             indexes = list(storage.catalog.indexes.values())
             constraints = list(storage.catalog.constraints.values())
@@ -135,8 +134,6 @@ def dump(storage: Storage) -> Iterator[str]:
         if ordinal:
             yield DROP_INTERNAL_INDEX
             yield REMOVE_INTERNAL
-    finally:
-        tx.commit()
     order = {schema.LOOKUP: 0, schema.RANGE: 1, schema.POINT: 2, schema.TEXT: 3}
     for index in sorted(indexes, key=lambda d: (d.entity, order[d.kind], d.token, d.keys, d.name)):
         yield _index_statement(index)

@@ -11,6 +11,7 @@ docs/formats.md ("Data directory") shows the tree.
       snapshots/             snapshots
       auth/users.json        users (durability/users.py)
       checkpoint.json        the manifest of a checkpoint in flight (durability/checkpoint.py)
+      storage_mode.json      the storage mode, when not the default (durability/storage_mode.py)
       _restore               trigger: restore the copied checkpoint at the next start
       .restore-set-aside/    files a checkpoint restore moved out of the way, never deleted
       .restore-staging/      a `weftdb restore` being assembled or swapped in (durability/swap.py)
@@ -34,6 +35,7 @@ AUTH = "auth"
 USERS = "users.json"
 LOCK = ".lock"
 CHECKPOINT_MANIFEST = "checkpoint.json"
+STORAGE_MODE = "storage_mode.json"
 RESTORE_TRIGGER = "_restore"
 RESTORE_SET_ASIDE = ".restore-set-aside"
 RESTORE_STAGING = ".restore-staging"
@@ -94,6 +96,10 @@ class Layout:
     @property
     def checkpoint_manifest(self) -> str:
         return self.path(CHECKPOINT_MANIFEST)
+
+    @property
+    def storage_mode(self) -> str:
+        return self.path(STORAGE_MODE)
 
     @property
     def restore_trigger(self) -> str:

@@ -132,8 +132,7 @@ def write(storage: Storage, fs: FileSystem, directory: str, db_uuid: bytes, item
 
 
 def _write(storage: Storage, fs: FileSystem, directory: str, db_uuid: bytes, items_per_batch: int, compress: bool) -> tuple[SnapshotInfo, int]:
-    tx = storage.begin()
-    try:
+    with storage.reading() as tx:
         with storage.write_lock:
             catalog = storage.catalog
             schema = {
@@ -168,8 +167,6 @@ def _write(storage: Storage, fs: FileSystem, directory: str, db_uuid: bytes, ite
             compress,
         )
         return info, tx.start_ts
-    finally:
-        tx.commit()
 
 
 def load(storage: Storage, reader: SnapshotReader, threads: int = 1, progress=None) -> int:

@@ -25,11 +25,12 @@ import gc
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager, nullcontext
 from operator import itemgetter
 from typing import Any, Iterator, Protocol
 
-from weftdb.basics import collector
-from weftdb.basics.errors import TransactionError
+from weftdb.basics import collector, storage_modes
+from weftdb.basics.errors import ClientError, TransactionError
 from weftdb.graph import redo, schema
 from weftdb.graph.constraints import Constraints
 from weftdb.graph.indexes import Indexes
@@ -47,7 +48,7 @@ from weftdb.graph.objects import (
     undo,
     version,
 )
-from weftdb.graph.transaction import Transaction
+from weftdb.graph.transaction import InPlaceTransaction, Transaction
 
 NEWEST = float("inf")
 
@@ -59,6 +60,12 @@ cyclic garbage collector's permanent generation (`gc.freeze`). The graph's
 objects live until they are deleted, and deletion breaks their cycles, so
 rescanning them in every full collection is pure cost: without this, a bulk
 load spends more time in the collector than in the database."""
+
+SWITCH_RULE = "a storage mode changes only when no other transaction runs. Retry when they have ended."
+
+QUIET_WAIT_SEC = 60.0
+"""How long a snapshot or dump in IN_MEMORY_ANALYTICAL waits for the running
+transactions to end before it gives up with an error saying so."""
 
 
 class _Names(dict):
@@ -103,15 +110,94 @@ class Storage:
         self._active: dict[int, Transaction] = {}  # by begin sequence: oldest first
         self._finished: deque[Transaction] = deque()
         self._durable: set[int] = set()
+        self.mode = storage_modes.TRANSACTIONAL
+        self._kind: type[Transaction] = Transaction  # what begin() makes: InPlaceTransaction when analytical
+        # quiet(): new transactions wait while it holds the store still (a
+        # snapshot in IN_MEMORY_ANALYTICAL), except those of the thread holding it.
+        self._ended = threading.Condition(self.write_lock)
+        self._quiet_holder: int | None = None
 
     # -- transactions -----------------------------------------------------------
 
     def begin(self) -> Transaction:
         with self.write_lock:
+            if self._quiet_holder is not None:
+                self._wait_for_quiet()
             self._begin_seq += 1
-            tx = Transaction(self, self.visible_ts, self._begin_seq)
+            tx = self._kind(self, self.visible_ts, self._begin_seq)
             self._active[tx.seq] = tx
             return tx
+
+    # -- modes ------------------------------------------------------------------
+
+    def switch_mode(self, mode: str) -> bool:
+        """Change between the in-memory modes; False when already in `mode`.
+        Only while no transaction runs: a transaction's writes keep the kind
+        of undo and visibility it began with."""
+        storage_modes.check_available(mode, "STORAGE MODE")
+        with self.write_lock:
+            if mode == self.mode:
+                return False
+            if self._active:
+                raise ClientError(f"{len(self._active)} transaction(s) run: {SWITCH_RULE}")
+            self.mode = mode
+            self._kind = InPlaceTransaction if mode == storage_modes.ANALYTICAL else Transaction
+            return True
+
+    @contextmanager
+    def quiet(self, timeout: float, why: str):
+        """Hold the store still: wait for every running transaction to end
+        (at most `timeout` seconds, else a ClientError ending in `why`) and
+        keep new ones from starting until the block ends, except those this
+        thread begins. IN_MEMORY_ANALYTICAL keeps no versions, so this is how
+        a snapshot there reads one state. A thread already holding it may
+        enter again."""
+        me = threading.get_ident()
+        with self.write_lock:
+            nested = self._quiet_holder == me
+            if not nested:
+                self._wait_for_quiet()
+                self._quiet_holder = me
+                if not self._ended.wait_for(lambda: not self._active, timeout):
+                    running = len(self._active)
+                    self._quiet_holder = None
+                    self._ended.notify_all()
+                    raise ClientError(f"{running} transaction(s) {'still ' if timeout else ''}run: {why}")
+        if nested:
+            yield
+            return
+        try:
+            yield
+        finally:
+            with self.write_lock:
+                self._quiet_holder = None
+                self._ended.notify_all()
+
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        """A transaction that reads one state of the graph however long it
+        takes (a snapshot, a dump). Any transaction does in the versioned
+        mode; IN_MEMORY_ANALYTICAL keeps no versions, so there the store is
+        held quiet around it, for at most QUIET_WAIT_SEC of waiting."""
+        held = self.quiet(QUIET_WAIT_SEC, f"after {QUIET_WAIT_SEC:g} s. In {storage_modes.ANALYTICAL} a snapshot or "
+                          "dump waits for every running transaction to end: end them, or TERMINATE TRANSACTIONS.")
+        with held if self.mode == storage_modes.ANALYTICAL else nullcontext():
+            tx = self.begin()
+            try:
+                yield tx
+            finally:
+                tx.commit()
+
+    def _left(self, tx: Transaction) -> None:
+        """(Under the lock.) `tx` has ended: no longer active, and quiet() may be waiting for that."""
+        self._active.pop(tx.seq, None)
+        if self._quiet_holder is not None:
+            self._ended.notify_all()
+
+    def _wait_for_quiet(self) -> None:
+        """(Under the lock.) Wait until no other thread holds the store still."""
+        me = threading.get_ident()
+        self._ended.wait_for(lambda: self._quiet_holder is None or self._quiet_holder == me)
 
     def renew(self, tx: Transaction) -> None:
         """Move the snapshot of `tx`, which has written nothing, to now, as if
@@ -133,7 +219,7 @@ class Storage:
         """Called by Transaction.commit."""
         if not tx.deltas:
             with self.write_lock:
-                self._active.pop(tx.seq, None)
+                self._left(tx)
                 self._collect()
             return
         log, constraints, lock = self.commit_log, self.constraints, self.write_lock
@@ -152,8 +238,12 @@ class Storage:
                     ticket = log.append(ts, time.time_ns() // 1000, redo.ops_of(tx.deltas))
             self.last_commit_ts = ts
             tx.info.commit_ts = ts
-            self._active.pop(tx.seq, None)
-            self._finished.append(tx)
+            self._left(tx)
+            if tx.in_place:  # no reader needs what its Deltas undo
+                for delta in tx.deltas:
+                    self._cut(delta)
+            else:
+                self._finished.append(tx)
             if log is None:
                 self._publish(ts)
         finally:
@@ -203,8 +293,11 @@ class Storage:
                 restore(delta)
             tx.info.aborted = True
             tx.abort_seq = self._begin_seq
-            self._active.pop(tx.seq, None)
-            if tx.deltas:
+            self._left(tx)
+            if tx.in_place:  # its Deltas were never hung on the objects
+                for delta in tx.deltas:
+                    self._undone(delta)
+            elif tx.deltas:
                 self._finished.append(tx)
             self._collect()
 
@@ -244,6 +337,11 @@ class Storage:
             if prev is None:
                 return  # already cut away below a newer, fully visible Delta
             prev.next = delta.next
+        self._undone(delta)
+
+    def _undone(self, delta: Delta) -> None:
+        """What a rolled back change leaves behind: the object it created, the label it indexed."""
+        obj = delta.obj
         if delta.kind == CREATED:
             self._drop(obj)
         elif delta.kind == LABEL_ADDED and type(obj) is Vertex:

@@ -35,6 +35,7 @@ NEWEST = float("inf")
 
 class Transaction:
     __slots__ = ("storage", "info", "start_ts", "seq", "deltas", "abort_seq", "closed", "frozen")
+    in_place = False  # InPlaceTransaction below: IN_MEMORY_ANALYTICAL
 
     def __init__(self, storage: "Storage", start_ts: int, seq: int):
         self.storage = storage
@@ -225,6 +226,10 @@ class Transaction:
         obj.delta = delta
         self.deltas.append(delta)
 
+    def _deleted_here(self, obj: Vertex | Edge) -> bool:
+        """Whether this transaction deleted `obj` already (a second delete does nothing)."""
+        return obj.deleted and obj.delta is not None and obj.delta.info is self.info
+
     def _conflicts(self, obj: Vertex | Edge) -> bool:
         """Whether another transaction is writing `obj`, or wrote it after we started."""
         delta = obj.delta
@@ -350,7 +355,7 @@ class Transaction:
     def delete_edge(self, edge: Edge) -> bool:
         """False when this transaction already deleted it."""
         with self.storage.write_lock:
-            if edge.deleted and edge.delta is not None and edge.delta.info is self.info:
+            if self._deleted_here(edge):
                 return False
             self._prepare(edge)
             self._push(edge, DELETED, None, None)
@@ -361,7 +366,7 @@ class Transaction:
         """Returns (deleted now, edges deleted). Without `detach` a vertex
         that still has relationships is refused."""
         with self.storage.write_lock:
-            if vertex.deleted and vertex.delta is not None and vertex.delta.info is self.info:
+            if self._deleted_here(vertex):
                 return False, 0
             self._prepare(vertex)
             for edge in (*vertex.out_edges, *vertex.in_edges):
@@ -401,3 +406,31 @@ def _conflict(obj: Vertex | Edge) -> SerializationError:
         f"Cannot change {kind} {obj.gid}: another transaction changed it concurrently. "
         "This transaction was rolled back; retry it."
     )
+
+
+class InPlaceTransaction(Transaction):
+    """A transaction of IN_MEMORY_ANALYTICAL: its writes apply in place and
+    keep no version for anyone to read. Its Deltas are only the undo log of a
+    rollback, never hung on the objects, so every transaction reads the
+    newest state, other transactions' uncommitted writes included, and two
+    writers of one object never conflict (the last write stays). The commit
+    has nothing to publish and writes no WAL (Storage._commit)."""
+
+    __slots__ = ()
+    in_place = True
+
+    def _push(self, obj: Vertex | Edge, kind: int, key: str | None, value: Any) -> None:
+        self.deltas.append(Delta(kind, key, value, self.info, obj))
+
+    def create_vertex(self, labels: tuple[str, ...], props: dict[str, Any]) -> Vertex:
+        vertex = super().create_vertex(labels, props)
+        vertex.delta = None  # the undo log holds its Delta
+        return vertex
+
+    def create_edge(self, src: Vertex, dst: Vertex, type_: str, props: dict[str, Any]) -> Edge:
+        edge = super().create_edge(src, dst, type_, props)
+        edge.delta = None
+        return edge
+
+    def _deleted_here(self, obj: Vertex | Edge) -> bool:
+        return obj.deleted  # by this transaction or, unseen by a versioned one, by another: nothing to do

@@ -329,9 +329,12 @@ def _dump_database(parts: Parts, statement, params) -> Result:
 
 
 def _storage_mode(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+    """STORAGE MODE: the switching rules are the durability's (data_directory.py) and the store's."""
     mode = statement.arg("mode")
-    if mode != "IN_MEMORY_TRANSACTIONAL":
-        raise ClientError(f"Storage mode {mode} is not supported; WeftDB runs IN_MEMORY_TRANSACTIONAL.")
+    if parts.durability is not None:
+        parts.durability.switch_mode(mode)
+    else:
+        parts.storage.switch_mode(mode)
     return Result([], [], "s")
 
 

@@ -110,7 +110,7 @@ def _show_storage_info(parts: Parts, statement, params) -> Result:
         ("global_isolation_level", "SNAPSHOT_ISOLATION"),
         ("session_isolation_level", "SNAPSHOT_ISOLATION"),
         ("next_session_isolation_level", "SNAPSHOT_ISOLATION"),
-        ("storage_mode", "IN_MEMORY_TRANSACTIONAL"),
+        ("storage_mode", storage.mode),
         ("last_commit_timestamp", storage.last_commit_ts),
     ]
     rows += [(key, value) for key, value in info.items() if key != "disk_usage"]

@@ -1,0 +1,234 @@
+"""Storage modes in a data directory: STORAGE MODE and --storage-mode, the
+switching rules, the mode kept across restarts, IN_MEMORY_ANALYTICAL without a
+WAL (a snapshot is what makes its writes durable, and while one is written new
+transactions wait), the snapshot that lets the WAL start again when leaving it,
+and kill -9 while in it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+
+import weftdb
+from weftdb.backup.client import backup
+from weftdb.backup.service import BackupService
+from weftdb.basics import storage_modes
+from weftdb.basics.errors import ClientError, DurabilityError
+from weftdb.cli import main
+
+ANALYTICAL, TRANSACTIONAL = storage_modes.ANALYTICAL, storage_modes.TRANSACTIONAL
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def mode_of(db) -> str:
+    return dict(db.execute("SHOW STORAGE INFO").rows)["storage_mode"]
+
+
+def count(db, label: str = "N") -> int:
+    return db.execute(f"MATCH (n:{label}) RETURN count(n)").single()
+
+
+def snapshot_files(path) -> list[str]:
+    return os.listdir(os.path.join(path, "snapshots")) if os.path.isdir(os.path.join(path, "snapshots")) else []
+
+
+def wal_files(path) -> dict[str, int]:
+    wal = os.path.join(path, "wal")
+    return {name: os.path.getsize(os.path.join(wal, name)) for name in sorted(os.listdir(wal))}
+
+
+def test_a_new_directory_is_transactional_and_keeps_no_mode_file_until_a_switch(tmp_path):
+    with weftdb.open(str(tmp_path)) as db:
+        assert mode_of(db) == TRANSACTIONAL
+        db.execute("STORAGE MODE IN_MEMORY_TRANSACTIONAL")  # already in it: nothing to do
+        assert not (tmp_path / "storage_mode.json").exists()  # a directory of an earlier version stays as it was
+        db.execute("STORAGE MODE in_memory_analytical")
+        assert mode_of(db) == ANALYTICAL
+    kept = json.loads((tmp_path / "storage_mode.json").read_text())
+    assert kept["format"] == "weftdb-storage-mode" and kept["version"] == 1 and kept["mode"] == ANALYTICAL
+
+
+def test_a_restart_comes_back_in_the_mode_and_the_flag_chooses_another(tmp_path):
+    with weftdb.open(str(tmp_path)) as db:
+        db.execute("STORAGE MODE IN_MEMORY_ANALYTICAL")
+        db.execute("UNWIND range(1, 5) AS i CREATE (:N {i: i})")
+    with weftdb.open(str(tmp_path)) as db:
+        assert mode_of(db) == ANALYTICAL and count(db) == 5  # the snapshot on exit holds them
+    with weftdb.open(str(tmp_path), storage_mode="IN_MEMORY_TRANSACTIONAL") as db:
+        assert mode_of(db) == TRANSACTIONAL and count(db) == 5
+        db.execute("CREATE (:N {i: 6})")
+    with weftdb.open(str(tmp_path), storage_snapshot_on_exit=False) as db:
+        assert mode_of(db) == TRANSACTIONAL and count(db) == 6
+
+
+def test_analytical_writes_no_wal_and_leaving_it_snapshots_first(tmp_path):
+    path = str(tmp_path)
+    db = weftdb.open(path, storage_snapshot_on_exit=False)
+    db.execute("CREATE (:N {i: 0})")
+    db.execute("STORAGE MODE IN_MEMORY_ANALYTICAL")
+    before = wal_files(path)
+    db.execute("UNWIND range(1, 100) AS i CREATE (:N {i: i})")
+    db.execute("MATCH (n:N {i: 0}) SET n.seen = true")
+    info = dict(db.execute("SHOW STORAGE INFO").rows)
+    assert wal_files(path) == before and info["wal_enabled"] is False
+    assert snapshot_files(path) == []
+    db.execute("STORAGE MODE IN_MEMORY_TRANSACTIONAL")
+    assert len(snapshot_files(path)) == 1  # what the analytical writes made
+    db.execute("CREATE (:N {i: 101})")  # into a WAL that continues from that snapshot
+    db.close()  # no snapshot on exit: the last commit is only in the WAL
+    with weftdb.open(path) as again:
+        assert count(again) == 102 and again.execute("MATCH (n:N {i: 0}) RETURN n.seen").single() is True
+
+
+def test_leaving_analytical_without_writes_there_writes_no_snapshot(tmp_path):
+    with weftdb.open(str(tmp_path), storage_snapshot_on_exit=False) as db:
+        db.execute("CREATE (:N)")
+        db.execute("STORAGE MODE IN_MEMORY_ANALYTICAL")
+        db.execute("MATCH (n) RETURN count(n)")
+        db.execute("STORAGE MODE IN_MEMORY_TRANSACTIONAL")
+        assert snapshot_files(str(tmp_path)) == []
+
+
+def test_switching_is_refused_while_another_transaction_runs(tmp_path):
+    with weftdb.open(str(tmp_path)) as db:
+        tx = db.begin()
+        tx.execute("CREATE (:N)")
+        with pytest.raises(ClientError, match="1 transaction.* run: a storage mode changes only when no other"):
+            db.execute("STORAGE MODE IN_MEMORY_ANALYTICAL")
+        assert mode_of(db) == TRANSACTIONAL and not (tmp_path / "storage_mode.json").exists()
+        tx.commit()
+        db.execute("STORAGE MODE IN_MEMORY_ANALYTICAL")
+        tx = db.begin()
+        with pytest.raises(ClientError, match="no other transaction runs"):
+            db.execute("STORAGE MODE IN_MEMORY_TRANSACTIONAL")
+        tx.rollback()
+        assert mode_of(db) == ANALYTICAL
+
+
+def test_on_disk_mode_is_refused_clearly(tmp_path):
+    with pytest.raises(ClientError, match="--storage-mode: ON_DISK_TRANSACTIONAL is not available in this version"):
+        weftdb.open(str(tmp_path / "a"), storage_mode="ON_DISK_TRANSACTIONAL")
+    assert not (tmp_path / "a" / "storage_mode.json").exists()
+    with weftdb.open(str(tmp_path / "b")) as db:
+        with pytest.raises(ClientError, match="STORAGE MODE: ON_DISK_TRANSACTIONAL is not available"):
+            db.execute("STORAGE MODE ON_DISK_TRANSACTIONAL")
+        with pytest.raises(ClientError, match="unknown storage mode FAST"):
+            db.execute("STORAGE MODE FAST")
+        assert db.execute("RETURN 1").single() == 1
+    result = CliRunner().invoke(main, ["serve", "--storage-mode", "fast", "--data-directory", str(tmp_path / "c")])
+    assert result.exit_code == 2 and "--storage-mode" in result.output and "IN_MEMORY_ANALYTICAL" in result.output
+
+
+@pytest.mark.parametrize("content, reason", [
+    ("not json", "cannot read the storage mode"),
+    ('{"format": "weftdb-storage-mode", "version": 9}', "version 9"),
+    ('{"format": "weftdb-storage-mode", "version": 1, "database_uuid": "x", "mode": "IN_MEMORY_ANALYTICAL"}',
+     "of database x"),
+])
+def test_a_damaged_mode_file_stops_the_start_naming_it(tmp_path, content, reason):
+    weftdb.open(str(tmp_path)).close()
+    (tmp_path / "storage_mode.json").write_text(content)
+    with pytest.raises(DurabilityError, match=f"storage_mode.json: .*{reason}"):
+        weftdb.open(str(tmp_path))
+    assert (tmp_path / "storage_mode.json").read_text() == content  # nothing rewritten by a failed start
+
+
+def test_a_snapshot_in_analytical_waits_for_running_transactions_and_holds_new_ones(tmp_path):
+    with weftdb.open(str(tmp_path)) as db:
+        db.execute("STORAGE MODE IN_MEMORY_ANALYTICAL")
+        writer = db.begin()
+        writer.execute("CREATE (:N {i: 1})")
+        snapshot: dict = {}
+        taker = threading.Thread(target=lambda: snapshot.update(path=db.execute("CREATE SNAPSHOT").single()))
+        taker.start()
+        deadline = time.monotonic() + 10
+        while db.storage._quiet_holder is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert db.storage._quiet_holder is not None and taker.is_alive()  # waiting for the writer
+        started = threading.Event()
+        newcomer = threading.Thread(target=lambda: (db.execute("RETURN 1"), started.set()))
+        newcomer.start()
+        assert not started.wait(0.3)  # a new transaction waits while the snapshot is pending
+        writer.commit()
+        taker.join(10)
+        assert started.wait(10)
+        newcomer.join(10)
+    with weftdb.open(str(tmp_path), storage_snapshot_on_exit=False) as again:
+        assert count(again) == 1 and os.path.basename(snapshot["path"]).startswith("0" * 19 + "1")
+
+
+def test_a_snapshot_gives_up_on_a_transaction_that_stays_open(tmp_path, monkeypatch):
+    from weftdb.graph import storage
+
+    monkeypatch.setattr(storage, "QUIET_WAIT_SEC", 0.2)
+    with weftdb.open(str(tmp_path), storage_mode="IN_MEMORY_ANALYTICAL") as db:
+        idle = db.begin()
+        with pytest.raises(ClientError, match="1 transaction.* still run: after 0.2 s.*TERMINATE TRANSACTIONS"):
+            db.execute("CREATE SNAPSHOT")
+        assert db.execute("RETURN 2").single() == 2  # new transactions start again
+        idle.rollback()
+
+
+def test_what_needs_a_wal_says_the_mode_has_none(tmp_path):
+    with weftdb.open(str(tmp_path / "source"), storage_mode="IN_MEMORY_ANALYTICAL") as db:
+        db.execute("CREATE (:N)")
+        with pytest.raises(ClientError, match="CHECKPOINT CREATE needs the WAL, and the database is in IN_MEMORY_ANALYTICAL"):
+            db.execute("CHECKPOINT CREATE")
+        service = BackupService(db, "127.0.0.1", 0).start()
+        try:
+            to = str(tmp_path / "backup")
+            backup(f"127.0.0.1:{service.port}", to, kind="full")  # a snapshot, taken with the store held quiet
+            db.execute("CREATE (:N)")
+            summary = backup(f"127.0.0.1:{service.port}", to, kind="incremental")  # no WAL to send: a full one
+            assert summary.kind == "full" and "IN_MEMORY_ANALYTICAL, which writes no WAL" in summary.messages[0]
+        finally:
+            service.stop()
+        assert [row[0] for row in db.execute("DUMP DATABASE").rows][0].startswith("CREATE (:__mg_vertex__")
+
+
+WRITER = textwrap.dedent("""
+    import os, sys
+    import weftdb
+    db = weftdb.open(sys.argv[1], storage_mode="IN_MEMORY_ANALYTICAL", storage_snapshot_on_exit=False)
+    k = int(sys.argv[2])
+    while True:
+        k += 1
+        db.execute("MATCH (p:N {k: $p}) CREATE (p)-[:NEXT]->(:N {k: $k})" if k > 1 else "CREATE (:N {k: 1})",
+                   {"p": k - 1, "k": k})
+        if k % 50 == 0:
+            db.execute("CREATE SNAPSHOT")
+            os.write(1, f"durable {k}\\n".encode())
+""")
+
+
+def test_kill9_in_analytical_keeps_what_the_last_snapshot_holds(tmp_path):
+    """Acknowledged there means held by a snapshot: each round kills the writer
+    at a random moment and the directory comes back with a whole chain, at
+    least up to the last snapshot that returned, never a part of a statement."""
+    path, last = str(tmp_path), 0
+    for round_ in range(4):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, path, str(last)], stdout=subprocess.PIPE,
+                                env=dict(os.environ, PYTHONPATH=ROOT))
+        durable = last
+        while durable < last + 100 + 25 * round_:
+            line = proc.stdout.readline().decode()
+            assert line.startswith("durable "), line
+            durable = int(line.split()[1])
+        time.sleep(0.05 * round_)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        with weftdb.open(path, storage_snapshot_on_exit=False) as db:
+            assert mode_of(db) == ANALYTICAL
+            keys = sorted(r[0] for r in db.execute("MATCH (n:N) RETURN n.k").rows)
+            assert keys == list(range(1, len(keys) + 1)) and len(keys) >= durable
+            assert db.execute("MATCH (:N)-[r:NEXT]->(:N) RETURN count(r)").single() == len(keys) - 1
+            last = len(keys)

@@ -1,0 +1,29 @@
+"""The names of the storage modes, shared by the flag, the graph and the data directory.
+
+- IN_MEMORY_TRANSACTIONAL (the default): snapshot isolation through versions
+  (Deltas), every commit in the WAL, periodic snapshots.
+- IN_MEMORY_ANALYTICAL: writes apply in place with no versions for other
+  transactions to read, no WAL and no periodic snapshots; `CREATE SNAPSHOT`
+  makes the data durable, and while it runs new transactions wait.
+- ON_DISK_TRANSACTIONAL: the graph in RocksDB (not in this version).
+
+docs/storage-modes.md says which to choose and what each guarantees.
+"""
+
+from weftdb.basics.errors import ClientError
+
+TRANSACTIONAL = "IN_MEMORY_TRANSACTIONAL"
+ANALYTICAL = "IN_MEMORY_ANALYTICAL"
+ON_DISK = "ON_DISK_TRANSACTIONAL"
+
+ALL = (TRANSACTIONAL, ANALYTICAL, ON_DISK)
+IN_MEMORY = (TRANSACTIONAL, ANALYTICAL)
+
+
+def check_available(mode: str, where: str) -> None:
+    """A ClientError naming `where` (the flag, the statement) unless this version runs `mode`."""
+    if mode == ON_DISK:
+        raise ClientError(f"{where}: {ON_DISK} is not available in this version of WeftDB; "
+                          f"use {TRANSACTIONAL} or {ANALYTICAL}.")
+    if mode not in IN_MEMORY:
+        raise ClientError(f"{where}: unknown storage mode {mode}; the modes are {', '.join(ALL)}.")
