@@ -416,11 +416,26 @@ class InPlaceTransaction(Transaction):
     writers of one object never conflict (the last write stays). The commit
     has nothing to publish and writes no WAL (Storage._commit)."""
 
-    __slots__ = ()
+    __slots__ = ("removed",)
     in_place = True
 
+    def __init__(self, storage: "Storage", start_ts: int, seq: int):
+        super().__init__(storage, start_ts, seq)
+        self.removed: set[int] = set()  # id() of what this transaction deleted
+
     def _push(self, obj: Vertex | Edge, kind: int, key: str | None, value: Any) -> None:
+        if kind == DELETED:
+            self.removed.add(id(obj))
         self.deltas.append(Delta(kind, key, value, self.info, obj))
+
+    def _prepare(self, obj: Vertex | Edge) -> None:
+        if obj.deleted and id(obj) not in self.removed and not self.closed:
+            kind = "node" if type(obj) is Vertex else "relationship"
+            raise SerializationError(
+                f"Cannot change {kind} {obj.gid}: another transaction deleted it meanwhile (in IN_MEMORY_ANALYTICAL "
+                "transactions are not isolated). This transaction was rolled back; retry it."
+            )
+        super()._prepare(obj)
 
     def create_vertex(self, labels: tuple[str, ...], props: dict[str, Any]) -> Vertex:
         vertex = super().create_vertex(labels, props)
@@ -433,4 +448,4 @@ class InPlaceTransaction(Transaction):
         return edge
 
     def _deleted_here(self, obj: Vertex | Edge) -> bool:
-        return obj.deleted  # by this transaction or, unseen by a versioned one, by another: nothing to do
+        return obj.deleted  # by this transaction or by another, not yet committed: nothing left to delete
