@@ -18,8 +18,8 @@ from weftdb.basics.temporal import adopt
 from weftdb.durability.data_directory import Durability
 from weftdb.durability.files import FileSystem
 from weftdb.durability.users import UserStore
+from weftdb.graph.interface import GraphTransaction
 from weftdb.graph.storage import Storage
-from weftdb.graph.transaction import Transaction as _GraphTransaction
 from weftdb.query import admin, ast, load_csv, modules
 from weftdb.query.executor import plan_statement, run
 from weftdb.query.limits import MemoryLimits
@@ -159,7 +159,7 @@ class Database:
         """`@db.function("ns.name(x :: INTEGER) :: INTEGER")` registers a user function."""
         return self.procedures.function(signature, description=description)
 
-    def _run(self, tx: _GraphTransaction, query, statement, params, timeout, interrupt, read_only=False,
+    def _run(self, tx: GraphTransaction, query, statement, params, timeout, interrupt, read_only=False,
              implicit=False) -> Result:
         """Run one statement in `tx`. A statement that fails rolls its whole
         transaction back: a half-applied statement is never left for a later commit.
@@ -194,7 +194,7 @@ class Database:
                 tx.abort()
             raise
 
-    def _plan(self, query: str, statement: ast.Statement, tx: _GraphTransaction) -> Plan:
+    def _plan(self, query: str, statement: ast.Statement, tx: GraphTransaction) -> Plan:
         """Plan a statement not in the cache, and cache it."""
         plan = plan_statement(statement, tx, self.procedures)
         with self._plans_lock:
@@ -226,7 +226,7 @@ class Transaction:
     """An explicit transaction. Statements see the graph as it was when the
     transaction began, plus the transaction's own writes."""
 
-    def __init__(self, db: Database, tx: _GraphTransaction, read_only: bool = False):
+    def __init__(self, db: Database, tx: GraphTransaction, read_only: bool = False):
         self._db = db
         self._tx = tx
         self.read_only = read_only

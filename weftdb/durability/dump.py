@@ -46,8 +46,8 @@ from typing import Any, Iterator
 from weftdb.basics.errors import ClientError
 from weftdb.basics.temporal import Date, DateTime, Duration, LocalDateTime, LocalTime, Time, from_native
 from weftdb.graph import schema
+from weftdb.graph.interface import GraphStore
 from weftdb.graph.schema import ConstraintDef, IndexDef
-from weftdb.graph.storage import Storage
 
 VERTEX_LABEL = "__mg_vertex__"
 ID_PROPERTY = "__mg_id__"
@@ -110,7 +110,7 @@ def _properties(props: dict[str, Any], first: str = "") -> str:
     return "{" + ", ".join(entries) + "}"
 
 
-def dump(storage: Storage) -> Iterator[str]:
+def dump(storage: GraphStore) -> Iterator[str]:
     """The statements that rebuild the graph as one read transaction sees it."""
     with storage.reading() as tx:
         with storage.write_lock:  # the schema is not versioned: read it as the transaction starts

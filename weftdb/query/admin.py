@@ -27,8 +27,8 @@ from weftdb.durability import checkpoint, dump
 from weftdb.durability.data_directory import Durability
 from weftdb.durability.users import UnknownUser, UserExists, UserStore
 from weftdb.graph import schema
+from weftdb.graph.interface import GraphStore
 from weftdb.graph.schema import Catalog, ConstraintDef, IndexDef
-from weftdb.graph.storage import Storage
 from weftdb.query import ast, schema_listing
 from weftdb.query.operations import HANDLERS as OPERATIONS
 from weftdb.query.results import Result
@@ -42,7 +42,7 @@ class Parts:
     """What administration statements act on. `durability` is None for a
     database kept in memory only."""
 
-    storage: Storage
+    storage: GraphStore
     durability: Durability | None
     users: UserStore
     running: Running | None = None  # the database's open transactions (SHOW / TERMINATE TRANSACTIONS)
@@ -82,19 +82,19 @@ class Pending:
         self.actions: list[Callable[[], None]] = []
         self._catalog: Catalog | None = None
 
-    def catalog(self, storage: Storage) -> Catalog:
+    def catalog(self, storage: GraphStore) -> Catalog:
         if self._catalog is None:
             with storage.write_lock:
                 self._catalog = storage.catalog.copy()
         return self._catalog
 
-    def add(self, storage: Storage, ops: list[tuple]) -> None:
+    def add(self, storage: GraphStore, ops: list[tuple]) -> None:
         catalog = self.catalog(storage)
         for op in ops:
             catalog.apply(op)
         self.ops.extend(ops)
 
-    def apply(self, storage: Storage) -> bool:
+    def apply(self, storage: GraphStore) -> bool:
         """Apply the changes (the schema's all or none); whether the schema changed."""
         applied = storage.apply_schema(self.ops) if self.ops else []
         for action in self.actions:

@@ -20,8 +20,8 @@ from weftdb.basics.errors import (
     QueryInterrupted,
     QueryTimeout,
 )
+from weftdb.graph.interface import GraphTransaction
 from weftdb.graph.objects import Edge, Vertex
-from weftdb.graph.transaction import Transaction
 from weftdb.query import ast, limits, plans, semantics
 from weftdb.query.expressions import GraphPath
 from weftdb.query.limits import MemoryLimits, resident_bytes
@@ -41,7 +41,7 @@ class ExecutionContext:
     __slots__ = ("tx", "params", "counters", "nslots", "interrupt", "deadline", "memory", "started_at", "tick",
                  "read_only", "import_directory")
 
-    def __init__(self, tx: Transaction, params: dict, nslots: int, interrupt: threading.Event | None,
+    def __init__(self, tx: GraphTransaction, params: dict, nslots: int, interrupt: threading.Event | None,
                  deadline: float | None, memory: MemoryLimits | None = None, read_only: bool = False):
         self.tx = tx
         self.read_only = read_only  # a read-only transaction: procedures must not write
@@ -77,14 +77,14 @@ class ExecutionContext:
         return value
 
 
-def plan_statement(statement: ast.Statement, tx: Transaction, procedures: Registry | None = None) -> Plan:
+def plan_statement(statement: ast.Statement, tx: GraphTransaction, procedures: Registry | None = None) -> Plan:
     semantics.check(statement)  # compile-time errors before any planning
     return Planner(tx.storage.indexes, procedures).plan(statement)
 
 
 def run(
     plan: Plan,
-    tx: Transaction,
+    tx: GraphTransaction,
     params: dict | None,
     *,
     timeout: float | None = None,
@@ -190,7 +190,7 @@ def _profiled(plan: Plan, measured: dict[int, tuple[int, int]], ctx: ExecutionCo
                   "\n".join(lines), tree)
 
 
-def public(value: Any, tx: Transaction) -> Any:
+def public(value: Any, tx: GraphTransaction) -> Any:
     """A row value as the user sees it: graph objects copied out of the store."""
     kind = type(value)
     if kind is Vertex:

@@ -872,8 +872,8 @@ def to_internal(value: Any, tx: Any) -> Any:
     if kind is Relationship:
         if value.id < 0:
             return value
-        edge = tx.storage.edges.get(value.id)
-        if edge is None or not tx.exists(edge):
+        edge = tx.edge_by_id(value.id)
+        if edge is None:
             raise EntityNotFound(f"Relationship {value.id} does not exist (it was deleted, or never committed).")
         return edge
     if kind is Path:

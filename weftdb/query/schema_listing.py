@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Iterator
 
 from weftdb.graph import schema
+from weftdb.graph.interface import GraphStore
 from weftdb.graph.schema import ConstraintDef, IndexDef
-from weftdb.graph.storage import Storage
 from weftdb.query.procedures import ProcedureContext, builtin
 
 _PROVIDERS = {schema.LOOKUP: "token-lookup-1.0", schema.RANGE: "range-1.0", schema.TEXT: "text-2.0",
@@ -45,12 +45,12 @@ _CONSTRAINT_COLUMNS = (
 )
 
 
-def _definitions(storage: Storage) -> tuple[list[IndexDef], list[ConstraintDef]]:
+def _definitions(storage: GraphStore) -> tuple[list[IndexDef], list[ConstraintDef]]:
     with storage.write_lock:
         return list(storage.catalog.indexes.values()), list(storage.catalog.constraints.values())
 
 
-def index_listing(storage: Storage) -> list[tuple[IndexDef, ConstraintDef | None]]:
+def index_listing(storage: GraphStore) -> list[tuple[IndexDef, ConstraintDef | None]]:
     """Every index by name, with the constraint that owns it (None for declared ones)."""
     indexes, constraints = _definitions(storage)
     listed: list[tuple[IndexDef, ConstraintDef | None]] = [(d, None) for d in indexes]
@@ -127,7 +127,7 @@ _MEMGRAPH_INDEX_TYPES = {(schema.NODE, schema.RANGE): "label+property", (schema.
                          (schema.RELATIONSHIP, schema.TEXT): "edge-type+property"}
 
 
-def memgraph_index_rows(storage: Storage) -> list[tuple]:
+def memgraph_index_rows(storage: GraphStore) -> list[tuple]:
     """(index type, label, property, count) of the declared indexes, as Memgraph lists them:
     a label index's property is null, a composite index's a list."""
     indexes, _ = _definitions(storage)
@@ -154,7 +154,7 @@ def _count(tx, index: IndexDef) -> int:
     return sum(1 for e in entities if all(tx.get(e, key) is not None for key in index.keys))
 
 
-def memgraph_constraint_rows(storage: Storage) -> list[tuple]:
+def memgraph_constraint_rows(storage: GraphStore) -> list[tuple]:
     """(constraint type, label, properties): `exists` with one property, `unique`
     with a list; a node key shows as its uniqueness and one existence per key."""
     _, constraints = _definitions(storage)
