@@ -172,7 +172,7 @@ def test_a_snapshot_gives_up_on_a_transaction_that_stays_open(tmp_path, monkeypa
     monkeypatch.setattr(storage, "QUIET_WAIT_SEC", 0.2)
     with weftdb.open(str(tmp_path), storage_mode="IN_MEMORY_ANALYTICAL") as db:
         idle = db.begin()
-        with pytest.raises(ClientError, match="1 transaction.* still run: after 0.2 s.*TERMINATE TRANSACTIONS"):
+        with pytest.raises(ClientError, match="1 transaction.* still run after 0.2 s: in IN_MEMORY_ANALYTICAL a snapshot.*TERMINATE TRANSACTIONS"):
             db.execute("CREATE SNAPSHOT")
         assert db.execute("RETURN 2").single() == 2  # new transactions start again
         idle.rollback()
@@ -232,3 +232,78 @@ def test_kill9_in_analytical_keeps_what_the_last_snapshot_holds(tmp_path):
             assert keys == list(range(1, len(keys) + 1)) and len(keys) >= durable
             assert db.execute("MATCH (:N)-[r:NEXT]->(:N) RETURN count(r)").single() == len(keys) - 1
             last = len(keys)
+
+
+def _crash_db(path, **flags):
+    from crashfs import CrashFS
+
+    from weftdb.basics.config import Config
+    from weftdb.database import Database
+
+    fs = CrashFS(path)
+    return Database(path, Config.load({"storage_snapshot_interval_sec": 0, "storage_snapshot_on_exit": False, **flags}),
+                    fs=fs), fs
+
+
+def test_a_failed_write_of_the_mode_file_leaves_the_mode_as_it_was(tmp_path):
+    db, fs = _crash_db(str(tmp_path))
+    db.execute("CREATE (:N)")
+    fs.fail_fsync(path_contains="storage_mode")
+    with pytest.raises(DurabilityError):
+        db.execute("STORAGE MODE IN_MEMORY_ANALYTICAL")
+    fs.clear_faults()
+    assert mode_of(db) == TRANSACTIONAL and dict(db.execute("SHOW STORAGE INFO").rows)["wal_enabled"] is True
+    db.execute("CREATE (:N)")  # still serving, into the WAL
+    db.close()
+    with weftdb.open(str(tmp_path), storage_snapshot_on_exit=False) as again:
+        assert mode_of(again) == TRANSACTIONAL and count(again) == 2
+
+
+def test_a_full_disk_while_leaving_analytical_keeps_it_analytical_and_nothing_is_lost(tmp_path):
+    db, fs = _crash_db(str(tmp_path))
+    db.execute("STORAGE MODE IN_MEMORY_ANALYTICAL")
+    db.execute("UNWIND range(1, 500) AS i CREATE (:N {i: i, text: 'x' + toString(i)})")
+    fs.fail_writes_after(100)
+    with pytest.raises(Exception, match="snapshot could not be written"):
+        db.execute("STORAGE MODE IN_MEMORY_TRANSACTIONAL")
+    fs.clear_faults()
+    assert mode_of(db) == ANALYTICAL and count(db) == 500
+    db.execute("STORAGE MODE IN_MEMORY_TRANSACTIONAL")  # the disk has room again
+    db.execute("CREATE (:N {i: 501})")
+    fs.crash()  # a power cut: what is on disk is what was made durable
+    with weftdb.open(str(tmp_path), storage_snapshot_on_exit=False) as again:
+        assert mode_of(again) == TRANSACTIONAL and count(again) == 501
+
+
+@pytest.mark.parametrize("cut", range(6))
+def test_a_power_cut_at_each_fsync_of_a_switch_back_loses_no_commit(tmp_path, cut):
+    """Leaving the analytical mode fsyncs a snapshot, the mode file and the new
+    WAL segment; a power cut before any one of them comes back with every
+    commit a snapshot or the WAL had made durable, in a mode that matches
+    what is on disk, and never a WAL that skips commits."""
+    db, fs = _crash_db(str(tmp_path))
+    db.execute("CREATE (:N {i: 0})")  # in the WAL
+    db.execute("STORAGE MODE IN_MEMORY_ANALYTICAL")
+    db.execute("UNWIND range(1, 20) AS i CREATE (:N {i: i})")  # in memory only, until a snapshot
+    fs.fail_fsync(after=cut)
+    try:
+        db.execute("STORAGE MODE IN_MEMORY_TRANSACTIONAL")
+        switched = True
+    except (DurabilityError, OSError):  # an fsync error: the switch did not happen
+        switched = False
+        assert mode_of(db) == ANALYTICAL and dict(db.execute("SHOW STORAGE INFO").rows)["wal_enabled"] is False
+    acknowledged = False
+    if switched:
+        try:
+            db.execute("CREATE (:N {i: 21})")
+            acknowledged = True
+        except (DurabilityError, OSError):  # the WAL's fsync failed: not acknowledged
+            pass
+    fs.crash()
+    with weftdb.open(str(tmp_path), storage_snapshot_on_exit=False) as again:
+        keys = sorted(r[0] for r in again.execute("MATCH (n:N) RETURN n.i").rows)
+        assert keys in ([0], list(range(0, 21)), list(range(0, 22)))
+        if switched:  # it returned once its snapshot was durable
+            assert keys[:21] == list(range(0, 21)) and mode_of(again) == TRANSACTIONAL
+        if acknowledged:
+            assert keys == list(range(0, 22))

@@ -162,7 +162,8 @@ class Storage:
                     running = len(self._active)
                     self._quiet_holder = None
                     self._ended.notify_all()
-                    raise ClientError(f"{running} transaction(s) {'still ' if timeout else ''}run: {why}")
+                    waited = f"still run after {timeout:g} s" if timeout else "run"
+                    raise ClientError(f"{running} transaction(s) {waited}: {why}")
         if nested:
             yield
             return
@@ -179,8 +180,8 @@ class Storage:
         takes (a snapshot, a dump). Any transaction does in the versioned
         mode; IN_MEMORY_ANALYTICAL keeps no versions, so there the store is
         held quiet around it, for at most QUIET_WAIT_SEC of waiting."""
-        held = self.quiet(QUIET_WAIT_SEC, f"after {QUIET_WAIT_SEC:g} s. In {storage_modes.ANALYTICAL} a snapshot or "
-                          "dump waits for every running transaction to end: end them, or TERMINATE TRANSACTIONS.")
+        held = self.quiet(QUIET_WAIT_SEC, f"in {storage_modes.ANALYTICAL} a snapshot or dump waits for every "
+                          "running transaction to end. End them, or TERMINATE TRANSACTIONS.")
         with held if self.mode == storage_modes.ANALYTICAL else nullcontext():
             tx = self.begin()
             try:
