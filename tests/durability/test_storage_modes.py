@@ -307,3 +307,36 @@ def test_a_power_cut_at_each_fsync_of_a_switch_back_loses_no_commit(tmp_path, cu
             assert keys[:21] == list(range(0, 21)) and mode_of(again) == TRANSACTIONAL
         if acknowledged:
             assert keys == list(range(0, 22))
+
+
+def test_a_dump_restores_into_the_analytical_mode(tmp_path):
+    """`weftdb dump` of a transactional directory, `weftdb import` into one
+    started in IN_MEMORY_ANALYTICAL: the same graph, dumped again the same,
+    and there after a restart (the import's close writes the snapshot)."""
+    source = str(tmp_path / "source")
+    with weftdb.open(source) as db:
+        db.execute("CREATE INDEX ON :P(k)")
+        db.execute("UNWIND range(1, 50) AS i CREATE (:P {k: i})-[:R {w: i * 0.5}]->(:Q {name: 'q' + toString(i)})")
+        before = [row[0] for row in db.execute("DUMP DATABASE").rows]
+    runner = CliRunner()
+    dumped = runner.invoke(main, ["dump", "--data-directory", source, "--to", str(tmp_path / "graph.cypherl")])
+    assert dumped.exit_code == 0, dumped.output
+    target = str(tmp_path / "target")
+    imported = runner.invoke(main, ["import", str(tmp_path / "graph.cypherl"), "--data-directory", target,
+                                    "--storage-mode", "IN_MEMORY_ANALYTICAL"])
+    assert imported.exit_code == 0, imported.output
+    with weftdb.open(target) as db:
+        assert mode_of(db) == ANALYTICAL
+        assert [row[0] for row in db.execute("DUMP DATABASE").rows] == before
+
+
+def test_lock_data_directory_holds_deletions_in_the_analytical_mode(tmp_path):
+    with weftdb.open(str(tmp_path), storage_mode="IN_MEMORY_ANALYTICAL", storage_snapshot_retention_count=1) as db:
+        db.execute("CREATE (:N)")
+        first = db.execute("CREATE SNAPSHOT").single()
+        db.execute("LOCK DATA DIRECTORY")
+        db.execute("CREATE (:N)")
+        db.execute("CREATE SNAPSHOT")
+        assert os.path.exists(first)  # retention keeps one, but the directory is locked
+        db.execute("UNLOCK DATA DIRECTORY")
+        assert not os.path.exists(first)
