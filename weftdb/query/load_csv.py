@@ -171,15 +171,16 @@ def _compression(magic: bytes) -> str | None:
 
 def read_rows(path: str, shown: str, options: Options) -> Iterator[tuple[int, Any]]:
     """(line, row) for each record of the file: a map by the header's names,
-    or a list. `line` is where the record starts (the header is line 1)."""
+    or a list. `line` is where the record starts (the header is line 1). The
+    file opens now; the records are read as they are pulled."""
     _check_options(options)
-    with open_text(path, shown) as text:
-        try:
-            yield from _records(text, shown, options)
-        except UnicodeDecodeError as exc:
-            raise LoadCsvError(f"LOAD CSV cannot read {shown!r}: it is not UTF-8 text ({exc.reason}).") from None
-        except (OSError, EOFError) as exc:
-            raise LoadCsvError(f"LOAD CSV cannot read {shown!r}: {exc}") from None
+    return _records(open_text(path, shown), shown, options)
+
+
+def _unreadable(shown: str, exc: Exception) -> LoadCsvError:
+    if isinstance(exc, UnicodeDecodeError):
+        return LoadCsvError(f"LOAD CSV cannot read {shown!r}: it is not UTF-8 text ({exc.reason}).")
+    return LoadCsvError(f"LOAD CSV cannot read {shown!r}: {exc}")
 
 
 def _check_options(options: Options) -> None:
@@ -192,48 +193,48 @@ def _check_options(options: Options) -> None:
 
 def _records(text: io.TextIOWrapper, shown: str, options: Options) -> Iterator[tuple[int, Any]]:
     """The loop runs once per line of every LOAD CSV: a hot path
-    (docs/hot-paths.md), with what it reads per line bound to locals. A line
-    without the quote character is one record, its fields split at the
-    delimiter (all the csv module would do with it, at a third of the cost);
-    a line with one starts a record the csv module reads (`_Quoted`), over as
-    many lines as its quoted fields span."""
+    (docs/hot-paths.md), with what it reads per line bound to locals, and the
+    one generator between the file and the operator. A line without the
+    quote character is one record, its fields split at the delimiter (all the
+    csv module would do with it, at a third of the cost); a line with one
+    starts a record the csv module reads (`_Quoted`), over as many lines as
+    its quoted fields span. It closes `text` when it ends."""
     delimiter, quote, with_header = options.delimiter, options.quote, options.header
     empty_is_null, nullif = options.empty_is_null, options.nullif
     quoted = _Quoted(text, options)
     header: list | None = None
-    width = 0
-    line = 0  # lines read
-    for raw in text:
-        line += 1
-        start = line
-        if quote in raw:
-            try:
-                fields = quoted.read(raw)
-            except csv.Error as exc:
-                _bad(shown, start, str(exc), options)
-                fields = None
-            line += quoted.spanned - 1
-            if fields is None:
-                continue
-        else:
-            stripped = raw.rstrip("\r\n")
-            if not stripped:  # a blank line
-                continue
-            fields = stripped.split(delimiter)
-            if empty_is_null and "" in fields:
-                fields = [field if field else None for field in fields]
-            if nullif is not None and nullif in fields:
-                fields = [None if field == nullif else field for field in fields]
-        if not with_header:
-            yield start, fields
-        elif header is None:
-            header, width = fields, len(fields)
-        elif len(fields) == width:
-            yield start, dict(zip(header, fields))
-        else:
-            fitted = _fit(fields, width, options, shown, start)
-            if fitted is not None:
-                yield start, dict(zip(header, fitted))
+    width = line = 0  # the header's fields; lines read
+    with text:
+        try:
+            for raw in text:
+                line += 1
+                start = line
+                if quote in raw:
+                    fields = quoted.record(raw, shown, start)
+                    line += quoted.spanned - 1
+                    if fields is None:
+                        continue
+                else:
+                    stripped = raw.rstrip("\r\n")
+                    if not stripped:  # a blank line
+                        continue
+                    fields = stripped.split(delimiter)
+                    if empty_is_null and "" in fields:
+                        fields = [field if field else None for field in fields]
+                    if nullif is not None and nullif in fields:
+                        fields = [None if field == nullif else field for field in fields]
+                if not with_header:
+                    yield start, fields
+                elif header is None:
+                    header, width = fields, len(fields)
+                elif len(fields) == width:
+                    yield start, dict(zip(header, fields))
+                else:
+                    fitted = _fit(fields, width, options, shown, start)
+                    if fitted is not None:
+                        yield start, dict(zip(header, fitted))
+        except (UnicodeDecodeError, OSError, EOFError) as exc:
+            raise _unreadable(shown, exc) from None
 
 
 def _fit(fields: list, width: int, options: Options, shown: str, line: int) -> list | None:
@@ -258,10 +259,10 @@ class _Quoted:
     record's text: NULLIF's, and in Neo4j's form the empty fields that were
     not quoted (`a,,b`, not `a,"",b`)."""
 
-    __slots__ = ("text", "first", "lines", "reader", "nullif", "empty", "delimiter", "quote")
+    __slots__ = ("text", "options", "first", "lines", "reader", "nullif", "empty", "delimiter", "quote")
 
     def __init__(self, text: io.TextIOWrapper, options: Options):
-        self.text = text
+        self.text, self.options = text, options
         self.first: str | None = None  # the line the reader reads next, if not the file's
         self.lines: list[str] = []  # the record's lines, read so far
         self.nullif, self.empty = options.nullif, options.empty_is_null
@@ -285,8 +286,16 @@ class _Quoted:
         self.lines.append(line)
         return line
 
-    def read(self, first: str) -> list:
-        """The fields of the record that starts with the line `first`."""
+    def record(self, first: str, shown: str, line: int) -> list | None:
+        """The fields of the record that starts with the line `first`, at
+        `line`; None for a bad record skipped (IGNORE BAD)."""
+        try:
+            return self._read(first)
+        except csv.Error as exc:
+            _bad(shown, line, str(exc), self.options)
+            return None
+
+    def _read(self, first: str) -> list:
         self.first = first
         self.lines.clear()
         fields = next(self.reader)
