@@ -225,3 +225,28 @@ def test_percentiles():
         make_aggregate("percentiledisc", False, (1.5,))
     with pytest.raises(CypherTypeError):
         aggregate("percentilecont", ["a"], extra=(0.5,))
+
+
+FIELD_TEXTS = ["12", "0", "007", "-5", "+5", " 12", "12 ", "1_000", "\u0663", "\u00b2", "12.7", "1e3", "x", "",
+               "999999999999999999", "9223372036854775807", "9223372036854775808", "99999999999999999999", None,
+               12, 12.5, True, [1]]
+
+
+@pytest.mark.parametrize("text", FIELD_TEXTS, ids=repr)
+def test_to_integer_of_a_map_field_answers_as_of_the_value(db, text):
+    """toInteger(row.key) compiles to a closure of its own (LOAD CSV's
+    numbers, docs/hot-paths.md): it answers what toInteger of the value
+    answers, whatever the field holds, and reads nodes' properties too."""
+    def answer(query, params):
+        try:
+            return ("value", db.execute(query, params).single())
+        except CypherTypeError as exc:
+            return ("error", type(exc))
+
+    fused = answer("WITH $row AS row RETURN toInteger(row.v)", {"row": {"v": text}})
+    general = answer("WITH $v AS v RETURN toInteger(v)", {"v": text})
+    assert fused == general
+    if text is not None and not isinstance(text, list):
+        db.execute("CREATE (:T {v: $v})", {"v": text})
+        assert answer("MATCH (n:T) RETURN toInteger(n.v)", {}) == general
+    assert db.execute("WITH null AS row RETURN toInteger(row.v)").single() is None
