@@ -57,7 +57,8 @@ def test_a_commit_keeps_no_versions_and_drops_what_it_deleted(db):
     db.execute("MATCH (n:N) SET n.i = -n.i")
     assert len(db.storage.vertices) == 150 and len(db.storage.edges) == 50
     assert all(v.delta is None for v in db.storage.vertices.values())
-    assert dict(db.execute("SHOW STORAGE INFO").rows)["unreleased_delta_objects"] == 0
+    info = dict(db.execute("SHOW STORAGE INFO").rows)
+    assert info["unreleased_delta_objects"] == 0 and info["global_isolation_level"] == "READ_UNCOMMITTED"
 
 
 def test_deleting_twice_in_one_statement_deletes_once(db):

@@ -20,7 +20,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from weftdb.basics import identity
+from weftdb.basics import identity, storage_modes
 from weftdb.basics.config import FLAGS, Config
 from weftdb.basics.errors import ClientError
 from weftdb.basics.temporal import DateTime, Duration
@@ -95,6 +95,8 @@ def _show_storage_info(parts: Parts, statement, params) -> Result:
     config = parts.config or Config.load({}, environ={})
     limit = MemoryLimits.of(config.memory_limit, config.query_memory_limit).process
     rss = resident_bytes()
+    # What a transaction sees of others (docs/storage-modes.md): in place, their uncommitted writes.
+    isolation = "READ_UNCOMMITTED" if storage.mode == storage_modes.ANALYTICAL else "SNAPSHOT_ISOLATION"
     rows = [
         ("name", identity.DATABASE),
         ("vertex_count", vertices),
@@ -107,9 +109,9 @@ def _show_storage_info(parts: Parts, statement, params) -> Result:
         ("disk_usage", readable_size(info.get("disk_usage", 0))),
         ("memory_tracked", readable_size(rss)),  # Python tracks no allocations of its own: the resident size
         ("allocation_limit", readable_size(limit) if limit else "unlimited"),
-        ("global_isolation_level", "SNAPSHOT_ISOLATION"),
-        ("session_isolation_level", "SNAPSHOT_ISOLATION"),
-        ("next_session_isolation_level", "SNAPSHOT_ISOLATION"),
+        ("global_isolation_level", isolation),
+        ("session_isolation_level", isolation),
+        ("next_session_isolation_level", isolation),
         ("storage_mode", storage.mode),
         ("last_commit_timestamp", storage.last_commit_ts),
     ]
