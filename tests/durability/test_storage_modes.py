@@ -340,3 +340,17 @@ def test_lock_data_directory_holds_deletions_in_the_analytical_mode(tmp_path):
         assert os.path.exists(first)  # retention keeps one, but the directory is locked
         db.execute("UNLOCK DATA DIRECTORY")
         assert not os.path.exists(first)
+
+
+def test_recovery_off_sets_the_old_mode_aside_with_the_old_data(tmp_path):
+    """--storage-recover-on-startup=false starts a new, empty database: the
+    old one's mode file goes aside with its files, the new one starts in the
+    flag's mode or the default."""
+    with weftdb.open(str(tmp_path), storage_mode="IN_MEMORY_ANALYTICAL") as db:
+        db.execute("CREATE (:N)")
+    with weftdb.open(str(tmp_path), storage_recover_on_startup=False) as db:
+        assert mode_of(db) == TRANSACTIONAL and count(db) == 0
+    aside = [os.path.join(root, name) for root, _, names in os.walk(tmp_path / ".old") for name in names]
+    assert any(path.endswith("storage_mode.json") for path in aside)
+    with weftdb.open(str(tmp_path), storage_recover_on_startup=False, storage_mode="IN_MEMORY_ANALYTICAL") as db:
+        assert mode_of(db) == ANALYTICAL

@@ -24,7 +24,7 @@ from weftdb.basics.config import Config, ConfigError
 from weftdb.basics.errors import ClientError, DurabilityError, SnapshotFailed
 from weftdb.durability import checkpoint, snapshot, storage_mode, swap, wal
 from weftdb.durability.files import FileSystem
-from weftdb.durability.layout import BACKUP_MANIFEST, DATA_DIRECTORIES, Layout, is_temporary, stamp
+from weftdb.durability.layout import BACKUP_MANIFEST, DATA_DIRECTORIES, STORAGE_MODE, Layout, is_temporary, stamp
 from weftdb.durability.process_lock import ProcessLock, lock_process
 from weftdb.durability.recovery import Recovered, recover
 from weftdb.durability.retention import Retention
@@ -340,6 +340,10 @@ def _set_aside(fs: FileSystem, layout: Layout) -> None:
             fs.makedirs(target)
             fs.rename(path, os.path.join(target, name))
             moved.append(name)
+    if fs.exists(layout.storage_mode):  # the old database's mode goes with it; the new one starts in the default
+        fs.makedirs(target)
+        fs.rename(layout.storage_mode, os.path.join(target, STORAGE_MODE))
+        moved.append(STORAGE_MODE)
     if moved:
         fs.fsync_dir(layout.root)
         log.warning("recovery is off: moved the existing %s to %s", " and ".join(moved), target)
