@@ -354,3 +354,23 @@ def test_recovery_off_sets_the_old_mode_aside_with_the_old_data(tmp_path):
     assert any(path.endswith("storage_mode.json") for path in aside)
     with weftdb.open(str(tmp_path), storage_recover_on_startup=False, storage_mode="IN_MEMORY_ANALYTICAL") as db:
         assert mode_of(db) == ANALYTICAL
+
+
+def test_a_restore_over_an_analytical_directory_starts_transactional(tmp_path):
+    """`weftdb restore --overwrite` replaces the database, mode file included:
+    the restored one (another UUID) opens, in IN_MEMORY_TRANSACTIONAL."""
+    from weftdb.backup.restore import restore
+
+    with weftdb.open(str(tmp_path / "source")) as db:
+        db.execute("UNWIND range(1, 7) AS i CREATE (:N {i: i})")
+        service = BackupService(db, "127.0.0.1", 0).start()
+        try:
+            backup(f"127.0.0.1:{service.port}", str(tmp_path / "backup"), kind="full")
+        finally:
+            service.stop()
+    target = str(tmp_path / "target")
+    with weftdb.open(target, storage_mode="IN_MEMORY_ANALYTICAL") as db:
+        db.execute("CREATE (:Old)")
+    restore(str(tmp_path / "backup"), target, overwrite=True)
+    with weftdb.open(target) as db:
+        assert mode_of(db) == TRANSACTIONAL and count(db) == 7 and count(db, "Old") == 0

@@ -8,7 +8,9 @@ point leaves the old set or the new one, never neither and never a mix.
    is decided, and a crash is finished forward;
 2. for each directory of the new set (`wal/`, `snapshots/`, ...), it moves the
    data directory's own to `.restore-staging/old/` and the new one into its
-   place, making each rename durable;
+   place, making each rename durable; the replaced database's
+   `storage_mode.json` goes to `old/` too (a restored database starts in
+   IN_MEMORY_TRANSACTIONAL);
 3. it removes `.restore-staging`, the old files with it.
 
 `finish_interrupted` runs where a crash may have stopped that: at every start
@@ -25,7 +27,7 @@ import logging
 import os
 
 from weftdb.durability.files import FileSystem
-from weftdb.durability.layout import Layout
+from weftdb.durability.layout import STORAGE_MODE, Layout
 
 log = logging.getLogger("weftdb.durability")
 
@@ -70,5 +72,8 @@ def _finish(fs: FileSystem, layout: Layout) -> list[str]:
         fs.rename(os.path.join(new, name), current)
         fs.fsync_dir(layout.root)
         fs.fsync_dir(new)
+    if fs.exists(layout.storage_mode):  # the replaced database's mode: the restored one starts in the default
+        fs.rename(layout.storage_mode, os.path.join(old, STORAGE_MODE))
+        fs.fsync_dir(layout.root)
     fs.remove_tree(layout.restore_staging)
     return names
