@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from weftdb.basics import affinity, storage_modes
+from weftdb.basics import affinity
 from weftdb.basics.config import Config, ConfigError
 from weftdb.basics.errors import AccessModeError, ClientError, ForbiddenInTransaction, TransactionError
 from weftdb.basics.temporal import adopt
@@ -47,8 +47,7 @@ class Database:
         if path is None:
             self.storage = Storage()
             if self.config.storage_mode:
-                storage_modes.check_available(self.config.storage_mode, "--storage-mode")
-                self.storage.switch_mode(self.config.storage_mode)
+                self.storage.switch_mode(self.config.storage_mode, "--storage-mode")
         else:
             self.durability = Durability.open(path, self.config, fs=fs)
             self.storage = self.durability.storage

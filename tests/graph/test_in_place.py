@@ -1,12 +1,12 @@
 """IN_MEMORY_ANALYTICAL's transactions (graph/transaction.py InPlaceTransaction):
-writes apply in place and are seen by everyone at once, two writers never
-conflict, a rollback still undoes everything, and a commit leaves no versions
-behind (deleted objects go at once)."""
+writes apply in place and are seen by everyone at once, what one open
+transaction wrote another may not write, a rollback still undoes everything,
+and a commit leaves no versions behind (deleted objects go at once)."""
 
 import pytest
 
 import weftdb
-from weftdb.basics.errors import CypherArithmeticError
+from weftdb.basics.errors import CypherArithmeticError, SerializationError
 
 
 @pytest.fixture
@@ -28,13 +28,21 @@ def test_uncommitted_writes_are_seen_by_other_transactions(db):
     reader.commit()
 
 
-def test_two_writers_of_one_node_do_not_conflict_and_the_last_write_stays(db):
+def test_what_one_open_transaction_wrote_another_may_read_but_not_write(db):
+    """Without that, a rollback would restore a value over another's write,
+    or drop a node another's relationship was made to."""
     db.execute("CREATE (:A {v: 0})")
     first, second = db.begin(), db.begin()
-    first.execute("MATCH (a:A) SET a.v = 1")
-    second.execute("MATCH (a:A) SET a.v = 2")  # a versioned transaction would fail here (first writer wins)
-    first.commit()
-    second.commit()
+    first.execute("MATCH (a:A) SET a.v = 1 CREATE (:B)")
+    assert second.execute("MATCH (a:A) RETURN a.v").single() == 1
+    with pytest.raises(SerializationError, match="another transaction changed or deleted it and has not ended"):
+        second.execute("MATCH (a:A) SET a.v = 2")
+    third = db.begin()
+    with pytest.raises(SerializationError):
+        third.execute("MATCH (a:A), (b:B) CREATE (a)-[:R]->(b)")
+    first.rollback()
+    assert db.execute("MATCH (a:A) RETURN a.v").single() == 0
+    db.execute("MATCH (a:A) SET a.v = 2")  # once it ended, anyone may
     assert db.execute("MATCH (a:A) RETURN a.v").single() == 2
 
 
@@ -75,8 +83,6 @@ def test_concurrent_writers_deleters_and_readers_leave_a_whole_graph(db):
     deleted object stays, and no rolled-back write remains."""
     import random
     import threading
-
-    from weftdb.basics.errors import SerializationError
 
     db.execute("CREATE INDEX ON :N(k)")
     errors, stop = [], threading.Event()

@@ -116,6 +116,9 @@ class Storage:
         # snapshot in IN_MEMORY_ANALYTICAL), except those of the thread holding it.
         self._ended = threading.Condition(self.write_lock)
         self._quiet_holder: int | None = None
+        # IN_MEMORY_ANALYTICAL: id() of each object an open transaction wrote -> that transaction
+        # (InPlaceTransaction): writes of two open transactions never mix.
+        self.owners: dict[int, Transaction] = {}
 
     # -- transactions -----------------------------------------------------------
 
@@ -130,11 +133,12 @@ class Storage:
 
     # -- modes ------------------------------------------------------------------
 
-    def switch_mode(self, mode: str) -> bool:
+    def switch_mode(self, mode: str, where: str = "STORAGE MODE") -> bool:
         """Change between the in-memory modes; False when already in `mode`.
         Only while no transaction runs: a transaction's writes keep the kind
-        of undo and visibility it began with."""
-        storage_modes.check_available(mode, "STORAGE MODE")
+        of undo and visibility it began with. `where` asked for it (the
+        statement, the flag), for the error of a mode not available."""
+        storage_modes.check_available(mode, where)
         with self.write_lock:
             if mode == self.mode:
                 return False
@@ -195,6 +199,13 @@ class Storage:
         if self._quiet_holder is not None:
             self._ended.notify_all()
 
+    def _disown(self, tx: Transaction) -> None:
+        """(Under the lock.) An in-place transaction ended: what it wrote may be written again."""
+        owners = self.owners
+        for delta in tx.deltas:
+            if owners.get(id(delta.obj)) is tx:
+                del owners[id(delta.obj)]
+
     def _wait_for_quiet(self) -> None:
         """(Under the lock.) Wait until no other thread holds the store still."""
         me = threading.get_ident()
@@ -241,6 +252,7 @@ class Storage:
             tx.info.commit_ts = ts
             self._left(tx)
             if tx.in_place:  # no reader needs what its Deltas undo
+                self._disown(tx)
                 for delta in tx.deltas:
                     self._cut(delta)
             else:
@@ -296,6 +308,7 @@ class Storage:
             tx.abort_seq = self._begin_seq
             self._left(tx)
             if tx.in_place:  # its Deltas were never hung on the objects
+                self._disown(tx)
                 for delta in tx.deltas:
                     self._undone(delta)
             elif tx.deltas:

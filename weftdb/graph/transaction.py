@@ -412,9 +412,11 @@ class InPlaceTransaction(Transaction):
     """A transaction of IN_MEMORY_ANALYTICAL: its writes apply in place and
     keep no version for anyone to read. Its Deltas are only the undo log of a
     rollback, never hung on the objects, so every transaction reads the
-    newest state, other transactions' uncommitted writes included, and two
-    writers of one object never conflict (the last write stays). The commit
-    has nothing to publish and writes no WAL (Storage._commit)."""
+    newest state, other transactions' uncommitted writes included. Writes do
+    not mix: what one open transaction created, changed or deleted another
+    may read but not write (a retryable SerializationError), or a rollback
+    would restore, or drop, what the other built on (`Storage.owners`). The
+    commit has nothing to publish and writes no WAL (Storage._commit)."""
 
     __slots__ = ("removed",)
     in_place = True
@@ -426,26 +428,41 @@ class InPlaceTransaction(Transaction):
     def _push(self, obj: Vertex | Edge, kind: int, key: str | None, value: Any) -> None:
         if kind == DELETED:
             self.removed.add(id(obj))
+        self.storage.owners[id(obj)] = self
         self.deltas.append(Delta(kind, key, value, self.info, obj))
 
+    def _conflicts(self, obj: Vertex | Edge) -> bool:
+        """Whether another open transaction wrote `obj`. A committed deletion
+        drops the object at once, so a deleted one not deleted here is
+        another's (or a stale reference to a dropped one)."""
+        owner = self.storage.owners.get(id(obj))
+        return (owner is not None and owner is not self) or (obj.deleted and id(obj) not in self.removed)
+
     def _prepare(self, obj: Vertex | Edge) -> None:
-        if obj.deleted and id(obj) not in self.removed and not self.closed:
+        if self._conflicts(obj) and not self.closed:
             kind = "node" if type(obj) is Vertex else "relationship"
             raise SerializationError(
-                f"Cannot change {kind} {obj.gid}: another transaction deleted it meanwhile (in IN_MEMORY_ANALYTICAL "
-                "transactions are not isolated). This transaction was rolled back; retry it."
+                f"Cannot change {kind} {obj.gid}: another transaction changed or deleted it and has not ended "
+                "(in IN_MEMORY_ANALYTICAL it may be read meanwhile, not written). This transaction was rolled back; "
+                "retry it."
             )
         super()._prepare(obj)
 
     def create_vertex(self, labels: tuple[str, ...], props: dict[str, Any]) -> Vertex:
-        vertex = super().create_vertex(labels, props)
-        vertex.delta = None  # the undo log holds its Delta
+        with self.storage.write_lock:
+            vertex = super().create_vertex(labels, props)
+            vertex.delta = None  # the undo log holds its Delta
+            self.storage.owners[id(vertex)] = self
         return vertex
 
     def create_edge(self, src: Vertex, dst: Vertex, type_: str, props: dict[str, Any]) -> Edge:
-        edge = super().create_edge(src, dst, type_, props)
-        edge.delta = None
+        with self.storage.write_lock:
+            for end in (src, dst):  # another's rollback could drop it, or bring back what it deleted
+                self._prepare(end)
+            edge = super().create_edge(src, dst, type_, props)
+            edge.delta = None
+            self.storage.owners[id(edge)] = self
         return edge
 
     def _deleted_here(self, obj: Vertex | Edge) -> bool:
-        return obj.deleted  # by this transaction or by another, not yet committed: nothing left to delete
+        return obj.deleted and id(obj) in self.removed

@@ -107,7 +107,8 @@ def property_of(subject: Any, key: str, ctx: Any) -> Any:
 
 
 def _map_field(expr: ast.Property, scope: dict[str, int]) -> tuple[int, str] | None:
-    """(slot, key) when `expr` is `variable.key` of a variable in scope."""
+    """(slot, key) when `expr` is `variable.key` of a variable in scope: the
+    forms compiled to one closure (`variable_property`, `_integer_of_field`)."""
     subject = expr.subject
     if isinstance(subject, ast.Variable) and subject.name in scope:
         return scope[subject.name], expr.key
@@ -208,8 +209,9 @@ class ExpressionCompiler:
 
     def _Property(self, expr, scope, aggs):
         key = expr.key
-        if isinstance(expr.subject, ast.Variable) and expr.subject.name in scope:
-            slot = scope[expr.subject.name]
+        field = _map_field(expr, scope)
+        if field is not None:
+            slot = field[0]
 
             def variable_property(row, ctx):
                 subject = row[slot]

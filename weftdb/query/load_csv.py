@@ -259,15 +259,13 @@ class _Quoted:
     record's text: NULLIF's, and in Neo4j's form the empty fields that were
     not quoted (`a,,b`, not `a,"",b`)."""
 
-    __slots__ = ("text", "options", "first", "lines", "reader", "nullif", "empty", "delimiter", "quote")
+    __slots__ = ("text", "options", "first", "lines", "reader")
 
     def __init__(self, text: io.TextIOWrapper, options: Options):
         self.text, self.options = text, options
         self.first: str | None = None  # the line the reader reads next, if not the file's
         self.lines: list[str] = []  # the record's lines, read so far
-        self.nullif, self.empty = options.nullif, options.empty_is_null
-        self.delimiter, self.quote = options.delimiter, options.quote
-        self.reader = csv.reader(self, delimiter=self.delimiter, quotechar=self.quote, strict=True)
+        self.reader = csv.reader(self, delimiter=options.delimiter, quotechar=options.quote, strict=True)
 
     @property
     def spanned(self) -> int:
@@ -299,11 +297,12 @@ class _Quoted:
         self.first = first
         self.lines.clear()
         fields = next(self.reader)
-        nullif = self.nullif
+        options = self.options
+        nullif = options.nullif
         if nullif is not None and nullif in fields:
             fields = [None if field == nullif else field for field in fields]
-        if self.empty and "" in fields:
-            quoted = _quoted("".join(self.lines), self.delimiter, self.quote)
+        if options.empty_is_null and "" in fields:
+            quoted = _quoted("".join(self.lines), options.delimiter, options.quote)
             fields = [None if field == "" and not (index < len(quoted) and quoted[index]) else field
                       for index, field in enumerate(fields)]
         return fields
