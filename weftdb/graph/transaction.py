@@ -458,7 +458,8 @@ class InPlaceTransaction(Transaction):
     def create_edge(self, src: Vertex, dst: Vertex, type_: str, props: dict[str, Any]) -> Edge:
         with self.storage.write_lock:
             for end in (src, dst):  # another's rollback could drop it, or bring back what it deleted
-                self._prepare(end)
+                if self._conflicts(end):
+                    self._prepare(end)  # says so
             edge = super().create_edge(src, dst, type_, props)
             edge.delta = None
             self.storage.owners[id(edge)] = self
