@@ -234,6 +234,18 @@ def test_kill9_in_analytical_keeps_what_the_last_snapshot_holds(tmp_path):
             last = len(keys)
 
 
+def test_a_new_analytical_directory_killed_before_its_first_snapshot_starts_again(tmp_path):
+    """Its mode file is its only file: the database is the one it names, empty."""
+    path = str(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", "import os, weftdb; db = weftdb.open(os.sys.argv[1], "
+                           "storage_mode='IN_MEMORY_ANALYTICAL'); db.execute('CREATE (:N)'); os._exit(0)", path],
+                          env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert not [name for _, _, files in os.walk(path) for name in files if name.endswith((".snapshot", ".wal"))]
+    with weftdb.open(path) as db:
+        assert mode_of(db) == ANALYTICAL and db.execute("MATCH (n) RETURN count(n)").single() == 0
+
+
 def _crash_db(path, **flags):
     from crashfs import CrashFS
 

@@ -77,7 +77,9 @@ class Durability:
             swap.finish_interrupted(fs, layout)
             after_open = checkpoint.restore_if_requested(fs, layout)
             if config.storage_recover_on_startup:
-                recovered = recover(fs, layout.root, config.storage_recovery_thread_count, report, long_lived=True)
+                named = storage_mode.peek(fs, layout)
+                recovered = recover(fs, layout.root, config.storage_recovery_thread_count, report, long_lived=True,
+                                    db_uuid=named[1] if named else None)
                 _cut_tail(fs, recovered.tail)
                 _report_slow_recovery(recovered)
                 _remove_temporaries(fs, layout)

@@ -90,15 +90,20 @@ def recover(
     threads: int = 1,
     report: Callable[[str], None] | None = None,
     long_lived: bool = False,
+    db_uuid: bytes | None = None,
 ) -> Recovered:
     """`long_lived`: the caller serves the recovered graph from now on (a database
     opening, not a dry run): its objects are moved to the collector's permanent
     generation, as `storage.FREEZE_AFTER` does after a bulk commit, so that full
     collections do not rescan them. That happens before the collector runs
     again: its first collection would otherwise scan everything recovery
-    allocated as one young generation (measured: a fifth of a recovery)."""
+    allocated as one young generation (measured: a fifth of a recovery).
+
+    `db_uuid`: the database's when no WAL or snapshot names one (the mode
+    file's: an IN_MEMORY_ANALYTICAL database killed before its first snapshot
+    has no other file); a new one when that is None too."""
     with collector.paused():
-        result = _recover(fs, data_dir, threads, report)
+        result = _recover(fs, data_dir, threads, report, db_uuid)
         if long_lived:
             if result.skipped_snapshots:
                 gc.collect()  # the half-loaded graphs of damaged snapshots: garbage, not to be frozen
@@ -106,7 +111,8 @@ def recover(
     return result
 
 
-def _recover(fs: FileSystem, data_dir: str, threads: int, report: Callable[[str], None] | None) -> Recovered:
+def _recover(fs: FileSystem, data_dir: str, threads: int, report: Callable[[str], None] | None,
+             db_uuid: bytes | None) -> Recovered:
     started = time.monotonic()
     wal_dir = os.path.join(data_dir, "wal")
     reader = WalReader(fs, wal_dir)
@@ -130,7 +136,7 @@ def _recover(fs: FileSystem, data_dir: str, threads: int, report: Callable[[str]
             continue
         result = Recovered(storage, snap.db_uuid, candidate.path, snapshot_ts, skipped_snapshots=skipped)
         return _fell_back_far_enough(_replay(result, reader, last_error, started, report), reach, last_error)
-    result = Recovered(Storage(), wal_uuid or uuid.uuid4().bytes, skipped_snapshots=skipped)
+    result = Recovered(Storage(), wal_uuid or db_uuid or uuid.uuid4().bytes, skipped_snapshots=skipped)
     return _fell_back_far_enough(_replay(result, reader, last_error, started, report), reach, last_error)
 
 

@@ -45,6 +45,18 @@ def read(fs: FileSystem, layout: Layout, db_uuid: bytes) -> str:
                               f"(without it the directory opens in {storage_modes.TRANSACTIONAL}).") from None
 
 
+def peek(fs: FileSystem, layout: Layout) -> tuple[str, bytes] | None:
+    """(mode, database UUID) the file names, before the database is known
+    (None when it is missing or unreadable: read() then says what is wrong)."""
+    if not fs.exists(layout.storage_mode):
+        return None
+    try:
+        found = json.loads(fs.read(layout.storage_mode))
+        return found["mode"], uuid.UUID(found["database_uuid"]).bytes
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
+
+
 def write(fs: FileSystem, layout: Layout, db_uuid: bytes, mode: str) -> None:
     """Record `mode` (a careful write: temporary file, fsync, rename)."""
     record = {
