@@ -1,0 +1,54 @@
+"""The keys of the on-disk store (ON_DISK_TRANSACTIONAL), one owner for their layout.
+
+Every version of every item is its own RocksDB key, ending in the commit
+timestamp that wrote it, inverted (2**64 - 1 - ts, big-endian), so that the
+versions of one item sort newest first. A reader that started at timestamp T
+seeks to `prefix + inverted(T)`: the first key it finds with the same prefix
+is the newest version committed at or before T. Keys carry their versions
+because RocksDB's snapshots cannot serve a scan through rocksdict 0.3.29 (its
+snapshot iterators read the newest data; only point reads honour the
+snapshot): with versions in the keys, a scan is isolated by the keys alone.
+
+Column families and their keys (gid: 8 bytes big-endian, so prefix scans walk
+items in id order):
+
+    vertex   gid + inv(ts)                   -> record [labels, props], or b"" when deleted
+    edge     gid + inv(ts)                   -> record [type, src, dst, props], or b"" when deleted
+    out      src gid + edge gid + inv(ts)    -> dst gid, or b"" when the edge is gone
+    in       dst gid + edge gid + inv(ts)    -> src gid, or b"" when the edge is gone
+    label    label (UTF-8) + 0x00 + gid + inv(ts) -> b"\\x01" carried, b"" removed
+    meta     name                            -> 8 bytes big-endian (next ids, last commit)
+"""
+
+from __future__ import annotations
+
+import struct
+
+VERTEX, EDGE, OUT, IN, LABEL, META = "vertex", "edge", "out", "in", "label", "meta"
+FAMILIES = (VERTEX, EDGE, OUT, IN, LABEL, META)
+
+_U64 = struct.Struct(">Q")
+_NEWEST = 2**64 - 1
+GONE = b""
+CARRIED = b"\x01"
+
+
+def gid(n: int) -> bytes:
+    return _U64.pack(n)
+
+
+def number(data: bytes, at: int = 0) -> int:
+    return _U64.unpack_from(data, at)[0]
+
+
+def inverted(ts: int) -> bytes:
+    return _U64.pack(_NEWEST - ts)
+
+
+def version_of(key: bytes) -> int:
+    """The commit timestamp a versioned key ends in."""
+    return _NEWEST - _U64.unpack_from(key, len(key) - 8)[0]
+
+
+def label_prefix(label: str) -> bytes:
+    return label.encode("utf-8", "surrogatepass") + b"\x00"

@@ -1,0 +1,468 @@
+"""ON_DISK_TRANSACTIONAL: the graph in RocksDB (rocksdict), read and written
+through the same transaction interface as the in-memory store
+(graph/interface.py). Work in progress: the store's core, not yet a mode a
+database can be switched to.
+
+What a transaction does:
+
+- **Reads** at its start timestamp from versioned keys (disk_keys.py), plus
+  its own writes. Each node or relationship it reads becomes one `Vertex` or
+  `Edge` object for the whole transaction (the query layer compares them by
+  identity), holding the state this transaction sees; its writes change that
+  object and mark it dirty. Memory is what the transaction touches, not the
+  graph.
+- **Conflicts**, first writer wins as in memory: the first write to an
+  existing item claims it; a claim held by another open transaction, or a
+  commit of the item after this transaction began, fails the write with
+  SerializationError. A relationship created on a node, and that node's
+  deletion, conflict too (the node's adjacency is written).
+- **Commit**: one WriteBatch with every version it made, written with
+  sync on: durable when `commit` returns, all or nothing after a crash.
+  Commits are serialized under one lock (group commit is left for later).
+
+Not yet: property indexes, constraints, the schema, old versions' removal,
+checkpoints and backups, the memory bound.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterator
+
+from rocksdict import Options, Rdict, WriteBatch, WriteOptions
+
+from weftdb.basics.errors import ConstraintVerificationFailed, EntityNotFound, SerializationError, TransactionError
+from weftdb.durability import codec
+from weftdb.durability import disk_keys as keys
+from weftdb.graph.objects import Edge, Vertex
+
+
+class DiskStore:
+    """The RocksDB database of one data directory's graph."""
+
+    def __init__(self, path: str):
+        options = Options(raw_mode=True)
+        options.create_if_missing(True)
+        options.create_missing_column_families(True)
+        families = {name: Options(raw_mode=True) for name in keys.FAMILIES}
+        self.db = Rdict(path, options=options, column_families=families)
+        self.families = {name: self.db.get_column_family(name) for name in keys.FAMILIES}
+        self.handles = {name: self.db.get_column_family_handle(name) for name in keys.FAMILIES}
+        meta = self.families[keys.META]
+        self.next_vertex_id = _meta(meta, b"next_vertex")
+        self.next_edge_id = _meta(meta, b"next_edge")
+        self.last_commit_ts = self.visible_ts = _meta(meta, b"last_commit")
+        self.write_lock = threading.RLock()  # ids, claims and commit order
+        self._claims: dict[tuple, DiskTransaction] = {}  # ("v" | "e", gid) -> the open transaction writing it
+        self._attaching: dict[int, set[DiskTransaction]] = {}  # vertex gid -> open transactions changing its relationships
+        self._written: dict[tuple, int] = {}  # ("v" | "e" | "a", gid) -> the commit that last wrote it
+        self._sync = WriteOptions()
+        self._sync.sync = True
+
+    def close(self) -> None:
+        """Release the files: the column families' handles go first, since each
+        keeps the database open (so does an unfinished scan's iterator)."""
+        self.families.clear()
+        self.handles.clear()
+        self.db.close()
+
+    def begin(self) -> DiskTransaction:
+        return DiskTransaction(self, self.visible_ts)
+
+    # -- conflicts (under the lock): first writer wins -----------------------------------------
+
+    def _claim(self, tx: DiskTransaction, item: tuple) -> None:
+        """`tx` writes the node or relationship `item` (("v" | "e", gid))."""
+        holder = self._claims.get(item)
+        if (holder is not None and holder is not tx) or self._written.get(item, 0) > tx.start_ts:
+            raise _conflict(item)
+        self._claims[item] = tx
+        tx.claimed.add(item)
+
+    def _detachable(self, tx: DiskTransaction, vertex_gid: int) -> None:
+        """`tx` deletes the node: refused while another transaction changes its
+        relationships, or when one committed a change after `tx` began (a
+        relationship `tx` cannot see would be left without its end)."""
+        others = self._attaching.get(vertex_gid, set()) - {tx}
+        if others or self._written.get(("a", vertex_gid), 0) > tx.start_ts:
+            raise _conflict(("v", vertex_gid))
+
+    def _attach(self, tx: DiskTransaction, vertex_gid: int) -> None:
+        """`tx` adds or removes a relationship of the node: shared with other
+        such writers, refused while another transaction writes the node."""
+        item = ("v", vertex_gid)
+        holder = self._claims.get(item)
+        if (holder is not None and holder is not tx) or self._written.get(item, 0) > tx.start_ts:
+            raise _conflict(item)
+        self._attaching.setdefault(vertex_gid, set()).add(tx)
+        tx.claimed.add(("a", vertex_gid))
+
+    def _release(self, tx: DiskTransaction, commit_ts: int | None) -> None:
+        for item in tx.claimed:
+            if commit_ts is not None:
+                self._written[item] = commit_ts
+            if item[0] == "a":
+                writers = self._attaching.get(item[1])
+                if writers is not None:
+                    writers.discard(tx)
+                    if not writers:
+                        del self._attaching[item[1]]
+            elif self._claims.get(item) is tx:
+                del self._claims[item]
+
+
+class DiskTransaction:
+    """One transaction over a DiskStore; fills graph/interface.py's GraphTransaction."""
+
+    in_place = False
+
+    def __init__(self, store: DiskStore, start_ts: int):
+        self.storage = store
+        self.start_ts = start_ts
+        self.closed = False
+        self.deltas: list[Any] = []  # the items written, in order (non-empty: it wrote)
+        self.claimed: set[tuple] = set()
+        self._vertices: dict[int, Vertex] = {}
+        self._edges: dict[int, Edge] = {}
+        self._original: dict[tuple, Any] = {}  # ("v", gid) -> labels before this transaction (label index)
+        self._created_vertices: list[Vertex] = []
+        self._created_edges: list[Edge] = []
+        self._dirty_vertices: dict[int, Vertex] = {}
+        self._dirty_edges: dict[int, Edge] = {}
+
+    # -- end -------------------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        self._close()
+        store = self.storage
+        with store.write_lock:
+            ts = None
+            try:
+                if self.deltas:
+                    ts = store.last_commit_ts + 1
+                    store.db.write(self._batch(ts), store._sync)
+                    store.last_commit_ts = store.visible_ts = ts
+            except BaseException:
+                ts = None
+                raise
+            finally:
+                store._release(self, ts)
+
+    def abort(self) -> None:
+        self._close()
+        with self.storage.write_lock:
+            self.storage._release(self, None)
+
+    def _close(self) -> None:
+        if self.closed:
+            raise TransactionError("The transaction is already closed.")
+        self.closed = True
+
+    def _batch(self, ts: int) -> WriteBatch:
+        store, handles, version = self.storage, self.storage.handles, keys.inverted(ts)
+        batch = WriteBatch(raw_mode=True)
+        for vertex in self._dirty_vertices.values():
+            key = keys.gid(vertex.gid)
+            record = keys.GONE if vertex.deleted else codec.packb([list(vertex.labels), vertex.props])
+            batch.put(key + version, record, handles[keys.VERTEX])
+            before = set(self._original.get(("v", vertex.gid), ()))
+            after = set() if vertex.deleted else set(vertex.labels)
+            for label in before ^ after:
+                mark = keys.CARRIED if label in after else keys.GONE
+                batch.put(keys.label_prefix(label) + key + version, mark, handles[keys.LABEL])
+        for edge in self._dirty_edges.values():
+            key = keys.gid(edge.gid)
+            src, dst = keys.gid(edge.src.gid), keys.gid(edge.dst.gid)
+            if edge.deleted:
+                batch.put(key + version, keys.GONE, handles[keys.EDGE])
+                batch.put(src + key + version, keys.GONE, handles[keys.OUT])
+                batch.put(dst + key + version, keys.GONE, handles[keys.IN])
+                continue
+            batch.put(key + version, codec.packb([edge.type, edge.src.gid, edge.dst.gid, edge.props]), handles[keys.EDGE])
+            batch.put(src + key + version, dst, handles[keys.OUT])
+            batch.put(dst + key + version, src, handles[keys.IN])
+        batch.put(b"next_vertex", keys.gid(store.next_vertex_id), handles[keys.META])
+        batch.put(b"next_edge", keys.gid(store.next_edge_id), handles[keys.META])
+        batch.put(b"last_commit", keys.gid(ts), handles[keys.META])
+        return batch
+
+    # -- reading versions ------------------------------------------------------------------------
+
+    def _newest(self, family: str, prefix: bytes) -> bytes | None:
+        """The value of the newest version of `prefix` at this transaction's start, or None."""
+        it = self.storage.families[family].iter()
+        it.seek(prefix + keys.inverted(self.start_ts))
+        if it.valid():
+            key = it.key()
+            if len(key) == len(prefix) + 8 and key.startswith(prefix):
+                return it.value()
+        return None
+
+    def _visible(self, family: str, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """(item key, value) of every item under `prefix` in its version at this
+        transaction's start; an item's key is its key without the version."""
+        it = self.storage.families[family].iter()
+        it.seek(prefix)
+        current = None
+        while it.valid():
+            key = it.key()
+            if not key.startswith(prefix):
+                return
+            item = key[:-8]
+            if item != current and keys.version_of(key) <= self.start_ts:
+                current = item
+                yield item, it.value()
+            it.next()
+
+    def _vertex(self, gid: int) -> Vertex | None:
+        vertex = self._vertices.get(gid)
+        if vertex is None:
+            record = self._newest(keys.VERTEX, keys.gid(gid))
+            if not record:
+                return None
+            labels, props = codec.unpackb(record)
+            vertex = Vertex(gid, tuple(labels), props)
+            self._vertices[gid] = vertex
+        return vertex
+
+    def _edge(self, gid: int) -> Edge | None:
+        edge = self._edges.get(gid)
+        if edge is None:
+            record = self._newest(keys.EDGE, keys.gid(gid))
+            if not record:
+                return None
+            type_, src, dst, props = codec.unpackb(record)
+            src_vertex, dst_vertex = self._vertex(src), self._vertex(dst)
+            if src_vertex is None or dst_vertex is None:
+                return None
+            edge = _edge_object(gid, type_, src_vertex, dst_vertex, props)
+            self._edges[gid] = edge
+        return edge
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def exists(self, obj: Vertex | Edge) -> bool:
+        return not obj.deleted
+
+    def view(self, obj: Vertex | Edge) -> tuple[Any, dict[str, Any], bool]:
+        labels = set(obj.labels) if type(obj) is Vertex else None
+        return labels, dict(obj.props), obj.deleted
+
+    def get(self, obj: Vertex | Edge, key: str) -> Any:
+        return obj.props.get(key)
+
+    def properties(self, obj: Vertex | Edge) -> dict[str, Any]:
+        return dict(obj.props)
+
+    def labels(self, vertex: Vertex) -> set[str]:
+        return set(vertex.labels)
+
+    def has_label(self, vertex: Vertex, label: str) -> bool:
+        return label in vertex.labels
+
+    def newest(self, vertex: Vertex) -> tuple[set[str], dict[str, Any], bool]:
+        return self.view(vertex)
+
+    def scan_vertices(self) -> Iterator[Vertex]:
+        for item, record in self._visible(keys.VERTEX, b""):
+            if record:
+                vertex = self._vertex(keys.number(item))
+                if vertex is not None and not vertex.deleted:
+                    yield vertex
+        for vertex in list(self._created_vertices):
+            if not vertex.deleted:
+                yield vertex
+
+    def scan_edges(self) -> Iterator[Edge]:
+        for item, record in self._visible(keys.EDGE, b""):
+            if record:
+                edge = self._edge(keys.number(item))
+                if edge is not None and not edge.deleted:
+                    yield edge
+        for edge in list(self._created_edges):
+            if not edge.deleted:
+                yield edge
+
+    def vertices_with_label(self, label: str) -> Iterator[Vertex]:
+        prefix = keys.label_prefix(label)
+        seen = set()
+        for item, mark in self._visible(keys.LABEL, prefix):
+            if mark:
+                gid = keys.number(item, len(prefix))
+                seen.add(gid)
+                vertex = self._vertex(gid)
+                if vertex is not None and not vertex.deleted and label in vertex.labels:
+                    yield vertex
+        for vertex in list(self._dirty_vertices.values()):  # labels this transaction added
+            if vertex.gid not in seen and not vertex.deleted and label in vertex.labels:
+                yield vertex
+
+    def vertices_with_property(self, label: str, key: str, value: Any, equal: Callable[[Any, Any], Any]) -> list[Vertex] | None:
+        return None  # no property index on disk yet: the caller scans
+
+    def vertices_with_properties(self, label: str, keys_: tuple[str, ...], values: tuple,
+                                 equal: Callable[[Any, Any], Any]) -> list[Vertex] | None:
+        return None
+
+    def edges_with_properties(self, type_: str, keys_: tuple[str, ...], values: tuple,
+                              equal: Callable[[Any, Any], Any]) -> list[Edge] | None:
+        return None
+
+    def out_edges(self, vertex: Vertex) -> list[Edge]:
+        return self._adjacent(keys.OUT, vertex, lambda edge: edge.src is vertex)
+
+    def in_edges(self, vertex: Vertex) -> list[Edge]:
+        return self._adjacent(keys.IN, vertex, lambda edge: edge.dst is vertex)
+
+    def _adjacent(self, family: str, vertex: Vertex, attached: Callable[[Edge], bool]) -> list[Edge]:
+        prefix = keys.gid(vertex.gid)
+        found, seen = [], set()
+        for item, end in self._visible(family, prefix):
+            if end:
+                gid = keys.number(item, 8)
+                seen.add(gid)
+                edge = self._edge(gid)
+                if edge is not None and not edge.deleted:
+                    found.append(edge)
+        found += [edge for edge in self._created_edges if edge.gid not in seen and not edge.deleted and attached(edge)]
+        return found
+
+    def vertex_by_id(self, gid: int) -> Vertex | None:
+        vertex = self._vertex(gid)
+        return vertex if vertex is not None and not vertex.deleted else None
+
+    def edge_by_id(self, gid: int) -> Edge | None:
+        edge = self._edge(gid)
+        return edge if edge is not None and not edge.deleted else None
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def _write(self, obj: Vertex | Edge) -> None:
+        """Claim `obj` before its first change (first writer wins) and mark it dirty."""
+        if self.closed:
+            raise TransactionError("The transaction is already closed.")
+        if obj.deleted:
+            kind = "node" if type(obj) is Vertex else "relationship"
+            raise EntityNotFound(f"The {kind} {obj.gid} has been deleted in this transaction.")
+        item = ("v" if type(obj) is Vertex else "e", obj.gid)
+        if item not in self.claimed:
+            with self.storage.write_lock:
+                self.storage._claim(self, item)
+        if type(obj) is Vertex:
+            self._original.setdefault(item, obj.labels)
+            self._dirty_vertices[obj.gid] = obj
+        else:
+            self._dirty_edges[obj.gid] = obj
+        self.deltas.append(item)
+
+    def create_vertex(self, labels: tuple[str, ...], props: dict[str, Any]) -> Vertex:
+        store = self.storage
+        with store.write_lock:
+            if self.closed:
+                raise TransactionError("The transaction is already closed.")
+            gid = store.next_vertex_id
+            store.next_vertex_id = gid + 1
+        vertex = Vertex(gid, tuple(labels), dict(props))
+        self._vertices[gid] = vertex
+        self._created_vertices.append(vertex)
+        self._original[("v", gid)] = ()
+        self._dirty_vertices[gid] = vertex
+        self.claimed.add(("v", gid))
+        self.deltas.append(("v", gid))
+        return vertex
+
+    def create_edge(self, src: Vertex, dst: Vertex, type_: str, props: dict[str, Any]) -> Edge:
+        for end in (src, dst):  # the ends' adjacency changes: a concurrent delete of either conflicts
+            self._adjacency(end)
+        store = self.storage
+        with store.write_lock:
+            gid = store.next_edge_id
+            store.next_edge_id = gid + 1
+        edge = _edge_object(gid, type_, src, dst, dict(props))
+        self._edges[gid] = edge
+        self._created_edges.append(edge)
+        self._dirty_edges[gid] = edge
+        self.claimed.add(("e", gid))
+        self.deltas.append(("e", gid))
+        return edge
+
+    def _adjacency(self, vertex: Vertex) -> None:
+        """This transaction adds or removes a relationship of `vertex`."""
+        if vertex.deleted:
+            raise EntityNotFound(f"The node {vertex.gid} has been deleted in this transaction.")
+        if ("a", vertex.gid) not in self.claimed:
+            with self.storage.write_lock:
+                self.storage._attach(self, vertex.gid)
+
+    def set_property(self, obj: Vertex | Edge, key: str, value: Any) -> bool:
+        if value is None and key not in obj.props:
+            return False
+        self._write(obj)
+        if value is None:
+            del obj.props[key]
+        else:
+            obj.props[key] = value
+        return True
+
+    def add_label(self, vertex: Vertex, label: str) -> bool:
+        if label in vertex.labels:
+            return False
+        self._write(vertex)
+        vertex.labels = vertex.labels + (label,)
+        return True
+
+    def remove_label(self, vertex: Vertex, label: str) -> bool:
+        if label not in vertex.labels:
+            return False
+        self._write(vertex)
+        vertex.labels = tuple(other for other in vertex.labels if other != label)
+        return True
+
+    def delete_edge(self, edge: Edge) -> bool:
+        if edge.deleted:
+            return False
+        self._write(edge)
+        for end in (edge.src, edge.dst):
+            if not end.deleted:
+                self._adjacency(end)
+        edge.deleted = True
+        return True
+
+    def delete_vertex(self, vertex: Vertex, detach: bool) -> tuple[bool, int]:
+        if vertex.deleted:
+            return False, 0
+        self._write(vertex)
+        with self.storage.write_lock:
+            self.storage._detachable(self, vertex.gid)
+        edges = self.out_edges(vertex) + [e for e in self.in_edges(vertex) if e.src is not vertex]
+        if edges and not detach:
+            raise ConstraintVerificationFailed(
+                f"Cannot delete node {vertex.gid} because it still has {len(edges)} relationship(s). "
+                "Delete them first, or use DETACH DELETE."
+            )
+        for edge in edges:
+            self.delete_edge(edge)
+        vertex.deleted = True
+        return True, len(edges)
+
+
+def _edge_object(gid: int, type_: str, src: Vertex, dst: Vertex, props: dict[str, Any]) -> Edge:
+    """An Edge without adding it to its ends' lists: a transaction reads
+    adjacency from the store, not from the objects."""
+    edge = Edge.__new__(Edge)
+    edge.gid, edge.type, edge.src, edge.dst, edge.props = gid, type_, src, dst, props
+    edge.delta, edge.deleted = None, False
+    return edge
+
+
+def _meta(family: Rdict, name: bytes) -> int:
+    value = family.get(name)
+    return keys.number(value) if value else 0
+
+
+def _conflict(item: tuple) -> SerializationError:
+    kind = "node" if item[0] in ("v", "a") else "relationship"
+    return SerializationError(
+        f"Cannot change {kind} {item[1]}: another transaction changed it concurrently. "
+        "This transaction was rolled back; retry it."
+    )
