@@ -177,3 +177,21 @@ def test_kill9_keeps_every_acknowledged_commit_whole(tmp_path):
         assert len(list(tx.scan_edges())) == len(ks) - 1  # every node but the first came with its edge
         tx.commit()
         store.close()
+
+
+def test_conflict_records_do_not_grow_with_the_graph(store, monkeypatch):
+    from weftdb.durability import disk_store
+
+    monkeypatch.setattr(disk_store, "FORGET_AFTER", 10)
+    for i in range(100):
+        tx = store.begin()
+        tx.create_vertex(("N",), {"i": i})
+        tx.commit()
+    assert len(store._written) < 2 * 10 + 1 and not store._active
+    reader = store.begin()  # an open transaction keeps what it may conflict with
+    for i in range(30):
+        tx = store.begin()
+        tx.create_vertex(("N",), {"i": i})
+        tx.commit()
+    assert len(store._written) >= 30
+    reader.commit()

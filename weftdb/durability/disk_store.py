@@ -36,6 +36,9 @@ from weftdb.durability import codec
 from weftdb.durability import disk_keys as keys
 from weftdb.graph.objects import Edge, Vertex
 
+FORGET_AFTER = 50_000
+"""Commit records kept for conflict checks before old ones are dropped (DiskStore._forget_old_writes)."""
+
 
 class DiskStore:
     """The RocksDB database of one data directory's graph."""
@@ -56,6 +59,7 @@ class DiskStore:
         self._claims: dict[tuple, DiskTransaction] = {}  # ("v" | "e", gid) -> the open transaction writing it
         self._attaching: dict[int, set[DiskTransaction]] = {}  # vertex gid -> open transactions changing its relationships
         self._written: dict[tuple, int] = {}  # ("v" | "e" | "a", gid) -> the commit that last wrote it
+        self._active: dict[int, DiskTransaction] = {}  # open transactions, by id()
         self._sync = WriteOptions()
         self._sync.sync = True
 
@@ -67,7 +71,10 @@ class DiskStore:
         self.db.close()
 
     def begin(self) -> DiskTransaction:
-        return DiskTransaction(self, self.visible_ts)
+        with self.write_lock:
+            tx = DiskTransaction(self, self.visible_ts)
+            self._active[id(tx)] = tx
+            return tx
 
     # -- conflicts (under the lock): first writer wins -----------------------------------------
 
@@ -109,6 +116,17 @@ class DiskStore:
                         del self._attaching[item[1]]
             elif self._claims.get(item) is tx:
                 del self._claims[item]
+        self._active.pop(id(tx), None)
+        self._forget_old_writes()
+
+    def _forget_old_writes(self) -> None:
+        """Drop what no open transaction can conflict with any more (a commit
+        at or before the oldest start): the table stays as large as the
+        writes of the transactions that overlap, not as the graph."""
+        if len(self._written) < 2 * FORGET_AFTER:
+            return
+        oldest = min((tx.start_ts for tx in self._active.values()), default=self.visible_ts)
+        self._written = {item: ts for item, ts in self._written.items() if ts > oldest}
 
 
 class DiskTransaction:
@@ -129,6 +147,7 @@ class DiskTransaction:
         self._created_edges: list[Edge] = []
         self._dirty_vertices: dict[int, Vertex] = {}
         self._dirty_edges: dict[int, Edge] = {}
+        self._cursors: dict[str, Any] = {}
 
     # -- end -------------------------------------------------------------------------------------
 
@@ -157,6 +176,7 @@ class DiskTransaction:
         if self.closed:
             raise TransactionError("The transaction is already closed.")
         self.closed = True
+        self._cursors.clear()  # an iterator keeps the files it reads, and the database, open
 
     def _batch(self, ts: int) -> WriteBatch:
         store, handles, version = self.storage, self.storage.handles, keys.inverted(ts)
@@ -188,9 +208,19 @@ class DiskTransaction:
 
     # -- reading versions ------------------------------------------------------------------------
 
+    def _cursor(self, family: str):
+        """This transaction's iterator over `family`, made at its first read:
+        it sees the data as of then, which holds every version at or before
+        the start (what the transaction may read), and one iterator sought
+        again and again costs far less than one per read."""
+        it = self._cursors.get(family)
+        if it is None:
+            it = self._cursors[family] = self.storage.families[family].iter()
+        return it
+
     def _newest(self, family: str, prefix: bytes) -> bytes | None:
         """The value of the newest version of `prefix` at this transaction's start, or None."""
-        it = self.storage.families[family].iter()
+        it = self._cursor(family)
         it.seek(prefix + keys.inverted(self.start_ts))
         if it.valid():
             key = it.key()
