@@ -136,7 +136,7 @@ def test_the_transaction_protocol_is_filled():
         ours = [p for p in inspect.signature(getattr(DiskTransaction, name)).parameters if p != "self"]
         theirs = [p for p in inspect.signature(getattr(GraphTransaction, name)).parameters if p != "self"]
         assert [p.rstrip("_") for p in ours] == [p.rstrip("_") for p in theirs], name
-    assert set(hints) - methods <= {"storage", "start_ts", "closed", "deltas", "in_place"}
+    assert set(hints) - methods <= {"storage", "start_ts", "seq", "closed", "deltas", "in_place"}
 
 
 WRITER = textwrap.dedent("""

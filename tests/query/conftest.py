@@ -23,11 +23,14 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if item not in analytical]
 
 
-@pytest.fixture(scope="session", params=storage_modes.IN_MEMORY)
-def _shared_database(request):
-    """Every test of `db` runs in each in-memory storage mode: the answers
-    are the same whether writes keep versions or apply in place."""
-    database = weftdb.open(storage_mode=request.param)
+@pytest.fixture(scope="session", params=storage_modes.ALL)
+def _shared_database(request, tmp_path_factory):
+    """Every test of `db` runs in each storage mode: the answers are the
+    same whether writes keep versions, apply in place or go to RocksDB."""
+    if request.param == storage_modes.ON_DISK:
+        database = weftdb.open(str(tmp_path_factory.mktemp("on-disk")), storage_mode=request.param)
+    else:
+        database = weftdb.open(storage_mode=request.param)
     yield database
     database.close()
 

@@ -75,6 +75,9 @@ class Durability:
         process_lock = lock_process(data_dir)
         try:
             swap.finish_interrupted(fs, layout)
+            peeked = storage_mode.peek(fs, layout)
+            if (config.storage_mode or (peeked[0] if peeked else "")) == storage_modes.ON_DISK:
+                return cls._open_on_disk(layout, config, fs, process_lock, peeked)
             after_open = checkpoint.restore_if_requested(fs, layout)
             if config.storage_recover_on_startup:
                 named = storage_mode.peek(fs, layout)
@@ -105,6 +108,24 @@ class Durability:
         except BaseException:
             process_lock.release()
             raise
+
+    @classmethod
+    def _open_on_disk(cls, layout: Layout, config: Config, fs: FileSystem, process_lock: ProcessLock,
+                      peeked: tuple[str, bytes] | None) -> "Durability":
+        """ON_DISK_TRANSACTIONAL (work in progress): the graph is RocksDB's
+        under `rocksdb/`, durable by its own WAL; no WAL or snapshots of ours."""
+        from weftdb.durability.disk_store import DiskStore
+
+        if peeked is None or peeked[0] != storage_modes.ON_DISK:
+            for name in DATA_DIRECTORIES:
+                if fs.exists(layout.path(name)) and fs.listdir(layout.path(name)):
+                    raise ClientError(f"--storage-mode={storage_modes.ON_DISK}: {layout.root} holds an in-memory "
+                                      "database's files; the on-disk mode starts only in an empty directory.")
+        db_uuid = peeked[1] if peeked is not None else uuid.uuid4().bytes
+        if peeked is None or peeked[0] != storage_modes.ON_DISK:
+            storage_mode.write(fs, layout, db_uuid, storage_modes.ON_DISK)
+        self = cls(layout, config, fs, DiskStore(layout.path("rocksdb")), db_uuid, process_lock)
+        return self
 
     def _start_wal(self) -> None:
         """Make the WAL the store's commit log (unless --storage-wal-enabled=false)."""
@@ -161,7 +182,9 @@ class Durability:
         if self._timer is not None:
             self._timer.join()
         try:
-            if self.config.storage_snapshot_on_exit and (self.wal is None or self.wal.failed is None):
+            if self.storage.mode == storage_modes.ON_DISK:
+                self.storage.close()
+            elif self.config.storage_snapshot_on_exit and (self.wal is None or self.wal.failed is None):
                 self.create_snapshot()
         finally:
             try:
@@ -186,6 +209,9 @@ class Durability:
         was committed since the newest snapshot, that one is the snapshot asked
         for: writing its twin would only push an older, different one out of
         retention."""
+        if self.storage.mode == storage_modes.ON_DISK:
+            raise ClientError(f"CREATE SNAPSHOT is not available in {storage_modes.ON_DISK} yet: RocksDB keeps the "
+                              "data durable on its own.")
         if not self._snapshot_running.acquire(blocking=False):
             raise ClientError("A snapshot is already being created; wait for it to finish.")
         try:

@@ -27,13 +27,18 @@ checkpoints and backups, the memory bound.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from rocksdict import Options, Rdict, WriteBatch, WriteOptions
 
-from weftdb.basics.errors import ConstraintVerificationFailed, EntityNotFound, SerializationError, TransactionError
+from weftdb.basics import storage_modes
+from weftdb.basics.errors import ClientError, ConstraintVerificationFailed, EntityNotFound, SerializationError, TransactionError
 from weftdb.durability import codec
 from weftdb.durability import disk_keys as keys
+from weftdb.graph import schema
+from weftdb.graph.constraints import Constraints
+from weftdb.graph.indexes import Indexes
 from weftdb.graph.objects import Edge, Vertex
 
 FORGET_AFTER = 50_000
@@ -55,13 +60,115 @@ class DiskStore:
         self.next_vertex_id = _meta(meta, b"next_vertex")
         self.next_edge_id = _meta(meta, b"next_edge")
         self.last_commit_ts = self.visible_ts = _meta(meta, b"last_commit")
-        self.write_lock = threading.RLock()  # ids, claims and commit order
+        self.write_lock = threading.RLock()  # ids, claims, commit order and the schema
         self._claims: dict[tuple, DiskTransaction] = {}  # ("v" | "e", gid) -> the open transaction writing it
         self._attaching: dict[int, set[DiskTransaction]] = {}  # vertex gid -> open transactions changing its relationships
         self._written: dict[tuple, int] = {}  # ("v" | "e" | "a", gid) -> the commit that last wrote it
         self._active: dict[int, DiskTransaction] = {}  # open transactions, by id()
+        self._begun = 0  # transactions begun: each one's sequence number
         self._sync = WriteOptions()
         self._sync.sync = True
+        self._schema()
+
+    mode = storage_modes.ON_DISK
+
+    def _schema(self) -> None:
+        """The schema the store holds (meta `schema`: the ops applied, in
+        order): definitions for the planner and the listings; no index
+        entries on disk yet, so a lookup falls back to a label scan."""
+        self.indexes = Indexes()
+        self.constraints = Constraints(self.indexes)
+        self.catalog = schema.Catalog()
+        self.edge_types: set[str] = set()
+        self.property_keys: set[str] = set()
+        self._schema_ops: list = []
+        stored = self.families[keys.META].get(b"schema")
+        if stored:
+            self.apply_schema([tuple(op) for op in codec.unpackb(stored)], log=False)
+
+    def apply_schema(self, ops: list[tuple], log: bool = True) -> list[tuple]:
+        with self.write_lock:
+            applied = []
+            for op in ops:
+                outcome, definition = self.catalog.resolve(op)
+                if outcome != schema.APPLY:
+                    continue
+                if op[0] in (schema.CREATE_INDEX, schema.CREATE_CONSTRAINT):
+                    self.catalog.add(definition)
+                    if isinstance(definition, schema.IndexDef):
+                        if definition.kind == schema.LOOKUP:
+                            self.indexes.declared_labels.add(definition.token)
+                        elif definition.entity == schema.RELATIONSHIP:
+                            self.indexes.create_edge_index(definition.token, definition.keys, [], None)
+                        elif len(definition.keys) == 1:
+                            self.indexes.create_property_index(definition.token, definition.keys[0], [], None)
+                        else:
+                            self.indexes.create_composite_index(definition.token, definition.keys, [], None)
+                else:
+                    self.catalog.remove(definition)
+                    if isinstance(definition, schema.IndexDef):
+                        self._forget_index(definition)
+                applied.append(op)
+            self._schema_ops += applied
+            if applied and log:
+                self.families[keys.META][b"schema"] = codec.packb(self._schema_ops)
+            return applied
+
+    def _forget_index(self, definition: schema.IndexDef) -> None:
+        token, keys_ = definition.token, definition.keys
+        if definition.kind == schema.LOOKUP:
+            self.indexes.declared_labels.discard(token)
+        elif definition.entity == schema.RELATIONSHIP:
+            self.indexes.drop_edge_index(token, keys_)
+        elif len(keys_) == 1:
+            self.indexes.drop_property_index(token, keys_[0])
+        else:
+            self.indexes.drop_composite_index(token, keys_)
+
+    def define_index(self, kind: str, entity: str, token: str, keys_: tuple[str, ...], name: str | None = None):
+        definition = schema.IndexDef(name or "", kind, entity, token, tuple(keys_))
+        if name is None:
+            definition = schema.IndexDef(self.catalog.fresh_name(definition), kind, entity, token, tuple(keys_))
+        return definition
+
+    def define_constraint(self, kind: str, label: str, keys_: tuple[str, ...], name: str | None = None):
+        definition = schema.ConstraintDef(name or "", kind, label, tuple(keys_))
+        if name is None:
+            definition = schema.ConstraintDef(self.catalog.fresh_name(definition), kind, label, tuple(keys_))
+        return definition
+
+    def renew(self, tx: DiskTransaction) -> None:
+        with self.write_lock:
+            if tx.closed or tx.deltas:
+                raise TransactionError("Only an open transaction that has written nothing can be renewed.")
+            tx.start_ts = self.visible_ts
+            tx._cursors.clear()
+
+    @contextmanager
+    def reading(self) -> Iterator[DiskTransaction]:
+        tx = self.begin()
+        try:
+            yield tx
+        finally:
+            tx.commit()
+
+    @staticmethod
+    def settle(tx: DiskTransaction) -> None:
+        """Nothing to freeze: a transaction holds only what it touched."""
+
+    def switch_mode(self, mode: str) -> bool:
+        storage_modes.check_available(mode, "STORAGE MODE")
+        if mode == self.mode:
+            return False
+        raise ClientError(f"STORAGE MODE {mode}: leaving {storage_modes.ON_DISK} is not available yet.")
+
+    def counts(self) -> tuple[int, int]:
+        with self.reading() as tx:
+            return sum(1 for _ in tx.scan_vertices()), sum(1 for _ in tx.scan_edges())
+
+    @staticmethod
+    def unreleased_deltas() -> int:
+        return 0
 
     def close(self) -> None:
         """Release the files: the column families' handles go first, since each
@@ -72,7 +179,8 @@ class DiskStore:
 
     def begin(self) -> DiskTransaction:
         with self.write_lock:
-            tx = DiskTransaction(self, self.visible_ts)
+            self._begun += 1
+            tx = DiskTransaction(self, self.visible_ts, self._begun)
             self._active[id(tx)] = tx
             return tx
 
@@ -134,9 +242,9 @@ class DiskTransaction:
 
     in_place = False
 
-    def __init__(self, store: DiskStore, start_ts: int):
+    def __init__(self, store: DiskStore, start_ts: int, seq: int = 0):
         self.storage = store
-        self.start_ts = start_ts
+        self.start_ts, self.seq = start_ts, seq
         self.closed = False
         self.deltas: list[Any] = []  # the items written, in order (non-empty: it wrote)
         self.claimed: set[tuple] = set()
@@ -247,6 +355,8 @@ class DiskTransaction:
     def _vertex(self, gid: int) -> Vertex | None:
         vertex = self._vertices.get(gid)
         if vertex is None:
+            if not 0 <= gid < 2**64:
+                return None
             record = self._newest(keys.VERTEX, keys.gid(gid))
             if not record:
                 return None
@@ -258,6 +368,8 @@ class DiskTransaction:
     def _edge(self, gid: int) -> Edge | None:
         edge = self._edges.get(gid)
         if edge is None:
+            if not 0 <= gid < 2**64:
+                return None
             record = self._newest(keys.EDGE, keys.gid(gid))
             if not record:
                 return None
@@ -393,6 +505,7 @@ class DiskTransaction:
             gid = store.next_vertex_id
             store.next_vertex_id = gid + 1
         vertex = Vertex(gid, tuple(labels), dict(props))
+        store.property_keys.update(props)
         self._vertices[gid] = vertex
         self._created_vertices.append(vertex)
         self._original[("v", gid)] = ()
@@ -409,6 +522,8 @@ class DiskTransaction:
             gid = store.next_edge_id
             store.next_edge_id = gid + 1
         edge = _edge_object(gid, type_, src, dst, dict(props))
+        store.edge_types.add(type_)
+        store.property_keys.update(props)
         self._edges[gid] = edge
         self._created_edges.append(edge)
         self._dirty_edges[gid] = edge
@@ -432,6 +547,7 @@ class DiskTransaction:
             del obj.props[key]
         else:
             obj.props[key] = value
+            self.storage.property_keys.add(key)
         return True
 
     def add_label(self, vertex: Vertex, label: str) -> bool:

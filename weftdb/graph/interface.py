@@ -35,6 +35,7 @@ class GraphTransaction(Protocol):
 
     storage: GraphStore
     start_ts: int
+    seq: int  # its number among the transactions begun (IN TRANSACTIONS' status rows)
     closed: bool
     deltas: Sequence[Any]  # what it wrote so far (empty: a read-only transaction so far)
     in_place: bool
