@@ -143,6 +143,7 @@ class DiskStore:
                 raise TransactionError("Only an open transaction that has written nothing can be renewed.")
             tx.start_ts = self.visible_ts
             tx._cursors.clear()
+            tx._stored_adjacency.clear()
 
     @contextmanager
     def reading(self) -> Iterator[DiskTransaction]:
@@ -256,6 +257,7 @@ class DiskTransaction:
         self._dirty_vertices: dict[int, Vertex] = {}
         self._dirty_edges: dict[int, Edge] = {}
         self._cursors: dict[str, Any] = {}
+        self._stored_adjacency: dict[tuple[str, int], list[int]] = {}  # (out | in, vertex gid) -> edge gids on disk at the start
 
     # -- end -------------------------------------------------------------------------------------
 
@@ -457,16 +459,21 @@ class DiskTransaction:
         return self._adjacent(keys.IN, vertex, lambda edge: edge.dst is vertex)
 
     def _adjacent(self, family: str, vertex: Vertex, attached: Callable[[Edge], bool]) -> list[Edge]:
-        prefix = keys.gid(vertex.gid)
-        found, seen = [], set()
-        for item, end in self._visible(family, prefix):
-            if end:
-                gid = keys.number(item, 8)
-                seen.add(gid)
-                edge = self._edge(gid)
-                if edge is not None and not edge.deleted:
-                    found.append(edge)
-        found += [edge for edge in self._created_edges if edge.gid not in seen and not edge.deleted and attached(edge)]
+        """The relationships at `vertex`: those on disk at the start (read once
+        per transaction: a search expands a node again and again), less what
+        this transaction deleted, plus what it created."""
+        stored = self._stored_adjacency.get((family, vertex.gid))
+        if stored is None:
+            prefix = keys.gid(vertex.gid)
+            stored = self._stored_adjacency[(family, vertex.gid)] = [
+                keys.number(item, 8) for item, end in self._visible(family, prefix) if end]
+        found = []
+        for gid in stored:
+            edge = self._edge(gid)
+            if edge is not None and not edge.deleted:
+                found.append(edge)
+        if self._created_edges:
+            found += [edge for edge in self._created_edges if not edge.deleted and attached(edge)]
         return found
 
     def vertex_by_id(self, gid: int) -> Vertex | None:
