@@ -195,3 +195,61 @@ def test_conflict_records_do_not_grow_with_the_graph(store, monkeypatch):
         tx.commit()
     assert len(store._written) >= 30
     reader.commit()
+
+
+def stored_keys(store, family):
+    return list(store.families[family].keys())
+
+
+def test_old_versions_go_once_no_transaction_can_read_them(store):
+    tx = store.begin()
+    ann = tx.create_vertex(("P",), {"name": "Ann", "n": 0})
+    bob = tx.create_vertex(("P",), {"name": "Bob"})
+    tx.create_edge(ann, bob, "KNOWS", {})
+    tx.commit()
+    reader = store.begin()  # holds n = 0 readable
+    for n in range(1, 6):
+        tx = store.begin()
+        tx.set_property(tx.vertex_by_id(ann.gid), "n", n)
+        tx.commit()
+    assert len(stored_keys(store, "vertex")) == 2 + 5  # Bob, and Ann's six versions
+    assert [tx.get(v, "n") for v in reader.scan_vertices() if tx.get(v, "name") == "Ann"] == [0]
+    reader.commit()  # the next commit removes what only the reader could see
+    tx = store.begin()
+    tx.set_property(tx.vertex_by_id(ann.gid), "n", 6)
+    tx.commit()
+    assert len(stored_keys(store, "vertex")) == 2
+    tx = store.begin()
+    tx.delete_vertex(tx.vertex_by_id(bob.gid), detach=True)
+    tx.remove_label(tx.vertex_by_id(ann.gid), "P")
+    tx.commit()
+    # Bob, his relationship and Ann's label entry are gone, tombstones and all
+    assert len(stored_keys(store, "vertex")) == 1
+    assert stored_keys(store, "edge") == stored_keys(store, "out") == stored_keys(store, "in") == []
+    assert stored_keys(store, "label") == []
+    assert not [key for key in stored_keys(store, "meta") if key.startswith(b"g")]
+    tx = store.begin()
+    assert [tx.get(v, "n") for v in tx.scan_vertices()] == [6] and list(tx.vertices_with_label("P")) == []
+    tx.commit()
+
+
+def test_what_a_crash_left_to_remove_goes_at_the_next_start(tmp_path):
+    path = str(tmp_path / "rocksdb")
+    store = DiskStore(path)
+    tx = store.begin()
+    gid = tx.create_vertex(("P",), {"n": 0}).gid
+    tx.commit()
+    reader = store.begin()
+    for n in range(1, 4):
+        tx = store.begin()
+        tx.set_property(tx.vertex_by_id(gid), "n", n)
+        tx.commit()
+    assert len(stored_keys(store, "vertex")) == 4
+    reader._close()  # the process ends with the reader open: nothing collects
+    store.close()
+    store = DiskStore(path)
+    assert len(stored_keys(store, "vertex")) == 1
+    tx = store.begin()
+    assert [tx.get(v, "n") for v in tx.scan_vertices()] == [3]
+    tx.commit()
+    store.close()

@@ -18,6 +18,8 @@ items in id order):
     in       dst gid + edge gid + inv(ts)    -> src gid, or b"" when the edge is gone
     label    label (UTF-8) + 0x00 + gid + inv(ts) -> b"\\x01" carried, b"" removed
     meta     name                            -> 8 bytes big-endian (next ids, last commit)
+    meta     "g" + ts (8 bytes)              -> [[family, item key], ...] the items commit ts
+                                                gave a new version to (DiskStore.collect)
 """
 
 from __future__ import annotations
@@ -48,6 +50,14 @@ def inverted(ts: int) -> bytes:
 def version_of(key: bytes) -> int:
     """The commit timestamp a versioned key ends in."""
     return _NEWEST - _U64.unpack_from(key, len(key) - 8)[0]
+
+
+def garbage(ts: int) -> bytes:
+    """The meta key of the items commit `ts` superseded an older version of."""
+    return GARBAGE + _U64.pack(ts)
+
+
+GARBAGE = b"g"
 
 
 def label_prefix(label: str) -> bytes:

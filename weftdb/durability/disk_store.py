@@ -20,13 +20,14 @@ What a transaction does:
   sync on: durable when `commit` returns, all or nothing after a crash.
   Commits are serialized under one lock (group commit is left for later).
 
-Not yet: property indexes, constraints, the schema, old versions' removal,
+Not yet: property indexes, constraints, the schema,
 checkpoints and backups, the memory bound.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -68,7 +69,11 @@ class DiskStore:
         self._begun = 0  # transactions begun: each one's sequence number
         self._sync = WriteOptions()
         self._sync.sync = True
+        self.garbage: deque[tuple[int, list]] = deque(  # (commit ts, the items it superseded), oldest first
+            (keys.number(key, len(keys.GARBAGE)), [tuple(item) for item in codec.unpackb(value)])
+            for key, value in _prefixed(self.families[keys.META], keys.GARBAGE))
         self._schema()
+        self.collect()
 
     mode = storage_modes.ON_DISK
 
@@ -227,6 +232,39 @@ class DiskStore:
                 del self._claims[item]
         self._active.pop(id(tx), None)
         self._forget_old_writes()
+        self.collect()
+
+    def collect(self) -> None:
+        """Remove the versions no transaction can read any more: once every
+        open transaction began at or after commit T, the versions that T's
+        writes superseded are unreachable, and so is T's own version when it
+        marks the item gone. The list of what T superseded is written with
+        T's commit (meta `g` + T), so a crash only delays its removal to the
+        next start. Runs under the write lock, after a commit, in the
+        committing thread; the removals are not synced (a lost one is redone
+        from the list, which goes with them)."""
+        oldest = min((tx.start_ts for tx in self._active.values()), default=self.visible_ts)
+        if not self.garbage or self.garbage[0][0] > oldest:
+            return
+        batch = WriteBatch(raw_mode=True)
+        cursors: dict[str, Any] = {}
+        while self.garbage and self.garbage[0][0] <= oldest:
+            ts, superseded = self.garbage.popleft()
+            for family, item in superseded:
+                it = cursors.get(family)
+                if it is None:
+                    it = cursors[family] = self.families[family].iter()
+                it.seek(item + keys.inverted(ts))
+                while it.valid():
+                    key = it.key()
+                    if len(key) != len(item) + 8 or not key.startswith(item):
+                        break
+                    if keys.version_of(key) < ts or it.value() == keys.GONE:
+                        batch.delete(key, self.handles[family])
+                    it.next()
+            batch.delete(keys.garbage(ts), self.handles[keys.META])
+        del cursors
+        self.db.write(batch)
 
     def _forget_old_writes(self) -> None:
         """Drop what no open transaction can conflict with any more (a commit
@@ -269,7 +307,13 @@ class DiskTransaction:
             try:
                 if self.deltas:
                     ts = store.last_commit_ts + 1
-                    store.db.write(self._batch(ts), store._sync)
+                    batch = self._batch(ts)
+                    try:
+                        store.db.write(batch, store._sync)
+                    except BaseException:
+                        if store.garbage and store.garbage[-1][0] == ts:
+                            store.garbage.pop()
+                        raise
                     store.last_commit_ts = store.visible_ts = ts
             except BaseException:
                 ts = None
@@ -289,31 +333,53 @@ class DiskTransaction:
         self._cursors.clear()  # an iterator keeps the files it reads, and the database, open
 
     def _batch(self, ts: int) -> WriteBatch:
+        """Every version this transaction made, stamped `ts`, and the list of
+        the items whose older versions it superseded (DiskStore.collect). An
+        item created and deleted here is not written at all."""
         store, handles, version = self.storage, self.storage.handles, keys.inverted(ts)
         batch = WriteBatch(raw_mode=True)
+        superseded: list[tuple[str, bytes]] = []
+        created_vertices = {vertex.gid for vertex in self._created_vertices}
+        created_edges = {edge.gid for edge in self._created_edges}
         for vertex in self._dirty_vertices.values():
+            created = vertex.gid in created_vertices
+            if created and vertex.deleted:
+                continue
             key = keys.gid(vertex.gid)
             record = keys.GONE if vertex.deleted else codec.packb([list(vertex.labels), vertex.props])
             batch.put(key + version, record, handles[keys.VERTEX])
+            if not created:
+                superseded.append((keys.VERTEX, key))
             before = set(self._original.get(("v", vertex.gid), ()))
             after = set() if vertex.deleted else set(vertex.labels)
             for label in before ^ after:
                 mark = keys.CARRIED if label in after else keys.GONE
                 batch.put(keys.label_prefix(label) + key + version, mark, handles[keys.LABEL])
+                superseded.append((keys.LABEL, keys.label_prefix(label) + key))
         for edge in self._dirty_edges.values():
+            created = edge.gid in created_edges
+            if created and edge.deleted:
+                continue
             key = keys.gid(edge.gid)
-            src, dst = keys.gid(edge.src.gid), keys.gid(edge.dst.gid)
+            src, dst = keys.gid(edge.src.gid) + key, keys.gid(edge.dst.gid) + key
+            if not created:
+                superseded.append((keys.EDGE, key))
             if edge.deleted:
                 batch.put(key + version, keys.GONE, handles[keys.EDGE])
-                batch.put(src + key + version, keys.GONE, handles[keys.OUT])
-                batch.put(dst + key + version, keys.GONE, handles[keys.IN])
+                batch.put(src + version, keys.GONE, handles[keys.OUT])
+                batch.put(dst + version, keys.GONE, handles[keys.IN])
+                superseded += [(keys.OUT, src), (keys.IN, dst)]
                 continue
             batch.put(key + version, codec.packb([edge.type, edge.src.gid, edge.dst.gid, edge.props]), handles[keys.EDGE])
-            batch.put(src + key + version, dst, handles[keys.OUT])
-            batch.put(dst + key + version, src, handles[keys.IN])
-        batch.put(b"next_vertex", keys.gid(store.next_vertex_id), handles[keys.META])
-        batch.put(b"next_edge", keys.gid(store.next_edge_id), handles[keys.META])
-        batch.put(b"last_commit", keys.gid(ts), handles[keys.META])
+            batch.put(src + version, keys.gid(edge.dst.gid), handles[keys.OUT])
+            batch.put(dst + version, keys.gid(edge.src.gid), handles[keys.IN])
+        meta = handles[keys.META]
+        batch.put(b"next_vertex", keys.gid(store.next_vertex_id), meta)
+        batch.put(b"next_edge", keys.gid(store.next_edge_id), meta)
+        batch.put(b"last_commit", keys.gid(ts), meta)
+        if superseded:
+            batch.put(keys.garbage(ts), codec.packb(superseded), meta)
+            store.garbage.append((ts, superseded))
         return batch
 
     # -- reading versions ------------------------------------------------------------------------
@@ -606,6 +672,14 @@ def _edge_object(gid: int, type_: str, src: Vertex, dst: Vertex, props: dict[str
     edge.gid, edge.type, edge.src, edge.dst, edge.props = gid, type_, src, dst, props
     edge.delta, edge.deleted = None, False
     return edge
+
+
+def _prefixed(family: Rdict, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    it = family.iter()
+    it.seek(prefix)
+    while it.valid() and it.key().startswith(prefix):
+        yield it.key(), it.value()
+        it.next()
 
 
 def _meta(family: Rdict, name: bytes) -> int:
