@@ -253,3 +253,58 @@ def test_what_a_crash_left_to_remove_goes_at_the_next_start(tmp_path):
     assert [tx.get(v, "n") for v in tx.scan_vertices()] == [3]
     tx.commit()
     store.close()
+
+
+def index_entries(store):
+    return len(stored_keys(store, "index"))
+
+
+def test_property_indexes_live_on_disk_and_follow_writes(store):
+    from weftdb.graph import schema
+
+    tx = store.begin()
+    for i in range(6):
+        tx.create_vertex(("P",), {"k": i % 3})
+    tx.create_vertex(("Q",), {"k": 1})
+    tx.commit()
+    before = store.begin()  # began before the index: it scans instead
+    store.apply_schema([store.define_index(schema.RANGE, schema.NODE, "P", ("k",)).op()])
+    assert index_entries(store) == 6
+    assert before.vertices_with_property("P", "k", 1, lambda a, b: a == b) is None
+    before.commit()
+    tx = store.begin()
+    assert sorted(v.gid for v in tx.vertices_with_property("P", "k", 1.0, lambda a, b: a == b)) == [1, 4]
+    tx.set_property(tx.vertex_by_id(1), "k", 7)
+    tx.remove_label(tx.vertex_by_id(4), "P")
+    assert tx.vertices_with_property("P", "k", 1, lambda a, b: a == b) == []  # its own writes
+    assert [v.gid for v in tx.vertices_with_property("P", "k", 7, lambda a, b: a == b)] == [1]
+    tx.commit()
+    assert index_entries(store) == 5  # 1's old entry and 4's are gone with their tombstones
+    tx = store.begin()
+    assert [v.gid for v in tx.vertices_with_property("P", "k", 7, lambda a, b: a == b)] == [1]
+    assert tx.vertices_with_property("P", "k", 1, lambda a, b: a == b) == []
+    tx.commit()
+    store.apply_schema([(schema.DROP_INDEX, store.catalog.index_on(schema.RANGE, schema.NODE, "P", ("k",)).name)])
+    assert index_entries(store) == 0
+
+
+def test_a_unique_value_is_checked_against_the_newest_commit(tmp_path):
+    from weftdb.basics.errors import ConstraintViolation
+    from weftdb.graph import schema
+
+    path = str(tmp_path / "rocksdb")
+    store = DiskStore(path)
+    store.apply_schema([store.define_constraint(schema.UNIQUE, "P", ("k",)).op()])
+    first, second = store.begin(), store.begin()
+    first.create_vertex(("P",), {"k": 1})
+    second.create_vertex(("P",), {"k": 1})
+    first.commit()
+    with pytest.raises(SerializationError, match="committed after this one began"):
+        second.commit()
+    store.close()
+    store = DiskStore(path)  # the constraint and its index are back after a reopen
+    tx = store.begin()
+    tx.create_vertex(("P",), {"k": 1})
+    with pytest.raises(ConstraintViolation, match="already exists"):
+        tx.commit()
+    store.close()

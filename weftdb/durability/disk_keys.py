@@ -17,7 +17,11 @@ items in id order):
     out      src gid + edge gid + inv(ts)    -> dst gid, or b"" when the edge is gone
     in       dst gid + edge gid + inv(ts)    -> src gid, or b"" when the edge is gone
     label    label (UTF-8) + 0x00 + gid + inv(ts) -> b"\\x01" carried, b"" removed
+    index    shape + values + gid + inv(ts)  -> b"\\x01" carried, b"" removed: the entries of
+                                                property indexes (index_prefix, index_values)
     meta     name                            -> 8 bytes big-endian (next ids, last commit)
+    meta     "x" + shape                     -> 8 bytes: the commit that built that index
+    meta     "schema"                        -> the schema ops applied, in order
     meta     "g" + ts (8 bytes)              -> [[family, item key], ...] the items commit ts
                                                 gave a new version to (DiskStore.collect)
 """
@@ -25,9 +29,12 @@ items in id order):
 from __future__ import annotations
 
 import struct
+from typing import Any
 
-VERTEX, EDGE, OUT, IN, LABEL, META = "vertex", "edge", "out", "in", "label", "meta"
-FAMILIES = (VERTEX, EDGE, OUT, IN, LABEL, META)
+from weftdb.durability import codec
+
+VERTEX, EDGE, OUT, IN, LABEL, INDEX, META = "vertex", "edge", "out", "in", "label", "index", "meta"
+FAMILIES = (VERTEX, EDGE, OUT, IN, LABEL, INDEX, META)
 
 _U64 = struct.Struct(">Q")
 _NEWEST = 2**64 - 1
@@ -60,5 +67,39 @@ def garbage(ts: int) -> bytes:
 GARBAGE = b"g"
 
 
+def successor(prefix: bytes) -> bytes:
+    """The first key after every key that starts with `prefix` (the end of a range)."""
+    trimmed = prefix.rstrip(b"\xff")
+    return trimmed[:-1] + bytes([trimmed[-1] + 1])
+
+
 def label_prefix(label: str) -> bytes:
     return label.encode("utf-8", "surrogatepass") + b"\x00"
+
+
+BUILT = b"x"
+
+
+def index_prefix(shape: tuple[str, str, tuple[str, ...]]) -> bytes:
+    """The key prefix of one property index: (NODE | RELATIONSHIP, label or type, keys), as MessagePack."""
+    entity, token, keys = shape
+    return codec.packb([entity, token, list(keys)])
+
+
+def index_values(ukey: tuple) -> bytes:
+    """The bytes of an entry's values (graph/indexes.py's index keys), under
+    which equal Cypher values meet: 1, 1.0 and true share an entry as they
+    share a dict key in memory; a reader checks each entry's object anyway.
+    MessagePack delimits itself, so no entry's values are a prefix of another's."""
+    return codec.packb([_meeting(value) for value in ukey])
+
+
+def _meeting(value: Any) -> Any:
+    kind = type(value)
+    if kind is bool:
+        return int(value)
+    if kind is float and value.is_integer():
+        return int(value)
+    if kind is tuple:
+        return [_meeting(item) for item in value]
+    return value

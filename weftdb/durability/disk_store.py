@@ -38,7 +38,7 @@ from weftdb.basics.errors import ClientError, ConstraintVerificationFailed, Enti
 from weftdb.durability import codec
 from weftdb.durability import disk_keys as keys
 from weftdb.graph import schema
-from weftdb.graph.constraints import Constraints
+from weftdb.graph.constraints import Constraints, unique_key
 from weftdb.graph.indexes import Indexes
 from weftdb.graph.objects import Edge, Vertex
 
@@ -79,56 +79,136 @@ class DiskStore:
 
     def _schema(self) -> None:
         """The schema the store holds (meta `schema`: the ops applied, in
-        order): definitions for the planner and the listings; no index
-        entries on disk yet, so a lookup falls back to a label scan."""
-        self.indexes = Indexes()
+        order, and `x` + shape: the commit that built each property index),
+        read at the start and again when a schema change fails, which then
+        leaves nothing: its batch was never written."""
+        self.indexes = Indexes()  # the definitions the planner asks about; the entries are on disk
         self.constraints = Constraints(self.indexes)
         self.catalog = schema.Catalog()
         self.edge_types: set[str] = set()
         self.property_keys: set[str] = set()
         self._schema_ops: list = []
-        stored = self.families[keys.META].get(b"schema")
-        if stored:
-            self.apply_schema([tuple(op) for op in codec.unpackb(stored)], log=False)
+        self._index_users: dict[tuple, int] = {}  # shape -> the definitions using its entries
+        self._index_ts: dict[tuple, int] = {}  # shape -> the commit that built its entries
+        meta = self.families[keys.META]
+        stored = meta.get(b"schema")
+        for op in codec.unpackb(stored) if stored else ():
+            self._apply_schema_op(tuple(op), None, 0)
+            self._schema_ops.append(tuple(op))
+        for shape in self._index_users:
+            self._index_ts[shape] = keys.number(meta[keys.BUILT + keys.index_prefix(shape)])
 
     def apply_schema(self, ops: list[tuple], log: bool = True) -> list[tuple]:
+        """Apply schema operations together, all or none, as one commit: the
+        definitions, and the entries of the indexes they build, in one
+        WriteBatch with sync on. Creating a constraint checks the newest
+        committed data first. The store has no log to replay, so `log` is
+        moot: every change is written."""
         with self.write_lock:
+            ts = self.last_commit_ts + 1
+            batch = WriteBatch(raw_mode=True)
             applied = []
-            for op in ops:
-                outcome, definition = self.catalog.resolve(op)
-                if outcome != schema.APPLY:
-                    continue
-                if op[0] in (schema.CREATE_INDEX, schema.CREATE_CONSTRAINT):
-                    self.catalog.add(definition)
-                    if isinstance(definition, schema.IndexDef):
-                        if definition.kind == schema.LOOKUP:
-                            self.indexes.declared_labels.add(definition.token)
-                        elif definition.entity == schema.RELATIONSHIP:
-                            self.indexes.create_edge_index(definition.token, definition.keys, [], None)
-                        elif len(definition.keys) == 1:
-                            self.indexes.create_property_index(definition.token, definition.keys[0], [], None)
-                        else:
-                            self.indexes.create_composite_index(definition.token, definition.keys, [], None)
-                else:
-                    self.catalog.remove(definition)
-                    if isinstance(definition, schema.IndexDef):
-                        self._forget_index(definition)
-                applied.append(op)
-            self._schema_ops += applied
-            if applied and log:
-                self.families[keys.META][b"schema"] = codec.packb(self._schema_ops)
+            try:
+                for op in ops:
+                    if self._apply_schema_op(op, batch, ts):
+                        applied.append(op)
+                if applied:
+                    meta = self.handles[keys.META]
+                    batch.put(b"schema", codec.packb(self._schema_ops + applied), meta)
+                    batch.put(b"last_commit", keys.gid(ts), meta)
+                    self.db.write(batch, self._sync)
+            except BaseException:
+                self._schema()
+                raise
+            if applied:
+                self._schema_ops += applied
+                self.last_commit_ts = self.visible_ts = ts
             return applied
 
-    def _forget_index(self, definition: schema.IndexDef) -> None:
-        token, keys_ = definition.token, definition.keys
-        if definition.kind == schema.LOOKUP:
-            self.indexes.declared_labels.discard(token)
-        elif definition.entity == schema.RELATIONSHIP:
+    def _apply_schema_op(self, op: tuple, batch: WriteBatch | None, ts: int) -> bool:
+        """Apply one op; False when it changes nothing. With no batch, the
+        store is reading its schema back: the data were checked and the
+        entries built when it was first applied."""
+        outcome, definition = self.catalog.resolve(op)
+        if outcome != schema.APPLY:
+            return False
+        if op[0] not in (schema.CREATE_INDEX, schema.CREATE_CONSTRAINT):
+            self.catalog.remove(definition)
+            if isinstance(definition, schema.IndexDef):
+                if definition.kind == schema.LOOKUP:
+                    self.indexes.declared_labels.discard(definition.token)
+                else:
+                    self._unuse_index(definition.shape, batch)
+            else:
+                self.constraints.drop(definition.kind, definition.label, definition.keys)
+                if definition.owns_index:
+                    self._unuse_index((schema.NODE, definition.label, definition.keys), batch)
+            return True
+        if isinstance(definition, schema.IndexDef):
+            if definition.kind == schema.LOOKUP:
+                self.indexes.declared_labels.add(definition.token)
+            else:
+                self._use_index(definition.shape, batch, ts)
+        else:
+            checked = [] if batch is None else list(self._newest_with_label(definition.label))
+            self.constraints.create(definition.kind, definition.label, definition.keys, checked, _state)
+            if definition.owns_index:
+                self._use_index((schema.NODE, definition.label, definition.keys), batch, ts)
+        self.catalog.add(definition)
+        return True
+
+    def _use_index(self, shape: tuple, batch: WriteBatch | None, ts: int) -> None:
+        """One more user of the property index `shape`; the first builds its
+        entries from the newest committed data, stamped `ts`."""
+        users = self._index_users.get(shape, 0)
+        self._index_users[shape] = users + 1
+        if users:
+            return
+        entity, token, keys_ = shape
+        if entity == schema.RELATIONSHIP:
+            self.indexes.create_edge_index(token, keys_, [], None)
+        elif len(keys_) == 1:
+            self.indexes.create_property_index(token, keys_[0], [], None)
+        else:
+            self.indexes.create_composite_index(token, keys_, [], None)
+        if batch is None:
+            return
+        prefix, version, family = keys.index_prefix(shape), keys.inverted(ts), self.handles[keys.INDEX]
+        with self.reading() as tx:
+            found = tx.scan_edges() if entity == schema.RELATIONSHIP else tx.vertices_with_label(token)
+            for obj in found:
+                if entity == schema.RELATIONSHIP and obj.type != token:
+                    continue
+                ukey = unique_key(obj.props, keys_)
+                if ukey is not None:
+                    batch.put(prefix + keys.index_values(ukey) + keys.gid(obj.gid) + version, keys.CARRIED, family)
+        batch.put(keys.BUILT + prefix, keys.gid(ts), self.handles[keys.META])
+        self._index_ts[shape] = ts
+
+    def _unuse_index(self, shape: tuple, batch: WriteBatch | None) -> None:
+        """One user fewer; the last one's going removes the entries."""
+        users = self._index_users[shape] - 1
+        if users:
+            self._index_users[shape] = users
+            return
+        del self._index_users[shape]
+        self._index_ts.pop(shape, None)
+        entity, token, keys_ = shape
+        if entity == schema.RELATIONSHIP:
             self.indexes.drop_edge_index(token, keys_)
         elif len(keys_) == 1:
             self.indexes.drop_property_index(token, keys_[0])
         else:
             self.indexes.drop_composite_index(token, keys_)
+        if batch is not None:
+            prefix = keys.index_prefix(shape)
+            batch.delete_range(prefix, keys.successor(prefix), self.handles[keys.INDEX])
+            batch.delete(keys.BUILT + prefix, self.handles[keys.META])
+
+    def _newest_with_label(self, label: str) -> Iterator[Vertex]:
+        """The vertices with `label` in the newest committed state (under the write lock)."""
+        with self.reading() as tx:
+            yield from tx.vertices_with_label(label)
 
     def define_index(self, kind: str, entity: str, token: str, keys_: tuple[str, ...], name: str | None = None):
         definition = schema.IndexDef(name or "", kind, entity, token, tuple(keys_))
@@ -289,7 +369,7 @@ class DiskTransaction:
         self.claimed: set[tuple] = set()
         self._vertices: dict[int, Vertex] = {}
         self._edges: dict[int, Edge] = {}
-        self._original: dict[tuple, Any] = {}  # ("v", gid) -> labels before this transaction (label index)
+        self._original: dict[tuple, tuple] = {}  # ("v" | "e", gid) -> (labels, props) before this transaction's writes
         self._created_vertices: list[Vertex] = []
         self._created_edges: list[Edge] = []
         self._dirty_vertices: dict[int, Vertex] = {}
@@ -306,6 +386,8 @@ class DiskTransaction:
             ts = None
             try:
                 if self.deltas:
+                    if store.constraints.active:
+                        self._check_constraints()
                     ts = store.last_commit_ts + 1
                     batch = self._batch(ts)
                     try:
@@ -319,6 +401,7 @@ class DiskTransaction:
                 ts = None
                 raise
             finally:
+                self._cursors.clear()  # the checks read through them
                 store._release(self, ts)
 
     def abort(self) -> None:
@@ -331,6 +414,36 @@ class DiskTransaction:
             raise TransactionError("The transaction is already closed.")
         self.closed = True
         self._cursors.clear()  # an iterator keeps the files it reads, and the database, open
+
+    def _check_constraints(self) -> None:
+        """Under the write lock, before the commit: this transaction's nodes
+        against the newest committed data and each other (graph/constraints.py
+        says what is checked). `latest` reads the newest commit; the unique
+        candidates of a value are those its index files it under there, and
+        this transaction's nodes that hold it now."""
+        latest = DiskTransaction(self.storage, self.storage.visible_ts)
+        mine: dict[tuple, dict[tuple, list[Vertex]]] = {}
+
+        def candidates(label: str, keys_: tuple[str, ...], ukey: tuple) -> list[Vertex]:
+            if (label, keys_) not in mine:
+                held = mine[(label, keys_)] = {}
+                for vertex in self._dirty_vertices.values():
+                    values = unique_key(vertex.props, keys_)
+                    if not vertex.deleted and label in vertex.labels and values is not None:
+                        held.setdefault(values, []).append(vertex)
+            prefix = keys.index_prefix((schema.NODE, label, keys_)) + keys.index_values(ukey)
+            found = [self._dirty_vertices.get(gid) or latest._vertex(gid)
+                     for gid in (keys.number(item, len(prefix)) for item, mark in latest._visible(keys.INDEX, prefix) if mark)]
+            return [vertex for vertex in found if vertex is not None] + mine[(label, keys_)].get(ukey, [])
+
+        def seen(vertex: Vertex) -> tuple[set[str], dict[str, Any], bool]:
+            mine_or_start = self._vertex(vertex.gid)
+            return (set(), {}, True) if mine_or_start is None else _state(mine_or_start)
+
+        try:
+            self.storage.constraints.check(self._dirty_vertices.values(), _state, seen, candidates)
+        finally:
+            latest._cursors.clear()
 
     def _batch(self, ts: int) -> WriteBatch:
         """Every version this transaction made, stamped `ts`, and the list of
@@ -350,12 +463,17 @@ class DiskTransaction:
             batch.put(key + version, record, handles[keys.VERTEX])
             if not created:
                 superseded.append((keys.VERTEX, key))
-            before = set(self._original.get(("v", vertex.gid), ()))
-            after = set() if vertex.deleted else set(vertex.labels)
-            for label in before ^ after:
-                mark = keys.CARRIED if label in after else keys.GONE
+            before_labels, before_props = self._original[("v", vertex.gid)]
+            after_labels, after_props = ((), {}) if vertex.deleted else (vertex.labels, vertex.props)
+            for label in set(before_labels) ^ set(after_labels):
+                mark = keys.CARRIED if label in after_labels else keys.GONE
                 batch.put(keys.label_prefix(label) + key + version, mark, handles[keys.LABEL])
                 superseded.append((keys.LABEL, keys.label_prefix(label) + key))
+            for shape in store._index_users:
+                if shape[0] == schema.NODE:
+                    before = unique_key(before_props, shape[2]) if shape[1] in before_labels else None
+                    after = unique_key(after_props, shape[2]) if shape[1] in after_labels else None
+                    _index_change(batch, handles[keys.INDEX], superseded, shape, key, version, before, after)
         for edge in self._dirty_edges.values():
             created = edge.gid in created_edges
             if created and edge.deleted:
@@ -364,6 +482,11 @@ class DiskTransaction:
             src, dst = keys.gid(edge.src.gid) + key, keys.gid(edge.dst.gid) + key
             if not created:
                 superseded.append((keys.EDGE, key))
+            for shape in store._index_users:
+                if shape[0] == schema.RELATIONSHIP and shape[1] == edge.type:
+                    before = unique_key(self._original[("e", edge.gid)][1], shape[2])
+                    after = None if edge.deleted else unique_key(edge.props, shape[2])
+                    _index_change(batch, handles[keys.INDEX], superseded, shape, key, version, before, after)
             if edge.deleted:
                 batch.put(key + version, keys.GONE, handles[keys.EDGE])
                 batch.put(src + version, keys.GONE, handles[keys.OUT])
@@ -508,15 +631,41 @@ class DiskTransaction:
                 yield vertex
 
     def vertices_with_property(self, label: str, key: str, value: Any, equal: Callable[[Any, Any], Any]) -> list[Vertex] | None:
-        return None  # no property index on disk yet: the caller scans
+        return self.vertices_with_properties(label, (key,), (value,), equal)
 
     def vertices_with_properties(self, label: str, keys_: tuple[str, ...], values: tuple,
                                  equal: Callable[[Any, Any], Any]) -> list[Vertex] | None:
-        return None
+        found = self._indexed((schema.NODE, label, keys_), values, self._vertex, self._dirty_vertices)
+        if found is None:
+            return None
+        return [vertex for vertex in found if label in vertex.labels and _all_equal(vertex.props, keys_, values, equal)]
 
     def edges_with_properties(self, type_: str, keys_: tuple[str, ...], values: tuple,
                               equal: Callable[[Any, Any], Any]) -> list[Edge] | None:
-        return None
+        found = self._indexed((schema.RELATIONSHIP, type_, keys_), values, self._edge, self._dirty_edges)
+        if found is None:
+            return None
+        return [edge for edge in found if edge.type == type_ and _all_equal(edge.props, keys_, values, equal)]
+
+    def _indexed(self, shape: tuple, values: tuple, load: Callable[[int], Any], dirty: dict[int, Any]) -> list | None:
+        """The objects the index `shape` files under `values` at this
+        transaction's start, and those it wrote (its writes are not on disk),
+        not deleted; for the caller to check against what it looks for. None
+        when no index can answer: there is none, it was built after this
+        transaction began, or a value is not indexable (maps)."""
+        built = self.storage._index_ts.get(shape)
+        ukey = unique_key(dict(zip(shape[2], values)), shape[2])
+        if built is None or built > self.start_ts or ukey is None:
+            return None
+        prefix = keys.index_prefix(shape) + keys.index_values(ukey)
+        found = []
+        for item, mark in self._visible(keys.INDEX, prefix):
+            gid = keys.number(item, len(prefix))
+            if mark and gid not in dirty:
+                obj = load(gid)
+                if obj is not None and not obj.deleted:
+                    found.append(obj)
+        return found + [obj for obj in dirty.values() if not obj.deleted]
 
     def out_edges(self, vertex: Vertex) -> list[Edge]:
         return self._adjacent(keys.OUT, vertex, lambda edge: edge.src is vertex)
@@ -563,8 +712,9 @@ class DiskTransaction:
         if item not in self.claimed:
             with self.storage.write_lock:
                 self.storage._claim(self, item)
+        if item not in self._original:
+            self._original[item] = (obj.labels if type(obj) is Vertex else None, dict(obj.props))
         if type(obj) is Vertex:
-            self._original.setdefault(item, obj.labels)
             self._dirty_vertices[obj.gid] = obj
         else:
             self._dirty_edges[obj.gid] = obj
@@ -581,7 +731,7 @@ class DiskTransaction:
         store.property_keys.update(props)
         self._vertices[gid] = vertex
         self._created_vertices.append(vertex)
-        self._original[("v", gid)] = ()
+        self._original[("v", gid)] = ((), {})
         self._dirty_vertices[gid] = vertex
         self.claimed.add(("v", gid))
         self.deltas.append(("v", gid))
@@ -599,6 +749,7 @@ class DiskTransaction:
         store.property_keys.update(props)
         self._edges[gid] = edge
         self._created_edges.append(edge)
+        self._original[("e", gid)] = (None, {})
         self._dirty_edges[gid] = edge
         self.claimed.add(("e", gid))
         self.deltas.append(("e", gid))
@@ -672,6 +823,27 @@ def _edge_object(gid: int, type_: str, src: Vertex, dst: Vertex, props: dict[str
     edge.gid, edge.type, edge.src, edge.dst, edge.props = gid, type_, src, dst, props
     edge.delta, edge.deleted = None, False
     return edge
+
+
+def _all_equal(props: dict[str, Any], keys_: tuple[str, ...], values: tuple, equal: Callable[[Any, Any], Any]) -> bool:
+    return all(equal(props.get(key), value) is True for key, value in zip(keys_, values))
+
+
+def _index_change(batch: WriteBatch, family: Any, superseded: list, shape: tuple, gid: bytes, version: bytes,
+                  before: tuple | None, after: tuple | None) -> None:
+    """The entries of one index for one object whose values went from `before` to `after` (None: not filed)."""
+    if before == after:
+        return
+    prefix = keys.index_prefix(shape)
+    for values, mark in ((before, keys.GONE), (after, keys.CARRIED)):
+        if values is not None:
+            item = prefix + keys.index_values(values) + gid
+            batch.put(item + version, mark, family)
+            superseded.append((keys.INDEX, item))
+
+
+def _state(vertex: Vertex) -> tuple[set[str], dict[str, Any], bool]:
+    return set(vertex.labels), vertex.props, vertex.deleted
 
 
 def _prefixed(family: Rdict, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
