@@ -17,7 +17,7 @@ import pytest
 
 from weftdb.basics.errors import ConstraintVerificationFailed, SerializationError
 from weftdb.durability.disk_store import DiskStore, DiskTransaction
-from weftdb.graph.interface import GraphTransaction
+from weftdb.graph.interface import GraphStore, GraphTransaction
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -137,6 +137,16 @@ def test_the_transaction_protocol_is_filled():
         theirs = [p for p in inspect.signature(getattr(GraphTransaction, name)).parameters if p != "self"]
         assert [p.rstrip("_") for p in ours] == [p.rstrip("_") for p in theirs], name
     assert set(hints) - methods <= {"storage", "start_ts", "seq", "closed", "deltas", "in_place"}
+
+
+def test_the_store_protocol_is_filled(store):
+    methods = {n for n, v in vars(GraphStore).items() if callable(v) and not n.startswith("_")}
+    for name in methods:
+        ours = [p for p in inspect.signature(getattr(store, name)).parameters]
+        theirs = [p for p in inspect.signature(getattr(GraphStore, name)).parameters if p != "self"]
+        assert [p.rstrip("_") for p in ours] == [p.rstrip("_") for p in theirs], name
+    for name in set(typing.get_type_hints(GraphStore)) - methods:
+        assert hasattr(store, name), name
 
 
 WRITER = textwrap.dedent("""

@@ -31,15 +31,35 @@ from collections import deque
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from rocksdict import Options, Rdict, WriteBatch, WriteOptions
+from rocksdict import (
+    AccessType,
+    BlockBasedOptions,
+    Cache,
+    Checkpoint,
+    Options,
+    Rdict,
+    ReadOptions,
+    WriteBatch,
+    WriteBufferManager,
+    WriteOptions,
+)
 
 from weftdb.basics import storage_modes
-from weftdb.basics.errors import ClientError, ConstraintVerificationFailed, EntityNotFound, SerializationError, TransactionError
+from weftdb.basics.errors import (
+    ClientError,
+    ConstraintVerificationFailed,
+    DurabilityError,
+    EntityNotFound,
+    SerializationError,
+    TransactionError,
+    TransientError,
+)
 from weftdb.durability import codec
 from weftdb.durability import disk_keys as keys
 from weftdb.graph import schema
 from weftdb.graph.constraints import Constraints, unique_key
 from weftdb.graph.indexes import Indexes
+from weftdb.graph.storage import RETIRED
 from weftdb.graph.objects import Edge, Vertex
 
 FORGET_AFTER = 50_000
@@ -49,11 +69,14 @@ FORGET_AFTER = 50_000
 class DiskStore:
     """The RocksDB database of one data directory's graph."""
 
-    def __init__(self, path: str):
-        options = Options(raw_mode=True)
+    def __init__(self, path: str, memory_mb: int = 256):
+        limit = memory_mb * 2**20
+        self._cache = Cache(limit)  # both must outlive the database
+        self._buffers = WriteBufferManager.new_write_buffer_manager_with_cache(limit // 4, False, self._cache)
+        options = _options(limit, self._cache, self._buffers)
         options.create_if_missing(True)
         options.create_missing_column_families(True)
-        families = {name: Options(raw_mode=True) for name in keys.FAMILIES}
+        families = {name: _options(limit, self._cache, self._buffers) for name in keys.FAMILIES}
         self.db = Rdict(path, options=options, column_families=families)
         self.families = {name: self.db.get_column_family(name) for name in keys.FAMILIES}
         self.handles = {name: self.db.get_column_family_handle(name) for name in keys.FAMILIES}
@@ -67,6 +90,7 @@ class DiskStore:
         self._written: dict[tuple, int] = {}  # ("v" | "e" | "a", gid) -> the commit that last wrote it
         self._active: dict[int, DiskTransaction] = {}  # open transactions, by id()
         self._begun = 0  # transactions begun: each one's sequence number
+        self.retired = False
         self._sync = WriteOptions()
         self._sync.sync = True
         self.garbage: deque[tuple[int, list]] = deque(  # (commit ts, the items it superseded), oldest first
@@ -76,6 +100,20 @@ class DiskStore:
         self.collect()
 
     mode = storage_modes.ON_DISK
+
+    def checkpoint(self, path: str) -> int:
+        """A RocksDB checkpoint of the store in the new directory `path`;
+        returns the commit it holds. Commits wait meanwhile (the checkpoint
+        links or copies files; it does not read the graph)."""
+        with self.write_lock:
+            Checkpoint(self.db).create_checkpoint(path)
+            return self.last_commit_ts
+
+    def empty(self) -> bool:
+        """No node, relationship, index or constraint (the rule for leaving the mode)."""
+        with self.reading() as tx:
+            nothing = next(tx.scan_vertices(), None) is None and next(tx.scan_edges(), None) is None
+        return nothing and not self.catalog.indexes and not self.catalog.constraints
 
     def _schema(self) -> None:
         """The schema the store holds (meta `schema`: the ops applied, in
@@ -231,6 +269,20 @@ class DiskStore:
             tx._stored_adjacency.clear()
 
     @contextmanager
+    def quiet(self, timeout: float, why: str) -> Iterator[None]:
+        """Hold the store still: no transaction runs and none begins until
+        the block ends (the write lock is held throughout). Only a switch
+        asks for it, and it does not wait (`timeout` 0)."""
+        with self.write_lock:
+            if self._active:
+                raise ClientError(f"{len(self._active)} transaction(s) run: {why}")
+            yield
+
+    def retire(self) -> None:
+        """(Inside `quiet`.) Another store replaces this one: see Storage.retire."""
+        self.retired = True
+
+    @contextmanager
     def reading(self) -> Iterator[DiskTransaction]:
         tx = self.begin()
         try:
@@ -242,11 +294,13 @@ class DiskStore:
     def settle(tx: DiskTransaction) -> None:
         """Nothing to freeze: a transaction holds only what it touched."""
 
-    def switch_mode(self, mode: str) -> bool:
-        storage_modes.check_available(mode, "STORAGE MODE")
+    def switch_mode(self, mode: str, where: str = "STORAGE MODE") -> bool:
+        """The store cannot change its own mode: leaving ON_DISK_TRANSACTIONAL
+        replaces it (Durability.switch_mode)."""
+        storage_modes.check_available(mode, where)
         if mode == self.mode:
             return False
-        raise ClientError(f"STORAGE MODE {mode}: leaving {storage_modes.ON_DISK} is not available yet.")
+        raise ClientError(f"{where}: an {storage_modes.ON_DISK} store cannot become {mode}; the data directory replaces it.")
 
     def counts(self) -> tuple[int, int]:
         with self.reading() as tx:
@@ -265,6 +319,8 @@ class DiskStore:
 
     def begin(self) -> DiskTransaction:
         with self.write_lock:
+            if self.retired:
+                raise TransientError(RETIRED)
             self._begun += 1
             tx = DiskTransaction(self, self.visible_ts, self._begun)
             self._active[id(tx)] = tx
@@ -335,7 +391,7 @@ class DiskStore:
                 if it is None:
                     it = cursors[family] = self.families[family].iter()
                 it.seek(item + keys.inverted(ts))
-                while it.valid():
+                while _valid(it):
                     key = it.key()
                     if len(key) != len(item) + 8 or not key.startswith(item):
                         break
@@ -521,7 +577,7 @@ class DiskTransaction:
         """The value of the newest version of `prefix` at this transaction's start, or None."""
         it = self._cursor(family)
         it.seek(prefix + keys.inverted(self.start_ts))
-        if it.valid():
+        if _valid(it):
             key = it.key()
             if len(key) == len(prefix) + 8 and key.startswith(prefix):
                 return it.value()
@@ -533,7 +589,7 @@ class DiskTransaction:
         it = self.storage.families[family].iter()
         it.seek(prefix)
         current = None
-        while it.valid():
+        while _valid(it):
             key = it.key()
             if not key.startswith(prefix):
                 return
@@ -842,6 +898,73 @@ def _index_change(batch: WriteBatch, family: Any, superseded: list, shape: tuple
             superseded.append((keys.INDEX, item))
 
 
+def _valid(it: Any) -> bool:
+    """`it.valid()`, except that an iterator stopped by an error (a damaged
+    block, an I/O error) raises it: a rocksdict iterator then just ends, and
+    a scan would return part of the graph as if it were all of it."""
+    if it.valid():
+        return True
+    try:
+        it.status()
+    except Exception as exc:  # rocksdict raises plain Exceptions
+        raise DurabilityError(f"RocksDB could not read the graph: {exc}") from None
+    return False
+
+
+def check(path: str) -> dict[str, int]:
+    """`weftdb verify` of a store or a checkpoint: open it read-only (no
+    lock: a running database's store can be checked beside it) and read
+    every key of every column family with RocksDB's block checksums
+    verified. Returns the newest commit, the nodes and relationships it
+    holds and the keys read; a DurabilityError says what RocksDB found."""
+    try:
+        db = Rdict(path, options=Options(raw_mode=True), access_type=AccessType.read_only(),
+                   column_families={name: Options(raw_mode=True) for name in keys.FAMILIES})
+    except Exception as exc:  # rocksdict raises plain Exceptions
+        raise DurabilityError(f"{path}: RocksDB cannot open it: {exc}") from None
+    try:
+        found = {"keys": 0, "nodes": 0, "relationships": 0}
+        careful = ReadOptions()
+        careful.set_verify_checksums(True)
+        for name in keys.FAMILIES:
+            it = db.get_column_family(name).iter(careful)
+            it.seek_to_first()
+            current = None
+            while _valid(it):
+                key = it.key()
+                found["keys"] += 1
+                if name in (keys.VERTEX, keys.EDGE) and key[:-8] != current:  # the newest version of an item
+                    current = key[:-8]
+                    if it.value():
+                        found["nodes" if name == keys.VERTEX else "relationships"] += 1
+                it.next()
+            del it
+        last = db.get_column_family(keys.META).get(b"last_commit")
+        found["last_commit_ts"] = keys.number(last) if last else 0
+        return found
+    except Exception as exc:
+        raise DurabilityError(f"{path}: {exc}") from None
+    finally:
+        db.close()
+
+
+def _options(limit: int, cache: Cache, buffers: WriteBufferManager) -> Options:
+    """Options that keep RocksDB's memory within `limit` bytes: one LRU block
+    cache of that size shared by every column family, the index and filter
+    blocks in it rather than beside it, and the write buffers charged to it
+    (the write buffer manager), a quarter of it together."""
+    options = Options(raw_mode=True)
+    table = BlockBasedOptions()
+    table.set_block_cache(cache)
+    table.set_cache_index_and_filter_blocks(True)
+    table.set_pin_l0_filter_and_index_blocks_in_cache(True)
+    options.set_block_based_table_factory(table)
+    options.set_write_buffer_manager(buffers)
+    options.set_write_buffer_size(max(limit // (4 * 2 * len(keys.FAMILIES)), 1 << 20))
+    options.set_max_write_buffer_number(2)
+    return options
+
+
 def _state(vertex: Vertex) -> tuple[set[str], dict[str, Any], bool]:
     return set(vertex.labels), vertex.props, vertex.deleted
 
@@ -849,7 +972,7 @@ def _state(vertex: Vertex) -> tuple[set[str], dict[str, Any], bool]:
 def _prefixed(family: Rdict, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
     it = family.iter()
     it.seek(prefix)
-    while it.valid() and it.key().startswith(prefix):
+    while _valid(it) and it.key().startswith(prefix):
         yield it.key(), it.value()
         it.next()
 
