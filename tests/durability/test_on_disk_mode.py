@@ -48,6 +48,9 @@ def test_a_new_directory_starts_on_disk_and_a_restart_comes_back_in_it(tmp_path)
     with weftdb.open(path) as db:
         assert info(db)["storage_mode"] == ON_DISK and count(db) == 100
         assert db.execute("MATCH (n:N {k: 42})-[:R]->(m) RETURN count(m)").single() == 1
+        # the names are known without reading the graph
+        assert db.storage.labels == {"N", "M"} and db.storage.edge_types == {"R"} and db.storage.property_keys == {"k"}
+        assert db.execute("CALL db.labels() YIELD label RETURN collect(label)").single() == ["M", "N"]
         assert "ScanAllByLabelPropertyValue" in str(db.execute("EXPLAIN MATCH (n:N {k: 42}) RETURN n").rows)
 
 
@@ -261,3 +264,29 @@ def test_verify_reads_the_store_and_its_checkpoints_and_finds_a_flipped_bit(tmp_
         with pytest.raises(DurabilityError, match="checksum mismatch"):
             db.execute("MATCH (n) RETURN count(n)")
         assert db.execute("RETURN 1").single() == 1
+
+
+def test_a_full_backup_of_the_disk_restores_into_memory(tmp_path):
+    """A backup is a snapshot read from one transaction, writers going on;
+    there is no WeftDB WAL to make an incremental one from, so each is full."""
+    from weftdb.backup.client import backup
+    from weftdb.backup.restore import restore
+    from weftdb.backup.service import BackupService
+
+    with weftdb.open(str(tmp_path / "disk"), storage_mode=ON_DISK) as db:
+        db.execute("CREATE INDEX ON :N(k)")
+        db.execute("UNWIND range(1, 50) AS k CREATE (:N {k: k})-[:R {w: k}]->(:M)")
+        service = BackupService(db, "127.0.0.1", 0).start()
+        try:
+            assert backup(f"127.0.0.1:{service.port}", str(tmp_path / "backup"), kind="full").snapshot_ts == 2
+            db.execute("CREATE (:N {k: 51})")
+            summary = backup(f"127.0.0.1:{service.port}", str(tmp_path / "backup"), kind="incremental")
+            assert summary.kind == "full" and f"{ON_DISK}, whose log is RocksDB's own" in summary.messages[0]
+        finally:
+            service.stop()
+    restore(str(tmp_path / "backup"), str(tmp_path / "memory"))
+    with weftdb.open(str(tmp_path / "memory")) as db:
+        assert info(db)["storage_mode"] == TRANSACTIONAL
+        assert db.execute("MATCH (n:N)-[r:R]->(:M) RETURN count(n), sum(r.w)").rows == [(50, 1275)]
+        assert db.execute("MATCH (n:N {k: 51}) RETURN count(n)").single() == 1
+        assert db.execute("SHOW INDEX INFO").rows == [("label+property", "N", "k", 51)]

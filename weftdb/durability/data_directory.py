@@ -165,6 +165,9 @@ class Durability:
         """Why there is no WAL to read, for the errors of what needs one."""
         if self.storage.mode == storage_modes.ANALYTICAL:
             return f"the database is in {storage_modes.ANALYTICAL}, which writes no WAL"
+        if self.storage.mode == storage_modes.ON_DISK:
+            return (f"the database is in {storage_modes.ON_DISK}, whose log is RocksDB's own, not a WeftDB WAL "
+                    "(CREATE SNAPSHOT makes a RocksDB checkpoint to copy)")
         return "the database runs without a WAL (--storage-wal-enabled=false)"
 
     # -- storage modes ------------------------------------------------------------------------

@@ -22,6 +22,7 @@ items in id order):
     meta     name                            -> 8 bytes big-endian (next ids, last commit)
     meta     "x" + shape                     -> 8 bytes: the commit that built that index
     meta     "schema"                        -> the schema ops applied, in order
+    meta     "L:" | "T:" | "P:" + name       -> b"": a label, relationship type or property key in use
     meta     "g" + ts (8 bytes)              -> [[family, item key], ...] the items commit ts
                                                 gave a new version to (DiskStore.collect)
 """
@@ -78,6 +79,8 @@ def label_prefix(label: str) -> bytes:
 
 
 BUILT = b"x"
+LABEL_NAME, TYPE_NAME, KEY_NAME = b"L:", b"T:", b"P:"
+NAME_KINDS = (LABEL_NAME, TYPE_NAME, KEY_NAME)
 
 
 def index_prefix(shape: tuple[str, str, tuple[str, ...]]) -> bytes:

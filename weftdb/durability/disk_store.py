@@ -97,6 +97,10 @@ class DiskStore:
             (keys.number(key, len(keys.GARBAGE)), [tuple(item) for item in codec.unpackb(value)])
             for key, value in _prefixed(self.families[keys.META], keys.GARBAGE))
         self._schema()
+        self._names = {key for kind in keys.NAME_KINDS for key, _ in _prefixed(meta, kind)}  # the names meta holds
+        self.labels = {key[2:].decode("utf-8", "surrogatepass") for key in self._names if key.startswith(keys.LABEL_NAME)}
+        self.edge_types = {key[2:].decode("utf-8", "surrogatepass") for key in self._names if key.startswith(keys.TYPE_NAME)}
+        self.property_keys = {key[2:].decode("utf-8", "surrogatepass") for key in self._names if key.startswith(keys.KEY_NAME)}
         self.collect()
 
     mode = storage_modes.ON_DISK
@@ -108,6 +112,9 @@ class DiskStore:
         with self.write_lock:
             Checkpoint(self.db).create_checkpoint(path)
             return self.last_commit_ts
+
+    def label_names(self) -> list[str]:
+        return list(self.labels)
 
     def empty(self) -> bool:
         """No node, relationship, index or constraint (the rule for leaving the mode)."""
@@ -123,8 +130,6 @@ class DiskStore:
         self.indexes = Indexes()  # the definitions the planner asks about; the entries are on disk
         self.constraints = Constraints(self.indexes)
         self.catalog = schema.Catalog()
-        self.edge_types: set[str] = set()
-        self.property_keys: set[str] = set()
         self._schema_ops: list = []
         self._index_users: dict[tuple, int] = {}  # shape -> the definitions using its entries
         self._index_ts: dict[tuple, int] = {}  # shape -> the commit that built its entries
@@ -431,7 +436,8 @@ class DiskTransaction:
         self._dirty_vertices: dict[int, Vertex] = {}
         self._dirty_edges: dict[int, Edge] = {}
         self._cursors: dict[str, Any] = {}
-        self._stored_adjacency: dict[tuple[str, int], list[int]] = {}  # (out | in, vertex gid) -> edge gids on disk at the start
+        self._stored_adjacency: dict[tuple[str, int], list[int]] = {}
+        self._named: set[bytes] = set()  # the names its commit adds to meta  # (out | in, vertex gid) -> edge gids on disk at the start
 
     # -- end -------------------------------------------------------------------------------------
 
@@ -453,6 +459,7 @@ class DiskTransaction:
                             store.garbage.pop()
                         raise
                     store.last_commit_ts = store.visible_ts = ts
+                    store._names |= self._named
             except BaseException:
                 ts = None
                 raise
@@ -470,6 +477,21 @@ class DiskTransaction:
             raise TransactionError("The transaction is already closed.")
         self.closed = True
         self._cursors.clear()  # an iterator keeps the files it reads, and the database, open
+
+    def _new_names(self) -> set[bytes]:
+        """The labels, relationship types and property keys this transaction
+        wrote that meta does not hold yet: written with its commit, so a
+        restart knows every name without reading the graph."""
+        used = set()
+        for vertex in self._dirty_vertices.values():
+            if not vertex.deleted:
+                used.update(keys.LABEL_NAME + _utf8(label) for label in vertex.labels)
+                used.update(keys.KEY_NAME + _utf8(key) for key in vertex.props)
+        for edge in self._dirty_edges.values():
+            if not edge.deleted:
+                used.add(keys.TYPE_NAME + _utf8(edge.type))
+                used.update(keys.KEY_NAME + _utf8(key) for key in edge.props)
+        return used - self.storage._names
 
     def _check_constraints(self) -> None:
         """Under the write lock, before the commit: this transaction's nodes
@@ -553,6 +575,9 @@ class DiskTransaction:
             batch.put(src + version, keys.gid(edge.dst.gid), handles[keys.OUT])
             batch.put(dst + version, keys.gid(edge.src.gid), handles[keys.IN])
         meta = handles[keys.META]
+        self._named = self._new_names()
+        for name in self._named:
+            batch.put(name, b"", meta)
         batch.put(b"next_vertex", keys.gid(store.next_vertex_id), meta)
         batch.put(b"next_edge", keys.gid(store.next_edge_id), meta)
         batch.put(b"last_commit", keys.gid(ts), meta)
@@ -784,6 +809,7 @@ class DiskTransaction:
             gid = store.next_vertex_id
             store.next_vertex_id = gid + 1
         vertex = Vertex(gid, tuple(labels), dict(props))
+        store.labels.update(labels)
         store.property_keys.update(props)
         self._vertices[gid] = vertex
         self._created_vertices.append(vertex)
@@ -835,6 +861,7 @@ class DiskTransaction:
             return False
         self._write(vertex)
         vertex.labels = vertex.labels + (label,)
+        self.storage.labels.add(label)
         return True
 
     def remove_label(self, vertex: Vertex, label: str) -> bool:
@@ -896,6 +923,10 @@ def _index_change(batch: WriteBatch, family: Any, superseded: list, shape: tuple
             item = prefix + keys.index_values(values) + gid
             batch.put(item + version, mark, family)
             superseded.append((keys.INDEX, item))
+
+
+def _utf8(name: str) -> bytes:
+    return name.encode("utf-8", "surrogatepass")
 
 
 def _valid(it: Any) -> bool:

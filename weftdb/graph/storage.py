@@ -192,6 +192,10 @@ class Storage:
         TransientError and runs again on the new one."""
         self.retired = True
 
+    def label_names(self) -> list[str]:
+        """Every label a node has had (a superset of those in use)."""
+        return list(self.indexes.by_label)
+
     def empty(self) -> bool:
         """No node, relationship, index or constraint (the rule for switching to or from ON_DISK_TRANSACTIONAL)."""
         return self.counts() == (0, 0) and not self.catalog.indexes and not self.catalog.constraints
