@@ -161,8 +161,15 @@ def test_create_snapshot_is_a_rocksdb_checkpoint_kept_by_retention(tmp_path):
 
 
 WRITER = textwrap.dedent("""
-    import os, sys, weftdb
+    import os, sys, threading, weftdb
     db = weftdb.open(sys.argv[1], storage_mode="ON_DISK_TRANSACTIONAL", storage_snapshot_retention_count=2)
+
+    def compact():  # the kill lands in a compaction as often as not
+        while True:
+            for family in db.storage.families.values():
+                family.compact_range(None, None)
+
+    threading.Thread(target=compact, daemon=True).start()
     k = db.execute("MATCH (n:N) RETURN coalesce(max(n.k), 0)").single()
     if k == 0:
         db.execute("CREATE INDEX ON :N(k)")
@@ -176,7 +183,7 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_kill9_during_writes_and_checkpoints_loses_no_acknowledged_commit(tmp_path):
+def test_kill9_during_writes_compactions_and_checkpoints_loses_no_acknowledged_commit(tmp_path):
     path = str(tmp_path)
     for round_ in range(4):
         proc = subprocess.Popen([sys.executable, "-c", WRITER, path], stdout=subprocess.PIPE,

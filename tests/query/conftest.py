@@ -10,7 +10,6 @@ import pytest
 import weftdb
 from weftdb.basics import storage_modes
 
-
 NOT_IN = {"versions": storage_modes.ANALYTICAL, "index_entries": storage_modes.ON_DISK}
 """A test marked `versions` asserts snapshot isolation, which
 IN_MEMORY_ANALYTICAL does not give (docs/storage-modes.md); one marked

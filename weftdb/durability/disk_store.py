@@ -1,13 +1,13 @@
 """ON_DISK_TRANSACTIONAL: the graph in RocksDB (rocksdict), read and written
 through the same transaction interface as the in-memory store
-(graph/interface.py). Work in progress: the store's core, not yet a mode a
-database can be switched to.
+(graph/interface.py). The key layout is disk_keys.py's (docs/formats.md,
+section 8).
 
 What a transaction does:
 
-- **Reads** at its start timestamp from versioned keys (disk_keys.py), plus
-  its own writes. Each node or relationship it reads becomes one `Vertex` or
-  `Edge` object for the whole transaction (the query layer compares them by
+- **Reads** at its start timestamp from versioned keys, plus its own
+  writes. Each node or relationship it reads becomes one `Vertex` or `Edge`
+  object for the whole transaction (the query layer compares them by
   identity), holding the state this transaction sees; its writes change that
   object and mark it dirty. Memory is what the transaction touches, not the
   graph.
@@ -16,12 +16,16 @@ What a transaction does:
   commit of the item after this transaction began, fails the write with
   SerializationError. A relationship created on a node, and that node's
   deletion, conflict too (the node's adjacency is written).
-- **Commit**: one WriteBatch with every version it made, written with
-  sync on: durable when `commit` returns, all or nothing after a crash.
-  Commits are serialized under one lock (group commit is left for later).
+- **Commit**: constraints checked against the newest commit, then one
+  WriteBatch with every version it made and the index entries they change,
+  written with sync on: durable when `commit` returns, all or nothing after
+  a crash. Commits are serialized under one lock, so RocksDB cannot group
+  them (left for later: the 16-client figure in bench/README.md says what
+  it costs).
 
-Not yet: property indexes, constraints, the schema,
-checkpoints and backups, the memory bound.
+The store also owns the schema (definitions in meta, property index entries
+in the `index` family), the removal of old versions (`collect`), checkpoints
+and the memory bound (`_options`).
 """
 
 from __future__ import annotations
@@ -59,8 +63,8 @@ from weftdb.durability import disk_keys as keys
 from weftdb.graph import schema
 from weftdb.graph.constraints import Constraints, unique_key
 from weftdb.graph.indexes import Indexes
-from weftdb.graph.storage import RETIRED
 from weftdb.graph.objects import Edge, Vertex
+from weftdb.graph.storage import RETIRED
 
 FORGET_AFTER = 50_000
 """Commit records kept for conflict checks before old ones are dropped (DiskStore._forget_old_writes)."""
@@ -98,9 +102,9 @@ class DiskStore:
             for key, value in _prefixed(self.families[keys.META], keys.GARBAGE))
         self._schema()
         self._names = {key for kind in keys.NAME_KINDS for key, _ in _prefixed(meta, kind)}  # the names meta holds
-        self.labels = {key[2:].decode("utf-8", "surrogatepass") for key in self._names if key.startswith(keys.LABEL_NAME)}
-        self.edge_types = {key[2:].decode("utf-8", "surrogatepass") for key in self._names if key.startswith(keys.TYPE_NAME)}
-        self.property_keys = {key[2:].decode("utf-8", "surrogatepass") for key in self._names if key.startswith(keys.KEY_NAME)}
+        self.labels, self.edge_types, self.property_keys = (
+            {key[len(kind):].decode("utf-8", "surrogatepass") for key in self._names if key.startswith(kind)}
+            for kind in keys.NAME_KINDS)
         self.collect()
 
     mode = storage_modes.ON_DISK
