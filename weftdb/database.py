@@ -216,7 +216,10 @@ class Database:
         parts = admin.Parts(self.storage, self.durability, self.users, running=self.running, config=self.config,
                             pending=pending)
         result = admin.administer(parts, statement, params or {})
-        if pending is None and isinstance(statement, admin.SCHEMA_CHANGES):
+        if self.durability is not None and self.durability.storage is not self.storage:
+            self.storage = self.durability.storage  # STORAGE MODE to or from ON_DISK_TRANSACTIONAL replaced it
+            self._forget_plans()
+        elif pending is None and isinstance(statement, admin.SCHEMA_CHANGES):
             self._forget_plans()
         return result
 

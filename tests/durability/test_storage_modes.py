@@ -114,13 +114,8 @@ def test_switching_is_refused_while_another_transaction_runs(tmp_path):
         assert mode_of(db) == ANALYTICAL
 
 
-def test_on_disk_mode_is_refused_clearly(tmp_path):
-    with pytest.raises(ClientError, match="--storage-mode: ON_DISK_TRANSACTIONAL is not available in this version"):
-        weftdb.open(str(tmp_path / "a"), storage_mode="ON_DISK_TRANSACTIONAL")
-    assert not (tmp_path / "a" / "storage_mode.json").exists()
+def test_an_unknown_mode_is_refused_clearly(tmp_path):
     with weftdb.open(str(tmp_path / "b")) as db:
-        with pytest.raises(ClientError, match="STORAGE MODE: ON_DISK_TRANSACTIONAL is not available"):
-            db.execute("STORAGE MODE ON_DISK_TRANSACTIONAL")
         with pytest.raises(ClientError, match="unknown storage mode FAST"):
             db.execute("STORAGE MODE FAST")
         assert db.execute("RETURN 1").single() == 1

@@ -10,24 +10,31 @@ import pytest
 import weftdb
 from weftdb.basics import storage_modes
 
+NOT_IN = {"versions": storage_modes.ANALYTICAL, "index_entries": storage_modes.ON_DISK}
+"""A test marked `versions` asserts snapshot isolation, which
+IN_MEMORY_ANALYTICAL does not give (docs/storage-modes.md); one marked
+`index_entries` looks into the in-memory index structures, which
+ON_DISK_TRANSACTIONAL keeps in RocksDB instead (tests/durability/test_disk_store.py
+checks those). Neither is collected in that mode, rather than skipped there."""
+
 
 def pytest_collection_modifyitems(config, items):
-    """A test marked `versions` asserts snapshot isolation, which
-    IN_MEMORY_ANALYTICAL does not give (docs/storage-modes.md): it is not
-    collected in that mode, rather than skipped there."""
-    analytical = [item for item in items if item.get_closest_marker("versions")
-                  and getattr(item, "callspec", None) is not None
-                  and item.callspec.params.get("_shared_database") == storage_modes.ANALYTICAL]
-    if analytical:
-        config.hook.pytest_deselected(items=analytical)
-        items[:] = [item for item in items if item not in analytical]
+    left_out = [item for item in items for marker, mode in NOT_IN.items()
+                if item.get_closest_marker(marker) and getattr(item, "callspec", None) is not None
+                and item.callspec.params.get("_shared_database") == mode]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
 
 
-@pytest.fixture(scope="session", params=storage_modes.IN_MEMORY)
-def _shared_database(request):
-    """Every test of `db` runs in each in-memory storage mode: the answers
-    are the same whether writes keep versions or apply in place."""
-    database = weftdb.open(storage_mode=request.param)
+@pytest.fixture(scope="session", params=storage_modes.ALL)
+def _shared_database(request, tmp_path_factory):
+    """Every test of `db` runs in each storage mode: the answers are the
+    same whether writes keep versions, apply in place or go to RocksDB."""
+    if request.param == storage_modes.ON_DISK:
+        database = weftdb.open(str(tmp_path_factory.mktemp("on-disk")), storage_mode=request.param)
+    else:
+        database = weftdb.open(storage_mode=request.param)
     yield database
     database.close()
 

@@ -185,6 +185,7 @@ def test_relationship_index_is_used_from_the_map_and_from_where(sdb):
 
 
 @pytest.mark.versions
+@pytest.mark.index_entries
 def test_relationship_index_follows_writes_and_visibility(sdb):
     sdb.execute("CREATE INDEX FOR ()-[r:R]-() ON (r.k)")
     sdb.execute("CREATE (:N)-[:R {k: 1}]->(:N), (:N)-[:R {k: 2}]->(:N), (:N)-[:R]->(:N)")
@@ -211,6 +212,7 @@ def test_relationship_index_built_from_existing_relationships_and_dropped(sdb):
     assert value(sdb, "MATCH ()-[r:R {k: 'x'}]->() RETURN count(r)") == 1
 
 
+@pytest.mark.index_entries
 def test_composite_index_is_used_when_every_key_is_given(sdb):
     sdb.execute("CREATE INDEX name_year FOR (b:Book) ON (b.title, b.year)")
     assert "ScanAllByLabelPropertiesValue (b :Book(title, year))" in plan(

@@ -1,4 +1,5 @@
 """Storage modes over Bolt with the neo4j driver: STORAGE MODE from a session,
+to and from ON_DISK_TRANSACTIONAL while the database is empty,
 refused with a clear error while another connection holds a transaction,
 dirty reads across connections in IN_MEMORY_ANALYTICAL, and the mode in
 SHOW STORAGE INFO."""
@@ -36,6 +37,23 @@ def test_storage_mode_switches_from_a_session_and_reads_go_dirty(driver):
         assert two.run("MATCH (s:Seen) RETURN count(s) AS c").single()["c"] == 0
         two.run("STORAGE MODE IN_MEMORY_TRANSACTIONAL").consume()
         assert mode(one) == "IN_MEMORY_TRANSACTIONAL"
-        with pytest.raises(ClientError, match="ON_DISK_TRANSACTIONAL is not available"):
+        one.run("CREATE (:Kept)").consume()
+        with pytest.raises(ClientError, match="needs an empty database .* holds 1 node"):
             one.run("STORAGE MODE ON_DISK_TRANSACTIONAL").consume()
         assert one.run("RETURN 1 AS x").single()["x"] == 1
+
+
+def test_an_empty_database_moves_to_the_disk_and_back_between_queries(driver):
+    """Every session goes on with the store that replaced the old one."""
+    with driver.session() as one, driver.session() as two:
+        one.run("STORAGE MODE ON_DISK_TRANSACTIONAL").consume()
+        assert mode(two) == "ON_DISK_TRANSACTIONAL"
+        two.run("UNWIND range(1, 5) AS i CREATE (:OnDisk {i: i})").consume()
+        assert one.run("MATCH (n:OnDisk) RETURN sum(n.i) AS s").single()["s"] == 15
+        tx = two.begin_transaction()
+        with pytest.raises(ClientError, match="1 transaction.s. run"):
+            one.run("STORAGE MODE IN_MEMORY_ANALYTICAL").consume()
+        tx.run("MATCH (n) DELETE n").consume()
+        tx.commit()
+        one.run("STORAGE MODE IN_MEMORY_ANALYTICAL").consume()
+        assert mode(two) == "IN_MEMORY_ANALYTICAL" and two.run("MATCH (n) RETURN count(n) AS c").single()["c"] == 0

@@ -111,9 +111,18 @@ FLAGS: tuple[Flag, ...] = (
         "storage-mode",
         str,
         "",
-        "The storage mode to start in: IN_MEMORY_TRANSACTIONAL or IN_MEMORY_ANALYTICAL (no WAL, writes in place; "
+        "The storage mode to start in: IN_MEMORY_TRANSACTIONAL, IN_MEMORY_ANALYTICAL (no WAL, writes in place) or "
+        "ON_DISK_TRANSACTIONAL (the graph in RocksDB, for graphs larger than memory; an empty directory only; "
         "docs/storage-modes.md). Unset: the mode the data directory was left in, IN_MEMORY_TRANSACTIONAL for a new one.",
         choices=storage_modes.ALL,
+    ),
+    Flag(
+        "storage-on-disk-memory-mb",
+        int,
+        256,
+        "ON_DISK_TRANSACTIONAL: the memory RocksDB may hold, in MiB: its block cache, which its write buffers "
+        "are charged to. Transactions hold what they read and write on top of it.",
+        minimum=16,
     ),
     Flag("storage-gc-cycle-sec", int, 30, "Accepted for Memgraph flag files; WeftDB collects old versions at every commit, so it has no effect.", minimum=0),
     Flag(

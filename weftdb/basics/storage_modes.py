@@ -22,8 +22,5 @@ IN_MEMORY = (TRANSACTIONAL, ANALYTICAL)
 
 def check_available(mode: str, where: str) -> None:
     """A ClientError naming `where` (the flag, the statement) unless this version runs `mode`."""
-    if mode == ON_DISK:
-        raise ClientError(f"{where}: {ON_DISK} is not available in this version of WeftDB; "
-                          f"use {TRANSACTIONAL} or {ANALYTICAL}.")
-    if mode not in IN_MEMORY:
+    if mode not in ALL:
         raise ClientError(f"{where}: unknown storage mode {mode}; the modes are {', '.join(ALL)}.")

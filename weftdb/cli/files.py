@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from weftdb.basics import storage_modes
 from weftdb.cli.printer import Printer
 
 if TYPE_CHECKING:
     from weftdb.durability.inspect import Inspection, SegmentInspection, SnapshotInspection
-    from weftdb.durability.verify import DryRun, SnapshotsCheck, Verification, WalCheck
+    from weftdb.durability.verify import DiskCheck, DryRun, Section, SnapshotsCheck, Verification, WalCheck
 
 
 @click.command()
@@ -66,8 +67,10 @@ def verify(data_dir: str, threads: int) -> None:
     and edge counts and last commit timestamp are printed. Nothing on disk
     is changed and no lock is taken, so a running server's directory can be
     checked. A torn WAL tail (what a crash leaves; the next start cuts it
-    off) is reported but is not a problem. The exit status is 0 only if all
-    is well.
+    off) is reported but is not a problem. A directory in
+    ON_DISK_TRANSACTIONAL has its RocksDB store and each of its checkpoints
+    opened read-only and read whole, RocksDB's checksums verified. The exit
+    status is 0 only if all is well.
 
     \b
     Examples:
@@ -186,19 +189,21 @@ def _print_snapshot(found: SnapshotInspection, out: Printer) -> None:
 
 def print_verification(result: Verification, out: Printer) -> None:
     """Everything after the heading (which the command prints before the checks start)."""
-    for section in (result.wal, result.snapshots, result.dry_run):
+    for section in (result.wal, result.snapshots, result.dry_run, result.disk):
         if section is not None:
             print_section(section, out)
     print_verdict(result, out)
 
 
-def print_section(section: WalCheck | SnapshotsCheck | DryRun, out: Printer) -> None:
-    from weftdb.durability.verify import SnapshotsCheck, WalCheck
+def print_section(section: Section, out: Printer) -> None:
+    from weftdb.durability.verify import DiskCheck, SnapshotsCheck, WalCheck
 
     if isinstance(section, WalCheck):
         _print_wal_check(section, out)
     elif isinstance(section, SnapshotsCheck):
         _print_snapshots_check(section, out)
+    elif isinstance(section, DiskCheck):
+        _print_disk_check(section, out)
     else:
         _print_dry_run(section, out)
 
@@ -243,6 +248,16 @@ def _print_snapshots_check(check: SnapshotsCheck, out: Printer) -> None:
                    [s.name, str(s.commit_ts), "", "", str(s.size), "BAD"] for s in check.snapshots])
     for note in check.notes:
         out.line(f"note: {note}")
+
+
+def _print_disk_check(check: DiskCheck, out: Printer) -> None:
+    out.line(f"{storage_modes.ON_DISK}: the store and {len(check.stores) - 1} checkpoint(s), each read whole "
+             "with RocksDB's checksums verified")
+    out.table(["store", "commit ts", "vertices", "edges", "keys", "status"],
+              [[row.name, str(row.commit_ts), str(row.vertices), str(row.edges), str(row.keys), "OK"] if row.ok else
+               [row.name, "", "", "", "", "BAD"] for row in check.stores])
+    for problem in check.problems:
+        out.problem(problem)
 
 
 def _print_dry_run(dry: DryRun, out: Printer) -> None:

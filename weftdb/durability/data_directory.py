@@ -22,9 +22,18 @@ from typing import Any, Callable
 from weftdb.basics import storage_modes
 from weftdb.basics.config import Config, ConfigError
 from weftdb.basics.errors import ClientError, DurabilityError, SnapshotFailed
-from weftdb.durability import checkpoint, snapshot, storage_mode, swap, wal
+from weftdb.durability import checkpoint, disk_checkpoint, snapshot, storage_mode, swap, wal
 from weftdb.durability.files import FileSystem
-from weftdb.durability.layout import BACKUP_MANIFEST, DATA_DIRECTORIES, STORAGE_MODE, Layout, is_temporary, stamp
+from weftdb.durability.layout import (
+    BACKUP_MANIFEST,
+    DATA_DIRECTORIES,
+    ROCKSDB,
+    SNAPSHOTS,
+    STORAGE_MODE,
+    Layout,
+    is_temporary,
+    stamp,
+)
 from weftdb.durability.process_lock import ProcessLock, lock_process
 from weftdb.durability.recovery import Recovered, recover
 from weftdb.durability.retention import Retention
@@ -75,9 +84,15 @@ class Durability:
         process_lock = lock_process(data_dir)
         try:
             swap.finish_interrupted(fs, layout)
+            named = storage_mode.peek(fs, layout)
+            on_disk = named is not None and named[0] == storage_modes.ON_DISK
+            if on_disk and config.storage_mode not in ("", storage_modes.ON_DISK):
+                raise ClientError(f"--storage-mode={config.storage_mode}: {layout.root} holds an {storage_modes.ON_DISK} "
+                                  "database; start it in that mode (STORAGE MODE leaves it while it is empty).")
+            if on_disk or config.storage_mode == storage_modes.ON_DISK:
+                return cls._open_on_disk(layout, config, fs, process_lock, named)
             after_open = checkpoint.restore_if_requested(fs, layout)
             if config.storage_recover_on_startup:
-                named = storage_mode.peek(fs, layout)
                 recovered = recover(fs, layout.root, config.storage_recovery_thread_count, report, long_lived=True,
                                     db_uuid=named[1] if named else None)
                 _cut_tail(fs, recovered.tail)
@@ -106,6 +121,32 @@ class Durability:
             process_lock.release()
             raise
 
+    @classmethod
+    def _open_on_disk(cls, layout: Layout, config: Config, fs: FileSystem, process_lock: ProcessLock,
+                      named: tuple[str, bytes] | None) -> "Durability":
+        """ON_DISK_TRANSACTIONAL: the graph is RocksDB's, under `rocksdb/`,
+        durable by RocksDB's own WAL; WeftDB writes no WAL there, and its
+        snapshots are RocksDB checkpoints (disk_checkpoint.py). The database's
+        UUID is the mode file's. The first start in the mode needs a directory
+        without an in-memory database's files; a switch into it that a crash
+        interrupted (the mode file written, the in-memory files not yet set
+        aside) is finished here."""
+        entering = named is None or named[0] != storage_modes.ON_DISK
+        if entering and not config.storage_recover_on_startup:
+            _set_aside(fs, layout)
+        elif entering and _has_in_memory_files(fs, layout):
+            raise ClientError(f"--storage-mode={storage_modes.ON_DISK}: {layout.root} holds an in-memory database's "
+                              "files; the on-disk mode starts in an empty directory (or switch to it with "
+                              "STORAGE MODE while the database is empty).")
+        db_uuid = uuid.uuid4().bytes if entering else named[1]
+        if entering:
+            storage_mode.write(fs, layout, db_uuid, storage_modes.ON_DISK)
+        elif _has_in_memory_files(fs, layout):
+            _set_aside(fs, layout, keep_mode=True)
+        for path in disk_checkpoint.remove_temporaries(fs, layout.snapshots):
+            log.info("removed %s, left by an interrupted snapshot", path)
+        return cls(layout, config, fs, _disk_store(layout, config), db_uuid, process_lock)
+
     def _start_wal(self) -> None:
         """Make the WAL the store's commit log (unless --storage-wal-enabled=false)."""
         if not self.config.storage_wal_enabled:
@@ -124,6 +165,9 @@ class Durability:
         """Why there is no WAL to read, for the errors of what needs one."""
         if self.storage.mode == storage_modes.ANALYTICAL:
             return f"the database is in {storage_modes.ANALYTICAL}, which writes no WAL"
+        if self.storage.mode == storage_modes.ON_DISK:
+            return (f"the database is in {storage_modes.ON_DISK}, whose log is RocksDB's own, not a WeftDB WAL "
+                    "(CREATE SNAPSHOT makes a RocksDB checkpoint to copy)")
         return "the database runs without a WAL (--storage-wal-enabled=false)"
 
     # -- storage modes ------------------------------------------------------------------------
@@ -134,13 +178,16 @@ class Durability:
         IN_MEMORY_ANALYTICAL the WAL stops (its last segment is closed); out of
         it, a snapshot first holds what was committed there, so the WAL that
         starts again continues from a state on disk (recovery refuses a WAL
-        that skips commits), then the mode file changes."""
+        that skips commits), then the mode file changes. To or from
+        ON_DISK_TRANSACTIONAL the store itself changes (`_switch_store`)."""
         storage_modes.check_available(mode, "STORAGE MODE")
         storage = self.storage
         if mode == storage.mode:
             return False
         with storage.quiet(0, SWITCH_RULE):
-            if mode == storage_modes.ANALYTICAL:
+            if storage_modes.ON_DISK in (mode, storage.mode):
+                self._switch_store(mode)
+            elif mode == storage_modes.ANALYTICAL:
                 storage_mode.write(self.fs, self.layout, self.db_uuid, mode)
                 storage.switch_mode(mode)
                 storage.commit_log = None
@@ -156,12 +203,47 @@ class Durability:
                 self._start_wal()
         return True
 
+    def _switch_store(self, mode: str) -> None:
+        """To or from ON_DISK_TRANSACTIONAL, only while the database is empty
+        (no node, relationship, index or constraint): nothing moves between
+        the stores. The new one starts empty in its own files; the old one's
+        files are set aside (`.recovery-off/`-style, never deleted). The mode
+        file is written first: a crash after it finishes the switch at the
+        next start, a crash before it leaves the old, empty, mode."""
+        storage = self.storage
+        if not storage.empty():
+            nodes, edges = storage.counts()
+            raise ClientError(
+                f"STORAGE MODE {mode}: switching to or from {storage_modes.ON_DISK} needs an empty database "
+                f"(no nodes, relationships, indexes or constraints); this one holds {nodes} node(s), {edges} "
+                f"relationship(s), {len(storage.catalog.indexes)} index(es) and "
+                f"{len(storage.catalog.constraints)} constraint(s).")
+        storage_mode.write(self.fs, self.layout, self.db_uuid, mode)
+        storage.retire()
+        if mode == storage_modes.ON_DISK:
+            if self.wal is not None:
+                wal_writer, self.wal = self.wal, None
+                wal_writer.close()
+            storage.commit_log = None
+            _set_aside(self.fs, self.layout, keep_mode=True)
+            self.storage = _disk_store(self.layout, self.config)
+            return
+        storage.close()
+        _set_aside(self.fs, self.layout, keep_mode=True, names=(ROCKSDB, SNAPSHOTS))
+        self.storage = Storage()
+        self.storage.switch_mode(mode, "STORAGE MODE")
+        self._logged_to = 0
+        if mode == storage_modes.TRANSACTIONAL:
+            self._start_wal()
+
     def close(self) -> None:
         self._stop.set()
         if self._timer is not None:
             self._timer.join()
         try:
-            if self.config.storage_snapshot_on_exit and (self.wal is None or self.wal.failed is None):
+            if self.storage.mode == storage_modes.ON_DISK:
+                self.storage.close()
+            elif self.config.storage_snapshot_on_exit and (self.wal is None or self.wal.failed is None):
                 self.create_snapshot()
         finally:
             try:
@@ -189,6 +271,8 @@ class Durability:
         if not self._snapshot_running.acquire(blocking=False):
             raise ClientError("A snapshot is already being created; wait for it to finish.")
         try:
+            if self.storage.mode == storage_modes.ON_DISK:
+                return self._checkpoint_on_disk()
             newest = snapshot.list_snapshots(self.fs, self.layout.snapshots)[-1:]
             if newest and newest[0].commit_ts == self.storage.visible_ts:
                 log.info("no snapshot written: %s holds commit %d, the newest", newest[0].path, newest[0].commit_ts)
@@ -204,12 +288,28 @@ class Durability:
                 "snapshot %s at commit %d: %d vertices, %d edges, %d bytes in %.2f s",
                 info.path, commit_ts, info.vertex_count, info.edge_count, info.size, time.monotonic() - started,
             )
-            self.retention.apply()
+            self.retention.apply(snapshot.list_snapshots(self.fs, self.layout.snapshots))
             return info.path
         finally:
             self._snapshot_running.release()
 
+    def _checkpoint_on_disk(self) -> str:
+        """CREATE SNAPSHOT in ON_DISK_TRANSACTIONAL: a RocksDB checkpoint
+        (disk_checkpoint.py), unless the newest one holds the newest commit."""
+        newest = disk_checkpoint.list_checkpoints(self.fs, self.layout.snapshots)[-1:]
+        if newest and newest[0].commit_ts == self.storage.visible_ts:
+            return newest[0].path
+        started = time.monotonic()
+        made = disk_checkpoint.create(self.storage, self.fs, self.layout.snapshots)
+        log.info("snapshot %s (a RocksDB checkpoint) at commit %d in %.2f s", made.path, made.commit_ts,
+                 time.monotonic() - started)
+        self.retention.apply(disk_checkpoint.list_checkpoints(self.fs, self.layout.snapshots))
+        return made.path
+
     def snapshots(self) -> list[SnapshotRow]:
+        if self.storage.mode == storage_modes.ON_DISK:
+            return [SnapshotRow(made.path, made.commit_ts, made.created.isoformat(), _tree_size(self.fs, made.path))
+                    for made in reversed(disk_checkpoint.list_checkpoints(self.fs, self.layout.snapshots))]
         rows = []
         for snap in reversed(snapshot.list_snapshots(self.fs, self.layout.snapshots)):
             stamp_text = snap.name.split("_")[1].split(".")[0]
@@ -315,6 +415,21 @@ def _files(fs: FileSystem, directory: str, recursive: bool = False) -> list[tupl
     return out
 
 
+def _has_in_memory_files(fs: FileSystem, layout: Layout) -> bool:
+    """Whether the WAL or snapshot files of an in-memory database are here."""
+    return bool(snapshot.list_snapshots(fs, layout.snapshots)) or (fs.exists(layout.wal) and bool(fs.listdir(layout.wal)))
+
+
+def _disk_store(layout: Layout, config: Config):
+    from weftdb.durability.disk_store import DiskStore  # rocksdict is loaded by the on-disk mode only
+
+    return DiskStore(layout.path(ROCKSDB), config.storage_on_disk_memory_mb)
+
+
+def _tree_size(fs: FileSystem, path: str) -> int:
+    return sum(size for _, size in _files(fs, path, recursive=True))
+
+
 def _remove_temporaries(fs: FileSystem, layout: Layout) -> None:
     """A process killed while writing a snapshot or creating a WAL segment leaves
     a temporary: never part of the data (only whole files are renamed into place),
@@ -331,21 +446,24 @@ def _remove_temporaries(fs: FileSystem, layout: Layout) -> None:
                 log.info("removed %s, left by an interrupted write", os.path.join(directory, entry))
 
 
-def _set_aside(fs: FileSystem, layout: Layout) -> None:
-    """--storage-recover-on-startup=false on a directory with data: move the
-    old files out of the way (never delete them) and start empty."""
+def _set_aside(fs: FileSystem, layout: Layout, keep_mode: bool = False,
+               names: tuple[str, ...] = DATA_DIRECTORIES + (ROCKSDB,)) -> None:
+    """Move the old database's files out of the way (never delete them), to
+    start empty: --storage-recover-on-startup=false on a directory with
+    data, and a switch to or from ON_DISK_TRANSACTIONAL (which keeps the
+    mode file it has just written)."""
     moved = []
     target = os.path.join(layout.recovery_off_set_aside, stamp())
-    for name in DATA_DIRECTORIES:
+    for name in names:
         path = layout.path(name)
         if fs.exists(path) and fs.listdir(path):
             fs.makedirs(target)
             fs.rename(path, os.path.join(target, name))
             moved.append(name)
-    if fs.exists(layout.storage_mode):  # the old database's mode goes with it; the new one starts in the default
+    if not keep_mode and fs.exists(layout.storage_mode):  # the old database's mode goes with it; the new one starts in the default
         fs.makedirs(target)
         fs.rename(layout.storage_mode, os.path.join(target, STORAGE_MODE))
         moved.append(STORAGE_MODE)
     if moved:
         fs.fsync_dir(layout.root)
-        log.warning("recovery is off: moved the existing %s to %s", " and ".join(moved), target)
+        log.warning("moved the existing %s to %s", " and ".join(moved), target)

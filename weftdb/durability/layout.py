@@ -43,6 +43,7 @@ RECOVERY_OFF_SET_ASIDE = ".old"
 TEMPORARY_SUFFIX = ".tmp"
 BACKUP_MANIFEST = "backup.json"
 
+ROCKSDB = "rocksdb"  # ON_DISK_TRANSACTIONAL's graph (durability/disk_store.py)
 DATA_DIRECTORIES = (SNAPSHOTS, WAL)
 """The directories that hold the graph's history: what retention, checkpoints and restores act on."""
 

@@ -17,7 +17,7 @@ import logging
 import threading
 from typing import Callable
 
-from weftdb.durability import snapshot
+from weftdb.durability import disk_checkpoint
 from weftdb.durability.files import FileSystem
 from weftdb.durability.layout import Layout
 from weftdb.durability.wal_reader import WalReader, first_commit_ts
@@ -38,11 +38,12 @@ class Retention:
         self._pauses: set[str] = set()
         self._deferred: list[str] = []
 
-    def apply(self) -> None:
-        """Keep the newest snapshots; drop older ones and every WAL segment the
-        oldest kept snapshot covers (or queue them while paused)."""
+    def apply(self, snaps: list) -> None:
+        """Keep the newest of `snaps` (snapshot files or the on-disk mode's
+        checkpoints, oldest first: each has a path and a commit_ts); drop
+        older ones and every WAL segment the oldest kept one covers (or
+        queue them while paused)."""
         with self._lock:
-            snaps = snapshot.list_snapshots(self._fs, self._layout.snapshots)
             if not snaps:
                 return
             for old in snaps[: -self._keep]:
@@ -71,7 +72,10 @@ class Retention:
                 self._deferred.append(path)
             return
         if self._fs.exists(path):
-            self._fs.remove(path)
+            if path.endswith(disk_checkpoint.SUFFIX):
+                self._fs.remove_tree(path)
+            else:
+                self._fs.remove(path)
             log.info("retention removed %s", path)
 
     def pause(self, reason: str) -> bool:

@@ -139,7 +139,7 @@ def _write(storage: Storage, fs: FileSystem, directory: str, db_uuid: bytes, ite
                 "indexes": [list(catalog.indexes[name].op()[1:]) for name in sorted(catalog.indexes)],
                 "constraints": [list(catalog.constraints[name].op()[1:]) for name in sorted(catalog.constraints)],
             }
-            labels = sorted(storage.indexes.by_label)
+            labels = sorted(storage.label_names())
             edge_types = sorted(storage.edge_types)
             keys = sorted(storage.property_keys)
             next_ids = (storage.next_vertex_id, storage.next_edge_id)

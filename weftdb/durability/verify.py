@@ -13,6 +13,10 @@ database cuts it off at its next start), deletes and rewrites nothing.
 tail of the newest segment is what a crash leaves and does not count as a
 problem, but it is reported.
 
+A directory in ON_DISK_TRANSACTIONAL has no WAL or snapshot files of ours:
+its store (`rocksdb/`) and each of its checkpoints (`snapshots/*.rocksdb`)
+are opened read-only and read whole with RocksDB's checksums verified.
+
 It prints nothing: `verify` returns a `Verification` (one section per step,
 each with its rows, problems and notes) and `weftdb/cli/files.py` prints it.
 """
@@ -24,9 +28,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from weftdb.basics.errors import RecoveryError
-from weftdb.durability import snapshot, wal
+from weftdb.basics.errors import DurabilityError, RecoveryError
+from weftdb.durability import disk_checkpoint, snapshot, wal
 from weftdb.durability.files import FileSystem
+from weftdb.durability.layout import ROCKSDB
 from weftdb.durability.recovery import recover
 from weftdb.durability.snapshot_file import SnapshotReader
 from weftdb.durability.wal_reader import WalReader, check_order
@@ -86,12 +91,31 @@ class DryRun:
 
 
 @dataclass
+class DiskRow:
+    name: str
+    commit_ts: int | None = None
+    vertices: int | None = None
+    edges: int | None = None
+    keys: int | None = None
+    ok: bool = False
+
+
+@dataclass
+class DiskCheck:
+    """ON_DISK_TRANSACTIONAL: the store and its checkpoints, each opened and read whole."""
+
+    stores: list[DiskRow] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Verification:
     data_dir: str
     not_a_directory: bool = False
     wal: WalCheck | None = None
     snapshots: SnapshotsCheck | None = None
     dry_run: DryRun | None = None
+    disk: DiskCheck | None = None
     seconds: float = 0.0
 
     @property
@@ -99,7 +123,8 @@ class Verification:
         if self.not_a_directory:
             return [f"{self.data_dir} is not a directory"]
         dry_run = [self.dry_run.problem] if self.dry_run and self.dry_run.problem else []
-        return (self.wal.problems if self.wal else []) + (self.snapshots.problems if self.snapshots else []) + dry_run
+        disk = self.disk.problems if self.disk else []
+        return (self.wal.problems if self.wal else []) + (self.snapshots.problems if self.snapshots else []) + dry_run + disk
 
     @property
     def notes(self) -> list[str]:
@@ -110,7 +135,7 @@ class Verification:
         return not self.problems
 
 
-Section = WalCheck | SnapshotsCheck | DryRun
+Section = WalCheck | SnapshotsCheck | DryRun | DiskCheck
 
 
 def verify(
@@ -129,6 +154,11 @@ def verify(
     if not os.path.isdir(data_dir):
         result.not_a_directory = True
         return result
+    if os.path.isdir(os.path.join(data_dir, ROCKSDB)):
+        result.disk = _check_disk(fs, data_dir)
+        done(result.disk)
+        result.seconds = time.monotonic() - started
+        return result
     result.wal = _check_wal(fs, os.path.join(data_dir, "wal"))
     done(result.wal)
     result.snapshots = _check_snapshots(fs, os.path.join(data_dir, "snapshots"), result.wal.db_uuid)
@@ -137,6 +167,24 @@ def verify(
     done(result.dry_run)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _check_disk(fs: FileSystem, data_dir: str) -> DiskCheck:
+    from weftdb.durability import disk_store  # rocksdict is loaded by the on-disk mode only
+
+    found = DiskCheck()
+    checkpoints = disk_checkpoint.list_checkpoints(fs, os.path.join(data_dir, "snapshots"))
+    for path in [os.path.join(data_dir, ROCKSDB)] + [made.path for made in reversed(checkpoints)]:
+        row = DiskRow(os.path.relpath(path, data_dir))
+        try:
+            summary = disk_store.check(path)
+        except DurabilityError as exc:
+            found.problems.append(str(exc))
+        else:
+            row.commit_ts, row.vertices, row.edges = summary["last_commit_ts"], summary["nodes"], summary["relationships"]
+            row.keys, row.ok = summary["keys"], True
+        found.stores.append(row)
+    return found
 
 
 def _strangers(fs: FileSystem, directory: str, known: Callable[[str], bool]) -> list[str]:

@@ -32,7 +32,7 @@ class ConstraintCreationFailed(SchemaError):
     code = "Neo.ClientError.Schema.ConstraintCreationFailed"
 
 
-def _unique_key(props: dict[str, Any], keys: tuple[str, ...]) -> tuple | None:
+def unique_key(props: dict[str, Any], keys: tuple[str, ...]) -> tuple | None:
     values = []
     for key in keys:
         value = props.get(key)
@@ -78,7 +78,8 @@ class Constraints:
 
     # -- commit-time check ------------------------------------------------------
 
-    def check(self, vertices: Iterable[Vertex], newest: View, seen: View) -> None:
+    def check(self, vertices: Iterable[Vertex], newest: View, seen: View,
+              candidates: Callable[[str, tuple[str, ...], tuple], Iterable[Vertex]] | None = None) -> None:
         """Raise when the committing transaction's vertices break a constraint.
 
         `newest` gives the newest committed version plus the transaction's
@@ -87,8 +88,10 @@ class Constraints:
         because another transaction committed it after this one began (two
         clients running the same MERGE), is a write conflict: a retry sees
         that vertex, so it is a transient SerializationError, not a
-        constraint violation no retry would mend."""
-        candidates = self.indexes.unique_candidates
+        constraint violation no retry would mend. `candidates(label, keys,
+        values)` finds the vertices that may hold unique values (by default,
+        in the constraint's index in memory)."""
+        candidates = candidates or self.indexes.unique_candidates
         for vertex in vertices:
             labels, props, deleted = newest(vertex)
             if deleted:
@@ -102,7 +105,7 @@ class Constraints:
             for label, keys, what in self._distinct:
                 if label not in labels:
                     continue
-                ukey = _unique_key(props, keys)
+                ukey = unique_key(props, keys)
                 if ukey is None:
                     continue
                 for other in candidates(label, keys, ukey):
@@ -150,7 +153,7 @@ def _check_distinct(label: str, keys: tuple[str, ...], vertices: list[Vertex], n
         labels, props, deleted = newest(vertex)
         if deleted or label not in labels:
             continue
-        ukey = _unique_key(props, keys)
+        ukey = unique_key(props, keys)
         if ukey is None:
             continue
         other = holders.setdefault(ukey, vertex)
@@ -164,7 +167,7 @@ def _check_distinct(label: str, keys: tuple[str, ...], vertices: list[Vertex], n
 def _holds(version: tuple[set[str], dict[str, Any], bool], label: str, keys: tuple[str, ...], ukey: tuple) -> bool:
     """Whether a version (labels, props, deleted) holds the unique value `ukey` of :label(keys)."""
     labels, props, deleted = version
-    return not deleted and label in labels and _unique_key(props, keys) == ukey
+    return not deleted and label in labels and unique_key(props, keys) == ukey
 
 
 def _clash(vertex: Vertex, other: Vertex, label: str, keys: tuple[str, ...], ukey: tuple, what: str,

@@ -30,7 +30,7 @@ from operator import itemgetter
 from typing import Any, Iterator, Protocol
 
 from weftdb.basics import collector, storage_modes
-from weftdb.basics.errors import ClientError, TransactionError
+from weftdb.basics.errors import ClientError, TransactionError, TransientError
 from weftdb.graph import redo, schema
 from weftdb.graph.constraints import Constraints
 from weftdb.graph.indexes import Indexes
@@ -62,6 +62,8 @@ rescanning them in every full collection is pure cost: without this, a bulk
 load spends more time in the collector than in the database."""
 
 SWITCH_RULE = "a storage mode changes only when no other transaction runs. Retry when they have ended."
+
+RETIRED = "The storage mode changed while this transaction waited to begin; run it again."
 
 QUIET_WAIT_SEC = 60.0
 """How long a snapshot or dump in IN_MEMORY_ANALYTICAL waits for the running
@@ -116,6 +118,7 @@ class Storage:
         # snapshot in IN_MEMORY_ANALYTICAL), except those of the thread holding it.
         self._ended = threading.Condition(self.write_lock)
         self._quiet_holder: int | None = None
+        self.retired = False  # replaced by another store (`retire`)
         # IN_MEMORY_ANALYTICAL: id() of each object an open transaction wrote -> that transaction
         # (InPlaceTransaction): writes of two open transactions never mix.
         self.owners: dict[int, Transaction] = {}
@@ -139,6 +142,9 @@ class Storage:
         of undo and visibility it began with. `where` asked for it (the
         statement, the flag), for the error of a mode not available."""
         storage_modes.check_available(mode, where)
+        if mode == storage_modes.ON_DISK:
+            raise ClientError(f"{where}: {mode} keeps the graph in a data directory, and this database has none "
+                              "(open it with a path).")
         with self.write_lock:
             if mode == self.mode:
                 return False
@@ -175,8 +181,24 @@ class Storage:
             yield
         finally:
             with self.write_lock:
-                self._quiet_holder = None
+                if not self.retired:  # a retired store stays held: every begin takes the waiting way
+                    self._quiet_holder = None
                 self._ended.notify_all()
+
+    def retire(self) -> None:
+        """(Inside `quiet`.) Another store replaces this one (a switch to or
+        from ON_DISK_TRANSACTIONAL): a transaction waiting to begin here, or
+        begun later by a caller still holding this store, gets a
+        TransientError and runs again on the new one."""
+        self.retired = True
+
+    def label_names(self) -> list[str]:
+        """Every label a node has had (a superset of those in use)."""
+        return list(self.indexes.by_label)
+
+    def empty(self) -> bool:
+        """No node, relationship, index or constraint (the rule for switching to or from ON_DISK_TRANSACTIONAL)."""
+        return self.counts() == (0, 0) and not self.catalog.indexes and not self.catalog.constraints
 
     @contextmanager
     def reading(self) -> Iterator[Transaction]:
@@ -209,7 +231,9 @@ class Storage:
     def _wait_for_quiet(self) -> None:
         """(Under the lock.) Wait until no other thread holds the store still."""
         me = threading.get_ident()
-        self._ended.wait_for(lambda: self._quiet_holder is None or self._quiet_holder == me)
+        self._ended.wait_for(lambda: self._quiet_holder is None or self._quiet_holder == me or self.retired)
+        if self.retired:
+            raise TransientError(RETIRED)
 
     def renew(self, tx: Transaction) -> None:
         """Move the snapshot of `tx`, which has written nothing, to now, as if

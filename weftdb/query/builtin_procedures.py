@@ -28,8 +28,8 @@ from weftdb.query.results import Node, Relationship
 @builtin("db.labels() :: (label :: STRING)", description="List all labels attached to nodes within the database.")
 def labels(ctx: ProcedureContext) -> Iterator[tuple]:
     tx = ctx.tx
-    for label in sorted(tx.storage.indexes.by_label):
-        if any(tx.has_label(v, label) and tx.exists(v) for v in tx.storage.indexes.label_candidates(label)):
+    for label in sorted(tx.storage.label_names()):
+        if next(iter(tx.vertices_with_label(label)), None) is not None:
             yield (label,)
 
 

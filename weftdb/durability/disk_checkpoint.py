@@ -1,0 +1,71 @@
+"""The snapshots of ON_DISK_TRANSACTIONAL: RocksDB checkpoints under
+`snapshots/`, one owner of their names (docs/formats.md, "On-disk snapshot").
+
+`CREATE SNAPSHOT` in the on-disk mode asks RocksDB for a checkpoint: a
+directory holding the database as of one commit (its table files hard-linked
+where the file system allows, the rest copied), which RocksDB opens as it
+is. It is made under a temporary name and renamed into place, so a name of
+the form `<commit timestamp, 20 digits>_<UTC time>.rocksdb` always holds a
+whole checkpoint; a temporary left by a crash is removed at the next start.
+Retention keeps the newest `--storage-snapshot-retention-count` of them, as
+it keeps snapshot files, and deletes none while deletions are paused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from weftdb.durability.files import FileSystem
+from weftdb.durability.layout import TEMPORARY_SUFFIX, is_temporary
+
+SUFFIX = ".rocksdb"
+_NAME = re.compile(r"(\d{20})_(\d{8}T\d{12})\.rocksdb")
+
+
+@dataclass(frozen=True)
+class DiskCheckpoint:
+    path: str
+    commit_ts: int
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+    @property
+    def created(self) -> datetime:
+        return datetime.strptime(_NAME.fullmatch(self.name).group(2), "%Y%m%dT%H%M%S%f").replace(tzinfo=timezone.utc)
+
+
+def list_checkpoints(fs: FileSystem, directory: str) -> list[DiskCheckpoint]:
+    """The checkpoints in `directory`, oldest first; temporaries and strangers ignored."""
+    if not fs.exists(directory):
+        return []
+    found = [DiskCheckpoint(os.path.join(directory, name), int(match.group(1)))
+             for name in fs.listdir(directory) if (match := _NAME.fullmatch(name))]
+    return sorted(found, key=lambda c: (c.commit_ts, c.name))
+
+
+def create(store, fs: FileSystem, directory: str) -> DiskCheckpoint:
+    """A checkpoint of `store` (a DiskStore) as of its newest commit."""
+    fs.makedirs(directory)
+    moment = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    temporary = os.path.join(directory, f"checkpoint_{moment}{TEMPORARY_SUFFIX}")
+    commit_ts = store.checkpoint(temporary)
+    final = os.path.join(directory, f"{commit_ts:020d}_{moment}{SUFFIX}")
+    fs.rename(temporary, final)
+    fs.fsync_dir(directory)
+    return DiskCheckpoint(final, commit_ts)
+
+
+def remove_temporaries(fs: FileSystem, directory: str) -> list[str]:
+    """Remove what a checkpoint interrupted by a crash left; returns their paths."""
+    if not fs.exists(directory):
+        return []
+    removed = [os.path.join(directory, name) for name in fs.listdir(directory)
+               if is_temporary(name) and name.startswith("checkpoint_")]
+    for path in removed:
+        fs.remove_tree(path)
+    return removed
