@@ -18,10 +18,10 @@ What a transaction does:
   deletion, conflict too (the node's adjacency is written).
 - **Commit**: constraints checked against the newest commit, then one
   WriteBatch with every version it made and the index entries they change,
-  written with sync on: durable when `commit` returns, all or nothing after
-  a crash. Commits are serialized under one lock, so RocksDB cannot group
-  them (left for later: the 16-client figure in bench/README.md says what
-  it costs).
+  written under the write lock; then a sync of RocksDB's WAL outside it,
+  one for every commit written meanwhile (`make_durable`: group commit).
+  Durable when `commit` returns, visible to others only then, all or
+  nothing after a crash.
 
 The store also owns the schema (definitions in meta, property index entries
 in the `index` family), the removal of old versions (`collect`), checkpoints
@@ -62,7 +62,7 @@ from weftdb.durability import codec
 from weftdb.durability import disk_keys as keys
 from weftdb.graph import schema
 from weftdb.graph.constraints import Constraints, unique_key
-from weftdb.graph.indexes import Indexes
+from weftdb.graph.indexes import Indexes, index_key
 from weftdb.graph.objects import Edge, Vertex
 from weftdb.graph.storage import RETIRED
 
@@ -97,6 +97,10 @@ class DiskStore:
         self.retired = False
         self._sync = WriteOptions()
         self._sync.sync = True
+        self._unsynced = WriteOptions()
+        self._syncing = threading.Lock()  # one WAL sync at a time (make_durable)
+        self.synced_ts = self.last_commit_ts  # the newest commit RocksDB's WAL holds on disk
+        self.failed: str | None = None  # why a WAL sync failed: no commit is accepted after it
         self.garbage: deque[tuple[int, list]] = deque(  # (commit ts, the items it superseded), oldest first
             (keys.number(key, len(keys.GARBAGE)), [tuple(item) for item in codec.unpackb(value)])
             for key, value in _prefixed(self.families[keys.META], keys.GARBAGE))
@@ -114,8 +118,48 @@ class DiskStore:
         returns the commit it holds. Commits wait meanwhile (the checkpoint
         links or copies files; it does not read the graph)."""
         with self.write_lock:
+            self._publish_all()
             Checkpoint(self.db).create_checkpoint(path)
             return self.last_commit_ts
+
+    # -- group commit --------------------------------------------------------------------------
+
+    def make_durable(self, ts: int) -> None:
+        """Return once commit `ts` is on disk, and visible. A commit writes
+        its batch under the write lock without a sync; here one thread at a
+        time syncs RocksDB's WAL, which holds every batch written before the
+        sync began, so the commits that wrote meanwhile all return after one
+        sync (group commit). Commits become visible in order, only once
+        durable: a reader never sees what a crash could take back."""
+        with self._syncing:
+            if self.synced_ts < ts:
+                self.check_failed()
+                covered = self.last_commit_ts  # every batch up to it is written
+                try:
+                    self.db.flush_wal(True)
+                except Exception as exc:  # rocksdict raises plain Exceptions
+                    self.failed = str(exc)
+                    raise DurabilityError(f"RocksDB could not sync its WAL: {exc}; the commit is not durable. "
+                                          "The database accepts no commit until it is restarted.") from None
+                self.synced_ts = covered
+        with self.write_lock:
+            if self.visible_ts < self.synced_ts:
+                self.visible_ts = self.synced_ts
+                self.collect()  # what the published commits superseded may go now
+
+    def _publish_all(self) -> None:
+        """(Under the write lock.) Make every written commit durable and
+        visible now: what reads the newest state to change the schema, or
+        copies the files, must not miss a commit between write and sync."""
+        if self.synced_ts < self.last_commit_ts:
+            self.check_failed()
+            self.db.flush_wal(True)
+            self.synced_ts = self.last_commit_ts
+        self.visible_ts = self.last_commit_ts
+
+    def check_failed(self) -> None:
+        if self.failed is not None:
+            raise DurabilityError(f"A WAL sync failed ({self.failed}): the database accepts no commit until it is restarted.")
 
     def label_names(self) -> list[str]:
         return list(self.labels)
@@ -137,6 +181,7 @@ class DiskStore:
         self._schema_ops: list = []
         self._index_users: dict[tuple, int] = {}  # shape -> the definitions using its entries
         self._index_ts: dict[tuple, int] = {}  # shape -> the commit that built its entries
+        self.index_prefixes: dict[tuple, bytes] = {}  # shape -> its entries' key prefix
         meta = self.families[keys.META]
         stored = meta.get(b"schema")
         for op in codec.unpackb(stored) if stored else ():
@@ -152,6 +197,7 @@ class DiskStore:
         committed data first. The store has no log to replay, so `log` is
         moot: every change is written."""
         with self.write_lock:
+            self._publish_all()
             ts = self.last_commit_ts + 1
             batch = WriteBatch(raw_mode=True)
             applied = []
@@ -169,7 +215,7 @@ class DiskStore:
                 raise
             if applied:
                 self._schema_ops += applied
-                self.last_commit_ts = self.visible_ts = ts
+                self.last_commit_ts = self.synced_ts = self.visible_ts = ts
             return applied
 
     def _apply_schema_op(self, op: tuple, batch: WriteBatch | None, ts: int) -> bool:
@@ -211,6 +257,7 @@ class DiskStore:
         self._index_users[shape] = users + 1
         if users:
             return
+        self.index_prefixes[shape] = keys.index_prefix(shape)
         entity, token, keys_ = shape
         if entity == schema.RELATIONSHIP:
             self.indexes.create_edge_index(token, keys_, [], None)
@@ -240,6 +287,7 @@ class DiskStore:
             return
         del self._index_users[shape]
         self._index_ts.pop(shape, None)
+        self.index_prefixes.pop(shape, None)
         entity, token, keys_ = shape
         if entity == schema.RELATIONSHIP:
             self.indexes.drop_edge_index(token, keys_)
@@ -441,7 +489,9 @@ class DiskTransaction:
         self._dirty_edges: dict[int, Edge] = {}
         self._cursors: dict[str, Any] = {}
         self._stored_adjacency: dict[tuple[str, int], list[int]] = {}
-        self._named: set[bytes] = set()  # the names its commit adds to meta  # (out | in, vertex gid) -> edge gids on disk at the start
+        self._named: set[bytes] = set()  # the names its commit adds to meta
+        self._created_at: dict[tuple[str, int], list[Edge]] = {}  # (out | in, vertex gid) -> relationships it created there
+        self._filed: dict[tuple, set] = {}  # (index shape, values) -> what it wrote under them (`_file`)  # (out | in, vertex gid) -> edge gids on disk at the start
 
     # -- end -------------------------------------------------------------------------------------
 
@@ -452,17 +502,18 @@ class DiskTransaction:
             ts = None
             try:
                 if self.deltas:
+                    store.check_failed()
                     if store.constraints.active:
                         self._check_constraints()
                     ts = store.last_commit_ts + 1
                     batch = self._batch(ts)
                     try:
-                        store.db.write(batch, store._sync)
+                        store.db.write(batch, store._unsynced)
                     except BaseException:
                         if store.garbage and store.garbage[-1][0] == ts:
                             store.garbage.pop()
                         raise
-                    store.last_commit_ts = store.visible_ts = ts
+                    store.last_commit_ts = ts
                     store._names |= self._named
             except BaseException:
                 ts = None
@@ -470,6 +521,8 @@ class DiskTransaction:
             finally:
                 self._cursors.clear()  # the checks read through them
                 store._release(self, ts)
+        if ts is not None:
+            store.make_durable(ts)
 
     def abort(self) -> None:
         self._close()
@@ -503,7 +556,7 @@ class DiskTransaction:
         says what is checked). `latest` reads the newest commit; the unique
         candidates of a value are those its index files it under there, and
         this transaction's nodes that hold it now."""
-        latest = DiskTransaction(self.storage, self.storage.visible_ts)
+        latest = DiskTransaction(self.storage, self.storage.last_commit_ts)  # written, durable or about to be
         mine: dict[tuple, dict[tuple, list[Vertex]]] = {}
 
         def candidates(label: str, keys_: tuple[str, ...], ukey: tuple) -> list[Vertex]:
@@ -628,6 +681,24 @@ class DiskTransaction:
                 yield item, it.value()
             it.next()
 
+    def _visible_now(self, family: str, prefix: bytes) -> list[tuple[bytes, bytes]]:
+        """`_visible` read whole through this transaction's cursor (no new
+        iterator, which costs more than the seek): for lookups that finish
+        before the next read of the family, unlike a scan."""
+        it = self._cursor(family)
+        it.seek(prefix)
+        found, current, start_ts = [], None, self.start_ts
+        while _valid(it):
+            key = it.key()
+            if not key.startswith(prefix):
+                break
+            item = key[:-8]
+            if item != current and keys.version_of(key) <= start_ts:
+                current = item
+                found.append((item, it.value()))
+            it.next()
+        return found
+
     def _vertex(self, gid: int) -> Vertex | None:
         vertex = self._vertices.get(gid)
         if vertex is None:
@@ -720,6 +791,9 @@ class DiskTransaction:
 
     def vertices_with_properties(self, label: str, keys_: tuple[str, ...], values: tuple,
                                  equal: Callable[[Any, Any], Any]) -> list[Vertex] | None:
+        """Through the property index of `label` and `keys_` on disk (and this
+        transaction's own entries); a point lookup per row of a load, so an
+        exact match of the value's own type needs no `equal` call."""
         found = self._indexed((schema.NODE, label, keys_), values, self._vertex, self._dirty_vertices)
         if found is None:
             return None
@@ -738,27 +812,46 @@ class DiskTransaction:
         not deleted; for the caller to check against what it looks for. None
         when no index can answer: there is none, it was built after this
         transaction began, or a value is not indexable (maps)."""
-        built = self.storage._index_ts.get(shape)
-        ukey = unique_key(dict(zip(shape[2], values)), shape[2])
-        if built is None or built > self.start_ts or ukey is None:
+        store = self.storage
+        built = store._index_ts.get(shape)
+        if built is None or built > self.start_ts:
             return None
-        prefix = keys.index_prefix(shape) + keys.index_values(ukey)
+        ukey = []
+        for value in values:
+            ikey = None if value is None else index_key(value)
+            if ikey is None:
+                return None
+            ukey.append(ikey)
+        ukey = tuple(ukey)
+        prefix = store.index_prefixes[shape] + keys.index_values(ukey)
         found = []
-        for item, mark in self._visible(keys.INDEX, prefix):
+        for item, mark in self._visible_now(keys.INDEX, prefix):
             gid = keys.number(item, len(prefix))
             if mark and gid not in dirty:
                 obj = load(gid)
                 if obj is not None and not obj.deleted:
                     found.append(obj)
-        return found + [obj for obj in dirty.values() if not obj.deleted]
+        return found + [obj for obj in self._filed.get((shape, ukey), ()) if not obj.deleted]
+
+    def _file(self, obj: Vertex | Edge) -> None:
+        """After a write: file `obj` under its values in this transaction's
+        own index entries (its writes are not on disk). An entry may go
+        stale when the object changes again; `_indexed`'s callers check."""
+        for shape in self.storage._index_users:
+            entity, token, keys_ = shape
+            if (token in obj.labels) if type(obj) is Vertex else (entity == schema.RELATIONSHIP and obj.type == token):
+                if (entity == schema.NODE) == (type(obj) is Vertex):
+                    ukey = unique_key(obj.props, keys_)
+                    if ukey is not None:
+                        self._filed.setdefault((shape, ukey), set()).add(obj)
 
     def out_edges(self, vertex: Vertex) -> list[Edge]:
-        return self._adjacent(keys.OUT, vertex, lambda edge: edge.src is vertex)
+        return self._adjacent(keys.OUT, vertex)
 
     def in_edges(self, vertex: Vertex) -> list[Edge]:
-        return self._adjacent(keys.IN, vertex, lambda edge: edge.dst is vertex)
+        return self._adjacent(keys.IN, vertex)
 
-    def _adjacent(self, family: str, vertex: Vertex, attached: Callable[[Edge], bool]) -> list[Edge]:
+    def _adjacent(self, family: str, vertex: Vertex) -> list[Edge]:
         """The relationships at `vertex`: those on disk at the start (read once
         per transaction: a search expands a node again and again), less what
         this transaction deleted, plus what it created."""
@@ -766,14 +859,15 @@ class DiskTransaction:
         if stored is None:
             prefix = keys.gid(vertex.gid)
             stored = self._stored_adjacency[(family, vertex.gid)] = [
-                keys.number(item, 8) for item, end in self._visible(family, prefix) if end]
+                keys.number(item, 8) for item, end in self._visible_now(family, prefix) if end]
         found = []
         for gid in stored:
             edge = self._edge(gid)
             if edge is not None and not edge.deleted:
                 found.append(edge)
-        if self._created_edges:
-            found += [edge for edge in self._created_edges if not edge.deleted and attached(edge)]
+        for edge in self._created_at.get((family, vertex.gid), ()):
+            if not edge.deleted:
+                found.append(edge)
         return found
 
     def vertex_by_id(self, gid: int) -> Vertex | None:
@@ -821,6 +915,7 @@ class DiskTransaction:
         self._dirty_vertices[gid] = vertex
         self.claimed.add(("v", gid))
         self.deltas.append(("v", gid))
+        self._file(vertex)
         return vertex
 
     def create_edge(self, src: Vertex, dst: Vertex, type_: str, props: dict[str, Any]) -> Edge:
@@ -835,10 +930,13 @@ class DiskTransaction:
         store.property_keys.update(props)
         self._edges[gid] = edge
         self._created_edges.append(edge)
+        self._created_at.setdefault((keys.OUT, src.gid), []).append(edge)
+        self._created_at.setdefault((keys.IN, dst.gid), []).append(edge)
         self._original[("e", gid)] = (None, {})
         self._dirty_edges[gid] = edge
         self.claimed.add(("e", gid))
         self.deltas.append(("e", gid))
+        self._file(edge)
         return edge
 
     def _adjacency(self, vertex: Vertex) -> None:
@@ -858,6 +956,7 @@ class DiskTransaction:
         else:
             obj.props[key] = value
             self.storage.property_keys.add(key)
+        self._file(obj)  # written, it is left out of what the disk's entries give: filed again here
         return True
 
     def add_label(self, vertex: Vertex, label: str) -> bool:
@@ -866,6 +965,7 @@ class DiskTransaction:
         self._write(vertex)
         vertex.labels = vertex.labels + (label,)
         self.storage.labels.add(label)
+        self._file(vertex)
         return True
 
     def remove_label(self, vertex: Vertex, label: str) -> bool:
@@ -873,6 +973,7 @@ class DiskTransaction:
             return False
         self._write(vertex)
         vertex.labels = tuple(other for other in vertex.labels if other != label)
+        self._file(vertex)
         return True
 
     def delete_edge(self, edge: Edge) -> bool:
@@ -913,7 +1014,13 @@ def _edge_object(gid: int, type_: str, src: Vertex, dst: Vertex, props: dict[str
 
 
 def _all_equal(props: dict[str, Any], keys_: tuple[str, ...], values: tuple, equal: Callable[[Any, Any], Any]) -> bool:
-    return all(equal(props.get(key), value) is True for key, value in zip(keys_, values))
+    for key, value in zip(keys_, values):
+        held = props.get(key)
+        kind = type(value)
+        exact = kind is not list and kind is not dict and held == value and type(held) is kind
+        if not exact and equal(held, value) is not True:
+            return False
+    return True
 
 
 def _index_change(batch: WriteBatch, family: Any, superseded: list, shape: tuple, gid: bytes, version: bytes,
@@ -921,7 +1028,7 @@ def _index_change(batch: WriteBatch, family: Any, superseded: list, shape: tuple
     """The entries of one index for one object whose values went from `before` to `after` (None: not filed)."""
     if before == after:
         return
-    prefix = keys.index_prefix(shape)
+    prefix = keys.index_prefix(shape)  # not the store's cache: a commit may race a DROP INDEX
     for values, mark in ((before, keys.GONE), (after, keys.CARRIED)):
         if values is not None:
             item = prefix + keys.index_values(values) + gid
