@@ -279,7 +279,7 @@ def test_property_indexes_live_on_disk_and_follow_writes(store):
     tx.create_vertex(("Q",), {"k": 1})
     tx.commit()
     before = store.begin()  # began before the index: it scans instead
-    store.apply_schema([store.define_index(schema.RANGE, schema.NODE, "P", ("k",)).op()])
+    store.apply_schema([store.catalog.define_index(schema.RANGE, schema.NODE, "P", ("k",)).op()])
     assert index_entries(store) == 6
     assert before.vertices_with_property("P", "k", 1, lambda a, b: a == b) is None
     before.commit()
@@ -305,7 +305,7 @@ def test_a_unique_value_is_checked_against_the_newest_commit(tmp_path):
 
     path = str(tmp_path / "rocksdb")
     store = DiskStore(path)
-    store.apply_schema([store.define_constraint(schema.UNIQUE, "P", ("k",)).op()])
+    store.apply_schema([store.catalog.define_constraint(schema.UNIQUE, "P", ("k",)).op()])
     first, second = store.begin(), store.begin()
     first.create_vertex(("P",), {"k": 1})
     second.create_vertex(("P",), {"k": 1})
@@ -426,8 +426,8 @@ def test_a_transaction_finds_its_own_writes_through_an_index(store):
     of their labels, whatever it changed (a key of another index too)."""
     from weftdb.graph import schema
 
-    store.apply_schema([store.define_index(schema.RANGE, schema.NODE, "P", ("name",)).op(),
-                        store.define_index(schema.RANGE, schema.NODE, "P", ("age",)).op()])
+    store.apply_schema([store.catalog.define_index(schema.RANGE, schema.NODE, "P", ("name",)).op(),
+                        store.catalog.define_index(schema.RANGE, schema.NODE, "P", ("age",)).op()])
     tx = store.begin()
     ann = tx.create_vertex(("P",), {"name": "Ann", "age": 30})
     tx.commit()

@@ -17,11 +17,11 @@ def index_op(kind, entity, token, keys, name=None):
 
 def test_generated_names_depend_on_the_definition_only():
     one, two = Storage(), Storage()
-    a = one.define_index(schema.RANGE, schema.NODE, "Person", ("name",))
-    b = two.define_index(schema.RANGE, schema.NODE, "Person", ("name",))
+    a = one.catalog.define_index(schema.RANGE, schema.NODE, "Person", ("name",))
+    b = two.catalog.define_index(schema.RANGE, schema.NODE, "Person", ("name",))
     assert a.name == b.name and a.name.startswith("index_")
-    assert one.define_index(schema.TEXT, schema.NODE, "Person", ("name",)).name != a.name
-    assert one.define_constraint(schema.UNIQUE, "Person", ("name",)).name.startswith("constraint_")
+    assert one.catalog.define_index(schema.TEXT, schema.NODE, "Person", ("name",)).name != a.name
+    assert one.catalog.define_constraint(schema.UNIQUE, "Person", ("name",)).name.startswith("constraint_")
 
 
 def test_equivalent_definitions_are_kept_once_and_names_once():

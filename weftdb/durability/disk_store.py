@@ -258,15 +258,10 @@ class DiskStore:
         if users:
             return
         self.index_prefixes[shape] = keys.index_prefix(shape)
-        entity, token, keys_ = shape
-        if entity == schema.RELATIONSHIP:
-            self.indexes.create_edge_index(token, keys_, [], None)
-        elif len(keys_) == 1:
-            self.indexes.create_property_index(token, keys_[0], [], None)
-        else:
-            self.indexes.create_composite_index(token, keys_, [], None)
+        self.indexes.create(shape, [], None)  # the definition, for the planner
         if batch is None:
             return
+        entity, token, keys_ = shape
         prefix, version, family = keys.index_prefix(shape), keys.inverted(ts), self.handles[keys.INDEX]
         with self.reading() as tx:
             found = tx.scan_edges() if entity == schema.RELATIONSHIP else tx.vertices_with_label(token)
@@ -288,13 +283,7 @@ class DiskStore:
         del self._index_users[shape]
         self._index_ts.pop(shape, None)
         self.index_prefixes.pop(shape, None)
-        entity, token, keys_ = shape
-        if entity == schema.RELATIONSHIP:
-            self.indexes.drop_edge_index(token, keys_)
-        elif len(keys_) == 1:
-            self.indexes.drop_property_index(token, keys_[0])
-        else:
-            self.indexes.drop_composite_index(token, keys_)
+        self.indexes.drop(shape)
         if batch is not None:
             prefix = keys.index_prefix(shape)
             batch.delete_range(prefix, keys.successor(prefix), self.handles[keys.INDEX])
@@ -304,18 +293,6 @@ class DiskStore:
         """The vertices with `label` in the newest committed state (under the write lock)."""
         with self.reading() as tx:
             yield from tx.vertices_with_label(label)
-
-    def define_index(self, kind: str, entity: str, token: str, keys_: tuple[str, ...], name: str | None = None):
-        definition = schema.IndexDef(name or "", kind, entity, token, tuple(keys_))
-        if name is None:
-            definition = schema.IndexDef(self.catalog.fresh_name(definition), kind, entity, token, tuple(keys_))
-        return definition
-
-    def define_constraint(self, kind: str, label: str, keys_: tuple[str, ...], name: str | None = None):
-        definition = schema.ConstraintDef(name or "", kind, label, tuple(keys_))
-        if name is None:
-            definition = schema.ConstraintDef(self.catalog.fresh_name(definition), kind, label, tuple(keys_))
-        return definition
 
     def renew(self, tx: DiskTransaction) -> None:
         with self.write_lock:

@@ -210,12 +210,12 @@ def _schema_ops(schema: dict) -> tuple[list[tuple], list[tuple]]:
 
 def _old_schema_ops(storage: Storage, schema: dict) -> tuple[list[tuple], list[tuple]]:
     """The create ops of a version 2 schema block, named as the definitions are named when created unnamed."""
-    indexes = [storage.define_index(schema_defs.LOOKUP, schema_defs.NODE, label, ()).op()
+    indexes = [storage.catalog.define_index(schema_defs.LOOKUP, schema_defs.NODE, label, ()).op()
                for label in schema.get("label_indexes", [])]
-    indexes += [storage.define_index(schema_defs.RANGE, schema_defs.NODE, label, (key,)).op()
+    indexes += [storage.catalog.define_index(schema_defs.RANGE, schema_defs.NODE, label, (key,)).op()
                 for label, key in schema.get("property_indexes", [])]
-    constraints = [storage.define_constraint(schema_defs.EXISTS, label, (key,)).op() for label, key in schema.get("existence", [])]
-    constraints += [storage.define_constraint(schema_defs.UNIQUE, label, tuple(keys)).op()
+    constraints = [storage.catalog.define_constraint(schema_defs.EXISTS, label, (key,)).op() for label, key in schema.get("existence", [])]
+    constraints += [storage.catalog.define_constraint(schema_defs.UNIQUE, label, tuple(keys)).op()
                     for label, keys in schema.get("unique", [])]
     return indexes, constraints
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from weftdb.graph.objects import Edge, Vertex
+from weftdb.graph.schema import RELATIONSHIP
 
 
 def index_key(value: Any) -> Any:
@@ -281,6 +282,27 @@ class Indexes:
         return (members,) if type(members) is Vertex else tuple(members)
 
     # -- schema ---------------------------------------------------------------
+
+    def create(self, shape: tuple[str, str, tuple[str, ...]], objects: Iterable[Any], versions) -> None:
+        """The index of `shape` (entity, label or type, keys), built from
+        `objects` (vertices, or edges for a relationship index) as the
+        create method of its kind says."""
+        entity, token, keys = shape
+        if entity == RELATIONSHIP:
+            self.create_edge_index(token, keys, objects, versions)
+        elif len(keys) == 1:
+            self.create_property_index(token, keys[0], objects, versions)
+        else:
+            self.create_composite_index(token, keys, objects, versions)
+
+    def drop(self, shape: tuple[str, str, tuple[str, ...]]) -> None:
+        entity, token, keys = shape
+        if entity == RELATIONSHIP:
+            self.drop_edge_index(token, keys)
+        elif len(keys) == 1:
+            self.drop_property_index(token, keys[0])
+        else:
+            self.drop_composite_index(token, keys)
 
     def create_property_index(self, label: str, key: str, vertices: Iterable[Vertex], versions) -> None:
         """Build from every version of every vertex (`versions(v)` yields

@@ -174,6 +174,16 @@ class Catalog:
     def constraint_on(self, kind: str, label: str, keys: tuple[str, ...]) -> ConstraintDef | None:
         return self.equivalent(ConstraintDef("", kind, label, keys))  # type: ignore[return-value]
 
+    def define_index(self, kind: str, entity: str, token: str, keys: tuple[str, ...], name: str | None = None) -> IndexDef:
+        """An index definition with `name`, or with its generated name."""
+        definition = IndexDef(name or "", kind, entity, token, tuple(keys))
+        return definition if name is not None else IndexDef(self.fresh_name(definition), kind, entity, token, tuple(keys))
+
+    def define_constraint(self, kind: str, label: str, keys: tuple[str, ...], name: str | None = None) -> ConstraintDef:
+        """A constraint definition with `name`, or with its generated name."""
+        definition = ConstraintDef(name or "", kind, label, tuple(keys))
+        return definition if name is not None else ConstraintDef(self.fresh_name(definition), kind, label, tuple(keys))
+
     def fresh_name(self, definition: IndexDef | ConstraintDef) -> str:
         """The generated name of a definition: its hash, with a counter in the rare case that is taken."""
         base = definition.default_name()

@@ -544,14 +544,10 @@ class Storage:
         """Count one more user of a property index, building it for the first."""
         users = self._index_users.get(shape, 0)
         if not users:
-            entity, token, keys = shape
-            indexes = self.indexes
-            if entity == schema.RELATIONSHIP:
-                indexes.create_edge_index(token, keys, list(self.edges.values()), self._edge_versions)
-            elif len(keys) == 1:
-                indexes.create_property_index(token, keys[0], list(self.vertices.values()), self._versions)
+            if shape[0] == schema.RELATIONSHIP:
+                self.indexes.create(shape, list(self.edges.values()), self._edge_versions)
             else:
-                indexes.create_composite_index(token, keys, list(self.vertices.values()), self._versions)
+                self.indexes.create(shape, list(self.vertices.values()), self._versions)
         self._index_users[shape] = users + 1
 
     def _unuse_index(self, shape: tuple[str, str, tuple[str, ...]]) -> None:
@@ -560,26 +556,7 @@ class Storage:
             self._index_users[shape] = users
             return
         del self._index_users[shape]
-        entity, token, keys = shape
-        if entity == schema.RELATIONSHIP:
-            self.indexes.drop_edge_index(token, keys)
-        elif len(keys) == 1:
-            self.indexes.drop_property_index(token, keys[0])
-        else:
-            self.indexes.drop_composite_index(token, keys)
-
-    def define_index(self, kind: str, entity: str, token: str, keys: tuple[str, ...], name: str | None = None) -> schema.IndexDef:
-        """An index definition with `name`, or with its generated name."""
-        definition = schema.IndexDef(name or "", kind, entity, token, tuple(keys))
-        if name is None:
-            definition = schema.IndexDef(self.catalog.fresh_name(definition), kind, entity, token, tuple(keys))
-        return definition
-
-    def define_constraint(self, kind: str, label: str, keys: tuple[str, ...], name: str | None = None) -> schema.ConstraintDef:
-        definition = schema.ConstraintDef(name or "", kind, label, tuple(keys))
-        if name is None:
-            definition = schema.ConstraintDef(self.catalog.fresh_name(definition), kind, label, tuple(keys))
-        return definition
+        self.indexes.drop(shape)
 
     # The schema in Memgraph's terms, by what it is over (tests, old WAL records):
 
@@ -587,7 +564,7 @@ class Storage:
         """A label index (`key` None) or a RANGE index of `label` and `key`; False when it exists already."""
         kind, keys = (schema.LOOKUP, ()) if key is None else (schema.RANGE, (key,))
         with self.write_lock:
-            return bool(self.apply_schema([self.define_index(kind, schema.NODE, label, keys).op()], log))
+            return bool(self.apply_schema([self.catalog.define_index(kind, schema.NODE, label, keys).op()], log))
 
     def drop_index(self, label: str, key: str | None, log: bool = True) -> bool:
         """False when there is no such index."""
@@ -605,7 +582,7 @@ class Storage:
         """Existence constraints (one per key), or one unique or node key constraint."""
         with self.write_lock:
             each = [(key,) for key in keys] if kind == schema.EXISTS else [tuple(keys)]
-            self.apply_schema([self.define_constraint(kind, label, keys_).op() for keys_ in each], log)
+            self.apply_schema([self.catalog.define_constraint(kind, label, keys_).op() for keys_ in each], log)
 
     def drop_constraint(self, kind: str, label: str, keys: tuple[str, ...], log: bool = True) -> None:
         with self.write_lock:
