@@ -561,54 +561,20 @@ class DiskTransaction:
         """Every version this transaction made, stamped `ts`, and the list of
         the items whose older versions it superseded (DiskStore.collect). An
         item created and deleted here is not written at all."""
-        store, handles, version = self.storage, self.storage.handles, keys.inverted(ts)
+        store, version = self.storage, keys.inverted(ts)
         batch = WriteBatch(raw_mode=True)
         superseded: list[tuple[str, bytes]] = []
         created_vertices = {vertex.gid for vertex in self._created_vertices}
         created_edges = {edge.gid for edge in self._created_edges}
         for vertex in self._dirty_vertices.values():
             created = vertex.gid in created_vertices
-            if created and vertex.deleted:
-                continue
-            key = keys.gid(vertex.gid)
-            record = keys.GONE if vertex.deleted else codec.packb([list(vertex.labels), vertex.props])
-            batch.put(key + version, record, handles[keys.VERTEX])
-            if not created:
-                superseded.append((keys.VERTEX, key))
-            before_labels, before_props = self._original[("v", vertex.gid)]
-            after_labels, after_props = ((), {}) if vertex.deleted else (vertex.labels, vertex.props)
-            for label in set(before_labels) ^ set(after_labels):
-                mark = keys.CARRIED if label in after_labels else keys.GONE
-                batch.put(keys.label_prefix(label) + key + version, mark, handles[keys.LABEL])
-                superseded.append((keys.LABEL, keys.label_prefix(label) + key))
-            for shape in store._index_users:
-                if shape[0] == schema.NODE:
-                    before = unique_key(before_props, shape[2]) if shape[1] in before_labels else None
-                    after = unique_key(after_props, shape[2]) if shape[1] in after_labels else None
-                    _index_change(batch, handles[keys.INDEX], superseded, shape, key, version, before, after)
+            if not (created and vertex.deleted):
+                self._vertex_versions(batch, vertex, version, None if created else superseded)
         for edge in self._dirty_edges.values():
             created = edge.gid in created_edges
-            if created and edge.deleted:
-                continue
-            key = keys.gid(edge.gid)
-            src, dst = keys.gid(edge.src.gid) + key, keys.gid(edge.dst.gid) + key
-            if not created:
-                superseded.append((keys.EDGE, key))
-            for shape in store._index_users:
-                if shape[0] == schema.RELATIONSHIP and shape[1] == edge.type:
-                    before = unique_key(self._original[("e", edge.gid)][1], shape[2])
-                    after = None if edge.deleted else unique_key(edge.props, shape[2])
-                    _index_change(batch, handles[keys.INDEX], superseded, shape, key, version, before, after)
-            if edge.deleted:
-                batch.put(key + version, keys.GONE, handles[keys.EDGE])
-                batch.put(src + version, keys.GONE, handles[keys.OUT])
-                batch.put(dst + version, keys.GONE, handles[keys.IN])
-                superseded += [(keys.OUT, src), (keys.IN, dst)]
-                continue
-            batch.put(key + version, codec.packb([edge.type, edge.src.gid, edge.dst.gid, edge.props]), handles[keys.EDGE])
-            batch.put(src + version, keys.gid(edge.dst.gid), handles[keys.OUT])
-            batch.put(dst + version, keys.gid(edge.src.gid), handles[keys.IN])
-        meta = handles[keys.META]
+            if not (created and edge.deleted):
+                self._edge_versions(batch, edge, version, None if created else superseded)
+        meta = store.handles[keys.META]
         self._named = self._new_names()
         for name in self._named:
             batch.put(name, b"", meta)
@@ -619,6 +585,48 @@ class DiskTransaction:
             batch.put(keys.garbage(ts), codec.packb(superseded), meta)
             store.garbage.append((ts, superseded))
         return batch
+
+    def _vertex_versions(self, batch: WriteBatch, vertex: Vertex, version: bytes, superseded: list | None) -> None:
+        """A node's new version, its label entries and its index entries;
+        `superseded` is None when this transaction created it (nothing older)."""
+        handles, key = self.storage.handles, keys.gid(vertex.gid)
+        record = keys.GONE if vertex.deleted else codec.packb([list(vertex.labels), vertex.props])
+        batch.put(key + version, record, handles[keys.VERTEX])
+        if superseded is not None:
+            superseded.append((keys.VERTEX, key))
+        before_labels, before_props = self._original[("v", vertex.gid)]
+        after_labels, after_props = ((), {}) if vertex.deleted else (vertex.labels, vertex.props)
+        for label in set(before_labels) ^ set(after_labels):
+            mark = keys.CARRIED if label in after_labels else keys.GONE
+            batch.put(keys.label_prefix(label) + key + version, mark, handles[keys.LABEL])
+            if superseded is not None:
+                superseded.append((keys.LABEL, keys.label_prefix(label) + key))
+        for shape in self.storage._index_users:
+            if shape[0] == schema.NODE:
+                before = unique_key(before_props, shape[2]) if shape[1] in before_labels else None
+                after = unique_key(after_props, shape[2]) if shape[1] in after_labels else None
+                _index_change(batch, handles[keys.INDEX], superseded, shape, key, version, before, after)
+
+    def _edge_versions(self, batch: WriteBatch, edge: Edge, version: bytes, superseded: list | None) -> None:
+        """A relationship's new version, its adjacency entries and its index entries."""
+        handles, key = self.storage.handles, keys.gid(edge.gid)
+        src, dst = keys.gid(edge.src.gid) + key, keys.gid(edge.dst.gid) + key
+        if superseded is not None:
+            superseded.append((keys.EDGE, key))
+        for shape in self.storage._index_users:
+            if shape[0] == schema.RELATIONSHIP and shape[1] == edge.type:
+                before = unique_key(self._original[("e", edge.gid)][1], shape[2])
+                after = None if edge.deleted else unique_key(edge.props, shape[2])
+                _index_change(batch, handles[keys.INDEX], superseded, shape, key, version, before, after)
+        if edge.deleted:  # never one this transaction created: superseded is a list
+            batch.put(key + version, keys.GONE, handles[keys.EDGE])
+            batch.put(src + version, keys.GONE, handles[keys.OUT])
+            batch.put(dst + version, keys.GONE, handles[keys.IN])
+            superseded += [(keys.OUT, src), (keys.IN, dst)]
+            return
+        batch.put(key + version, codec.packb([edge.type, edge.src.gid, edge.dst.gid, edge.props]), handles[keys.EDGE])
+        batch.put(src + version, keys.gid(edge.dst.gid), handles[keys.OUT])
+        batch.put(dst + version, keys.gid(edge.src.gid), handles[keys.IN])
 
     # -- reading versions ------------------------------------------------------------------------
 
@@ -1000,9 +1008,11 @@ def _all_equal(props: dict[str, Any], keys_: tuple[str, ...], values: tuple, equ
     return True
 
 
-def _index_change(batch: WriteBatch, family: Any, superseded: list, shape: tuple, gid: bytes, version: bytes,
+def _index_change(batch: WriteBatch, family: Any, superseded: list | None, shape: tuple, gid: bytes, version: bytes,
                   before: tuple | None, after: tuple | None) -> None:
-    """The entries of one index for one object whose values went from `before` to `after` (None: not filed)."""
+    """The entries of one index for one object whose values went from
+    `before` to `after` (None: not filed); `superseded` None for an object
+    the commit creates, whose entries have no older version."""
     if before == after:
         return
     prefix = keys.index_prefix(shape)  # not the store's cache: a commit may race a DROP INDEX
@@ -1010,7 +1020,8 @@ def _index_change(batch: WriteBatch, family: Any, superseded: list, shape: tuple
         if values is not None:
             item = prefix + keys.index_values(values) + gid
             batch.put(item + version, mark, family)
-            superseded.append((keys.INDEX, item))
+            if superseded is not None:
+                superseded.append((keys.INDEX, item))
 
 
 def _utf8(name: str) -> bytes:
