@@ -15,24 +15,18 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from weftdb.durability.files import FileSystem
 from weftdb.durability.layout import TEMPORARY_SUFFIX, is_temporary
+from weftdb.durability.snapshot import SnapshotFile
 
 SUFFIX = ".rocksdb"
 _NAME = re.compile(r"(\d{20})_(\d{8}T\d{12})\.rocksdb")
 
 
-@dataclass(frozen=True)
-class DiskCheckpoint:
-    path: str
-    commit_ts: int
-
-    @property
-    def name(self) -> str:
-        return os.path.basename(self.path)
+class DiskCheckpoint(SnapshotFile):
+    """A checkpoint is listed and kept as a snapshot file is (retention reads both)."""
 
     @property
     def created(self) -> datetime:

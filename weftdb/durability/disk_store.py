@@ -51,7 +51,6 @@ from rocksdict import (
 from weftdb.basics import storage_modes
 from weftdb.basics.errors import (
     ClientError,
-    ConstraintVerificationFailed,
     DurabilityError,
     EntityNotFound,
     SerializationError,
@@ -65,6 +64,7 @@ from weftdb.graph.constraints import Constraints, unique_key
 from weftdb.graph.indexes import Indexes, index_key
 from weftdb.graph.objects import Edge, Vertex
 from weftdb.graph.storage import RETIRED
+from weftdb.graph.transaction import relationships_to_delete
 
 FORGET_AFTER = 50_000
 """Commit records kept for conflict checks before old ones are dropped (DiskStore._forget_old_writes)."""
@@ -977,12 +977,7 @@ class DiskTransaction:
         self._write(vertex)
         with self.storage.write_lock:
             self.storage._detachable(self, vertex.gid)
-        edges = self.out_edges(vertex) + [e for e in self.in_edges(vertex) if e.src is not vertex]
-        if edges and not detach:
-            raise ConstraintVerificationFailed(
-                f"Cannot delete node {vertex.gid} because it still has {len(edges)} relationship(s). "
-                "Delete them first, or use DETACH DELETE."
-            )
+        edges = relationships_to_delete(self, vertex, detach)
         for edge in edges:
             self.delete_edge(edge)
         vertex.deleted = True

@@ -28,6 +28,7 @@ from weftdb.graph.objects import (
 )
 
 if TYPE_CHECKING:
+    from weftdb.graph.interface import GraphTransaction
     from weftdb.graph.storage import Storage
 
 NEWEST = float("inf")
@@ -372,12 +373,7 @@ class Transaction:
             for edge in (*vertex.out_edges, *vertex.in_edges):
                 if self._conflicts(edge):
                     raise _conflict(vertex)
-            edges = self.out_edges(vertex) + [e for e in self.in_edges(vertex) if e.src is not vertex]
-            if edges and not detach:
-                raise ConstraintVerificationFailed(
-                    f"Cannot delete node {vertex.gid} because it still has {len(edges)} relationship(s). "
-                    "Delete them first, or use DETACH DELETE."
-                )
+            edges = relationships_to_delete(self, vertex, detach)
             for edge in edges:
                 self.delete_edge(edge)
             self._push(vertex, DELETED, None, None)
@@ -398,6 +394,18 @@ def _all_equal(props: dict[str, Any], keys: tuple[str, ...], values: tuple, equa
         if equal(props.get(key), value) is not True:
             return False
     return True
+
+
+def relationships_to_delete(tx: GraphTransaction, vertex: Vertex, detach: bool) -> list[Edge]:
+    """What deleting `vertex` deletes with it, each once (a loop is in both
+    lists); without `detach`, a node with any is refused. Every store's rule."""
+    edges = tx.out_edges(vertex) + [e for e in tx.in_edges(vertex) if e.src is not vertex]
+    if edges and not detach:
+        raise ConstraintVerificationFailed(
+            f"Cannot delete node {vertex.gid} because it still has {len(edges)} relationship(s). "
+            "Delete them first, or use DETACH DELETE."
+        )
+    return edges
 
 
 def _conflict(obj: Vertex | Edge) -> SerializationError:
