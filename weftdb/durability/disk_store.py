@@ -188,7 +188,7 @@ class DiskStore:
             self._apply_schema_op(tuple(op), None, 0)
             self._schema_ops.append(tuple(op))
         for shape in self._index_users:
-            self._index_ts[shape] = keys.number(meta[keys.BUILT + keys.index_prefix(shape)])
+            self._index_ts[shape] = keys.number(meta[keys.BUILT + self.index_prefixes[shape]])
 
     def apply_schema(self, ops: list[tuple], log: bool = True) -> list[tuple]:
         """Apply schema operations together, all or none, as one commit: the
@@ -262,7 +262,7 @@ class DiskStore:
         if batch is None:
             return
         entity, token, keys_ = shape
-        prefix, version, family = keys.index_prefix(shape), keys.inverted(ts), self.handles[keys.INDEX]
+        prefix, version, family = self.index_prefixes[shape], keys.inverted(ts), self.handles[keys.INDEX]
         with self.reading() as tx:
             found = tx.scan_edges() if entity == schema.RELATIONSHIP else tx.vertices_with_label(token)
             for obj in found:
@@ -543,7 +543,7 @@ class DiskTransaction:
                     values = unique_key(vertex.props, keys_)
                     if not vertex.deleted and label in vertex.labels and values is not None:
                         held.setdefault(values, []).append(vertex)
-            prefix = keys.index_prefix((schema.NODE, label, keys_)) + keys.index_values(ukey)
+            prefix = self.storage.index_prefixes[(schema.NODE, label, keys_)] + keys.index_values(ukey)
             found = [self._dirty_vertices.get(gid) or latest._vertex(gid)
                      for gid in (keys.number(item, len(prefix)) for item, mark in latest._visible(keys.INDEX, prefix) if mark)]
             return [vertex for vertex in found if vertex is not None] + mine[(label, keys_)].get(ukey, [])
@@ -605,7 +605,8 @@ class DiskTransaction:
             if shape[0] == schema.NODE:
                 before = unique_key(before_props, shape[2]) if shape[1] in before_labels else None
                 after = unique_key(after_props, shape[2]) if shape[1] in after_labels else None
-                _index_change(batch, handles[keys.INDEX], superseded, shape, key, version, before, after)
+                _index_change(batch, handles[keys.INDEX], superseded, self.storage.index_prefixes[shape], key, version,
+                              before, after)
 
     def _edge_versions(self, batch: WriteBatch, edge: Edge, version: bytes, superseded: list | None) -> None:
         """A relationship's new version, its adjacency entries and its index entries."""
@@ -617,7 +618,8 @@ class DiskTransaction:
             if shape[0] == schema.RELATIONSHIP and shape[1] == edge.type:
                 before = unique_key(self._original[("e", edge.gid)][1], shape[2])
                 after = None if edge.deleted else unique_key(edge.props, shape[2])
-                _index_change(batch, handles[keys.INDEX], superseded, shape, key, version, before, after)
+                _index_change(batch, handles[keys.INDEX], superseded, self.storage.index_prefixes[shape], key, version,
+                              before, after)
         if edge.deleted:  # never one this transaction created: superseded is a list
             batch.put(key + version, keys.GONE, handles[keys.EDGE])
             batch.put(src + version, keys.GONE, handles[keys.OUT])
@@ -1003,14 +1005,13 @@ def _all_equal(props: dict[str, Any], keys_: tuple[str, ...], values: tuple, equ
     return True
 
 
-def _index_change(batch: WriteBatch, family: Any, superseded: list | None, shape: tuple, gid: bytes, version: bytes,
+def _index_change(batch: WriteBatch, family: Any, superseded: list | None, prefix: bytes, gid: bytes, version: bytes,
                   before: tuple | None, after: tuple | None) -> None:
     """The entries of one index for one object whose values went from
     `before` to `after` (None: not filed); `superseded` None for an object
     the commit creates, whose entries have no older version."""
     if before == after:
         return
-    prefix = keys.index_prefix(shape)  # not the store's cache: a commit may race a DROP INDEX
     for values, mark in ((before, keys.GONE), (after, keys.CARRIED)):
         if values is not None:
             item = prefix + keys.index_values(values) + gid
