@@ -300,3 +300,24 @@ def test_a_full_backup_of_the_disk_restores_into_memory(tmp_path):
         assert db.execute("MATCH (n:N)-[r:R]->(:M) RETURN count(n), sum(r.w)").rows == [(50, 1275)]
         assert db.execute("MATCH (n:N {k: 51}) RETURN count(n)").single() == 1
         assert db.execute("SHOW INDEX INFO").rows == [("label+property", "N", "k", 51)]
+
+
+def test_a_crash_while_leaving_the_disk_is_finished_and_a_lost_mode_file_refused(tmp_path):
+    from weftdb.durability import storage_mode
+    from weftdb.durability.files import FileSystem
+    from weftdb.durability.layout import Layout
+
+    path = str(tmp_path)
+    with weftdb.open(path, storage_mode=ON_DISK) as db:
+        db_uuid = db.durability.db_uuid
+    storage_mode.write(FileSystem(), Layout(path), db_uuid, TRANSACTIONAL)  # where a crash left the switch
+    with weftdb.open(path) as db:
+        assert info(db)["storage_mode"] == TRANSACTIONAL and count(db) == 0
+        db.execute("CREATE (:N)")
+    assert "rocksdb" in set_aside(path) and not os.path.exists(os.path.join(path, "rocksdb"))
+    with weftdb.open(str(tmp_path / "other"), storage_mode=ON_DISK) as db:
+        db.execute("CREATE (:N)")
+    os.remove(str(tmp_path / "other" / "storage_mode.json"))
+    with pytest.raises(DurabilityError, match="storage_mode.json is missing"):
+        weftdb.open(str(tmp_path / "other"))
+    assert os.path.isdir(str(tmp_path / "other" / "rocksdb"))  # nothing moved

@@ -91,6 +91,7 @@ class Durability:
                                   "database; start it in that mode (STORAGE MODE leaves it while it is empty).")
             if on_disk or config.storage_mode == storage_modes.ON_DISK:
                 return cls._open_on_disk(layout, config, fs, process_lock, named)
+            _finish_leaving_the_disk(fs, layout, named)
             after_open = checkpoint.restore_if_requested(fs, layout)
             if config.storage_recover_on_startup:
                 recovered = recover(fs, layout.root, config.storage_recovery_thread_count, report, long_lived=True,
@@ -207,9 +208,10 @@ class Durability:
         """To or from ON_DISK_TRANSACTIONAL, only while the database is empty
         (no node, relationship, index or constraint): nothing moves between
         the stores. The new one starts empty in its own files; the old one's
-        files are set aside (`.recovery-off/`-style, never deleted). The mode
-        file is written first: a crash after it finishes the switch at the
-        next start, a crash before it leaves the old, empty, mode."""
+        files are set aside in `.old/<time>/`, never deleted. The mode file
+        is written first: a crash after it finishes the switch at the next
+        start (`_open_on_disk`, `_finish_leaving_the_disk`), a crash before
+        it leaves the old, empty, mode."""
         storage = self.storage
         if not storage.empty():
             nodes, edges = storage.counts()
@@ -413,6 +415,20 @@ def _files(fs: FileSystem, directory: str, recursive: bool = False) -> list[tupl
         else:
             out.append((path, fs.size(path)))
     return out
+
+
+def _finish_leaving_the_disk(fs: FileSystem, layout: Layout, named: tuple[str, bytes] | None) -> None:
+    """An in-memory start beside a `rocksdb/` store: a switch away from
+    ON_DISK_TRANSACTIONAL that a crash cut short after writing the mode file
+    is finished (the empty store set aside). Without a mode file the store
+    is a database of its own whose mode file is gone: refused, nothing moved."""
+    if not fs.exists(layout.path(ROCKSDB)):
+        return
+    if named is None:
+        raise DurabilityError(f"{layout.path(ROCKSDB)} holds an {storage_modes.ON_DISK} database, and "
+                              f"{layout.storage_mode} is missing: put the file back, or move the store away "
+                              "to start an in-memory database here.")
+    _set_aside(fs, layout, keep_mode=True, names=(ROCKSDB,))
 
 
 def _has_in_memory_files(fs: FileSystem, layout: Layout) -> bool:
