@@ -447,3 +447,26 @@ def test_a_transaction_finds_its_own_writes_through_an_index(store):
     tx.remove_label(ann, "P")
     assert tx.vertices_with_property("P", "name", "Ann", same) == []
     tx.commit()
+
+
+def test_a_renewed_transaction_reads_what_was_committed_since(store):
+    """CALL { } IN TRANSACTIONS renews the statement's own transaction: what
+    it had read takes the newer state, and stays the same object."""
+    tx = store.begin()
+    ann = tx.create_vertex(("P",), {"n": 0})
+    bob = tx.create_vertex(("P",), {"n": 0})
+    tx.create_edge(ann, bob, "R", {"w": 0})
+    tx.commit()
+    reader = store.begin()
+    seen = reader.vertex_by_id(ann.gid)
+    [edge] = reader.out_edges(seen)
+    writer = store.begin()
+    writer.set_property(writer.vertex_by_id(ann.gid), "n", 1)
+    writer.set_property(writer.out_edges(writer.vertex_by_id(ann.gid))[0], "w", 1)
+    writer.delete_vertex(writer.vertex_by_id(bob.gid), detach=True)
+    writer.commit()
+    assert reader.get(seen, "n") == 0
+    store.renew(reader)
+    assert reader.vertex_by_id(ann.gid) is seen and reader.get(seen, "n") == 1
+    assert reader.out_edges(seen) == [] and edge.deleted and reader.vertex_by_id(bob.gid) is None
+    reader.commit()

@@ -301,6 +301,7 @@ class DiskStore:
             tx.start_ts = self.visible_ts
             tx._cursors.clear()
             tx._stored_adjacency.clear()
+            tx._refresh()
 
     @contextmanager
     def quiet(self, timeout: float, why: str) -> Iterator[None]:
@@ -685,6 +686,24 @@ class DiskTransaction:
                 found.append((item, it.value()))
             it.next()
         return found
+
+    def _refresh(self) -> None:
+        """After `renew`: the nodes and relationships already read take their
+        state at the new start, in place (the statement's rows hold them, and
+        the query layer compares them by identity)."""
+        for gid, vertex in self._vertices.items():
+            record = self._newest(keys.VERTEX, keys.gid(gid))
+            if record:
+                labels, vertex.props = codec.unpackb(record)
+                vertex.labels, vertex.deleted = tuple(labels), False
+            else:
+                vertex.deleted = True
+        for gid, edge in self._edges.items():
+            record = self._newest(keys.EDGE, keys.gid(gid))
+            if record:
+                edge.props, edge.deleted = codec.unpackb(record)[3], False
+            else:
+                edge.deleted = True
 
     def _vertex(self, gid: int) -> Vertex | None:
         vertex = self._vertices.get(gid)
