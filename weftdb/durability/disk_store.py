@@ -60,8 +60,8 @@ from weftdb.basics.errors import (
 from weftdb.durability import codec
 from weftdb.durability import disk_keys as keys
 from weftdb.graph import schema
-from weftdb.graph.constraints import Constraints, unique_key
-from weftdb.graph.indexes import Indexes, index_key
+from weftdb.graph.constraints import Constraints
+from weftdb.graph.indexes import Indexes, index_keys, values_key
 from weftdb.graph.objects import Edge, Vertex
 from weftdb.graph.storage import RETIRED
 from weftdb.graph.transaction import relationships_to_delete
@@ -268,7 +268,7 @@ class DiskStore:
             for obj in found:
                 if entity == schema.RELATIONSHIP and obj.type != token:
                     continue
-                ukey = unique_key(obj.props, keys_)
+                ukey = values_key(obj.props, keys_)
                 if ukey is not None:
                     batch.put(prefix + keys.index_values(ukey) + keys.gid(obj.gid) + version, keys.CARRIED, family)
         batch.put(keys.BUILT + prefix, keys.gid(ts), self.handles[keys.META])
@@ -541,7 +541,7 @@ class DiskTransaction:
             if (label, keys_) not in mine:
                 held = mine[(label, keys_)] = {}
                 for vertex in self._dirty_vertices.values():
-                    values = unique_key(vertex.props, keys_)
+                    values = values_key(vertex.props, keys_)
                     if not vertex.deleted and label in vertex.labels and values is not None:
                         held.setdefault(values, []).append(vertex)
             prefix = self.storage.index_prefixes[(schema.NODE, label, keys_)] + keys.index_values(ukey)
@@ -604,8 +604,8 @@ class DiskTransaction:
                 superseded.append((keys.LABEL, keys.label_prefix(label) + key))
         for shape in self.storage._index_users:
             if shape[0] == schema.NODE:
-                before = unique_key(before_props, shape[2]) if shape[1] in before_labels else None
-                after = unique_key(after_props, shape[2]) if shape[1] in after_labels else None
+                before = values_key(before_props, shape[2]) if shape[1] in before_labels else None
+                after = values_key(after_props, shape[2]) if shape[1] in after_labels else None
                 _index_change(batch, handles[keys.INDEX], superseded, self.storage.index_prefixes[shape], key, version,
                               before, after)
 
@@ -617,8 +617,8 @@ class DiskTransaction:
             superseded.append((keys.EDGE, key))
         for shape in self.storage._index_users:
             if shape[0] == schema.RELATIONSHIP and shape[1] == edge.type:
-                before = unique_key(self._original[("e", edge.gid)][1], shape[2])
-                after = None if edge.deleted else unique_key(edge.props, shape[2])
+                before = values_key(self._original[("e", edge.gid)][1], shape[2])
+                after = None if edge.deleted else values_key(edge.props, shape[2])
                 _index_change(batch, handles[keys.INDEX], superseded, self.storage.index_prefixes[shape], key, version,
                               before, after)
         if edge.deleted:  # never one this transaction created: superseded is a list
@@ -822,13 +822,9 @@ class DiskTransaction:
         built = store._index_ts.get(shape)
         if built is None or built > self.start_ts:
             return None
-        ukey = []
-        for value in values:
-            ikey = None if value is None else index_key(value)
-            if ikey is None:
-                return None
-            ukey.append(ikey)
-        ukey = tuple(ukey)
+        ukey = index_keys(values)
+        if ukey is None:
+            return None
         prefix = store.index_prefixes[shape] + keys.index_values(ukey)
         found = []
         for item, mark in self._visible_now(keys.INDEX, prefix):
@@ -847,7 +843,7 @@ class DiskTransaction:
             entity, token, keys_ = shape
             if (token in obj.labels) if type(obj) is Vertex else (entity == schema.RELATIONSHIP and obj.type == token):
                 if (entity == schema.NODE) == (type(obj) is Vertex):
-                    ukey = unique_key(obj.props, keys_)
+                    ukey = values_key(obj.props, keys_)
                     if ukey is not None:
                         self._filed.setdefault((shape, ukey), set()).add(obj)
 

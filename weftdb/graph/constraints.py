@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from weftdb.basics.errors import ConstraintViolation, SchemaError, SerializationError
-from weftdb.graph.indexes import Indexes, index_key
+from weftdb.graph.indexes import Indexes, values_key
 from weftdb.graph.objects import Vertex
 
 # (labels, props, deleted) of the newest committed version of a vertex, as
@@ -30,19 +30,6 @@ class ConstraintCreationFailed(SchemaError):
     """The data already breaks the constraint being created."""
 
     code = "Neo.ClientError.Schema.ConstraintCreationFailed"
-
-
-def unique_key(props: dict[str, Any], keys: tuple[str, ...]) -> tuple | None:
-    values = []
-    for key in keys:
-        value = props.get(key)
-        if value is None:
-            return None
-        ikey = index_key(value)
-        if ikey is None:
-            return None
-        values.append(ikey)
-    return tuple(values)
 
 
 def describe(label: str, keys: tuple[str, ...]) -> str:
@@ -105,7 +92,7 @@ class Constraints:
             for label, keys, what in self._distinct:
                 if label not in labels:
                     continue
-                ukey = unique_key(props, keys)
+                ukey = values_key(props, keys)
                 if ukey is None:
                     continue
                 for other in candidates(label, keys, ukey):
@@ -153,7 +140,7 @@ def _check_distinct(label: str, keys: tuple[str, ...], vertices: list[Vertex], n
         labels, props, deleted = newest(vertex)
         if deleted or label not in labels:
             continue
-        ukey = unique_key(props, keys)
+        ukey = values_key(props, keys)
         if ukey is None:
             continue
         other = holders.setdefault(ukey, vertex)
@@ -167,7 +154,7 @@ def _check_distinct(label: str, keys: tuple[str, ...], vertices: list[Vertex], n
 def _holds(version: tuple[set[str], dict[str, Any], bool], label: str, keys: tuple[str, ...], ukey: tuple) -> bool:
     """Whether a version (labels, props, deleted) holds the unique value `ukey` of :label(keys)."""
     labels, props, deleted = version
-    return not deleted and label in labels and unique_key(props, keys) == ukey
+    return not deleted and label in labels and values_key(props, keys) == ukey
 
 
 def _clash(vertex: Vertex, other: Vertex, label: str, keys: tuple[str, ...], ukey: tuple, what: str,

@@ -43,6 +43,23 @@ def index_key(value: Any) -> Any:
     return value
 
 
+def index_keys(values: Iterable[Any]) -> tuple | None:
+    """The index keys of `values`, one each; None when one is null or not
+    indexable (nothing is filed, or can be found, under it)."""
+    out = []
+    for value in values:
+        ikey = None if value is None else index_key(value)
+        if ikey is None:
+            return None
+        out.append(ikey)
+    return tuple(out)
+
+
+def values_key(props: dict[str, Any], keys: tuple[str, ...]) -> tuple | None:
+    """The entry key of a property map under `keys`; None when a key is missing or its value not indexable."""
+    return index_keys([props.get(key) for key in keys])
+
+
 class KeyedIndex:
     """An index over the tuple of `keys` values of nodes or relationships:
     tuple of value keys -> an object, or a set once a second one shares it.
@@ -56,15 +73,7 @@ class KeyedIndex:
         self.filed: dict[Any, Any] = {}
 
     def key_of(self, props: dict[str, Any]) -> tuple | None:
-        """The entry key of a property map; None when a key is missing or its value not indexable."""
-        out = []
-        for key in self.keys:
-            value = props.get(key)
-            ikey = None if value is None else index_key(value)
-            if ikey is None:
-                return None
-            out.append(ikey)
-        return tuple(out)
+        return values_key(props, self.keys)
 
     def add(self, obj: Any, props: dict[str, Any]) -> None:
         tkey = self.key_of(props)
@@ -88,13 +97,8 @@ class KeyedIndex:
     def lookup(self, values: tuple) -> Any:
         """The raw entry for `values` (one per key): an object, a set (copy it
         before iterating), or (); None when a value is not indexable."""
-        keys = []
-        for value in values:
-            ikey = None if value is None else index_key(value)
-            if ikey is None:
-                return None
-            keys.append(ikey)
-        return self.entries.get(tuple(keys), ())
+        keys = index_keys(values)
+        return None if keys is None else self.entries.get(keys, ())
 
     def keep(self, obj: Any, needed: set) -> None:
         """Unfile `obj` from every tuple not in `needed` (all of them when it is empty)."""
