@@ -653,10 +653,11 @@ class DiskTransaction:
                 return it.value()
         return None
 
-    def _visible(self, family: str, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    def _visible(self, family: str, prefix: bytes, it: Any = None) -> Iterator[tuple[bytes, bytes]]:
         """(item key, value) of every item under `prefix` in its version at this
-        transaction's start; an item's key is its key without the version."""
-        it = self.storage.families[family].iter()
+        transaction's start; an item's key is its key without the version.
+        Through a new iterator unless `it` is given (`_visible_now`)."""
+        it = self.storage.families[family].iter() if it is None else it
         it.seek(prefix)
         current = None
         while _valid(it):
@@ -673,19 +674,7 @@ class DiskTransaction:
         """`_visible` read whole through this transaction's cursor (no new
         iterator, which costs more than the seek): for lookups that finish
         before the next read of the family, unlike a scan."""
-        it = self._cursor(family)
-        it.seek(prefix)
-        found, current, start_ts = [], None, self.start_ts
-        while _valid(it):
-            key = it.key()
-            if not key.startswith(prefix):
-                break
-            item = key[:-8]
-            if item != current and keys.version_of(key) <= start_ts:
-                current = item
-                found.append((item, it.value()))
-            it.next()
-        return found
+        return list(self._visible(family, prefix, self._cursor(family)))
 
     def _refresh(self) -> None:
         """After `renew`: the nodes and relationships already read take their
