@@ -79,7 +79,8 @@ def test_manifest_lists_every_snapshot_and_wal_segment_with_its_bytes(tmp_path):
     assert listed.keys() == on_disk.keys() and len([p for p in on_disk if p.startswith("wal/")]) > 2
     assert {p: b for p, b in listed.items() if p != newest} == {p: b for p, b in on_disk.items() if p != newest}
     assert listed[newest] == db.durability.wal.current_segment_bytes < on_disk[newest]  # the rest is zero padding
-    assert manifest["commit_timestamp"] == db.storage.last_commit_ts == 31 and manifest["format"] == "weftdb-checkpoint" and manifest["version"] == 2
+    assert manifest["commit_timestamp"] == db.storage.last_commit_ts == 31 and manifest["format"] == "weftdb-checkpoint" and manifest["version"] == 3
+    assert manifest["storage_mode"] == "IN_MEMORY_TRANSACTIONAL"
     assert manifest["database_uuid"] == str(uuid.UUID(bytes=db.durability.db_uuid))
     db.close()
 
@@ -225,7 +226,8 @@ def test_a_truncated_listed_file_is_refused(checkpointed_copy):
 @pytest.mark.parametrize(
     "change, reason",
     [
-        ({"version": 3}, "version 3; this WeftDB reads 'weftdb-checkpoint' versions 1, 2"),
+        ({"version": 4}, "version 4; this WeftDB reads 'weftdb-checkpoint' versions 1, 2, 3"),
+        ({"storage_mode": "ON_DISK_TRANSACTIONAL"}, "made in ON_DISK_TRANSACTIONAL and this directory is in IN_MEMORY_TRANSACTIONAL"),
         ({"wal_format_version": 9}, "wal format version is 9"),
         ({"database_uuid": str(uuid.uuid4())}, "belongs to database"),
     ],

@@ -5,7 +5,9 @@
 - IN_MEMORY_ANALYTICAL: writes apply in place with no versions for other
   transactions to read, no WAL and no periodic snapshots; `CREATE SNAPSHOT`
   makes the data durable, and while it runs new transactions wait.
-- ON_DISK_TRANSACTIONAL: the graph in RocksDB (not in this version).
+- ON_DISK_TRANSACTIONAL: the graph in RocksDB (durability/disk_store.py),
+  snapshot isolation through versioned keys, every commit in RocksDB's WAL;
+  `CREATE SNAPSHOT` makes a RocksDB checkpoint.
 
 docs/storage-modes.md says which to choose and what each guarantees.
 """
@@ -21,6 +23,6 @@ IN_MEMORY = (TRANSACTIONAL, ANALYTICAL)
 
 
 def check_available(mode: str, where: str) -> None:
-    """A ClientError naming `where` (the flag, the statement) unless this version runs `mode`."""
+    """A ClientError naming `where` (the flag, the statement) unless `mode` is one of the modes."""
     if mode not in ALL:
         raise ClientError(f"{where}: unknown storage mode {mode}; the modes are {', '.join(ALL)}.")

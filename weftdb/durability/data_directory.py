@@ -92,7 +92,7 @@ class Durability:
             if on_disk or config.storage_mode == storage_modes.ON_DISK:
                 return cls._open_on_disk(layout, config, fs, process_lock, named)
             _finish_leaving_the_disk(fs, layout, named)
-            after_open = checkpoint.restore_if_requested(fs, layout)
+            after_open = checkpoint.restore_if_requested(fs, layout, named[0] if named else storage_modes.TRANSACTIONAL)
             if config.storage_recover_on_startup:
                 recovered = recover(fs, layout.root, config.storage_recovery_thread_count, report, long_lived=True,
                                     db_uuid=named[1] if named else None)
@@ -140,13 +140,19 @@ class Durability:
                               "files; the on-disk mode starts in an empty directory (or switch to it with "
                               "STORAGE MODE while the database is empty).")
         db_uuid = uuid.uuid4().bytes if entering else named[1]
+        after_open = None
         if entering:
             storage_mode.write(fs, layout, db_uuid, storage_modes.ON_DISK)
-        elif _has_in_memory_files(fs, layout):
-            _set_aside(fs, layout, keep_mode=True)
+        else:
+            if _has_in_memory_files(fs, layout):
+                _set_aside(fs, layout, keep_mode=True)
+            after_open = checkpoint.restore_if_requested(fs, layout, storage_modes.ON_DISK, db_uuid)
         for path in disk_checkpoint.remove_temporaries(fs, layout.snapshots):
             log.info("removed %s, left by an interrupted snapshot", path)
-        return cls(layout, config, fs, _disk_store(layout, config), db_uuid, process_lock)
+        self = cls(layout, config, fs, _disk_store(layout, config), db_uuid, process_lock)
+        if after_open is not None:
+            after_open()
+        return self
 
     def _start_wal(self) -> None:
         """Make the WAL the store's commit log (unless --storage-wal-enabled=false)."""

@@ -390,6 +390,13 @@ class FileSystem:
                     self.write(f, chunk)
         return f.size
 
+    def link(self, src: str, dst: str) -> None:
+        """A second name `dst` for the file `src` (not durable until `fsync_dir`)."""
+        try:
+            os.link(src, dst)
+        except OSError as e:
+            raise _fail(f"linking {src} as", dst, e) from e
+
     def remove_tree(self, path: str) -> None:
         """Remove a directory and everything in it, and make that durable."""
         try:
