@@ -97,6 +97,15 @@ def test_switching_to_and_from_the_disk_only_while_empty(tmp_path, other):
     assert "rocksdb" in set_aside(path)  # never deleted
 
 
+def test_a_switch_to_the_disk_stops_the_periodic_snapshots(tmp_path):
+    with weftdb.open(str(tmp_path), storage_snapshot_interval_sec=1) as db:
+        assert info(db)["snapshot_interval_sec"] == 1
+        db.execute(f"STORAGE MODE {ON_DISK}")
+        db.execute("CREATE (:N)")
+        threading.Event().wait(2.5)  # two ticks of the timer the in-memory start began
+        assert db.execute("SHOW SNAPSHOTS").rows == [] and info(db)["snapshot_interval_sec"] == 0
+
+
 def test_a_switch_waits_for_no_one_and_a_replaced_store_sends_its_late_comers_on(tmp_path):
     with weftdb.open(str(tmp_path)) as db:
         tx = db.begin()

@@ -334,8 +334,8 @@ class Durability:
         def loop():
             while not self._stop.wait(max(0.0, self.next_snapshot_at - time.time())):
                 self.next_snapshot_at = time.time() + interval
-                if self.storage.mode == storage_modes.ANALYTICAL:
-                    continue  # no periodic snapshots there: they would stop every transaction
+                if self.storage.mode != storage_modes.TRANSACTIONAL:
+                    continue  # none in the analytical mode (they would stop every transaction) or on disk
                 try:
                     self.create_snapshot()
                 except ClientError:
@@ -351,6 +351,7 @@ class Durability:
     def info(self) -> dict[str, Any]:
         wal_files = _files(self.fs, self.layout.wal)
         snaps = self.snapshots()
+        periodic = self.storage.mode == storage_modes.TRANSACTIONAL
         return {
             "wal_enabled": self.wal is not None,
             "wal_segments": len(wal_files),
@@ -359,7 +360,8 @@ class Durability:
             "snapshots": len(snaps),
             "snapshot_bytes": sum(s.size for s in snaps),
             "last_snapshot_timestamp": snaps[0].timestamp if snaps else None,
-            "snapshot_interval_sec": self.config.storage_snapshot_interval_sec,
+            # 0: no periodic snapshots, which only IN_MEMORY_TRANSACTIONAL takes
+            "snapshot_interval_sec": self.config.storage_snapshot_interval_sec if periodic else 0,
             "snapshot_retention_count": self.config.storage_snapshot_retention_count,
             "data_directory_locked": self.retention.paused("lock"),
             "disk_usage": sum(size for _, size in _files(self.fs, self.layout.root, recursive=True)),
