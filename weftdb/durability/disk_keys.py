@@ -20,6 +20,7 @@ items in id order):
     index    shape + values + gid + inv(ts)  -> b"\\x01" carried, b"" removed: the entries of
                                                 property indexes (index_prefix, index_values)
     meta     name                            -> 8 bytes big-endian (next ids, last commit)
+    meta     "counts"                        -> 16 bytes: the nodes and relationships as of the last commit
     meta     "x" + shape                     -> 8 bytes: the commit that built that index
     meta     "schema"                        -> the schema ops applied, in order
     meta     "L:" | "T:" | "P:" + name       -> b"": a label, relationship type or property key in use
@@ -79,6 +80,7 @@ def label_prefix(label: str) -> bytes:
 
 
 BUILT = b"x"
+COUNTS = b"counts"
 LABEL_NAME, TYPE_NAME, KEY_NAME = b"L:", b"T:", b"P:"
 NAME_KINDS = (LABEL_NAME, TYPE_NAME, KEY_NAME)
 

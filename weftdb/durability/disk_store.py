@@ -109,6 +109,7 @@ class DiskStore:
         self.labels, self.edge_types, self.property_keys = (
             {key[len(kind):].decode("utf-8", "surrogatepass") for key in self._names if key.startswith(kind)}
             for kind in keys.NAME_KINDS)
+        self.counted = self._read_counts()
         self.collect()
 
     mode = storage_modes.ON_DISK
@@ -338,11 +339,22 @@ class DiskStore:
         raise ClientError(f"{where}: an {storage_modes.ON_DISK} store cannot become {mode}; the data directory replaces it.")
 
     def counts(self) -> tuple[int, int]:
-        """Nodes and relationships, counted from their keys: no object is made
-        (SHOW STORAGE INFO on a graph larger than memory stays within it)."""
+        """Nodes and relationships as of the newest commit, kept in meta by
+        every commit: SHOW STORAGE INFO reads no graph."""
+        return self.counted
+
+    def _read_counts(self) -> tuple[int, int]:
+        """The counts meta keeps; a store written before meta kept them is
+        counted once, from its keys (no object made, so within the memory
+        limit), and the count written for the next start."""
+        kept = self.families[keys.META].get(keys.COUNTS)
+        if kept:
+            return keys.number(kept), keys.number(kept, 8)
         with self.reading() as tx:
-            return tuple(sum(1 for _, record in tx._visible(family, b"") if record)  # type: ignore[return-value]
-                         for family in (keys.VERTEX, keys.EDGE))
+            counted = tuple(sum(1 for _, record in tx._visible(family, b"") if record)
+                            for family in (keys.VERTEX, keys.EDGE))
+        self.families[keys.META].put(keys.COUNTS, keys.gid(counted[0]) + keys.gid(counted[1]), self._sync)
+        return counted  # type: ignore[return-value]
 
     @staticmethod
     def unreleased_deltas() -> int:
@@ -496,6 +508,7 @@ class DiskTransaction:
                         raise
                     store.last_commit_ts = ts
                     store._names |= self._named
+                    store.counted = self._counted
             except BaseException:
                 ts = None
                 raise
@@ -570,15 +583,22 @@ class DiskTransaction:
         superseded: list[tuple[str, bytes]] = []
         created_vertices = {vertex.gid for vertex in self._created_vertices}
         created_edges = {edge.gid for edge in self._created_edges}
+        nodes, relationships = store.counted
         for vertex in self._dirty_vertices.values():
             created = vertex.gid in created_vertices
+            if created != vertex.deleted:  # made, or one that was there deleted (first writer wins: only once)
+                nodes += 1 if created else -1
             if not (created and vertex.deleted):
                 self._vertex_versions(batch, vertex, version, None if created else superseded)
         for edge in self._dirty_edges.values():
             created = edge.gid in created_edges
+            if created != edge.deleted:
+                relationships += 1 if created else -1
             if not (created and edge.deleted):
                 self._edge_versions(batch, edge, version, None if created else superseded)
         meta = store.handles[keys.META]
+        self._counted = (nodes, relationships)
+        batch.put(keys.COUNTS, keys.gid(nodes) + keys.gid(relationships), meta)
         self._named = self._new_names()
         for name in self._named:
             batch.put(name, b"", meta)
