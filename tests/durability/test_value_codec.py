@@ -26,7 +26,8 @@ def zoned(draw):
     days, seconds, nanos, zone = draw(DAYS), draw(st.integers(0, 86_399)), draw(NANOS), draw(st.one_of(st.none(), ZONES))
     utc = days * 86_400 + seconds
     offset = draw(OFFSETS) if zone is None else offset_at(zone, utc)
-    utc = min(max(utc, -31_557_014_135_596_800 + offset + 86_400), 31_556_889_832_780_799 + offset - 86_400)
+    margin = abs(offset)  # the instant and its local time both within the years -999,999,999 to 999,999,999
+    utc = min(max(utc, -31_557_014_135_596_800 + margin), 31_556_889_832_780_799 - margin)
     return DateTime._of(utc, nanos, offset, zone)
 
 
