@@ -515,3 +515,55 @@ def test_the_counts_follow_every_commit_and_survive_a_restart(tmp_path):
     store = DiskStore(path)
     assert store.counts() == counted == scanned()
     store.close()
+
+
+class CountedWrites:
+    """The store's Rdict, with the size of each batch it writes noted."""
+
+    def __init__(self, db):
+        self.db, self.batches = db, []
+
+    def write(self, batch, options):
+        self.batches.append(len(batch))
+        return self.db.write(batch, options)
+
+    def __getattr__(self, name):
+        return getattr(self.db, name)
+
+
+def test_an_index_is_built_a_batch_at_a_time_and_a_failed_build_leaves_no_entries(store, monkeypatch):
+    from weftdb.durability import disk_keys, disk_store
+    from weftdb.graph import schema
+
+    tx = store.begin()
+    people = [tx.create_vertex(("P",) if i % 4 else ("P", "Q"), {"k": i % 10} if i % 5 else {}) for i in range(100)]
+    for a, b in zip(people, people[1:]):
+        tx.create_edge(a, b, "R", {"w": a.gid % 3})
+    tx.create_vertex(("Q",), {"k": 1})  # not a P
+    tx.commit()
+    shape = (schema.NODE, "P", ("k",))
+    stray = disk_keys.index_prefix(shape) + disk_keys.index_values((99,)) + disk_keys.gid(5) + disk_keys.inverted(1)
+    store.families[disk_keys.INDEX].put(stray, disk_keys.CARRIED)  # what a build cut short by a crash left
+    monkeypatch.setattr(disk_store, "BUILD_BATCH", 7)
+    store.db = counted = CountedWrites(store.db)
+    real_entries = store._index_entries
+
+    def failing(shape_):
+        yield from list(real_entries(shape_))[:20]
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(store, "_index_entries", failing)
+    with pytest.raises(OSError, match="disk gone"):
+        store.apply_schema([store.catalog.define_index(schema.RANGE, schema.NODE, "P", ("k",)).op()])
+    assert index_entries(store) == 0 and shape not in store.index_prefixes  # what it wrote is gone, the stray entry too
+    monkeypatch.setattr(store, "_index_entries", real_entries)
+    counted.batches.clear()
+    store.apply_schema([store.catalog.define_index(schema.RANGE, schema.NODE, "P", ("k",)).op(),
+                        store.catalog.define_index(schema.RANGE, schema.RELATIONSHIP, "R", ("w",)).op()])
+    assert index_entries(store) == 80 + 99  # the 80 P nodes with a k, the 99 relationships
+    assert max(counted.batches) <= 8 and len(counted.batches) > (80 + 99) // 7  # 7 entries and a range delete at most
+    store.db = counted.db
+    tx = store.begin()
+    assert sorted(v.gid for v in tx.vertices_with_property("P", "k", 3, lambda a, b: a == b)) == list(range(3, 100, 10))
+    assert len(tx.edges_with_properties("R", ("w",), (2,), lambda a, b: a == b)) == 33
+    tx.commit()

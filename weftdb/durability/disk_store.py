@@ -66,6 +66,9 @@ from weftdb.graph.objects import Edge, Vertex
 from weftdb.graph.storage import RETIRED
 from weftdb.graph.transaction import relationships_to_delete
 
+BUILD_BATCH = 50_000
+"""Index entries written per batch while an index is built (DiskStore._use_index)."""
+
 FORGET_AFTER = 50_000
 """Commit records kept for conflict checks before old ones are dropped (DiskStore._forget_old_writes)."""
 
@@ -95,6 +98,7 @@ class DiskStore:
         self._active: dict[int, DiskTransaction] = {}  # open transactions, by id()
         self._begun = 0  # transactions begun: each one's sequence number
         self.retired = False
+        self._building: list[bytes] = []  # the prefixes apply_schema wrote entries under ahead of its batch
         self._sync = WriteOptions()
         self._sync.sync = True
         self._unsynced = WriteOptions()
@@ -213,11 +217,24 @@ class DiskStore:
                     self.db.write(batch, self._sync)
             except BaseException:
                 self._schema()
+                self._forget_builds(drop=True)
                 raise
+            self._forget_builds(drop=False)
             if applied:
                 self._schema_ops += applied
                 self.last_commit_ts = self.synced_ts = self.visible_ts = ts
             return applied
+
+    def _forget_builds(self, drop: bool) -> None:
+        """After apply_schema: with `drop` (it failed), remove the entries its
+        index builds wrote ahead of its batch, of the shapes no index uses."""
+        built, self._building = self._building, []
+        if drop:
+            cleanup = WriteBatch(raw_mode=True)
+            for prefix in built:
+                if prefix not in self.index_prefixes.values():
+                    cleanup.delete_range(prefix, keys.successor(prefix), self.handles[keys.INDEX])
+            self.db.write(cleanup, self._unsynced)
 
     def _apply_schema_op(self, op: tuple, batch: WriteBatch | None, ts: int) -> bool:
         """Apply one op; False when it changes nothing. With no batch, the
@@ -253,7 +270,14 @@ class DiskStore:
 
     def _use_index(self, shape: tuple, batch: WriteBatch | None, ts: int) -> None:
         """One more user of the property index `shape`; the first builds its
-        entries from the newest committed data, stamped `ts`."""
+        entries from the newest committed data, stamped `ts`. They are read
+        from the records, no object made, and written BUILD_BATCH at a time,
+        so a build holds one batch, not the index; only the last part goes
+        with the schema's batch, whose sync makes them all durable. Until that
+        batch names the index nobody reads its entries: a build cut short
+        leaves some behind, which the range delete ahead of the first batch
+        of the next build of the same shape (or the clean-up of a failed
+        apply_schema) removes."""
         users = self._index_users.get(shape, 0)
         self._index_users[shape] = users + 1
         if users:
@@ -262,18 +286,41 @@ class DiskStore:
         self.indexes.create(shape, [], None)  # the definition, for the planner
         if batch is None:
             return
-        entity, token, keys_ = shape
         prefix, version, family = self.index_prefixes[shape], keys.inverted(ts), self.handles[keys.INDEX]
-        with self.reading() as tx:
-            found = tx.scan_edges() if entity == schema.RELATIONSHIP else tx.vertices_with_label(token)
-            for obj in found:
-                if entity == schema.RELATIONSHIP and obj.type != token:
-                    continue
-                ukey = values_key(obj.props, keys_)
-                if ukey is not None:
-                    batch.put(prefix + keys.index_values(ukey) + keys.gid(obj.gid) + version, keys.CARRIED, family)
+        part = WriteBatch(raw_mode=True)
+        part.delete_range(prefix, keys.successor(prefix), family)
+        self._building.append(prefix)
+        for n, entry in enumerate(self._index_entries(shape), 1):
+            part.put(entry + version, keys.CARRIED, family)
+            if n % BUILD_BATCH == 0:
+                self.db.write(part, self._unsynced)
+                part = WriteBatch(raw_mode=True)
+        self.db.write(part, self._unsynced)
         batch.put(keys.BUILT + prefix, keys.gid(ts), self.handles[keys.META])
         self._index_ts[shape] = ts
+
+    def _index_entries(self, shape: tuple) -> Iterator[bytes]:
+        """The index keys (without the version) of the newest committed items
+        the index `shape` files, read from their records."""
+        entity, token, keys_ = shape
+        prefix = self.index_prefixes[shape]
+        with self.reading() as tx:
+            if entity == schema.RELATIONSHIP:
+                for item, record in tx._visible(keys.EDGE, b""):
+                    if record:
+                        type_, _src, _dst, props = codec.unpackb(record)
+                        ukey = values_key(props, keys_) if type_ == token else None
+                        if ukey is not None:
+                            yield prefix + keys.index_values(ukey) + item
+                return
+            labelled = keys.label_prefix(token)
+            for item, mark in tx._visible(keys.LABEL, labelled):
+                gid = item[len(labelled):]
+                record = tx._newest(keys.VERTEX, gid) if mark else None
+                if record:
+                    ukey = values_key(codec.unpackb(record)[1], keys_)
+                    if ukey is not None:
+                        yield prefix + keys.index_values(ukey) + gid
 
     def _unuse_index(self, shape: tuple, batch: WriteBatch | None) -> None:
         """One user fewer; the last one's going removes the entries."""
