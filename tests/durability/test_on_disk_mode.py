@@ -285,32 +285,6 @@ def test_verify_reads_the_store_and_its_checkpoints_and_finds_a_flipped_bit(tmp_
         assert db.execute("RETURN 1").single() == 1
 
 
-def test_a_full_backup_of_the_disk_restores_into_memory(tmp_path):
-    """A backup is a snapshot read from one transaction, writers going on;
-    there is no WeftDB WAL to make an incremental one from, so each is full."""
-    from weftdb.backup.client import backup
-    from weftdb.backup.restore import restore
-    from weftdb.backup.service import BackupService
-
-    with weftdb.open(str(tmp_path / "disk"), storage_mode=ON_DISK) as db:
-        db.execute("CREATE INDEX ON :N(k)")
-        db.execute("UNWIND range(1, 50) AS k CREATE (:N {k: k})-[:R {w: k}]->(:M)")
-        service = BackupService(db, "127.0.0.1", 0).start()
-        try:
-            assert backup(f"127.0.0.1:{service.port}", str(tmp_path / "backup"), kind="full").snapshot_ts == 2
-            db.execute("CREATE (:N {k: 51})")
-            summary = backup(f"127.0.0.1:{service.port}", str(tmp_path / "backup"), kind="incremental")
-            assert summary.kind == "full" and f"{ON_DISK}, whose log is RocksDB's own" in summary.messages[0]
-        finally:
-            service.stop()
-    restore(str(tmp_path / "backup"), str(tmp_path / "memory"))
-    with weftdb.open(str(tmp_path / "memory")) as db:
-        assert info(db)["storage_mode"] == TRANSACTIONAL
-        assert db.execute("MATCH (n:N)-[r:R]->(:M) RETURN count(n), sum(r.w)").rows == [(50, 1275)]
-        assert db.execute("MATCH (n:N {k: 51}) RETURN count(n)").single() == 1
-        assert db.execute("SHOW INDEX INFO").rows == [("label+property", "N", "k", 51)]
-
-
 def test_a_crash_while_leaving_the_disk_is_finished_and_a_lost_mode_file_refused(tmp_path):
     from weftdb.durability import storage_mode
     from weftdb.durability.files import FileSystem

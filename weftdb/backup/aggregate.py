@@ -3,7 +3,8 @@
 Why: a long chain of incrementals restores slowly and depends on every link.
 Aggregating restores the chain's end state (the same code as `weftdb
 restore`, into a temporary directory), recovers it into memory, writes one
-snapshot of it with `snapshot.write`, stores that (and the chain's latest
+snapshot of it with `snapshot.write` (a chain of an on-disk database's
+RocksDB checkpoints: one archive of its last checkpoint), stores that (and the chain's latest
 users file) as the only artifact of a new manifest, and only then removes
 the files the old chain needed. Until they are gone the files either manifest
 does not list are named in `backup.pending.json`, so a crash leaves nothing
@@ -28,11 +29,11 @@ from typing import Any
 
 from weftdb.backup.artifacts import publish
 from weftdb.backup.manifest import USERS_PREFIX, Artifact, FileEntry, Manifest, clear_pending, now, write_pending
-from weftdb.backup.restore import open_backup, restore
+from weftdb.backup.restore import open_backup, restore, trial_counts
 from weftdb.backup.sealing import suffix
-from weftdb.durability import snapshot
+from weftdb.durability import disk_archive, snapshot
 from weftdb.durability.files import FileSystem
-from weftdb.durability.layout import Layout
+from weftdb.durability.layout import ROCKSDB, Layout
 from weftdb.durability.recovery import recover
 
 
@@ -76,15 +77,25 @@ def aggregate(location: str, key: bytes | None = None, storage_options: dict[str
         data_dir = os.path.join(work, "data")
         restore(location, data_dir, key=key, storage_options=storage_options, trial_open=False)
         fs = FileSystem()
-        recovered = recover(fs, data_dir)
-        info, commit_ts = snapshot.write(recovered.storage, fs, os.path.join(work, "out"), manifest.db_uuid, items_per_batch)
-        walls = [a.last_wall_us for a in manifest.artifacts if a.last_wall_us is not None and a.last_ts == commit_ts]
-        full = next(a for a in reversed(manifest.artifacts) if a.kind == "full")
-        wall = walls[-1] if walls else full.snapshot_wall_us
+        last = manifest.artifacts[-1]
+        if last.store_files is not None:  # ON_DISK_TRANSACTIONAL: the chain's last checkpoint, whole, in one archive
+            commit_ts, wall = last.snapshot_ts, last.snapshot_wall_us
+            path = os.path.join(work, disk_archive.archive_name(commit_ts, wall))
+            listing = disk_archive.archive(fs, os.path.join(data_dir, ROCKSDB), path, manifest.db_uuid, commit_ts)
+            vertices, edges = trial_counts(data_dir)
+        else:
+            recovered = recover(fs, data_dir)
+            info, commit_ts = snapshot.write(recovered.storage, fs, os.path.join(work, "out"), manifest.db_uuid,
+                                             items_per_batch)
+            walls = [a.last_wall_us for a in manifest.artifacts if a.last_wall_us is not None and a.last_ts == commit_ts]
+            full = next(a for a in reversed(manifest.artifacts) if a.kind == "full")
+            wall = walls[-1] if walls else full.snapshot_wall_us
+            path, listing, vertices, edges = info.path, None, info.vertex_count, info.edge_count
         aggregated = Manifest(manifest.database_uuid, manifest.compression, manifest.encryption, manifest.key_check,
                               manifest.next_wal_sequence)
-        artifact = Artifact("full", now(), commit_ts + 1, commit_ts, snapshot_ts=commit_ts, snapshot_wall_us=wall)
-        files = [(info.path, "snapshots/" + os.path.basename(info.path))]
+        artifact = Artifact("full", now(), commit_ts + 1, commit_ts, snapshot_ts=commit_ts, snapshot_wall_us=wall,
+                            store_files=listing)
+        files = [(path, "snapshots/" + os.path.basename(path))]
         users = _users_file(fs, data_dir, manifest)
         if isinstance(users, FileEntry):
             artifact.files.append(users)  # the same bytes are stored already
@@ -102,7 +113,7 @@ def aggregate(location: str, key: bytes | None = None, storage_options: dict[str
         for name in old:
             target.remove(name)
         clear_pending(target)
-        return AggregateSummary(len(manifest.artifacts), commit_ts, info.vertex_count, info.edge_count,
+        return AggregateSummary(len(manifest.artifacts), commit_ts, vertices, edges,
                                 sum(f.size for f in manifest.files()), sum(f.size for f in artifact.files),
                                 time.monotonic() - started)
     finally:

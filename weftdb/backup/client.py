@@ -57,7 +57,7 @@ from weftdb.backup.records import ChainBroken, RecordSink
 from weftdb.backup.sealing import suffix
 from weftdb.backup.target import PENDING, Target, TargetError, open_target
 from weftdb.basics.errors import RecoveryError
-from weftdb.durability import snapshot, wal
+from weftdb.durability import disk_archive, snapshot, wal
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotReader
 from weftdb.durability.users import parse as parse_users
@@ -81,11 +81,16 @@ class Summary:
     last_ts: int = 0
     seconds: float = 0.0
     messages: list[str] = field(default_factory=list)
+    checkpoint: bool = False  # of an on-disk database: a RocksDB checkpoint at last_ts, no transactions
 
     def line(self) -> str:
-        what = f"snapshot at {self.snapshot_ts} + " if self.snapshot_ts is not None else ""
-        return (f"{self.kind} backup to {self.target}: {what}{self.records} transactions, up to commit timestamp "
-                f"{self.last_ts}; {self.bytes_received:,} bytes received, {self.bytes_stored:,} stored, {self.seconds:.2f} s")
+        if self.checkpoint:
+            what = f"a RocksDB checkpoint at commit timestamp {self.last_ts}"
+        else:
+            what = (f"snapshot at {self.snapshot_ts} + " if self.snapshot_ts is not None else "") + \
+                   f"{self.records} transactions, up to commit timestamp {self.last_ts}"
+        return (f"{self.kind} backup to {self.target}: {what}; {self.bytes_received:,} bytes received, "
+                f"{self.bytes_stored:,} stored, {self.seconds:.2f} s")
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -216,14 +221,18 @@ def _take(address, target: Target, manifest: Manifest, kind: str, user, password
         if manifest.database_uuid and manifest.db_uuid != db_uuid:
             raise BackupError(f"{target.url} holds a backup of database {manifest.database_uuid}; the server holds "
                               f"{uuid.UUID(bytes=db_uuid)}: use another --to")
+        # A chain that ends in a RocksDB checkpoint goes on with the files its listing lacks (disk_archive.py).
+        have = manifest.artifacts[-1].store_files if kind == "incremental" and manifest.artifacts else None
         if kind == "incremental":
-            protocol.send(sock, {"type": "incremental", "database_uuid": db_uuid, "since": manifest.last_ts})
+            request = {"type": "incremental", "database_uuid": db_uuid, "since": manifest.last_ts}
+            protocol.send(sock, request if have is None else {**request, "have": have})
         else:
             protocol.send(sock, {"type": "full"})
         artifact = Artifact(kind, now(), manifest.last_ts + 1, manifest.last_ts)
         snapshot_path = None
-        if kind == "full":
-            snapshot_path, snapshot_ts, snapshot_wall = _receive_snapshot(sock, db_uuid, staging, summary, progress)
+        if kind == "full" or have is not None:
+            snapshot_path, snapshot_ts, snapshot_wall, artifact.store_files = _receive_snapshot(
+                sock, db_uuid, staging, summary, progress, have)
             artifact.snapshot_ts, artifact.snapshot_wall_us = snapshot_ts, snapshot_wall
             artifact.first_ts, artifact.last_ts = snapshot_ts + 1, snapshot_ts
             after = snapshot_ts
@@ -242,7 +251,7 @@ def _take(address, target: Target, manifest: Manifest, kind: str, user, password
         manifest.next_wal_sequence = sequences[-1] + 1
     carried, stored = _carry_users(manifest, kind, users, staging)
     # An incremental that found nothing new (no transaction, the same users) leaves the chain as it was.
-    if kind == "full" or sink.count or carried or stored:
+    if kind == "full" or sink.count or carried or stored or artifact.last_ts > manifest.last_ts:
         _publish(target, manifest, artifact, files + carried, stored, key)
     summary.bytes_stored += sum(f.size for f in artifact.files)
     summary.records += sink.count
@@ -300,16 +309,26 @@ def _try(action: Callable[..., None], *args: Any) -> None:
         pass
 
 
-def _receive_snapshot(sock, db_uuid: bytes, staging: str, summary: Summary, progress: _Progress) -> tuple[str, int, int]:
-    head = protocol.receive(sock, ("snapshot",))
+def _receive_snapshot(sock, db_uuid: bytes, staging: str, summary: Summary, progress: _Progress,
+                      have: dict[str, int] | None) -> tuple[str, int, int, dict[str, int] | None]:
+    """The snapshot the server sends: a WeftDB snapshot, or the archive of a
+    RocksDB checkpoint (`form` "rocksdb"), which with `have` (an incremental)
+    may leave out the table files that listing names. Returns (its path, its
+    commit timestamp and wall time, the checkpoint's listing or None)."""
+    head = protocol.receive(sock, ("snapshot", "unavailable"))
+    if head["type"] == "unavailable":
+        raise _Fallback(protocol.field(head, "message", str)[:500])
     commit_ts = protocol.field(head, "commit_ts", int, minimum=0)
     wall_time_us = protocol.field(head, "wall_time_us", int, minimum=0)
     size = protocol.field(head, "size", int, minimum=0)
+    store = head.get("form") == "rocksdb"
     if commit_ts >= MAX_TS or size > MAX_SNAPSHOT:
         raise protocol.ProtocolError(f"a snapshot announced with commit timestamp {commit_ts} and {size} bytes")
+    if have is not None and not store:
+        raise protocol.ProtocolError("a snapshot where the rest of a RocksDB checkpoint was asked for")
     progress.total(size)
     try:
-        name = snapshot.snapshot_name(commit_ts, wall_time_us)
+        name = (disk_archive.archive_name if store else snapshot.snapshot_name)(commit_ts, wall_time_us)
     except (OverflowError, OSError, ValueError):
         raise protocol.ProtocolError(f"a snapshot wall time out of range: {wall_time_us}") from None
     fs = FileSystem()
@@ -333,11 +352,18 @@ def _receive_snapshot(sock, db_uuid: bytes, staging: str, summary: Summary, prog
     end = protocol.receive(sock, ("snapshot_end",))
     if protocol.field(end, "sha256", str) != digest.hexdigest():
         raise protocol.ProtocolError("the snapshot's SHA-256 does not match what the server announced")
+    summary.snapshot_ts, summary.checkpoint = commit_ts, store
+    if store:
+        try:
+            listing, held = disk_archive.read_header(path, db_uuid, commit_ts)
+            disk_archive.check_continues(path, listing, held, have)
+        except disk_archive.ArchiveError as exc:
+            raise protocol.ProtocolError(str(exc)) from None
+        return path, commit_ts, wall_time_us, listing
     reader = SnapshotReader(FileSystem(), path, expected_uuid=db_uuid)
     if reader.header.get("commit_ts") != commit_ts:
         raise protocol.ProtocolError(f"the snapshot says commit timestamp {reader.header.get('commit_ts')}, the server {commit_ts}")
-    summary.snapshot_ts = commit_ts
-    return path, commit_ts, wall_time_us
+    return path, commit_ts, wall_time_us, None
 
 
 def _receive_users(message: dict[str, Any], before: bytes | None) -> bytes:

@@ -29,8 +29,8 @@ from weftdb.backup.target import MANIFEST, PENDING, Target, TargetError, check_n
 from weftdb.durability.layout import TEMPORARY_SUFFIX, is_temporary
 
 FORMAT = "weftdb-backup"
-VERSION = 2  # 2: artifacts may list a users file (auth/...); version 1 manifests are read too
-READS = (1, 2)
+VERSION = 3  # 2: artifacts may list a users file (auth/...); 3: store_files (ON_DISK_TRANSACTIONAL)
+READS = (1, 2, 3)
 ENCRYPTION = "aes-256-gcm"
 COMPRESSION = "zstd"
 USERS_PREFIX = "auth/users-"  # + 32 hex digits of the SHA-256 of the file's bytes + ".json"
@@ -59,6 +59,9 @@ class Artifact:
     snapshot_ts: int | None = None  # a full: the snapshot's commit timestamp
     snapshot_wall_us: int | None = None  # a full: no transaction in the snapshot committed after this
     files: list[FileEntry] = field(default_factory=list)
+    # ON_DISK_TRANSACTIONAL: every file of the RocksDB checkpoint the artifact
+    # brings the backup to, name -> size; its archive holds those the chain lacked
+    store_files: dict[str, int] | None = None
 
     @property
     def records(self) -> int:
@@ -249,6 +252,17 @@ def _str(value: Any, name: str, optional: bool = False) -> str | None:
     return value
 
 
+def _store_files(value: Any) -> dict[str, int] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise TypeError("store_files must be an object")
+    for name, size in value.items():
+        _str(name, "a store file's name")
+        _int(size, f"the size of {name}")
+    return value
+
+
 def _build(d: dict) -> Manifest:
     uuid.UUID(_str(d["database_uuid"], "database_uuid"))
     if d.get("compression") not in (None, COMPRESSION) or d.get("encryption") not in (None, ENCRYPTION):
@@ -269,7 +283,7 @@ def _build(d: dict) -> Manifest:
             a["kind"], _str(a["created"], "created"), _int(a["first_ts"], "first_ts"), _int(a["last_ts"], "last_ts"),
             _int(a.get("first_wall_us"), "first_wall_us", True), _int(a.get("last_wall_us"), "last_wall_us", True),
             _int(a.get("snapshot_ts"), "snapshot_ts", True), _int(a.get("snapshot_wall_us"), "snapshot_wall_us", True),
-            files,
+            files, _store_files(a.get("store_files")),
         ))
     return Manifest(
         d["database_uuid"], d.get("compression"), d.get("encryption"), _str(d.get("key_check"), "key_check", True),

@@ -20,6 +20,11 @@ backup has. So restore
 4. fetches the users as of the point into `auth/users.json`,
 5. opens the result once (recovery replays it) and reports the counts.
 
+A chain of an ON_DISK_TRANSACTIONAL database's RocksDB checkpoints
+(durability/disk_archive.py) has no records: steps 2 and 3 become the
+archives from the full one to the newest before the point, written in turn
+into `rocksdb/`, and the mode file of that mode.
+
 A target that is not empty is refused unless `overwrite` is given; then its
 `wal/` and `snapshots/` are replaced, and `auth/` by the users as of the point
 restored (the users file of the newest backup in the chain that ended at or
@@ -47,10 +52,11 @@ from weftdb.backup.manifest import Artifact, FileEntry, Manifest, ManifestError
 from weftdb.backup.records import ChainBroken, RecordSink, record_times
 from weftdb.backup.sealing import SealError
 from weftdb.backup.target import Target, TargetError, open_target
+from weftdb.basics import storage_modes
 from weftdb.basics.errors import DurabilityError, RecoveryError
-from weftdb.durability import swap
+from weftdb.durability import disk_archive, storage_mode, swap
 from weftdb.durability.files import FileSystem
-from weftdb.durability.layout import AUTH, LOCK, RESTORE_STAGING, SNAPSHOTS, USERS, WAL, Layout
+from weftdb.durability.layout import AUTH, LOCK, RESTORE_STAGING, ROCKSDB, SNAPSHOTS, USERS, WAL, Layout
 from weftdb.durability.process_lock import ProcessLock, lock_process
 from weftdb.durability.snapshot_file import SnapshotReader
 from weftdb.durability.users import parse as parse_users
@@ -73,10 +79,12 @@ class RestoreSummary:
     edges: int
     bytes_read: int
     seconds: float
+    checkpoint: bool = False  # an on-disk database's: a RocksDB checkpoint at last_ts, no transactions
 
     def line(self) -> str:
-        return (f"restored {self.data_dir}: snapshot at {self.snapshot_ts} + {self.records} transactions, up to commit "
-                f"timestamp {self.last_ts}; {self.vertices} vertices, {self.edges} edges; "
+        what = (f"a RocksDB checkpoint at commit timestamp {self.last_ts}" if self.checkpoint else
+                f"snapshot at {self.snapshot_ts} + {self.records} transactions, up to commit timestamp {self.last_ts}")
+        return (f"restored {self.data_dir}: {what}; {self.vertices} vertices, {self.edges} edges; "
                 f"{self.bytes_read:,} bytes read, {self.seconds:.2f} s")
 
 
@@ -159,8 +167,12 @@ def plan(manifest: Manifest, until_ts: int | None, until_us: int | None) -> Plan
     file in a later artifact does not stand in its way."""
     index = choose_full(manifest, until_ts, until_us)
     used = [manifest.artifacts[index]]
+    store = used[0].store_files is not None  # a chain of RocksDB checkpoints: the newest before the point
     for artifact in manifest.artifacts[index + 1:]:
         if artifact.kind == "full" or (artifact.records and _past(artifact.first_ts, artifact.first_wall_us, until_ts, until_us)):
+            break
+        if store and (artifact.store_files is None
+                      or _past(artifact.snapshot_ts, artifact.snapshot_wall_us, until_ts, until_us)):
             break
         used.append(artifact)
     return Plan(index, used, manifest.artifacts[index + len(used):])
@@ -201,7 +213,7 @@ def restore(
             _refuse_if_not_empty(fs, data_dir, {LOCK})
         job = _Job(fs, layout, target, manifest, chosen, key, until, until_ts, until_us, progress)
         try:
-            full, sink, bytes_read = job.assemble()
+            full, last_ts, records, bytes_read = job.assemble()
             swap.swap_in(fs, layout)  # everything is built and checked: only now replace what the directory held
         except BaseException:
             _drop_assembly(fs, layout)
@@ -213,8 +225,8 @@ def restore(
     vertices = edges = -1
     if trial_open:
         vertices, edges = trial_counts(data_dir)
-    return RestoreSummary(data_dir, full.snapshot_ts, sink.last_ts, sink.count, vertices, edges, bytes_read,
-                          time.monotonic() - started)
+    return RestoreSummary(data_dir, full.snapshot_ts, last_ts, records, vertices, edges, bytes_read,
+                          time.monotonic() - started, full.store_files is not None)
 
 
 def _refuse_if_not_empty(fs: FileSystem, data_dir: str, ignored: set[str]) -> None:
@@ -265,11 +277,18 @@ class _Job:
         self.sink: RecordSink | None = None
         self.reached = False  # a transaction at or past the point was seen: nothing more is needed
 
-    def assemble(self) -> tuple[Artifact, RecordSink, int]:
-        """Build the restored `snapshots/`, `wal/` and `auth/` in `swap.staging`, every file fsynced."""
+    def assemble(self) -> tuple[Artifact, int, int, int]:
+        """Build the restored `snapshots/`, `wal/` and `auth/` in `swap.staging`, every file fsynced
+        (of an on-disk backup, `rocksdb/`, the mode file and `auth/`). Returns (the full
+        backup restored from, the last commit restored, the transactions replayed, the bytes read)."""
         new = swap.staging(self.layout)
         fetched = os.path.join(self.layout.restore_staging, "in")
         self.fs.makedirs(fetched)
+        if self.full.store_files is not None:
+            bytes_read, last_ts = self._store(new, fetched)
+            self.fs.remove_tree(fetched)
+            bytes_read += _restore_users(self.fs, self.target, self.manifest, last_ts, self.key, new)
+            return self.full, last_ts, 0, bytes_read
         bytes_read = self._snapshot(os.path.join(new, SNAPSHOTS))
         self.sink = RecordSink(os.path.join(new, WAL), self.manifest.db_uuid, 1, self.full.snapshot_ts, fs=self.fs)
         for number, artifact in enumerate(self.plan.used, self.plan.full):
@@ -281,7 +300,35 @@ class _Job:
         self.sink.close()
         self.fs.remove_tree(fetched)
         bytes_read += _restore_users(self.fs, self.target, self.manifest, self.sink.last_ts, self.key, new)
-        return self.full, self.sink, bytes_read
+        return self.full, self.sink.last_ts, self.sink.count, bytes_read
+
+    def _store(self, new: str, fetched: str) -> tuple[int, int]:
+        """ON_DISK_TRANSACTIONAL: each archive of the chain up to the point,
+        checked against the manifest and the one before it, its files
+        written into `rocksdb/` in order; then the store made exactly the
+        last checkpoint, and the mode file written with the backup's
+        database UUID. Returns (the bytes read, the checkpoint's commit)."""
+        store, have, bytes_read = os.path.join(new, ROCKSDB), None, 0
+        for number, artifact in enumerate(self.plan.used, self.plan.full):
+            entry = artifact.snapshot
+            path = os.path.join(fetched, os.path.basename(logical_name(entry)))
+            try:
+                fetch(self.target, self.manifest, entry, path, self.key, self.fs)
+                listing, held = disk_archive.read_header(path, self.manifest.db_uuid, artifact.snapshot_ts)
+                if listing != artifact.store_files:
+                    raise disk_archive.ArchiveError(f"{path}: it lists other files than the manifest says")
+                disk_archive.check_continues(path, listing, held, have)
+                disk_archive.extract(path, self.fs, store)
+            except (*_DAMAGE, DurabilityError) as exc:
+                raise RestoreError(f"cannot restore {self._asked()}: artifact {number} ({artifact.kind}) file "
+                                   f"{entry.name}: {_reason(entry, exc)}") from None
+            self.fs.remove(path)
+            have = listing
+            bytes_read += entry.size
+            self.progress(entry.size)
+        disk_archive.complete(self.fs, store, have)
+        storage_mode.write(self.fs, Layout(new), self.manifest.db_uuid, storage_modes.ON_DISK)
+        return bytes_read, self.plan.used[-1].snapshot_ts
 
     def _snapshot(self, directory: str) -> int:
         entry = self.full.snapshot

@@ -6,7 +6,10 @@ transaction, so writers go on while `snapshot.write` walks the graph into a
 temporary file; every transaction committed meanwhile is in the WAL after S.
 A full backup is therefore that snapshot plus the WAL records S+1..L, where L
 is the source's visible timestamp once the snapshot has been sent; an
-incremental backup is only the WAL records after the backup's last one. While
+incremental backup is only the WAL records after the backup's last one. In
+ON_DISK_TRANSACTIONAL there is no WeftDB WAL: a backup is an archive of a
+RocksDB checkpoint, an incremental one without the table files the backup
+holds (durability/disk_archive.py), and restores as an on-disk store. While
 a backup streams, the source's deletions are paused (`Retention.pause`) so
 retention cannot remove a segment being read; the pause ends with the backup.
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import os
 import shutil
 import socket
 import sys
@@ -36,8 +40,9 @@ from typing import Any, Protocol
 
 from weftdb.backup import protocol
 from weftdb.backup.records import ChainBroken, Unavailable, source_records
+from weftdb.basics import storage_modes
 from weftdb.basics.config import Config
-from weftdb.durability import snapshot
+from weftdb.durability import disk_archive, snapshot
 from weftdb.durability.data_directory import Durability
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotReader
@@ -162,11 +167,15 @@ class BackupService:
         storage = durability.storage
         protocol.send(conn, {"type": "welcome", "version": protocol.VERSION,
                              "database_uuid": durability.db_uuid, "visible_ts": storage.visible_ts})
-        request = protocol.receive(conn, ("full", "incremental"))
+        request = protocol.receive(conn, ("full", "incremental"), protocol.MAX_MESSAGE)  # `have` lists many files
         if not durability.retention.pause(reason):
             raise RuntimeError(f"deletions already held for {reason}")
         try:
-            if request["type"] == "full":
+            if request["type"] == "incremental" and not self._continues(conn, request):
+                return
+            if storage.mode == storage_modes.ON_DISK:
+                self._store(conn, peer, request)
+            elif request["type"] == "full":
                 self._full(conn, peer)
             else:
                 self._incremental(conn, peer, request)
@@ -181,13 +190,7 @@ class BackupService:
             info, snapshot_ts = snapshot.write(durability.storage, FileSystem(), temporary, durability.db_uuid,
                                                durability.config.storage_items_per_batch)
             wall_time_us = SnapshotReader(FileSystem(), info.path).header["wall_time_us"]
-            protocol.send(conn, {"type": "snapshot", "commit_ts": snapshot_ts, "wall_time_us": wall_time_us, "size": info.size})
-            digest = hashlib.sha256()
-            with open(info.path, "rb") as handle:
-                while chunk := handle.read(protocol.CHUNK):
-                    digest.update(chunk)
-                    protocol.send(conn, {"type": "chunk", "data": chunk})
-            protocol.send(conn, {"type": "snapshot_end", "sha256": digest.hexdigest()})
+            _stream(conn, {"type": "snapshot", "commit_ts": snapshot_ts, "wall_time_us": wall_time_us}, info.path)
         finally:
             shutil.rmtree(temporary, ignore_errors=True)
         try:
@@ -198,16 +201,50 @@ class BackupService:
         log.info("backup service: full backup to %s: snapshot at %d (%d bytes), %d WAL records, %.2f s",
                  peer, snapshot_ts, info.size, sent, time.monotonic() - started)
 
-    def _incremental(self, conn: socket.socket, peer: Any, request: dict) -> None:
+    def _continues(self, conn: socket.socket, request: dict) -> bool:
+        """Whether an incremental request continues a backup of this database's
+        history; if not, the client has been told why."""
         durability = self.db.durability
         since = protocol.field(request, "since", int, minimum=0)
         if request.get("database_uuid") != durability.db_uuid:
             asked = request.get("database_uuid")
             named = str(uuid.UUID(bytes=asked)) if isinstance(asked, bytes) and len(asked) == 16 else "?"
             protocol.send(conn, {"type": "error", "message": f"the backup is of database {named}, this server holds {uuid.UUID(bytes=durability.db_uuid)}"})
-            return
+            return False
         if since > durability.storage.visible_ts:
             protocol.send(conn, {"type": "error", "message": f"the backup ends at commit timestamp {since}, after this database's last one ({durability.storage.visible_ts}): it is not a backup of this history"})
+            return False
+        return True
+
+    def _store(self, conn: socket.socket, peer: Any, request: dict) -> None:
+        """ON_DISK_TRANSACTIONAL: an archive of a RocksDB checkpoint
+        (durability/disk_archive.py), whole, or for an incremental without
+        the table files the backup holds (`have`, the listing of its last
+        archive); then the users. A backup whose chain ends in a WeftDB
+        snapshot has no listing to continue from: it gets a full one."""
+        durability = self.db.durability
+        have = request.get("have") if request["type"] == "incremental" else None
+        if request["type"] == "incremental" and not (
+                isinstance(have, dict) and all(isinstance(n, str) and type(v) is int for n, v in have.items())):
+            protocol.send(conn, {"type": "unavailable", "message": f"the database is in {storage_modes.ON_DISK} and the "
+                                 "backup holds no RocksDB checkpoint of it to continue from"})
+            return
+        started = time.monotonic()
+        with disk_archive.written(durability.storage, durability.fs, durability.layout.snapshots, durability.db_uuid,
+                                  have) as (path, commit_ts, listing):
+            size = _stream(conn, {"type": "snapshot", "form": "rocksdb", "commit_ts": commit_ts,
+                                  "wall_time_us": time.time_ns() // 1000}, path)
+        self._send_records(conn, commit_ts)
+        log.info("backup service: %s backup to %s: a RocksDB checkpoint at %d, %d of its %d files (%d bytes), %.2f s",
+                 request["type"], peer, commit_ts, len(listing) - len(have or ()), len(listing), size,
+                 time.monotonic() - started)
+
+    def _incremental(self, conn: socket.socket, peer: Any, request: dict) -> None:
+        durability = self.db.durability
+        since = protocol.field(request, "since", int, minimum=0)
+        if request.get("have") is not None:
+            protocol.send(conn, {"type": "unavailable", "message": f"the backup ends in a RocksDB checkpoint and the "
+                                 f"database is in {durability.storage.mode} now"})
             return
         if durability.wal is None and since < durability.storage.visible_ts:
             protocol.send(conn, {"type": "unavailable", "message": durability.no_wal_reason})
@@ -264,6 +301,19 @@ class BackupService:
         protocol.send(conn, {"type": "users", "data": users})
         protocol.send(conn, {"type": "end", "last_ts": upto, "records": count})
         return count
+
+
+def _stream(conn: socket.socket, head: dict[str, Any], path: str) -> int:
+    """Send the file at `path`: `head` with its size, its chunks, its SHA-256; returns its size."""
+    size = os.path.getsize(path)
+    protocol.send(conn, {**head, "size": size})
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(protocol.CHUNK):
+            digest.update(chunk)
+            protocol.send(conn, {"type": "chunk", "data": chunk})
+    protocol.send(conn, {"type": "snapshot_end", "sha256": digest.hexdigest()})
+    return size
 
 
 def start_backup_service(db: Source, config: Config) -> BackupService | None:

@@ -5,7 +5,7 @@ inspect read and write a backup only through `Target`, so a local path and an
 object store behave alike, and the rule that keeps `--to` from ever being
 escaped lives in one function: `check_name` accepts only the names WeftDB
 itself gives a backup's files (the manifest and the list of an unfinished
-backup's files, `snapshots/<ts>_<utc>.snapshot`, `wal/<sequence>.wal`,
+backup's files, `snapshots/<ts>_<utc>.snapshot` or `.rocksdb.tar`, `wal/<sequence>.wal`,
 `auth/users-<digest>.json`, each maybe with `.zst` and `.enc`). No name that
 came from the network or from a manifest is used without passing it.
 
@@ -29,7 +29,7 @@ PENDING = "backup.pending.json"  # the files a backup is publishing, until its m
 MAX_SMALL_FILE = 64 << 20  # the manifest is read whole; a larger one is refused
 READ_CHUNK = 1 << 20
 _SEALED = r"(\.zst)?(\.enc)?"
-_NAME = re.compile(rf"(backup\.json|backup\.pending\.json|snapshots/\d{{20}}_\d{{8}}T\d{{12}}\.snapshot{_SEALED}"
+_NAME = re.compile(rf"(backup\.json|backup\.pending\.json|snapshots/\d{{20}}_\d{{8}}T\d{{12}}\.(snapshot|rocksdb\.tar){_SEALED}"
                    rf"|wal/\d{{16}}\.wal{_SEALED}|auth/users-[0-9a-f]{{32}}\.json{_SEALED})")
 
 

@@ -34,12 +34,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from weftdb.backup.artifacts import ArtifactError, fetch, logical_name
-from weftdb.backup.manifest import USERS_PREFIX, FileEntry, Manifest, ManifestError, unlisted
+from weftdb.backup.manifest import USERS_PREFIX, Artifact, FileEntry, Manifest, ManifestError, unlisted
 from weftdb.backup.records import ChainBroken, record_times
 from weftdb.backup.restore import RestoreError, plan, restore
 from weftdb.backup.sealing import SealError
 from weftdb.backup.target import MANIFEST, TargetError, open_target
 from weftdb.basics.errors import RecoveryError
+from weftdb.durability import disk_archive
 from weftdb.durability.files import FileSystem
 from weftdb.durability.snapshot_file import SnapshotReader
 from weftdb.durability.users import parse as parse_users
@@ -63,7 +64,8 @@ class Report:
         return not self.problems
 
 
-_EXPECTED = (OSError, ArtifactError, SealError, RecoveryError, ChainBroken, RestoreError, ManifestError, TargetError, ValueError)
+_EXPECTED = (OSError, ArtifactError, SealError, RecoveryError, ChainBroken, RestoreError, ManifestError, TargetError, ValueError,
+             disk_archive.ArchiveError)
 
 
 def verify_backup(location: str, key: bytes | None = None, storage_options: dict[str, Any] | None = None,
@@ -114,7 +116,9 @@ def _verify(location: str, key: bytes | None, storage_options: dict[str, Any] | 
                     report.bytes_checked += entry.size
                     if progress:
                         progress(entry.size)
-                    if entry.name.startswith("snapshots/"):
+                    if entry.name.startswith("snapshots/") and artifact.store_files is not None:
+                        _check_archive(dest, manifest, artifact, manifest.artifacts[number - 1] if number else None)
+                    elif entry.name.startswith("snapshots/"):
                         _check_snapshot(dest, manifest, artifact.snapshot_ts)
                     elif entry.name.startswith(USERS_PREFIX):
                         _check_users(dest, entry)
@@ -157,6 +161,10 @@ def _check_chain(manifest: Manifest, report: Report) -> None:
                 report.problems.append(f"artifact {number} (full) has no snapshot")
             elif artifact.first_ts != artifact.snapshot_ts + 1:
                 report.problems.append(f"artifact {number} (full): first_ts {artifact.first_ts} does not follow its snapshot at {artifact.snapshot_ts}")
+        elif artifact.store_files is not None:  # a whole checkpoint, stored as what the one before lacks
+            if previous is None or previous.store_files is None:
+                report.problems.append(f"artifact {number} (incremental) continues a RocksDB checkpoint the chain "
+                                       "before it does not end in")
         elif previous is not None and artifact.first_ts != previous.last_ts + 1:
             report.problems.append(f"artifact {number} (incremental) starts at commit timestamp {artifact.first_ts}, "
                                    f"but the chain before it ends at {previous.last_ts}: transactions are missing")
@@ -165,6 +173,17 @@ def _check_chain(manifest: Manifest, report: Report) -> None:
         if artifact.records and not artifact.segments:
             report.problems.append(f"artifact {number}: {artifact.records} transactions but no WAL segment")
         previous = artifact
+
+
+def _check_archive(path: str, manifest: Manifest, artifact: Artifact, previous: Artifact | None) -> None:
+    """An on-disk database's archive: of the manifest's database at the
+    artifact's commit, listing the files the manifest says, holding those
+    the previous archive's checkpoint lacks (disk_archive.py)."""
+    listing, held = disk_archive.read_header(path, manifest.db_uuid, artifact.snapshot_ts)
+    if listing != artifact.store_files:
+        raise ChainBroken("the archive lists other files than the manifest says")
+    have = previous.store_files if artifact.kind == "incremental" and previous is not None else None
+    disk_archive.check_continues(path, listing, held, have)
 
 
 def _check_snapshot(path: str, manifest: Manifest, snapshot_ts: int | None) -> None:
