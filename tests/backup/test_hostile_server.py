@@ -63,7 +63,36 @@ SCRIPTS = {
     "a pickle": lambda c: _raw(c, struct.pack(">I", 20) + b"\x80\x04\x95" + b"c" * 17),
     "an extension type": lambda c: _raw(c, struct.pack(">I", 4) + b"\xd4\x63\x00\x00"),
     "records out of the blue": lambda c: protocol.send(c, {"type": "records", "bodies": [packb([1, 2, []])]}),
+    "an archive escaping its directory": lambda c: _archive(c, "../../escaped.sst"),
+    "an archive of a link": lambda c: _archive(c, "000001.sst", link="/etc/passwd"),
+    "an archive of another database": lambda c: _archive(c, "000001.sst", db_uuid=bytes(16)),
 }
+
+
+def _archive(conn, member, link=None, db_uuid=UUID):
+    """A RocksDB checkpoint's archive (durability/disk_archive.py) whose
+    header lists `member` and which holds it (a symbolic link with `link`)."""
+    import hashlib
+    import io
+    import json
+    import tarfile
+    import uuid
+
+    out = io.BytesIO()
+    header = {"format": "weftdb-store-archive", "version": 1, "database_uuid": str(uuid.UUID(bytes=db_uuid)),
+              "commit_timestamp": 3, "files": {member: 4}}
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, data in (("weftdb-store.json", json.dumps(header).encode()), (member, b"evil")):
+            info = tarfile.TarInfo(name)
+            if link is not None and name == member:
+                info.type, info.linkname = tarfile.SYMTYPE, link
+            else:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = out.getvalue()
+    protocol.send(conn, _snapshot_header(size=len(data), form="rocksdb"))
+    protocol.send(conn, {"type": "chunk", "data": data})
+    protocol.send(conn, {"type": "snapshot_end", "sha256": hashlib.sha256(data).hexdigest()})
 
 
 def _garbage_snapshot(conn):
