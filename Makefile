@@ -24,8 +24,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python $(VENV)/.system-packages
 	touch $@ $(VENV)/.installed
 
 # Debian packages the tests drive, as command:package: a real terminal (tmux)
-# for the shell's Ctrl-C test. Installed once when a command is missing.
-SYSTEM_PACKAGES := tmux:tmux
+# for the shell's Ctrl-C test; libfuse 3 and fusermount3 (fuse3) for the power
+# cuts below RocksDB (tests/durability/powercutfs.py). Installed once when a
+# command is missing.
+SYSTEM_PACKAGES := tmux:tmux fusermount3:fuse3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(VENV)/.system-packages: Makefile | $(BIN)/python
