@@ -236,7 +236,7 @@ class BackupService:
                                   "wall_time_us": time.time_ns() // 1000}, path)
         self._send_records(conn, commit_ts)
         log.info("backup service: %s backup to %s: a RocksDB checkpoint at %d, %d of its %d files (%d bytes), %.2f s",
-                 request["type"], peer, commit_ts, len(listing) - len(have or ()), len(listing), size,
+                 request["type"], peer, commit_ts, len(disk_archive.carried(listing, have)), len(listing), size,
                  time.monotonic() - started)
 
     def _incremental(self, conn: socket.socket, peer: Any, request: dict) -> None:

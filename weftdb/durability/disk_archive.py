@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from typing import Iterator
 
 from weftdb.basics.errors import DurabilityError
-from weftdb.durability import snapshot
+from weftdb.durability import disk_checkpoint, snapshot
 from weftdb.durability.files import FileSystem
 from weftdb.durability.layout import TEMPORARY_SUFFIX
 
@@ -76,15 +76,22 @@ def archive(fs: FileSystem, checkpoint: str, path: str, db_uuid: bytes, commit_t
     """Write the archive of the checkpoint directory `checkpoint` (of
     database `db_uuid` at `commit_ts`) to `path`, without the table files
     `have` names with their sizes; returns its listing."""
-    listing = {name: fs.size(os.path.join(checkpoint, name)) for name in fs.listdir(checkpoint)}
+    listing = {os.path.basename(path): size for path, size in disk_checkpoint.files(fs, checkpoint)}
     header = {"format": FORMAT, "version": VERSION, "database_uuid": str(uuid.UUID(bytes=db_uuid)),
               "commit_timestamp": commit_ts, "files": listing}
     with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
         _add_bytes(tar, HEADER, json.dumps(header, indent=1).encode())
-        for name, size in listing.items():
-            if have is None or have.get(name) != size or not name.endswith(".sst"):
-                tar.add(os.path.join(checkpoint, name), arcname=name, recursive=False, filter=_plain)
+        for name in carried(listing, have):
+            tar.add(os.path.join(checkpoint, name), arcname=name, recursive=False, filter=_plain)
     return listing
+
+
+def carried(listing: Listing, have: Listing | None) -> list[str]:
+    """The files of `listing` an archive holds: all of them, or with `have`
+    (the listing of the backup it continues) all but the table files that
+    one names with the same size."""
+    return [name for name, size in listing.items()
+            if have is None or not name.endswith(".sst") or have.get(name) != size]
 
 
 def archive_name(commit_ts: int, wall_time_us: int) -> str:
@@ -152,19 +159,17 @@ def _listing(path: str, header: object, db_uuid: bytes, commit_ts: int) -> Listi
 def check_continues(path: str, listing: Listing, held: list[str], have: Listing | None) -> None:
     """Every file of `listing` is in the archive, or, for a table file, in
     `have` (the backup it continues) with the same size."""
-    missing = [name for name, size in listing.items() if name not in held
-               and not (have is not None and name.endswith(".sst") and have.get(name) == size)]
+    missing = [name for name in carried(listing, have) if name not in held]
     if missing:
         raise ArchiveError(f"{path}: {len(missing)} files of the checkpoint are neither in it nor in the backup it "
                            f"continues, such as {missing[0]}")
 
 
-def extract(path: str, fs: FileSystem, directory: str) -> list[str]:
+def extract(path: str, fs: FileSystem, directory: str) -> None:
     """Write the archive's files into `directory` (made if missing), each
-    fsynced, replacing what is there under the same name; returns their
-    names. The caller checked the archive (read_header)."""
+    fsynced, replacing what is there under the same name. The caller
+    checked the archive (read_header)."""
     fs.makedirs(directory)
-    names = []
     try:
         with tarfile.open(path, "r:") as tar:
             for member in tar:
@@ -174,11 +179,9 @@ def extract(path: str, fs: FileSystem, directory: str) -> list[str]:
                     raise ArchiveError(f"{path}: the member {member.name[:80]!r} is not a plain file name")
                 source = tar.extractfile(member)
                 fs.write_atomic(os.path.join(directory, member.name), iter(lambda: source.read(1 << 20), b""))
-                names.append(member.name)
     except (tarfile.TarError, EOFError) as exc:
         raise ArchiveError(f"{path}: not a readable store archive ({exc})") from None
     fs.fsync_dir(directory)
-    return names
 
 
 def complete(fs: FileSystem, directory: str, listing: Listing) -> None:
