@@ -5,13 +5,11 @@ chain; restores over a directory of the other kind; kill -9 during one."""
 
 import json
 import os
-import subprocess
-import sys
 import tarfile
 
 import pytest
 from conftest import Source, dump_of_directory, dump_text
-from test_restore_crash import _KILLER, ROOT
+from test_restore_crash import _old_graph, kill_restore_at
 
 import weftdb
 from weftdb.backup.aggregate import aggregate
@@ -193,31 +191,8 @@ class CountedSteps(FileSystem):
 
 def test_kill9_at_steps_of_an_overwriting_restore_leaves_old_or_new_never_neither(tmp_path, chain):
     location, points = chain
-    script = tmp_path / "killer.py"
-    script.write_text(_KILLER)
-
-    def old_graph(target):
-        with weftdb.open(target, storage_snapshot_interval_sec=0) as db:
-            db.execute("UNWIND range(1, 50) AS i CREATE (:Old {i: i})")
-        return dump_of_directory(target)
-
     counting = CountedSteps()
-    old_graph(str(tmp_path / "counted"))
+    _old_graph(str(tmp_path / "counted"))
     restore(location, str(tmp_path / "counted"), overwrite=True, fs=counting, trial_open=False)
     last = counting.steps  # every step of the swap at the end, every seventh of the assembly before it
-    outcomes = []
-    for step in [*range(1, last - 16, 7), *range(last - 16, last + 2)]:
-        target = str(tmp_path / f"target-{step}")
-        old = old_graph(target)
-        run = subprocess.run([sys.executable, str(script), location, target, str(step), ROOT],
-                             capture_output=True, text=True, timeout=120)
-        finished = "finished" in run.stdout
-        assert finished or run.returncode == -9, run.stderr
-        after = dump_of_directory(target)  # a start finishes or drops an interrupted swap
-        assert after in (old, points[-1][1]), f"killed at step {step}: neither the old data nor the restored"
-        outcomes.append(after == points[-1][1])
-        if finished:
-            break
-    else:
-        pytest.fail("the restore never finished")
-    assert False in outcomes and True in outcomes[:-1], "some kills must land before the swap and some after it"
+    kill_restore_at(tmp_path, location, points[-1][1], [*range(1, last - 16, 7), *range(last - 16, last + 2)])

@@ -79,12 +79,15 @@ _KILLER = textwrap.dedent("""
 """)
 
 
-def test_kill9_at_every_step_of_an_overwriting_restore_leaves_old_or_new_never_neither(tmp_path, backed_up):
-    location, expected = backed_up
+def kill_restore_at(tmp_path, location, expected, steps):
+    """An overwriting restore of `location` over an old graph, in a process
+    killed (kill -9) at each of `steps` in turn until one run finishes: each
+    leaves the old data or `expected`, never neither, and some kills land
+    before the swap and some after it."""
     script = tmp_path / "killer.py"
     script.write_text(_KILLER)
     outcomes = []
-    for step in range(1, 200):
+    for step in steps:
         target = str(tmp_path / f"target-{step}")
         old = _old_graph(target)
         run = subprocess.run([sys.executable, str(script), location, target, str(step), ROOT],
@@ -100,3 +103,8 @@ def test_kill9_at_every_step_of_an_overwriting_restore_leaves_old_or_new_never_n
     else:
         pytest.fail("the restore never finished")
     assert False in outcomes and True in outcomes[:-1], "some kills must land before the swap and some after it"
+
+
+def test_kill9_at_every_step_of_an_overwriting_restore_leaves_old_or_new_never_neither(tmp_path, backed_up):
+    location, expected = backed_up
+    kill_restore_at(tmp_path, location, expected, range(1, 200))
