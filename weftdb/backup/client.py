@@ -355,8 +355,7 @@ def _receive_snapshot(sock, db_uuid: bytes, staging: str, summary: Summary, prog
     summary.snapshot_ts, summary.checkpoint = commit_ts, store
     if store:
         try:
-            listing, held = disk_archive.read_header(path, db_uuid, commit_ts)
-            disk_archive.check_continues(path, listing, held, have)
+            listing = disk_archive.check(path, db_uuid, commit_ts, have)
         except disk_archive.ArchiveError as exc:
             raise protocol.ProtocolError(str(exc)) from None
         return path, commit_ts, wall_time_us, listing

@@ -314,10 +314,7 @@ class _Job:
             path = os.path.join(fetched, os.path.basename(logical_name(entry)))
             try:
                 fetch(self.target, self.manifest, entry, path, self.key, self.fs)
-                listing, held = disk_archive.read_header(path, self.manifest.db_uuid, artifact.snapshot_ts)
-                if listing != artifact.store_files:
-                    raise disk_archive.ArchiveError(f"{path}: it lists other files than the manifest says")
-                disk_archive.check_continues(path, listing, held, have)
+                listing = disk_archive.check(path, self.manifest.db_uuid, artifact.snapshot_ts, have, artifact.store_files)
                 disk_archive.extract(path, self.fs, store)
             except (*_DAMAGE, DurabilityError) as exc:
                 raise RestoreError(f"cannot restore {self._asked()}: artifact {number} ({artifact.kind}) file "

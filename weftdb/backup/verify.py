@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from weftdb.backup.artifacts import ArtifactError, fetch, logical_name
-from weftdb.backup.manifest import USERS_PREFIX, Artifact, FileEntry, Manifest, ManifestError, unlisted
+from weftdb.backup.manifest import USERS_PREFIX, FileEntry, Manifest, ManifestError, unlisted
 from weftdb.backup.records import ChainBroken, record_times
 from weftdb.backup.restore import RestoreError, plan, restore
 from weftdb.backup.sealing import SealError
@@ -117,7 +117,9 @@ def _verify(location: str, key: bytes | None, storage_options: dict[str, Any] | 
                     if progress:
                         progress(entry.size)
                     if entry.name.startswith("snapshots/") and artifact.store_files is not None:
-                        _check_archive(dest, manifest, artifact, manifest.artifacts[number - 1] if number else None)
+                        previous = manifest.artifacts[number - 1] if artifact.kind == "incremental" and number else None
+                        disk_archive.check(dest, manifest.db_uuid, artifact.snapshot_ts,
+                                           previous.store_files if previous else None, artifact.store_files)
                     elif entry.name.startswith("snapshots/"):
                         _check_snapshot(dest, manifest, artifact.snapshot_ts)
                     elif entry.name.startswith(USERS_PREFIX):
@@ -173,17 +175,6 @@ def _check_chain(manifest: Manifest, report: Report) -> None:
         if artifact.records and not artifact.segments:
             report.problems.append(f"artifact {number}: {artifact.records} transactions but no WAL segment")
         previous = artifact
-
-
-def _check_archive(path: str, manifest: Manifest, artifact: Artifact, previous: Artifact | None) -> None:
-    """An on-disk database's archive: of the manifest's database at the
-    artifact's commit, listing the files the manifest says, holding those
-    the previous archive's checkpoint lacks (disk_archive.py)."""
-    listing, held = disk_archive.read_header(path, manifest.db_uuid, artifact.snapshot_ts)
-    if listing != artifact.store_files:
-        raise ChainBroken("the archive lists other files than the manifest says")
-    have = previous.store_files if artifact.kind == "incremental" and previous is not None else None
-    disk_archive.check_continues(path, listing, held, have)
 
 
 def _check_snapshot(path: str, manifest: Manifest, snapshot_ts: int | None) -> None:

@@ -114,11 +114,25 @@ def _plain(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def read_header(path: str, db_uuid: bytes, commit_ts: int) -> tuple[Listing, list[str]]:
-    """Check the archive at `path`: its header is of database `db_uuid` at
-    `commit_ts`, every member after it is a regular file its listing names,
-    of the size it says. Returns (the listing, the names the archive holds).
-    Raises ArchiveError."""
+def check(path: str, db_uuid: bytes, commit_ts: int, have: Listing | None, listed: Listing | None = None) -> Listing:
+    """Check the archive at `path` and return its listing: its header is of
+    database `db_uuid` at `commit_ts` (and lists `listed`, when the manifest
+    says what it lists); every member after it is a regular file the listing
+    names, of the size it says; and it holds every file of the listing but
+    the table files `have` (the listing of the backup it continues) names
+    with the same size. Raises ArchiveError."""
+    listing, held = _read_header(path, db_uuid, commit_ts)
+    if listed is not None and listing != listed:
+        raise ArchiveError(f"{path}: it lists other files than the manifest says")
+    missing = [name for name in carried(listing, have) if name not in held]
+    if missing:
+        raise ArchiveError(f"{path}: {len(missing)} files of the checkpoint are neither in it nor in the backup it "
+                           f"continues, such as {missing[0]}")
+    return listing
+
+
+def _read_header(path: str, db_uuid: bytes, commit_ts: int) -> tuple[Listing, list[str]]:
+    """(the listing, the names the archive holds), the members checked against the listing."""
     try:
         with tarfile.open(path, "r:") as tar:
             members = tar.getmembers()
@@ -156,19 +170,10 @@ def _listing(path: str, header: object, db_uuid: bytes, commit_ts: int) -> Listi
     return files
 
 
-def check_continues(path: str, listing: Listing, held: list[str], have: Listing | None) -> None:
-    """Every file of `listing` is in the archive, or, for a table file, in
-    `have` (the backup it continues) with the same size."""
-    missing = [name for name in carried(listing, have) if name not in held]
-    if missing:
-        raise ArchiveError(f"{path}: {len(missing)} files of the checkpoint are neither in it nor in the backup it "
-                           f"continues, such as {missing[0]}")
-
-
 def extract(path: str, fs: FileSystem, directory: str) -> None:
     """Write the archive's files into `directory` (made if missing), each
     fsynced, replacing what is there under the same name. The caller
-    checked the archive (read_header)."""
+    checked the archive (`check`)."""
     fs.makedirs(directory)
     try:
         with tarfile.open(path, "r:") as tar:
