@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Callable
 
-from weftdb.basics import affinity
+from weftdb.basics import affinity, identity
 from weftdb.basics.config import Config, ConfigError
 from weftdb.basics.errors import AccessModeError, ClientError, ForbiddenInTransaction, TransactionError
 from weftdb.basics.temporal import adopt
+from weftdb import databases
+from weftdb.databases import Databases
 from weftdb.durability.data_directory import Durability
 from weftdb.durability.files import FileSystem
 from weftdb.durability.users import UserStore
@@ -34,10 +36,16 @@ _INSPECTED = (ast.Explain, ast.Profile)  # planned afresh, never cached
 
 
 class Database:
-    def __init__(self, path: str | None = None, config: Config | None = None, fs: FileSystem | None = None):
+    def __init__(self, path: str | None = None, config: Config | None = None, fs: FileSystem | None = None, *,
+                 name: str = identity.DATABASE, default: "Database | None" = None):
         """`fs` replaces the file layer every durable write goes through (the
-        crash-simulating twin in the tests)."""
+        crash-simulating twin in the tests). Without `default` this is the
+        default database, which opens the data directory's others
+        (weftdb/databases.py); with it, database `name`, which shares the
+        default one's users, procedures and memory limit."""
         self.path = path
+        self.name = name
+        self._fs = fs
         self.config = config or Config.load()
         try:
             self.placement = affinity.Placement(affinity.choose(self.config.cpu_affinity, path))
@@ -51,13 +59,14 @@ class Database:
         else:
             self.durability = Durability.open(path, self.config, fs=fs)
             self.storage = self.durability.storage
-        # Users for Bolt authentication (added by the server work, issue 4): the
-        # server checks `db.users.verify`; CREATE USER & co. go to the same store.
-        self.users = UserStore(path, fs)
-        self.memory = MemoryLimits.of(self.config.memory_limit, self.config.query_memory_limit)
+        # Users for Bolt authentication: the server checks `db.users.verify`;
+        # CREATE USER & co. go to the same store, the default database's.
+        self.users = UserStore(path, fs) if default is None else default.users
+        self.memory = MemoryLimits.of(self.config.memory_limit, self.config.query_memory_limit) if default is None \
+            else default.memory
         # The open transactions, embedded and over Bolt (SHOW TRANSACTIONS), and who may see them.
         self.running = Running(users_defined=lambda: self.users.has_users,
-                               address=f"{self.config.bolt_address}:{self.config.bolt_port}")
+                               address=f"{self.config.bolt_address}:{self.config.bolt_port}", database=name)
         # LOAD CSV reads only under this directory (--import-directory), fixed when the database opens.
         self.import_directory = load_csv.import_root(self.config.import_directory)
         self._plans: OrderedDict[str, Plan] = OrderedDict()
@@ -66,9 +75,23 @@ class Database:
         # Procedures and functions: the built-ins, the user's (db.procedures.register,
         # @db.procedure) and those of --query-modules-directory, loaded now and by
         # CALL mg.load_all(). A plan names the procedures it calls: forget plans on a change.
-        self.procedures = Registry(BUILTINS)
+        if default is None:
+            self.procedures = Registry(BUILTINS)
+            self.procedures.loader = modules.Loader.start(self.procedures, self.config.query_modules_directory)
+        else:
+            self.procedures = default.procedures
         self.procedures.listen(self._forget_plans)
-        self.procedures.loader = modules.Loader.start(self.procedures, self.config.query_modules_directory)
+        self.databases = Databases(self, fs, self._open_other) if default is None else default.databases
+        self.running.databases = self.databases
+        if default is None:
+            try:
+                self.databases.start()
+            except BaseException:
+                self.close()
+                raise
+
+    def _open_other(self, name: str, path: str | None, config: Config) -> "Database":
+        return Database(path, config, self._fs, name=name, default=self)
 
     # -- public API ---------------------------------------------------------------
 
@@ -80,16 +103,18 @@ class Database:
         timeout: float | None = None,
         interrupt: threading.Event | None = None,
         client: Client | None = None,
+        use: Callable[[str], None] | None = None,
         **options: Any,
     ) -> Result:
         """Run one statement in its own transaction (autocommit). `client` says
         who runs it (the server's connections), for SHOW TRANSACTIONS; the
-        statement is listed there while it runs."""
+        statement is listed there while it runs. `use(name)` is how USE
+        DATABASE switches the caller's session (a Bolt connection's)."""
         self._check_open()
         entry = self.running.autocommit(client, query, interrupt)
         try:
             with entry:
-                return self._autocommit(entry, query, params, timeout=timeout, **options)
+                return self._autocommit(entry, query, params, timeout=timeout, use=use, **options)
         finally:
             self.running.end(entry)
 
@@ -101,6 +126,7 @@ class Database:
         *,
         timeout: float | None = None,
         read_only: bool = False,
+        use: Callable[[str], None] | None = None,
     ) -> Result:
         """Run one statement in its own transaction (autocommit): on the
         store's transaction directly, with no `Transaction` around it, under
@@ -108,7 +134,7 @@ class Database:
         `read_only` refuses a statement that writes (Bolt's read access mode)."""
         statement = parse(query)
         if admin.runs_alone(statement):
-            return self._administer(statement, params, read_only=read_only)
+            return self._administer(statement, params, read_only=read_only, use=use)
         tx = self.storage.begin()
         entry.attach(tx)  # a TERMINATE TRANSACTIONS before the commit rolls it back
         result = self._run(tx, query, statement, params, timeout, entry, read_only, implicit=True)  # rolls back if it raises
@@ -124,18 +150,30 @@ class Database:
         transaction._track(self.running.begin(client, explicit=True))
         return transaction
 
+    def database(self, name: str) -> "Database":
+        """Database `name` of this data directory (the default one's names
+        included): DatabaseNotFound when there is none, DatabaseUnavailable
+        when it is stopped or failed to start (docs/databases.md)."""
+        self._check_open()
+        return self.databases.get(name)
+
     def transaction(self) -> "Transaction":
         """`with db.transaction() as tx:` commits when the block ends normally
         and rolls back when it raises (a Transaction is its own context manager)."""
         return self.begin()
 
     def close(self) -> None:
-        """Write the on-exit snapshot (if enabled), flush the WAL, release the directory."""
+        """Write the on-exit snapshot (if enabled), flush the WAL, release the
+        directory. The default database closes the others first."""
         if self._closed:
             return
         self._closed = True
-        if self.durability is not None:
-            self.durability.close()
+        try:
+            if self.databases.default is self:
+                self.databases.close()
+        finally:
+            if self.durability is not None:
+                self.durability.close()
 
     def __enter__(self) -> "Database":
         return self
@@ -208,11 +246,16 @@ class Database:
             self._plans.clear()
 
     def _administer(self, statement: ast.Statement, params: dict | None, pending: admin.Pending | None = None,
-                    read_only: bool = False) -> Result:
+                    read_only: bool = False, use: Callable[[str], None] | None = None) -> Result:
         """Run a schema or administration statement; schema and user changes wait
         in `pending` when it is given (an explicit transaction's)."""
         if read_only and admin.modifies_schema(statement):
             raise AccessModeError("Schema and user changes are writes; this transaction is read-only (read access mode).")
+        if isinstance(statement, ast.AdminStatement) and statement.command in databases.COMMANDS:
+            if read_only and statement.command != "use_database":
+                raise AccessModeError("CREATE, DROP, STOP and START DATABASE are writes; this transaction is "
+                                      "read-only (read access mode).")
+            return self.databases.administer(statement, self, use)
         parts = admin.Parts(self.storage, self.durability, self.users, running=self.running, config=self.config,
                             pending=pending)
         result = admin.administer(parts, statement, params or {})
@@ -286,6 +329,9 @@ class Transaction:
         if self._tx.closed:
             raise TransactionError("The transaction is already closed.")
         try:
+            if isinstance(statement, ast.AdminStatement) and statement.command == "use_database":
+                raise ForbiddenInTransaction("USE DATABASE cannot run in an explicit transaction: a transaction "
+                                             "belongs to one database. Run it on its own, then begin.")
             if not admin.modifies_schema(statement):
                 return self._db._administer(statement, params)
             if self._tx.deltas:

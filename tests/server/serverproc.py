@@ -2,7 +2,7 @@
 
 pymgclient holds the GIL inside its blocking C calls, so a server on a thread
 of the test process would never get to answer it. Run as
-`python serverproc.py [--fake] [--user NAME:PASSWORD] [flag=value ...]`: prints
+`python serverproc.py [--fake] [--user NAME:PASSWORD] [--directory=PATH] [flag=value ...]`: prints
 `PORT <n>` once listening, stops when its standard input closes.
 """
 
@@ -51,15 +51,18 @@ def main(argv: list[str]) -> None:
     flags = {"bolt_port": 0}
     db = None
     users = []
+    directory = None  # the data directory: in memory only without one
     for arg in argv:
         if arg == "--fake":
             db = FakeDatabase()
+        elif arg.startswith("--directory="):
+            directory = arg[len("--directory=") :]
         elif arg.startswith("--user="):
             users.append(arg[len("--user=") :].split(":", 1))
         else:
             name, _, value = arg.partition("=")
             flags[name] = value
-    db = db or weftdb.open()
+    db = db or weftdb.open(directory)
     for name, password in users:
         db.users.create(name, password)
     server = ServerThread(db, Config.load(flags)).start()

@@ -124,6 +124,14 @@ FLAGS: tuple[Flag, ...] = (
         "are charged to. Transactions hold what they read and write on top of it.",
         minimum=16,
     ),
+    Flag(
+        "max-databases",
+        int,
+        128,
+        "How many databases one data directory may hold, the default one included (CREATE DATABASE beyond it "
+        "is refused; docs/databases.md).",
+        minimum=1,
+    ),
     Flag("storage-gc-cycle-sec", int, 30, "Accepted for Memgraph flag files; WeftDB collects old versions at every commit, so it has no effect.", minimum=0),
     Flag(
         "cpu-affinity",

@@ -164,6 +164,22 @@ class ForbiddenInTransaction(TransactionError):
     gql_description = "invalid transaction state - invalid combination of statement types"
 
 
+class DatabaseNotFound(ClientError):
+    """A request named a database the server does not hold (or one the user may not know of)."""
+
+    code = "Neo.ClientError.Database.DatabaseNotFound"
+    gql_status = "22N51"
+    gql_description = "data exception - graph reference not found"
+
+
+class ExistingDatabaseFound(ClientError):
+    """CREATE DATABASE of a name that exists already (IF NOT EXISTS makes it a no-op)."""
+
+    code = "Neo.ClientError.Database.ExistingDatabaseFound"
+    gql_status = "42N11"
+    gql_description = "syntax error or access rule violation - graph reference already exists"
+
+
 class TransientError(Error):
     """The request may succeed if retried."""
 
@@ -210,6 +226,13 @@ class QueryMemoryLimitExceeded(ClientError):
     code = "Neo.ClientError.General.TransactionOutOfMemoryError"
     gql_status = "51N73"
     gql_description = "system configuration or operation exception - transaction memory limit reached"
+
+
+class DatabaseUnavailable(TransientError):
+    """The database exists but is not served: stopped (START DATABASE), or
+    its recovery failed at the start (the server's log says why)."""
+
+    code = "Neo.TransientError.General.DatabaseUnavailable"
 
 
 class DatabaseError(Error):

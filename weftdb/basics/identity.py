@@ -10,6 +10,7 @@ Neo4j 5's long-term release), as Memgraph answers `Neo4j/v5.11.0 compatible`.
 
 from __future__ import annotations
 
+import re
 from importlib import metadata
 
 NAME = "WeftDB"
@@ -33,20 +34,35 @@ VERSION = _version()
 # Memgraph's `Neo4j/v5.11.0 compatible graph database server - Memgraph`.
 SERVER_AGENT = f"Neo4j/v{NEO4J_VERSION} compatible graph database server - {NAME} {VERSION}"
 
-# The one database a server holds, and the other names that reach it: the
-# defaults of Neo4j's clients (`neo4j`: langchain-neo4j, neomodel URLs) and of
-# Memgraph's (`memgraph`). Names compare without case, as Neo4j's do.
+# The default database, and the other names that reach it: the defaults of
+# Neo4j's clients (`neo4j`: langchain-neo4j, neomodel URLs) and of Memgraph's
+# (`memgraph`). Names compare without case, as Neo4j's do.
 DATABASE = "weftdb"
 DATABASE_ALIASES = ("memgraph", "neo4j")
 # Neo4j's clients send administration to the database `system` (py2neo asks it
-# for dbms.components(); Neo4j's manual runs SHOW DATABASES there): with one
-# database, that name reaches it too, without being listed as one.
+# for dbms.components(); Neo4j's manual runs SHOW DATABASES there): that name
+# reaches the default database too, without being listed as one.
 SYSTEM = "system"
+RESERVED = (DATABASE, *DATABASE_ALIASES, SYSTEM)
+
+# A database's name is also the name of its directory (databases/<name>/), so it
+# is never a path: a letter, then letters, digits, `_`, `-` and `.`, at most 63,
+# kept in lower case (two names differing only in case would share a directory
+# on a case-insensitive file system). Neo4j's rule, with Memgraph's `_` allowed.
+_DATABASE_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,62}")
 
 
-def database_named(name: str | None) -> str | None:
-    """The database a client's name reaches (None or "" is the default one), or
-    None when no database has that name."""
-    if not name or name.lower() in (DATABASE, *DATABASE_ALIASES, SYSTEM):
-        return DATABASE
-    return None
+def database_name(name: object) -> str:
+    """`name` as a database's name (lower case), or ValueError saying what is wrong with it."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("a database name is a non-empty string")
+    lowered = name.lower()
+    if not _DATABASE_NAME.fullmatch(lowered):
+        raise ValueError(f"{name!r} is not a valid database name: it starts with a letter and holds only letters, "
+                         "digits, '_', '-' and '.', at most 63 of them")
+    return lowered
+
+
+def is_default(name: str | None) -> bool:
+    """Whether a client's name for a database (None or "" included) reaches the default one."""
+    return not name or name.lower() in RESERVED

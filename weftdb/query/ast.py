@@ -621,7 +621,8 @@ class AdminStatement(Statement):
     create_user {user, password}, set_password {user, password},
     drop_user {user}, show_users
     show_version, show_build_info, show_config, show_triggers, show_streams,
-    show_database,
+    show_database, create_database {name, if_not_exists}, drop_database {name, if_exists},
+    stop_database {name}, start_database {name}, use_database {name}   (weftdb/databases.py)
     show_transactions {states | ids}, terminate_transactions {ids}   (query/operations.py)
     """
 

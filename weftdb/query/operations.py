@@ -98,7 +98,7 @@ def _show_storage_info(parts: Parts, statement, params) -> Result:
     # What a transaction sees of others (docs/storage-modes.md): in place, their uncommitted writes.
     isolation = "READ_UNCOMMITTED" if storage.mode == storage_modes.ANALYTICAL else "SNAPSHOT_ISOLATION"
     rows = [
-        ("name", identity.DATABASE),
+        ("name", parts.running.database if parts.running is not None else identity.DATABASE),
         ("vertex_count", vertices),
         ("edge_count", edges),
         ("average_degree", round(2 * edges / vertices, 3) if vertices else 0.0),
@@ -128,28 +128,23 @@ DATABASE_COLUMNS = ["name", "type", "aliases", "access", "address", "role", "wri
                     "currentStatus", "statusMessage", "default", "home", "constituents"]
 
 
-def _database_row(address: str) -> dict[str, Any]:
-    return {"name": identity.DATABASE, "type": "standard", "aliases": list(identity.DATABASE_ALIASES),
-            "access": "read-write", "address": address, "role": "primary", "writer": True,
-            "requestedStatus": "online", "currentStatus": "online", "statusMessage": "", "default": True,
-            "home": True, "constituents": []}
-
-
 @builtin("weftdb.listing.databases(name :: STRING?, which :: STRING) :: (name :: STRING, type :: STRING, "
          "aliases :: LIST<STRING>, access :: STRING, address :: STRING, role :: STRING, writer :: BOOLEAN, "
          "requestedStatus :: STRING, currentStatus :: STRING, statusMessage :: STRING, default :: BOOLEAN, "
          "home :: BOOLEAN, constituents :: LIST<STRING>)", listed=False,
          description="The rows of SHOW DATABASES (Neo4j's).")
 def listing_databases(ctx: ProcedureContext, name: str | None, which: str) -> Any:
-    if name is not None and identity.database_named(name) is None:
-        return
-    row = _database_row(running.current_entry().registry.address)
-    yield tuple(row[c] for c in DATABASE_COLUMNS)
+    registry = running.current_entry().registry
+    if name is not None and identity.is_default(name):
+        name = identity.DATABASE
+    for row in registry.databases.rows(registry.address):
+        if (row["default"] if which != "all" else name is None or row["name"] == name.lower()):
+            yield tuple(row[c] for c in DATABASE_COLUMNS)
 
 
 def _show_database(parts: Parts, statement, params) -> Result:
     """Memgraph's SHOW DATABASE: the database this session uses."""
-    return Result(["Current"], [(identity.DATABASE,)], INFO)
+    return Result(["Current"], [(_registry(parts).database,)], INFO)
 
 
 # -- transactions --------------------------------------------------------------------------------
@@ -166,7 +161,7 @@ def _caller(parts: Parts) -> tuple[running.Client, bool]:
 
 
 def _neo4j_id(entry: running.Entry) -> str:
-    return f"{identity.DATABASE}-transaction-{entry.id}"
+    return f"{entry.registry.database}-transaction-{entry.id}"
 
 
 def _show_transactions(parts: Parts, statement: ast.AdminStatement, params) -> Result:
@@ -177,7 +172,7 @@ def _show_transactions(parts: Parts, statement: ast.AdminStatement, params) -> R
     entries = registry.visible_to(caller, users)
     ids = statement.arg("ids")
     if ids is not None:
-        wanted = {_number(text) for text in _ids(statement, params)}
+        wanted = {_number(text, registry) for text in _ids(statement, params)}
         rows = [_neo4j_row(e)[:len(NEO4J_TRANSACTION_COLUMNS)] for e in entries if e.id in wanted]
         return Result(NEO4J_TRANSACTION_COLUMNS, rows, INFO)
     states = statement.arg("states")
@@ -206,7 +201,7 @@ def _neo4j_row(entry: running.Entry) -> tuple:
     now = time.monotonic()
     current = entry.current
     client = entry.client
-    return (identity.DATABASE, _neo4j_id(entry), f"query-{entry.id}" if current is not None else "",
+    return (entry.registry.database, _neo4j_id(entry), f"query-{entry.id}" if current is not None else "",
             client.connection, client.address, client.user, current or "", _instant(entry.started_monotonic),
             _NEO4J_STATUS[entry.status], _duration(now - entry.started_monotonic),
             dict(client.metadata), "embedded" if client.embedded else "bolt",
@@ -223,7 +218,7 @@ def _neo4j_row(entry: running.Entry) -> tuple:
 def listing_transactions(ctx: ProcedureContext, ids: list) -> Any:
     asking = running.current_entry()
     registry = asking.registry
-    wanted = {_number(text) for text in _flatten(ids)}
+    wanted = {_number(text, registry) for text in _flatten(ids)}
     for entry in registry.visible_to(asking.client, registry.users_defined()):
         if not wanted or entry.id in wanted:
             yield _neo4j_row(entry)
@@ -237,15 +232,19 @@ def _flatten(values: list) -> list:
     return out
 
 
-def _number(value: Any) -> int:
-    """The transaction a TERMINATE or SHOW names: Memgraph's '7' or Neo4j's 'neo4j-transaction-7'."""
+def _number(value: Any, registry: running.Running) -> int | None:
+    """The transaction a TERMINATE or SHOW names: Memgraph's '7' or Neo4j's
+    'neo4j-transaction-7'; None for Neo4j's form naming another database,
+    whose transactions this one does not hold (so none is found)."""
     text = value
     if not isinstance(text, str):
         raise ClientError(f"A transaction id is a string such as '7' or '{identity.DATABASE}-transaction-7', "
                           f"not {text!r}.")
     match = _NEO4J_ID.match(text)
-    if match is not None and identity.database_named(match.group("db")) is not None:
-        return int(match.group("n"))
+    if match is not None:
+        named = match.group("db").lower()
+        here = named == registry.database or (identity.is_default(named) and registry.database == identity.DATABASE)
+        return int(match.group("n")) if here else None
     if text.isascii() and text.isdigit():
         return int(text)
     raise ClientError(f"{text!r} is not a transaction id; SHOW TRANSACTIONS lists them "
@@ -272,7 +271,7 @@ def _terminate_transactions(parts: Parts, statement: ast.AdminStatement, params)
     registry = _registry(parts)
     caller, users = _caller(parts)
     texts = _ids(statement, params)
-    numbers = [_number(text) for text in texts]
+    numbers = [_number(text, registry) for text in texts]
     outcome = registry.terminate(numbers, caller, users)
     if any(isinstance(text, str) and _NEO4J_ID.match(text) for text in texts):
         rows = [(text, entry.client.user if entry is not None else None,

@@ -1365,6 +1365,21 @@ class _AstBuilder:
         value = children[0]
         return _unescape(value) if isinstance(value, Token) else value
 
+    def create_database(self, children):
+        return ast.AdminStatement("create_database", (("name", children[0]), ("if_not_exists", children[1] is not None)))
+
+    def drop_database(self, children):
+        return ast.AdminStatement("drop_database", (("name", children[0]), ("if_exists", children[1] is not None)))
+
+    def stop_database(self, children):
+        return ast.AdminStatement("stop_database", (("name", children[0]),))
+
+    def start_database(self, children):
+        return ast.AdminStatement("start_database", (("name", children[0]),))
+
+    def use_database(self, children):
+        return ast.AdminStatement("use_database", (("name", children[0]),))
+
     def show_transactions(self, children):
         return ast.AdminStatement("show_transactions", (("states", children[0] or ()),))
 

@@ -208,11 +208,18 @@ class Running:
     """The registry of a database's open transactions. A dict's single
     operations are atomic: no lock of its own."""
 
-    def __init__(self, users_defined: Callable[[], bool] = lambda: False, address: str = "") -> None:
+    def __init__(self, users_defined: Callable[[], bool] = lambda: False, address: str = "",
+                 database: str = "") -> None:
         self._entries: dict[int, Entry] = {}
         self._numbers = itertools.count(1)
         self.users_defined = users_defined  # whether the database has users (who may see what)
         self.address = address  # where its Bolt server listens (SHOW DATABASES)
+        self.database = database  # the name of the database these transactions run in
+        self.databases: Any = None  # its data directory's databases (weftdb/databases.py), for SHOW DATABASES
+
+    def count(self) -> int:
+        """How many transactions are open."""
+        return len(self._entries)
 
     def begin(self, client: Client | None = None, *, explicit: bool = False) -> Entry:
         """An explicit transaction's entry; its statements run in `entry.statement`."""
@@ -234,10 +241,12 @@ class Running:
         entries = list(self._entries.values())
         return [entry for entry in entries if may_manage(caller, entry, users_defined)]
 
-    def terminate(self, numbers: list[int], caller: Client, users_defined: bool) -> list[tuple[int, Entry | None, bool]]:
+    def terminate(self, numbers: list[int | None], caller: Client,
+                  users_defined: bool) -> list[tuple[int | None, Entry | None, bool]]:
         """Terminate the transactions numbered `numbers` that `caller` may:
         (number, its entry or None, killed) for each. One the caller may not
-        manage is reported as not found, so its existence is not told."""
+        manage is reported as not found, so its existence is not told; a
+        None number (another database's) is not found."""
         out = []
         own = _CURRENT.get()
         for number in numbers:

@@ -55,14 +55,6 @@ def _access(extra: dict) -> dict:
     return {"read_only": True} if isinstance(extra, dict) and extra.get("mode") == "r" else {}
 
 
-class DatabaseNotFound(errors.ClientError):
-    """A request named a database this server does not hold."""
-
-    code = "Neo.ClientError.Database.DatabaseNotFound"
-    gql_status = "22N51"
-    gql_description = "data exception - graph reference not found"
-
-
 def control_command(query: str) -> str | None:
     """The transaction command a query text is, if it is only BEGIN, COMMIT or ROLLBACK."""
     return _CONTROL_TEXTS.get(query.strip().rstrip(";").strip().upper())
@@ -82,6 +74,7 @@ class Connection:
         self.interrupt = threading.Event()
         self.tx: Any = None  # the open explicit transaction
         self.tx_database = DATABASE_NAME  # the name its BEGIN gave the database
+        self.session_database: str | None = None  # USE DATABASE's choice for requests that name none
         self.user = ""  # who logged in (while users are defined), for SHOW TRANSACTIONS
         self._plain_client: Client | None = None
         self.tx_timeout: float | None = None
@@ -324,8 +317,8 @@ class Connection:
         self.proto.succeed()
 
     async def _on_begin(self, extra: dict) -> None:
-        self.tx_database = self._check_database(extra)
-        self.tx = await self._in_thread(self.db.begin, client=self._client(extra), **_access(extra))
+        self.tx_database, db = self._database(extra)
+        self.tx = await self._in_thread(db.begin, client=self._client(extra), **_access(extra))
         self.tx_timeout = self._timeout(extra)
         self.proto.succeed()
 
@@ -341,13 +334,13 @@ class Connection:
 
     async def _on_route(self, routing: dict, bookmarks: list, extra: Any) -> None:
         database = extra.get("db") if isinstance(extra, dict) else extra
-        name = self._check_database({"db": database})
+        name, _ = self._database({"db": database})
         address = routing.get("address") if isinstance(routing.get("address"), str) else self.server.public_address
         servers = [{"addresses": [address], "role": role} for role in ("ROUTE", "READ", "WRITE")]
         self.proto.succeed({"rt": {"ttl": 300, "db": name, "servers": servers}})
 
     async def _on_run(self, query: str, parameters: dict, extra: dict) -> None:
-        name = self._check_database(extra) if self.tx is None else self.tx_database
+        name, db = self._database(extra) if self.tx is None else (self.tx_database, None)
         control = control_command(query)
         if control is not None:
             await self._run_control(control)
@@ -355,10 +348,10 @@ class Connection:
         params = hydrate(parameters, self.proto.version[0])
         tx = self.tx
         timeout = self.tx_timeout if tx is not None else self._timeout(extra)
-        execute = tx.execute if tx is not None else self.db.execute
+        execute = tx.execute if tx is not None else db.execute
         started = time.monotonic()
         # a transaction knows its client and access mode
-        options = {} if tx is not None else {"client": self._client(extra), **_access(extra)}
+        options = {} if tx is not None else {"client": self._client(extra), "use": self._use, **_access(extra)}
         result = await self._in_thread(execute, query, params, timeout=timeout, interrupt=self.interrupt, **options)
         t_first = int((time.monotonic() - started) * 1000)
         summary: dict[str, Any] = {"type": result.query_type, "db": name, "t_last": 0}
@@ -374,13 +367,15 @@ class Connection:
 
     async def _run_control(self, control: str) -> None:
         """BEGIN, COMMIT and ROLLBACK sent as query text (pymgclient does this)."""
-        summary: dict[str, Any] = {"type": "w", "db": DATABASE_NAME, "t_last": 0}
+        summary: dict[str, Any] = {"type": "w", "db": self.tx_database, "t_last": 0}
         tx, self.tx = self.tx, None
         if control == "begin":
             if tx is not None:
                 self.tx = tx
                 raise errors.TransactionError("a transaction is open already; COMMIT or ROLLBACK it first")
-            self.tx = await self._in_thread(self.db.begin, client=self._client({}))
+            self.tx_database, db = self._database({})
+            summary["db"] = self.tx_database
+            self.tx = await self._in_thread(db.begin, client=self._client({}))
             self.tx_timeout = self._timeout({})
         elif control == "commit":
             if tx is None:
@@ -391,17 +386,18 @@ class Connection:
             await self._in_thread(tx.rollback)
         self.proto.stream([], [], summary, control=control)
 
-    def _check_database(self, extra: dict) -> str:
-        """The name to answer with for the database a request names (the drivers
-        file routing tables and results under the name they asked for)."""
-        database = extra.get("db")
-        if database is None or database == "":
-            return DATABASE_NAME
-        if not isinstance(database, str) or identity.database_named(database) is None:
-            names = ", ".join(repr(name) for name in (DATABASE_NAME, *identity.DATABASE_ALIASES))
-            raise DatabaseNotFound(f"Database {database!r} does not exist; this server holds one database, "
-                                   f"named {names}.")
-        return database
+    def _database(self, extra: dict) -> tuple[str, Any]:
+        """The database a request names (`db`, else the session's USE DATABASE,
+        else the default), and the name to answer with: the drivers file
+        routing tables and results under the name they asked for."""
+        database = extra.get("db") or self.session_database
+        if database is not None and not isinstance(database, str):
+            raise errors.DatabaseNotFound(f"A database name is a string, not {database!r}.")
+        return database or DATABASE_NAME, self.db.database(database)
+
+    def _use(self, name: str) -> None:
+        """USE DATABASE: the database of this session's requests that name none."""
+        self.session_database = name
 
     def _timeout(self, extra: dict) -> float | None:
         """The server's query timeout, shortened by the client's tx_timeout (milliseconds)."""
