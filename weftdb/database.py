@@ -11,12 +11,11 @@ import threading
 from collections import OrderedDict
 from typing import Any, Callable
 
+from weftdb import databases
 from weftdb.basics import affinity, identity
 from weftdb.basics.config import Config, ConfigError
 from weftdb.basics.errors import AccessModeError, ClientError, ForbiddenInTransaction, TransactionError
 from weftdb.basics.temporal import adopt
-from weftdb import databases
-from weftdb.databases import Databases
 from weftdb.durability.data_directory import Durability
 from weftdb.durability.files import FileSystem
 from weftdb.durability.users import UserStore
@@ -81,7 +80,7 @@ class Database:
         else:
             self.procedures = default.procedures
         self.procedures.listen(self._forget_plans)
-        self.databases = Databases(self, fs, self._open_other) if default is None else default.databases
+        self.databases = databases.Databases(self, fs, self._open_other) if default is None else default.databases
         self.running.databases = self.databases
         if default is None:
             try:
@@ -150,12 +149,14 @@ class Database:
         transaction._track(self.running.begin(client, explicit=True))
         return transaction
 
-    def database(self, name: str) -> "Database":
+    def database(self, name: str | None, *, user: str | None = None) -> "Database":
         """Database `name` of this data directory (the default one's names
         included): DatabaseNotFound when there is none, DatabaseUnavailable
-        when it is stopped or failed to start (docs/databases.md)."""
+        when it is stopped or failed to start (docs/databases.md). `user`:
+        the server's authenticated client, who finds only the databases
+        GRANT DATABASE lets them use."""
         self._check_open()
-        return self.databases.get(name)
+        return self.databases.get(name, user)
 
     def transaction(self) -> "Transaction":
         """`with db.transaction() as tx:` commits when the block ends normally

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from weftdb.basics import identity
 from weftdb.basics.config import Config
@@ -35,25 +35,25 @@ from weftdb.basics.errors import (
 )
 from weftdb.durability import catalog
 from weftdb.durability.files import FileSystem
-from weftdb.query import ast
+from weftdb.query import ast, running
 from weftdb.query.results import Result
-
-if TYPE_CHECKING:
-    from weftdb.database import Database
 
 log = logging.getLogger("weftdb")
 
 COMMANDS = ("create_database", "drop_database", "stop_database", "start_database", "use_database")
 """The administration statements this module runs (Database._administer hands them here)."""
 
-Opener = Callable[[str, "str | None", Config], "Database"]
+Database = Any
+"""weftdb.database.Database, the layer above: it holds a Databases and hands it its opener."""
+
+Opener = Callable[[str, "str | None", Config], Database]
 """Opens database `name` at a path (None: in memory only) with a configuration."""
 
 
 class Databases:
     """The databases of one data directory (or, without one, of one process's memory)."""
 
-    def __init__(self, default: "Database", fs: FileSystem | None, opener: Opener):
+    def __init__(self, default: Database, fs: FileSystem | None, opener: Opener):
         self.default = default
         self.root = default.path
         self._fs = fs or FileSystem()
@@ -100,12 +100,16 @@ class Databases:
 
     # -- finding one -----------------------------------------------------------------------
 
-    def get(self, name: str | None) -> "Database":
+    def get(self, name: str | None, user: str | None = None) -> Database:
         """The database a client's name reaches (None or "" and the default's
-        names reach the default one), or DatabaseNotFound / DatabaseUnavailable."""
-        if identity.is_default(name):
+        names reach the default one), or DatabaseNotFound / DatabaseUnavailable.
+        `user`, a Bolt client's, finds only the databases they may use: to
+        them another does not exist (None: the embedded caller, who may use all)."""
+        key = identity.DATABASE if identity.is_default(name) else name.lower() if isinstance(name, str) else name
+        if not self._may_use(user, key):
+            raise DatabaseNotFound(f"Database {name or key!r} does not exist (SHOW DATABASES lists the databases).")
+        if key == identity.DATABASE:
             return self.default
-        key = name.lower() if isinstance(name, str) else name
         db = self._served.get(key)
         if db is not None:
             return db
@@ -116,14 +120,28 @@ class Databases:
             raise DatabaseUnavailable(f"Database {name!r} is stopped; START DATABASE {key} serves it again.")
         raise DatabaseNotFound(f"Database {name!r} does not exist (SHOW DATABASES lists the databases).")
 
+    def _may_use(self, user: str | None, name: str) -> bool:
+        users = self.default.users
+        return user is None or not users.has_users or users.may_use(user, name)
+
+    def main_of(self, user: str | None) -> str | None:
+        """The database `user`'s sessions use when the client names none (SET MAIN DATABASE), or None: the default."""
+        if user is None or not self.default.users.has_users:
+            return None
+        return self.default.users.access(user)[2] or None
+
     def names(self) -> list[str]:
         """Every database, the default one first."""
         return [identity.DATABASE, *sorted(set(self._served) | set(self._failed) | self._stopped)]
 
-    def rows(self, address: str) -> list[dict[str, Any]]:
-        """The rows of SHOW DATABASES, the default database first (Neo4j's columns)."""
+    def rows(self, address: str, user: str | None) -> list[dict[str, Any]]:
+        """The rows of SHOW DATABASES that `user` may see (None: every one), the
+        default database first (Neo4j's columns)."""
         rows = []
+        home = self.main_of(user) or identity.DATABASE
         for name in self.names():
+            if not self._may_use(user, name):
+                continue
             default = name == identity.DATABASE
             if name in self._failed:
                 requested, current, message = "online", "offline", self._failed[name]
@@ -134,28 +152,32 @@ class Databases:
             rows.append({"name": name, "type": "standard", "aliases": list(identity.DATABASE_ALIASES) if default else [],
                          "access": "read-write", "address": address, "role": "primary", "writer": True,
                          "requestedStatus": requested, "currentStatus": current, "statusMessage": message,
-                         "default": default, "home": default, "constituents": []})
+                         "default": default, "home": name == home, "constituents": []})
         return rows
 
     # -- the statements ----------------------------------------------------------------------
 
-    def administer(self, statement: ast.AdminStatement, current: "Database",
+    def administer(self, statement: ast.AdminStatement, current: Database,
                    use: Callable[[str], None] | None) -> Result:
         """Run one of COMMANDS from database `current`; `use` switches the
         session's database (USE DATABASE), None where there is no session."""
         command = statement.command
         name = statement.arg("name")
+        caller = running.current_client()
+        user = None if caller.embedded else caller.user or None
         if command == "use_database":
-            target = self.get(name)
+            target = self.get(name, user)
             if use is None:
                 raise ClientError("USE DATABASE chooses a Bolt session's database; embedded, call "
                                   f"db.database({name!r}) for that database's handle.")
             use(identity.DATABASE if target is self.default else target.name)
             return _status(f"Using database {target.name}")
+        what = command.replace("_", " ").upper()
+        self.default.users.check_administrator(user, what)
         try:
             name = identity.database_name(name)
         except ValueError as exc:
-            raise ClientError(f"{command.replace('_', ' ').upper()}: {exc}.") from None
+            raise ClientError(f"{what}: {exc}.") from None
         with self._lock:
             if command == "create_database":
                 return self._create(name, statement.arg("if_not_exists"))
@@ -189,7 +211,7 @@ class Databases:
         log.info("created database %s", name)
         return _status(f"Created database {name}")
 
-    def _drop(self, name: str, if_exists: bool, current: "Database") -> Result:
+    def _drop(self, name: str, if_exists: bool, current: Database) -> Result:
         if not self._exists(name):
             if if_exists:
                 return _status(f"Database {name} does not exist")
@@ -208,7 +230,7 @@ class Databases:
         log.info("dropped database %s", name)
         return _status(f"Dropped database {name}")
 
-    def _stop(self, name: str, current: "Database") -> Result:
+    def _stop(self, name: str, current: Database) -> Result:
         if self.root is None:
             raise ClientError(f"STOP DATABASE {name}: a database kept in memory only would lose its graph; "
                               "DROP DATABASE removes it.")
@@ -241,7 +263,7 @@ class Databases:
         return _status(f"Started database {name}")
 
     @staticmethod
-    def _refuse_in_use(db: "Database", current: "Database", verb: str) -> None:
+    def _refuse_in_use(db: Database, current: Database, verb: str) -> None:
         if db is current:
             raise ClientError(f"Cannot {verb} database {db.name}: this statement runs in it. Run it from another "
                               "database (USE DATABASE weftdb).")

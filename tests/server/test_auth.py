@@ -23,7 +23,7 @@ def test_store_persists_hashes_only(tmp_path):
     store.create("bob", "")
     assert store.users() == ["ann", "bob"] and store.has_users
     text = (tmp_path / "auth" / "users.json").read_text()
-    assert "s3cret" not in text and json.loads(text)["version"] == 1
+    assert "s3cret" not in text and json.loads(text)["version"] == 2
     assert oct(os.stat(tmp_path / "auth" / "users.json").st_mode & 0o777) == "0o600"
     reopened = UserStore(str(tmp_path))
     assert reopened.verify("ann", "s3cret") and not reopened.verify("ann", "S3cret")

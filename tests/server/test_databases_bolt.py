@@ -91,3 +91,45 @@ def test_use_database_switches_a_pymgclient_session(server, name):
     cursor.execute("SHOW DATABASE")
     assert cursor.fetchall() == [("weftdb",)]
     connection.close()
+
+
+def test_access_rules_with_the_neo4j_driver(tmp_path):
+    """The first user may use every database and manage the rest; a user
+    finds only the databases granted to them, and no other exists for them."""
+    with ServerProcess(f"--directory={tmp_path}", "--user=admin:pw", "--user=alice:pw", "--user=bob:pw") as server:
+        uri = f"neo4j://127.0.0.1:{server.port}"
+        with neo4j.GraphDatabase.driver(uri, auth=("admin", "pw")) as admin:
+            for statement in ("CREATE DATABASE sales", "CREATE DATABASE hr", "GRANT DATABASE sales TO alice",
+                              "SET MAIN DATABASE sales FOR alice", "DENY DATABASE weftdb FROM bob",
+                              "GRANT DATABASE hr TO bob"):
+                admin.execute_query(statement)
+            admin.execute_query("CREATE (:Secret)", database_="hr")
+            admin.execute_query("CREATE (:Deal)", database_="sales")
+            privileges = admin.execute_query("SHOW DATABASE PRIVILEGES FOR alice").records[0]
+            assert (privileges["grants"], privileges["denies"], privileges["main"]) == (["sales", "weftdb"], [], "sales")
+        with neo4j.GraphDatabase.driver(uri, auth=("alice", "pw")) as alice:
+            # no database named: her main one
+            assert alice.execute_query("MATCH (n) RETURN labels(n) AS l").records[0]["l"] == ["Deal"]
+            shown = {r["name"]: r["home"] for r in alice.execute_query("SHOW DATABASES").records}
+            assert shown == {"weftdb": False, "sales": True}
+            errors = []
+            for name in ("hr", "nowhere"):  # one exists, one does not: she cannot tell which
+                with pytest.raises(ClientError) as caught:
+                    alice.execute_query("MATCH (n) RETURN n", database_=name)
+                errors.append((caught.value.code, caught.value.message.replace(name, "?")))
+            assert errors[0] == errors[1] and errors[0][0] == "Neo.ClientError.Database.DatabaseNotFound"
+            for statement in ("GRANT DATABASE hr TO alice", "CREATE DATABASE mine", "DROP DATABASE hr",
+                              "CREATE USER eve IDENTIFIED BY 'x'"):
+                with pytest.raises(ClientError) as caught:
+                    alice.execute_query(statement)
+                assert caught.value.code == "Neo.ClientError.Security.Forbidden", statement
+            alice.execute_query("SET PASSWORD FOR alice TO 'pw'")  # her own password is hers
+        with neo4j.GraphDatabase.driver(uri, auth=("bob", "pw")) as bob:
+            with pytest.raises(ClientError, match="does not exist"):
+                bob.execute_query("RETURN 1")  # denied the default database, and no main one set
+            assert bob.execute_query("MATCH (n) RETURN labels(n) AS l", database_="hr").records[0]["l"] == ["Secret"]
+        with neo4j.GraphDatabase.driver(uri, auth=("admin", "pw")) as admin:
+            admin.execute_query("REVOKE DATABASE sales FROM alice")
+        with neo4j.GraphDatabase.driver(uri, auth=("alice", "pw")) as alice:
+            with pytest.raises(ClientError, match="does not exist"):
+                alice.execute_query("RETURN 1", database_="sales")

@@ -285,3 +285,11 @@ class AuthError(ClientError):
     code = "Neo.ClientError.Security.Unauthorized"
     gql_status = "42NFF"
     gql_description = "syntax error or access rule violation - permission/access denied"
+
+
+class Forbidden(ClientError):
+    """The user may not do this (manage users or databases without access to every database)."""
+
+    code = "Neo.ClientError.Security.Forbidden"
+    gql_status = "42NFF"
+    gql_description = "syntax error or access rule violation - permission/access denied"

@@ -13,6 +13,14 @@ database asks for the same credentials as its source.
 
 Checking a password costs one scrypt whether or not the user exists, so the
 time taken does not tell an attacker which names are real.
+
+Each user may use some of the data directory's databases (weftdb/databases.py):
+`databases` in the user's record lists the names granted and denied (`*`:
+every database; a denial wins), and `main` the database a session uses when
+the client names none. A record without `databases` (version 1 files) may
+use every database, as may the first user made; a user made after the first
+may use the default one until GRANT DATABASE says more. Managing users and
+databases takes a user who may use every database (`check_administrator`).
 """
 
 from __future__ import annotations
@@ -24,11 +32,13 @@ import os
 import secrets
 import threading
 
-from weftdb.basics.errors import ClientError, DatabaseError, DurabilityError
+from weftdb.basics import identity
+from weftdb.basics.errors import ClientError, DatabaseError, DurabilityError, Forbidden
 from weftdb.durability.files import FileSystem
 from weftdb.durability.layout import Layout
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a user's `databases` and `main` (version 1 files are read as they are)
+ALL_DATABASES = "*"
 # scrypt cost: ~16 MiB and a few tens of milliseconds per check.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MAX_NAME_LENGTH = 128
@@ -69,7 +79,7 @@ def parse(data: bytes) -> dict[str, dict]:
     """The users of a users file's bytes; ValueError saying what is wrong."""
     try:
         document = json.loads(data)
-        if not isinstance(document, dict) or document.get("version") != FORMAT_VERSION:
+        if not isinstance(document, dict) or document.get("version") not in (1, FORMAT_VERSION):
             version = document.get("version") if isinstance(document, dict) else None
             raise ValueError(f"unknown format version {version!r}")
         users = document["users"]
@@ -78,6 +88,10 @@ def parse(data: bytes) -> dict[str, dict]:
             n, r, p = int(record["n"]), int(record["r"]), int(record["p"])
             if n < 2 or n & (n - 1) or not 1 <= r <= 64 or not 1 <= p <= 16 or 128 * n * r > 32 * 1024 * 1024:
                 raise ValueError(f"scrypt parameters of user {name!r} are out of range")
+            access = record.get("databases", {"grant": [ALL_DATABASES], "deny": []})
+            if not all(isinstance(access.get(k), list) and all(isinstance(n, str) for n in access[k])
+                       for k in ("grant", "deny")) or not isinstance(record.get("main", ""), str):
+                raise ValueError(f"the databases of user {name!r} are not lists of names")
         return users
     except (UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"{type(exc).__name__}: {exc}") from None
@@ -128,22 +142,85 @@ class UserStore:
             return sorted(self._users)
 
     def create(self, user: str, password: str) -> None:
+        """A new user, who may use every database when it is the first one, else the default one."""
         _check_name(user)
         record = _new_record(password)
         with self._lock:
             if user in self._users:
                 raise UserExists(f"user {user!r} already exists")
+            record["databases"] = {"grant": [ALL_DATABASES if not self._users else identity.DATABASE], "deny": []}
             self._users[user] = record
             self._commit(lambda: self._users.pop(user))
 
     def set_password(self, user: str, password: str) -> None:
         record = _new_record(password)
+        self._change(user, lambda old: {**old, **record})
+
+    def _change(self, user: str, change) -> None:
+        """Replace `user`'s record by `change(record)`, durably (or not at all)."""
         with self._lock:
             if user not in self._users:
                 raise UnknownUser(f"user {user!r} does not exist")
             previous = self._users[user]
-            self._users[user] = record
+            self._users[user] = change(previous)
             self._commit(lambda: self._users.__setitem__(user, previous))
+
+    # -- databases --------------------------------------------------------------------------
+
+    def access(self, user: str) -> tuple[list[str], list[str], str]:
+        """(granted, denied, main database or "") of `user`."""
+        with self._lock:
+            record = self._users.get(user)
+            if record is None:
+                raise UnknownUser(f"user {user!r} does not exist")
+            granted = record.get("databases", {"grant": [ALL_DATABASES], "deny": []})
+            return list(granted["grant"]), list(granted["deny"]), record.get("main", "")
+
+    def may_use(self, user: str, database: str) -> bool:
+        """Whether `user` may use `database` (a denial wins; an unknown user may use none)."""
+        try:
+            granted, denied, _ = self.access(user)
+        except UnknownUser:
+            return False
+        if database in denied or ALL_DATABASES in denied:
+            return False
+        return database in granted or ALL_DATABASES in granted
+
+    def may_use_all(self, user: str) -> bool:
+        """Whether `user` may use every database, those to come included: who may manage users and databases."""
+        try:
+            granted, denied, _ = self.access(user)
+        except UnknownUser:
+            return False
+        return ALL_DATABASES in granted and not denied
+
+    def check_administrator(self, user: str | None, what: str) -> None:
+        """Refuse `what` (a statement that manages users or databases) unless
+        the caller may use every database: embedded (`user` None), while no
+        user exists, or such a user. Otherwise a user could grant themselves
+        what was denied them."""
+        if user is None or not self.has_users or self.may_use_all(user):
+            return
+        raise Forbidden(f"{what} takes a user who may use every database (GRANT DATABASE * TO ...); "
+                        f"{user!r} may not.")
+
+    def set_access(self, user: str, database: str, how: str) -> None:
+        """GRANT (`how` "grant"), DENY ("deny") or REVOKE ("revoke": neither) `database` (or `*`) for `user`."""
+        def change(record: dict) -> dict:
+            access = record.get("databases", {"grant": [ALL_DATABASES], "deny": []})
+            granted = [n for n in access["grant"] if n != database]
+            denied = [n for n in access["deny"] if n != database]
+            if how == "grant":
+                granted.append(database)
+            elif how == "deny":
+                denied.append(database)
+            return {**record, "databases": {"grant": sorted(granted), "deny": sorted(denied)}}
+
+        self._change(user, change)
+
+    def set_main(self, user: str, database: str) -> None:
+        """The database `user`'s sessions use when the client names none."""
+        self._change(user, lambda record: {**record, "main": database})
 
     def drop(self, user: str) -> None:
         with self._lock:

@@ -21,15 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from weftdb.basics import identity
 from weftdb.basics.config import Config
-from weftdb.basics.errors import ClientError, SchemaError, TransactionError
+from weftdb.basics.errors import ClientError, DatabaseNotFound, SchemaError, TransactionError
 from weftdb.durability import checkpoint, dump
 from weftdb.durability.data_directory import Durability
-from weftdb.durability.users import UnknownUser, UserExists, UserStore
+from weftdb.durability.users import ALL_DATABASES, UnknownUser, UserExists, UserStore
 from weftdb.graph import schema
 from weftdb.graph.interface import GraphStore
 from weftdb.graph.schema import Catalog, ConstraintDef, IndexDef
-from weftdb.query import ast, schema_listing
+from weftdb.query import ast, running, schema_listing
 from weftdb.query.operations import HANDLERS as OPERATIONS
 from weftdb.query.results import Result
 from weftdb.query.running import Running
@@ -56,7 +57,8 @@ Handler = Callable[[Parts, Any, dict[str, Any]], Result]
 STATEMENTS = (ast.CreateIndex, ast.DropIndex, ast.CreateConstraint, ast.DropConstraint, ast.AdminStatement)
 SCHEMA_CHANGES = (ast.CreateIndex, ast.DropIndex, ast.CreateConstraint, ast.DropConstraint)
 """Statements after which cached plans are stale: they chose indexes under the old schema."""
-_USER_CHANGES = ("create_user", "set_password", "drop_user")
+_USER_CHANGES = ("create_user", "set_password", "drop_user", "grant_database", "deny_database", "revoke_database",
+                 "set_main_database")
 
 
 def runs_alone(statement: ast.Statement) -> bool:
@@ -363,9 +365,14 @@ def _password(statement: ast.AdminStatement, params: dict[str, Any]) -> str:
     return value
 
 
-def _user_change(parts: Parts, user: str, exists: bool, action: Callable[[], None]) -> Result:
+def _user_change(parts: Parts, user: str, exists: bool, action: Callable[[], None], what: str) -> Result:
     """Change the users now, or at the commit of the statement's transaction
-    (`exists`: whether the user must exist, checked now either way)."""
+    (`exists`: whether the user must exist, checked now either way). Only
+    an administrator may (UserStore.check_administrator), except a user
+    setting their own password."""
+    caller = running.current_client()
+    if not (what == "SET PASSWORD" and caller.user == user):
+        parts.users.check_administrator(None if caller.embedded else caller.user, what)
     if parts.pending is None:
         action()
     else:
@@ -377,21 +384,58 @@ def _user_change(parts: Parts, user: str, exists: bool, action: Callable[[], Non
 
 def _create_user(parts: Parts, statement: ast.AdminStatement, params) -> Result:
     user, password = statement.arg("user"), _password(statement, params)
-    return _user_change(parts, user, False, lambda: parts.users.create(user, password))
+    return _user_change(parts, user, False, lambda: parts.users.create(user, password), "CREATE USER")
 
 
 def _set_password(parts: Parts, statement: ast.AdminStatement, params) -> Result:
     user, password = statement.arg("user"), _password(statement, params)
-    return _user_change(parts, user, True, lambda: parts.users.set_password(user, password))
+    return _user_change(parts, user, True, lambda: parts.users.set_password(user, password), "SET PASSWORD")
 
 
 def _drop_user(parts: Parts, statement: ast.AdminStatement, params) -> Result:
     user = statement.arg("user")
-    return _user_change(parts, user, True, lambda: parts.users.drop(user))
+    return _user_change(parts, user, True, lambda: parts.users.drop(user), "DROP USER")
 
 
 def _show_users(parts: Parts, statement, params) -> Result:
     return Result(["user"], [(name,) for name in parts.users.users()], "s")
+
+
+def _database_named(parts: Parts, name: str, every: bool = True) -> str:
+    """The database a GRANT, DENY, REVOKE or SET MAIN names, as kept: `*`
+    (when `every` may be named), the default one's names as its own, else
+    a database of this data directory."""
+    if name == ALL_DATABASES and every:
+        return name
+    try:
+        name = identity.database_name(name)
+    except ValueError as exc:
+        raise ClientError(f"{exc}.") from None
+    if identity.is_default(name):
+        return identity.DATABASE
+    known = parts.running.databases.names() if parts.running is not None and parts.running.databases else ()
+    if name not in known:
+        raise DatabaseNotFound(f"Database {name!r} does not exist (SHOW DATABASES lists the databases).")
+    return name
+
+
+def _database_access(how: str) -> Handler:
+    def handler(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+        user, database = statement.arg("user"), _database_named(parts, statement.arg("database"))
+        return _user_change(parts, user, True, lambda: parts.users.set_access(user, database, how),
+                            f"{how.upper()} DATABASE")
+    return handler
+
+
+def _set_main_database(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+    user, database = statement.arg("user"), _database_named(parts, statement.arg("database"), every=False)
+    return _user_change(parts, user, True, lambda: parts.users.set_main(user, database), "SET MAIN DATABASE")
+
+
+def _show_database_privileges(parts: Parts, statement: ast.AdminStatement, params) -> Result:
+    """Memgraph's columns: what the user is granted and denied, and their main database."""
+    granted, denied, main = parts.users.access(statement.arg("user"))
+    return Result(["grants", "denies", "main"], [(granted, denied, main or identity.DATABASE)], "s")
 
 
 HANDLERS: dict[Any, Handler] = {
@@ -419,5 +463,10 @@ HANDLERS: dict[Any, Handler] = {
     "set_password": _set_password,
     "drop_user": _drop_user,
     "show_users": _show_users,
+    "grant_database": _database_access("grant"),
+    "deny_database": _database_access("deny"),
+    "revoke_database": _database_access("revoke"),
+    "set_main_database": _set_main_database,
+    "show_database_privileges": _show_database_privileges,
     **OPERATIONS,  # SHOW VERSION, CONFIG, STORAGE INFO, DATABASES, TRANSACTIONS, ... (query/operations.py)
 }

@@ -137,7 +137,8 @@ def listing_databases(ctx: ProcedureContext, name: str | None, which: str) -> An
     registry = running.current_entry().registry
     if name is not None and identity.is_default(name):
         name = identity.DATABASE
-    for row in registry.databases.rows(registry.address):
+    caller = running.current_client()
+    for row in registry.databases.rows(registry.address, None if caller.embedded else caller.user or None):
         if (row["default"] if which != "all" else name is None or row["name"] == name.lower()):
             yield tuple(row[c] for c in DATABASE_COLUMNS)
 

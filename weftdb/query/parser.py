@@ -1418,6 +1418,24 @@ class _AstBuilder:
     def drop_user(self, children):
         return ast.AdminStatement("drop_user", (("user", children[0]),))
 
+    def database_or_all(self, children):
+        return children[0] if children else "*"
+
+    def grant_database(self, children):
+        return ast.AdminStatement("grant_database", (("database", children[0]), ("user", children[1])))
+
+    def deny_database(self, children):
+        return ast.AdminStatement("deny_database", (("database", children[0]), ("user", children[1])))
+
+    def revoke_database(self, children):
+        return ast.AdminStatement("revoke_database", (("database", children[0]), ("user", children[1])))
+
+    def set_main_database(self, children):
+        return ast.AdminStatement("set_main_database", (("database", children[0]), ("user", children[1])))
+
+    def show_database_privileges(self, children):
+        return ast.AdminStatement("show_database_privileges", (("user", children[0]),))
+
     def user_name(self, children):
         value = children[0]
         return _unescape(value) if isinstance(value, Token) else value

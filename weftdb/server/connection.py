@@ -285,6 +285,7 @@ class Connection:
     async def _authenticate(self, auth: dict) -> None:
         users = self.db.users
         self.user = ""
+        self.session_database = None  # a new login starts in its own main database
         if not users.has_users:
             return
         principal, credentials = auth.get("principal"), auth.get("credentials")
@@ -388,12 +389,13 @@ class Connection:
 
     def _database(self, extra: dict) -> tuple[str, Any]:
         """The database a request names (`db`, else the session's USE DATABASE,
-        else the default), and the name to answer with: the drivers file
-        routing tables and results under the name they asked for."""
-        database = extra.get("db") or self.session_database
+        else the user's main database, else the default), and the name to
+        answer with: the drivers file routing tables and results under the
+        name they asked for. A user finds only the databases they may use."""
+        database = extra.get("db") or self.session_database or self.db.databases.main_of(self.user or None)
         if database is not None and not isinstance(database, str):
             raise errors.DatabaseNotFound(f"A database name is a string, not {database!r}.")
-        return database or DATABASE_NAME, self.db.database(database)
+        return database or DATABASE_NAME, self.db.database(database, user=self.user or None)
 
     def _use(self, name: str) -> None:
         """USE DATABASE: the database of this session's requests that name none."""
