@@ -45,6 +45,7 @@ class Database:
         self.path = path
         self.name = name
         self._fs = fs
+        self._owner: Database | None = None  # the default database, when open(database=...) handed out this one
         self.config = config or Config.load()
         try:
             self.placement = affinity.Placement(affinity.choose(self.config.cpu_affinity, path))
@@ -165,7 +166,16 @@ class Database:
 
     def close(self) -> None:
         """Write the on-exit snapshot (if enabled), flush the WAL, release the
-        directory. The default database closes the others first."""
+        directory. The default database closes the others first; one that
+        `open(database=...)` handed out closes the default one after it."""
+        try:
+            self.close_alone()
+        finally:
+            if self._owner is not None:
+                self._owner.close()
+
+    def close_alone(self) -> None:
+        """Close this database only (what DROP and STOP DATABASE do to one)."""
         if self._closed:
             return
         self._closed = True
@@ -378,10 +388,24 @@ class Transaction:
             self.rollback()
 
 
-def open(path: str | None = None, *, flag_file: str | None = None, **flags: Any) -> Database:
+def open(path: str | None = None, *, database: str | None = None, flag_file: str | None = None,
+         **flags: Any) -> Database:
     """Open (recovering if needed) the database in directory `path`; None
     keeps it in memory only. `flags` are the configuration flags of
     `weftdb.basics.config` with underscores, e.g. `storage_wal_enabled=False`;
-    `flag_file` and WEFTDB_* environment variables are read too."""
+    `flag_file` and WEFTDB_* environment variables are read too.
+    `database` names another database of the directory than the default
+    one; closing it then closes the directory's every database, as closing
+    the default one does."""
     config = Config.load(flags, flag_file=flag_file)
-    return Database(path, config)
+    db = Database(path, config)
+    if database is None:
+        return db
+    try:
+        chosen = db.database(database)
+    except BaseException:
+        db.close()
+        raise
+    if chosen is not db:
+        chosen._owner = db
+    return chosen

@@ -96,7 +96,7 @@ class Databases:
         with self._lock:
             served, self._served = self._served, {}
         for db in served.values():
-            db.close()
+            db.close_alone()
 
     # -- finding one -----------------------------------------------------------------------
 
@@ -220,7 +220,7 @@ class Databases:
         if db is not None:
             self._refuse_in_use(db, current, "drop")
             del self._served[name]
-            db.close()
+            db.close_alone()
         if self.root is not None:
             if name in self._stopped:  # first: a stopped name that no longer exists is dropped from the list at the start
                 catalog.set_stopped(self._fs, self.root, self._stopped - {name})
@@ -244,14 +244,19 @@ class Databases:
         self._failed.pop(name, None)
         if db is not None:
             del self._served[name]
-            db.close()
+            db.close_alone()
         log.info("stopped database %s", name)
         return _status(f"Stopped database {name}")
 
     def _start(self, name: str) -> Result:
+        """Serve a stopped database, one that failed to start, or one that
+        `weftdb restore --database` wrote into this directory meanwhile."""
         if name in self._served:
             return _status(f"Database {name} is started already")
-        if not self._exists(name):
+        if len(self.names()) >= self.default.config.max_databases and not self._exists(name):
+            raise ClientError(f"START DATABASE {name}: this data directory serves {len(self.names())} databases, "
+                              f"the most --max-databases={self.default.config.max_databases} allows.")
+        if not self._exists(name) and (self.root is None or name not in catalog.names(self._fs, self.root)):
             raise DatabaseNotFound(f"Database {name!r} does not exist (SHOW DATABASES lists the databases).")
         if name in self._stopped:
             catalog.set_stopped(self._fs, self.root, self._stopped - {name})

@@ -182,3 +182,18 @@ def test_transactions_and_their_ids_belong_to_their_database(tmp_path):
         with pytest.raises(QueryInterrupted):
             tx.commit()
         assert count(t) == 0
+
+
+def test_open_names_a_database_and_closing_it_closes_them_all(tmp_path):
+    with weftdb.open(str(tmp_path)) as db:
+        db.execute("CREATE DATABASE side")
+    side = weftdb.open(str(tmp_path), database="side")
+    side.execute("CREATE (:N)")
+    assert side.name == "side" and count(side) == 1
+    side.close()
+    with weftdb.open(str(tmp_path)) as db:  # the directory's lock was released with it
+        assert count(db.database("side")) == 1 and count(db) == 0
+    with pytest.raises(DatabaseNotFound):
+        weftdb.open(str(tmp_path), database="absent")
+    with weftdb.open(str(tmp_path), database="neo4j") as db:
+        assert db.name == "weftdb"

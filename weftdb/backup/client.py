@@ -115,8 +115,10 @@ def backup(
     storage_options: dict[str, Any] | None = None,
     timeout: float = 60.0,
     total: Callable[[int], None] | None = None,
+    database: str | None = None,
 ) -> Summary:
-    """Take one backup of the server at `source` ("host:port") into `to` (a path or URL).
+    """Take one backup of the server at `source` ("host:port") into `to` (a path or URL),
+    of its database `database` (None: the default one).
     `progress(n)` is called with the bytes received as they come; for a full
     backup `total(n)` first, with the snapshot's size as the server announces it
     (the transactions committed during the copy follow it, of a size not known
@@ -143,7 +145,8 @@ def backup(
     try:
         if want == "incremental":
             try:
-                _take(address, target, manifest, "incremental", user, password, key, staging, summary, progress, timeout)
+                _take(address, target, manifest, "incremental", user, password, key, staging, summary, progress, timeout,
+                      database)
             except _Fallback as fallback:
                 note = f"incremental backup not possible ({fallback}); taking a full backup instead"
                 summary.messages.append(note)
@@ -154,7 +157,8 @@ def backup(
             if manifest is None:
                 manifest = Manifest("", COMPRESSION if compress else None, ENCRYPTION if key else None,
                                     key_check(key) if key else None)
-            _take(address, target, manifest, "full", user, password, key, staging, summary, progress, timeout)
+            _take(address, target, manifest, "full", user, password, key, staging, summary, progress, timeout,
+                  database)
     except (OSError, protocol.ProtocolError, ChainBroken, RecoveryError) as exc:
         raise BackupError(f"backup from {source} failed: {exc}; {target.url} was left as it was") from None
     finally:
@@ -208,13 +212,32 @@ def _settings(compressed: bool, encrypted: bool) -> str:
     return " and ".join(parts) if parts else "uncompressed and unencrypted"
 
 
+def databases(source: str, user: str | None = None, password: str | None = None, timeout: float = 60.0) -> list[str]:
+    """The databases of the server at `source` that `user` may back up, the default one first."""
+    try:
+        with socket.create_connection(parse_address(source), timeout=timeout) as sock:
+            _greet(sock, user, password, None)
+            protocol.send(sock, {"type": "list"})
+            return [name for name in protocol.field(protocol.receive(sock, ("databases",)), "names", list)
+                    if isinstance(name, str)]
+    except (OSError, protocol.ProtocolError) as exc:
+        raise BackupError(f"cannot list the databases of {source}: {exc}") from None
+
+
+def _greet(sock: socket.socket, user: str | None, password: str | None, database: str | None) -> dict[str, Any]:
+    """HELLO, naming `database` (None: the default one); the server's welcome, or BackupError."""
+    hello = {"type": "hello", "version": protocol.VERSION, "user": user, "password": password}
+    protocol.send(sock, hello if database is None else {**hello, "database": database})
+    welcome = protocol.receive(sock, ("welcome", "refused"))
+    if welcome["type"] == "refused":
+        raise BackupError(f"the server refused the backup: {protocol.field(welcome, 'message', str)[:500]}")
+    return welcome
+
+
 def _take(address, target: Target, manifest: Manifest, kind: str, user, password, key, staging: str,
-          summary: Summary, progress: _Progress, timeout: float) -> None:
+          summary: Summary, progress: _Progress, timeout: float, database: str | None) -> None:
     with socket.create_connection(address, timeout=timeout) as sock:
-        protocol.send(sock, {"type": "hello", "version": protocol.VERSION, "user": user, "password": password})
-        welcome = protocol.receive(sock, ("welcome", "refused"))
-        if welcome["type"] == "refused":
-            raise BackupError(f"the server refused the backup: {protocol.field(welcome, 'message', str)[:500]}")
+        welcome = _greet(sock, user, password, database)
         db_uuid = protocol.field(welcome, "database_uuid", bytes)
         if len(db_uuid) != 16:
             raise protocol.ProtocolError("a database UUID of the wrong length")

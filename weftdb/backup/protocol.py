@@ -16,9 +16,10 @@ never sends a file name: the client names every file it writes itself.
 
 The conversation (docs/formats.md, "Backup protocol"):
 
-    client: hello {version, user, password}
+    client: hello {version, user, password, database}   database: a name, absent for the default one
     server: welcome {version, database_uuid, visible_ts} | refused {message}
-    client: full {} | incremental {database_uuid, since}
+    client: full {} | incremental {database_uuid, since} | list {}
+    server (list):        databases {names}           those the user may back up, the default first
     server (full):        snapshot {commit_ts, wall_time_us, size}
                           chunk {data} ...            exactly `size` bytes
                           snapshot_end {sha256}
@@ -37,7 +38,8 @@ from typing import Any
 
 from weftdb.durability import codec
 
-VERSION = 2  # 2: the users file travels with every backup
+VERSION = 3  # 2: the users file travels with every backup; 3: hello names a database, and `list`
+VERSIONS = (2, VERSION)  # a version 2 client backs up the default database, as it did
 DEFAULT_PORT = 6362
 CHUNK = 1 << 20  # payload bytes per snapshot chunk or records message
 MAX_USERS = CHUNK  # bytes of a users file (some 6,000 users) in its one message

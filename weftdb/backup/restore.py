@@ -54,7 +54,7 @@ from weftdb.backup.sealing import SealError
 from weftdb.backup.target import Target, TargetError, open_target
 from weftdb.basics import storage_modes
 from weftdb.basics.errors import DurabilityError, RecoveryError
-from weftdb.durability import disk_archive, storage_mode, swap
+from weftdb.durability import catalog, disk_archive, storage_mode, swap
 from weftdb.durability.files import FileSystem
 from weftdb.durability.layout import AUTH, LOCK, RESTORE_STAGING, ROCKSDB, SNAPSHOTS, USERS, WAL, Layout
 from weftdb.durability.process_lock import ProcessLock, lock_process
@@ -203,14 +203,14 @@ def restore(
     fs = fs or FileSystem()
     layout = Layout(data_dir)
     if not overwrite:
-        _refuse_if_not_empty(fs, data_dir, {LOCK, RESTORE_STAGING})  # before a lock file is made there
+        _refuse_if_not_empty(fs, data_dir, {LOCK, RESTORE_STAGING, catalog.DATABASES})  # before a lock file is made there
     made = _make_directory(fs, data_dir)
     had_lock = fs.exists(layout.lock)
     lock = lock_process(data_dir)
     try:
         swap.finish_interrupted(fs, layout)
         if not overwrite:
-            _refuse_if_not_empty(fs, data_dir, {LOCK})
+            _refuse_if_not_empty(fs, data_dir, {LOCK, catalog.DATABASES})  # the other databases are not this one's
         job = _Job(fs, layout, target, manifest, chosen, key, until, until_ts, until_us, progress)
         try:
             full, last_ts, records, bytes_read = job.assemble()

@@ -15,7 +15,11 @@ retention cannot remove a segment being read; the pause ends with the backup.
 
 Authentication uses the database's UserStore, as Bolt does: once a user
 exists, HELLO must name a user and the right password; a refusal is logged and
-answered after a small fixed delay. The users themselves (their file's bytes,
+answered after a small fixed delay. HELLO names the database to back up (the
+default one when it names none; weftdb/databases.py); a user may back up
+only a database they may use, and one they may not is refused as one that
+does not exist. `list` answers the names a user may back up (a backup of
+every database asks for them first). The users themselves (their file's bytes,
 `UserStore.export`) go with every backup, after the records: a restored
 database asks for the same credentials. The wire format is `protocol.py`.
 
@@ -42,6 +46,7 @@ from weftdb.backup import protocol
 from weftdb.backup.records import ChainBroken, Unavailable, source_records
 from weftdb.basics import storage_modes
 from weftdb.basics.config import Config
+from weftdb.basics.errors import DatabaseNotFound, DatabaseUnavailable
 from weftdb.durability import disk_archive, snapshot
 from weftdb.durability.data_directory import Durability
 from weftdb.durability.files import FileSystem
@@ -52,10 +57,14 @@ log = logging.getLogger("weftdb.backup")
 
 
 class Source(Protocol):
-    """What the service needs of a database: its data directory's durability and its users."""
+    """What the service needs of a database: its data directory's durability,
+    its users, and the data directory's other databases."""
 
     durability: Durability | None
     users: UserStore
+    databases: Any  # weftdb/databases.py: the rows of SHOW DATABASES, for `list`
+
+    def database(self, name: str | None, *, user: str | None = None) -> "Source": ...
 
 REFUSAL_DELAY = 0.5  # seconds before answering a wrong password
 IDLE_TIMEOUT = 60.0  # seconds a client may stay silent
@@ -151,11 +160,12 @@ class BackupService:
 
     def _conversation(self, conn: socket.socket, peer: Any, reason: str) -> None:
         hello = protocol.receive(conn, ("hello",))
-        if hello.get("version") != protocol.VERSION:
+        if hello.get("version") not in protocol.VERSIONS:
             protocol.send(conn, {"type": "refused", "message": f"this server speaks backup protocol version {protocol.VERSION}, "
                                  f"the client {str(hello.get('version'))[:20]}: use a weftdb of the server's version"})
             return
         users = self.db.users
+        user = None  # None: no users defined, every database may be backed up
         if users.has_users:
             user, password = hello.get("user"), hello.get("password")
             if not (isinstance(user, str) and isinstance(password, str) and users.verify(user, password)):
@@ -163,27 +173,38 @@ class BackupService:
                 time.sleep(REFUSAL_DELAY)
                 protocol.send(conn, {"type": "refused", "message": "authentication failed: wrong user name or password"})
                 return
-        durability = self.db.durability
+        name = hello.get("database")
+        try:
+            if name is not None and not isinstance(name, str):
+                raise DatabaseNotFound(f"a database name is a string, not {str(name)[:64]}")
+            db = self.db.database(name, user=user)
+        except (DatabaseNotFound, DatabaseUnavailable) as exc:
+            protocol.send(conn, {"type": "refused", "message": str(exc)[:500]})
+            return
+        durability = db.durability
         storage = durability.storage
         protocol.send(conn, {"type": "welcome", "version": protocol.VERSION,
                              "database_uuid": durability.db_uuid, "visible_ts": storage.visible_ts})
-        request = protocol.receive(conn, ("full", "incremental"), protocol.MAX_MESSAGE)  # `have` lists many files
+        request = protocol.receive(conn, ("full", "incremental", "list"), protocol.MAX_MESSAGE)  # `have` lists many files
+        if request["type"] == "list":
+            names = [row["name"] for row in self.db.databases.rows("", user) if row["currentStatus"] == "online"]
+            protocol.send(conn, {"type": "databases", "names": names})
+            return
         if not durability.retention.pause(reason):
             raise RuntimeError(f"deletions already held for {reason}")
         try:
-            if request["type"] == "incremental" and not self._continues(conn, request):
+            if request["type"] == "incremental" and not self._continues(conn, durability, request):
                 return
             if storage.mode == storage_modes.ON_DISK:
-                self._store(conn, peer, request)
+                self._store(conn, durability, peer, request)
             elif request["type"] == "full":
-                self._full(conn, peer)
+                self._full(conn, durability, peer)
             else:
-                self._incremental(conn, peer, request)
+                self._incremental(conn, durability, peer, request)
         finally:
             durability.retention.resume(reason)
 
-    def _full(self, conn: socket.socket, peer: Any) -> None:
-        durability = self.db.durability
+    def _full(self, conn: socket.socket, durability: Durability, peer: Any) -> None:
         started = time.monotonic()
         temporary = tempfile.mkdtemp(prefix="weftdb-backup-")
         try:
@@ -194,17 +215,16 @@ class BackupService:
         finally:
             shutil.rmtree(temporary, ignore_errors=True)
         try:
-            sent = self._send_records(conn, snapshot_ts)
+            sent = self._send_records(conn, durability, snapshot_ts)
         except Unavailable as exc:  # cannot happen while deletions are held; say so if it does
             protocol.send(conn, {"type": "error", "message": f"cannot read the WAL after the snapshot: {exc}"})
             raise protocol.ProtocolError(str(exc)) from None
         log.info("backup service: full backup to %s: snapshot at %d (%d bytes), %d WAL records, %.2f s",
                  peer, snapshot_ts, info.size, sent, time.monotonic() - started)
 
-    def _continues(self, conn: socket.socket, request: dict) -> bool:
+    def _continues(self, conn: socket.socket, durability: Durability, request: dict) -> bool:
         """Whether an incremental request continues a backup of this database's
         history; if not, the client has been told why."""
-        durability = self.db.durability
         since = protocol.field(request, "since", int, minimum=0)
         if request.get("database_uuid") != durability.db_uuid:
             asked = request.get("database_uuid")
@@ -216,13 +236,12 @@ class BackupService:
             return False
         return True
 
-    def _store(self, conn: socket.socket, peer: Any, request: dict) -> None:
+    def _store(self, conn: socket.socket, durability: Durability, peer: Any, request: dict) -> None:
         """ON_DISK_TRANSACTIONAL: an archive of a RocksDB checkpoint
         (durability/disk_archive.py), whole, or for an incremental without
         the table files the backup holds (`have`, the listing of its last
         archive); then the users. A backup whose chain ends in a WeftDB
         snapshot has no listing to continue from: it gets a full one."""
-        durability = self.db.durability
         have = request.get("have") if request["type"] == "incremental" else None
         if request["type"] == "incremental" and not (
                 isinstance(have, dict) and all(isinstance(n, str) and type(v) is int for n, v in have.items())):
@@ -234,13 +253,12 @@ class BackupService:
                                   have) as (path, commit_ts, listing):
             size = _stream(conn, {"type": "snapshot", "form": "rocksdb", "commit_ts": commit_ts,
                                   "wall_time_us": time.time_ns() // 1000}, path)
-        self._send_records(conn, commit_ts)
+        self._send_records(conn, durability, commit_ts)
         log.info("backup service: %s backup to %s: a RocksDB checkpoint at %d, %d of its %d files (%d bytes), %.2f s",
                  request["type"], peer, commit_ts, len(disk_archive.carried(listing, have)), len(listing), size,
                  time.monotonic() - started)
 
-    def _incremental(self, conn: socket.socket, peer: Any, request: dict) -> None:
-        durability = self.db.durability
+    def _incremental(self, conn: socket.socket, durability: Durability, peer: Any, request: dict) -> None:
         since = protocol.field(request, "since", int, minimum=0)
         if request.get("have") is not None:
             protocol.send(conn, {"type": "unavailable", "message": f"the backup ends in a RocksDB checkpoint and the "
@@ -250,16 +268,15 @@ class BackupService:
             protocol.send(conn, {"type": "unavailable", "message": durability.no_wal_reason})
             return
         try:
-            sent = self._send_records(conn, since)
+            sent = self._send_records(conn, durability, since)
         except Unavailable as exc:
             protocol.send(conn, {"type": "unavailable", "message": str(exc)})
             log.info("backup service: incremental backup since %d for %s unavailable: %s", since, peer, exc)
             return
         log.info("backup service: incremental backup since %d to %s: %d WAL records", since, peer, sent)
 
-    def _send_records(self, conn: socket.socket, since: int) -> int:
+    def _send_records(self, conn: socket.socket, durability: Durability, since: int) -> int:
         """Stream records since < ts <= the visible timestamp after a WAL sync; then the users and `end`."""
-        durability = self.db.durability
         live: tuple = (None, 0)
         if durability.wal is None:
             upto = since  # without a WAL nothing after the snapshot can be shipped

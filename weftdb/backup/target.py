@@ -21,6 +21,7 @@ import os
 import re
 from typing import Any, Iterable, Iterator
 
+from weftdb.basics import identity
 from weftdb.durability.files import FileSystem
 from weftdb.durability.layout import BACKUP_MANIFEST
 
@@ -70,6 +71,12 @@ class Target:
     def local_path(self, name: str) -> str | None:
         """A plain local file to read directly, or None."""
         return None
+
+    def databases(self) -> list[str]:
+        """The databases a backup of every database holds (weftdb backup
+        --all-databases: one backup each, in `<name>/`), the default one first."""
+        names = {name.split("/")[0] for name in self.files() if name.count("/") == 1 and name.endswith("/" + MANIFEST)}
+        return sorted(names, key=lambda name: (name != identity.DATABASE, name))
 
     def read_small(self, name: str) -> bytes:
         if self.size(name) > MAX_SMALL_FILE:

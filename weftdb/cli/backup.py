@@ -48,21 +48,29 @@ def _errors() -> tuple[type[BaseException], ...]:
 @click.option("--compress", is_flag=True, help="Store files zstd-compressed (*.zst).")
 @click.option("--encrypt-key-file", type=click.Path(exists=True, dir_okay=False),
               help="Encrypt with AES-256-GCM under this key (32 bytes, or 64 hex digits, or base64).")
+@click.option("--database", metavar="NAME", help="The database to back up (default: the default database).")
+@click.option("--all-databases", is_flag=True,
+              help="Back up every database the user may, each into --to/<name>/ at its own consistent point.")
 @click.pass_context
 def backup(ctx: click.Context, source: str | None, to: str | None, kind: str, username: str | None,
-           password_file: str | None, compress: bool, encrypt_key_file: str | None) -> None:
+           password_file: str | None, compress: bool, encrypt_key_file: str | None, database: str | None,
+           all_databases: bool) -> None:
     """Back up a running server over the network (full or incremental).
 
     A full backup copies a consistent snapshot and then the WAL up to the end
     of the copy while the server goes on serving; an incremental one fetches
     only the transactions since the backup's last one. A backup directory
     is not a data directory: `weftdb restore` makes one from it. --to must
-    be empty or hold a backup and nothing else.
+    be empty or hold a backup and nothing else. One database is backed up
+    (--database, the default one without it), or every one (--all-databases:
+    a backup each, in --to/<name>/).
 
     \b
     Examples:
       weftdb backup --from 127.0.0.1:6362 --to /backups/graph
       weftdb backup --from db1:6362 --to /backups/graph --type incremental
+      weftdb backup --from db1:6362 --to /backups/sales --database sales
+      weftdb backup --from db1:6362 --to /backups/server --all-databases
       weftdb backup --from db1:6362 --to s3://bucket/graph --compress --encrypt-key-file key.bin
       weftdb backup inspect /backups/graph
       weftdb backup aggregate --from /backups/graph
@@ -71,7 +79,10 @@ def backup(ctx: click.Context, source: str | None, to: str | None, kind: str, us
         return
     if not source or not to:
         raise click.UsageError("give --from HOST:PORT and --to DIR (or a subcommand: aggregate, inspect)")
+    if database and all_databases:
+        raise click.UsageError("give --database NAME or --all-databases, not both")
     from weftdb.backup.client import backup as take_backup
+    from weftdb.backup.client import databases
 
     password = None
     if password_file:
@@ -81,13 +92,17 @@ def backup(ctx: click.Context, source: str | None, to: str | None, kind: str, us
         password = getpass.getpass("Password: ")
     key = _key(encrypt_key_file)
     try:
-        with progress("receiving", unit="bytes") as meter:
-            summary = take_backup(source, to, kind, username, password, compress, key, meter, total=meter.total)
+        names = databases(source, username, password) if all_databases else [database]
+        for name in names:
+            where = f"{to.rstrip('/')}/{name}" if all_databases else to
+            with progress(f"receiving {name}" if all_databases else "receiving", unit="bytes") as meter:
+                summary = take_backup(source, where, kind, username, password, compress, key, meter,
+                                      total=meter.total, database=name)
+            for message in summary.messages:
+                click.echo(message, err=True)
+            click.echo(f"{name}: {summary.line()}" if all_databases else summary.line(), err=True)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
-    for message in summary.messages:
-        click.echo(message, err=True)
-    click.echo(summary.line(), err=True)
 
 
 @backup.command()
@@ -149,26 +164,53 @@ def inspect(location: str) -> None:
               help="Point in time: keep transactions with a commit timestamp below TIMESTAMP, or committed before this UTC time.")
 @click.option("--overwrite", is_flag=True, help="Replace the data of a data directory that is not empty.")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Key of an encrypted backup.")
-def restore(source: str, to: str, until: str | None, overwrite: bool, key_file: str | None) -> None:
+@click.option("--database", metavar="NAME",
+              help="Restore into database NAME of DATA_DIR (databases/NAME/; the default database's names: the top).")
+@click.option("--all-databases", is_flag=True,
+              help="--from holds a backup per database (weftdb backup --all-databases): restore each into DATA_DIR.")
+def restore(source: str, to: str, until: str | None, overwrite: bool, key_file: str | None, database: str | None,
+            all_databases: bool) -> None:
     """Rebuild a data directory from a backup, to its end or to a point in time.
 
     The result is opened once (recovery) and its counts printed. The
-    database must not be running on DATA_DIR.
+    database must not be running on DATA_DIR; in a running server, STOP
+    DATABASE NAME first and START DATABASE NAME after (a database new to the
+    server starts with START DATABASE too).
 
     \b
     Examples:
       weftdb restore --from /backups/graph --to /var/lib/weftdb
       weftdb restore --from /backups/graph --to /tmp/before --until "2026-11-21 14:30:00"
       weftdb restore --from s3://bucket/graph --to /tmp/g --until 1200 --key-file key.bin --overwrite
+      weftdb restore --from /backups/sales --to /var/lib/weftdb --database sales
+      weftdb restore --from /backups/server --to /var/lib/weftdb --all-databases
     """
     from weftdb.backup.restore import restore as rebuild
+    from weftdb.basics import identity
+    from weftdb.durability import catalog
 
+    if database and all_databases:
+        raise click.UsageError("give --database NAME or --all-databases, not both")
+    if all_databases:
+        from weftdb.backup.target import open_target
+
+        names = open_target(source).databases()
+        if not names:
+            raise click.ClickException(f"{source} holds no backup of a database (weftdb backup --all-databases makes "
+                                       "one per database, in <name>/)")
+    else:
+        names = [database]
     try:
-        with progress("reading", unit="bytes") as meter:
-            summary = rebuild(source, to, until, overwrite, _key(key_file), progress=meter, total=meter.total)
+        for name in names:
+            where = to if identity.is_default(name) else catalog.path_of(to, name)
+            origin = f"{source.rstrip('/')}/{name}" if all_databases else source
+            with progress(f"reading {name}" if all_databases else "reading", unit="bytes") as meter:
+                summary = rebuild(origin, where, until, overwrite, _key(key_file), progress=meter, total=meter.total)
+            click.echo(f"{name}: {summary.line()}" if all_databases else summary.line(), err=True)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--database") from None
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(summary.line(), err=True)
 
 
 def verify_backup_command(location: str, key_file: str | None) -> int:
@@ -196,8 +238,9 @@ def is_backup(location: str) -> bool:
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="Threads decoding snapshot batches during the dry-run recovery (data directories).")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Key of an encrypted backup.")
+@click.option("--database", metavar="NAME", help="A data directory's database to check (databases/NAME/); the default one without it.")
 @click.pass_context
-def verify(ctx: click.Context, location: str, threads: int, key_file: str | None) -> None:
+def verify(ctx: click.Context, location: str, threads: int, key_file: str | None, database: str | None) -> None:
     """Check a backup or a data directory; exit status 0 only if all is well.
 
     A backup (a directory holding backup.json, or a URL such as
@@ -213,6 +256,7 @@ def verify(ctx: click.Context, location: str, threads: int, key_file: str | None
     \b
     Examples:
       weftdb verify ./data
+      weftdb verify ./data --database sales
       weftdb verify /backups/graph
       weftdb verify s3://bucket/graph --key-file backup.key
     """
@@ -226,6 +270,16 @@ def verify(ctx: click.Context, location: str, threads: int, key_file: str | None
         sys.exit(status)
     if not os.path.isdir(location):
         raise click.UsageError(f"{location} is neither a data directory nor a backup")
+    from weftdb.basics import identity
     from weftdb.cli.files import verify as verify_data_directory
+    from weftdb.durability import catalog
+
+    if database and not identity.is_default(database):
+        try:
+            location = catalog.path_of(location, database)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--database") from None
+        if not os.path.isdir(location):
+            raise click.BadParameter(f"{location} does not exist: no database {database!r} here", param_hint="--database")
 
     ctx.invoke(verify_data_directory, data_dir=location, threads=threads)

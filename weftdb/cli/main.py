@@ -26,7 +26,7 @@ from weftdb.cli.backup import backup as backup_command
 from weftdb.cli.backup import restore as restore_command
 from weftdb.cli.backup import verify as verify_command
 from weftdb.cli.files import inspect as inspect_command
-from weftdb.cli.options import BadInput, database_options, open_database, open_session, read_text
+from weftdb.cli.options import BadInput, database_choice, database_options, open_database, open_session, read_text
 from weftdb.cli.progress import progress
 
 
@@ -78,8 +78,10 @@ def serve(config: Config) -> None:
 @click.option("--port", type=int, default=7687, show_default=True, help="Port of the server given by --host.")
 @click.option("--username", help="User name on the server.")
 @click.option("--password", help="Password on the server; asked for when --username is given without it.")
+@database_choice
 @database_options
-def shell(config: Config, host: str | None, port: int, username: str | None, password: str | None) -> None:
+def shell(config: Config, host: str | None, port: int, username: str | None, password: str | None,
+          database: str | None) -> None:
     """An interactive Cypher shell.
 
     Statements end with `;` and may span several lines; `:help` lists the
@@ -98,15 +100,18 @@ def shell(config: Config, host: str | None, port: int, username: str | None, pas
       weftdb shell --data-directory /tmp/graph
       echo 'MATCH (n) RETURN count(n);' | weftdb shell
       weftdb shell --host 127.0.0.1 --port 7687 --username admin
+      weftdb shell --data-directory /tmp/graph --database sales
     """
     from weftdb.cli.shell import Shell
 
     if host is None:
-        session = open_session(config)
+        session = open_session(config, database)
         where = f"data directory {config.data_directory}"
     else:
-        session = _connect(host, port, username, password)
+        session = _connect(host, port, username, password, database)
         where = f"server {host}:{port}"
+    if database:
+        where += f", database {database}"
     try:
         repl = Shell(session)
         if sys.stdin.isatty():
@@ -118,8 +123,8 @@ def shell(config: Config, host: str | None, port: int, username: str | None, pas
     sys.exit(status)
 
 
-def _connect(host: str, port: int, username: str | None, password: str | None) -> Any:
-    """A session on the server at host:port, or a clean exit with the reason."""
+def _connect(host: str, port: int, username: str | None, password: str | None, database: str | None) -> Any:
+    """A session on the server at host:port (in `database`: USE DATABASE), or a clean exit with the reason."""
     from weftdb.basics.errors import Error
     from weftdb.cli.shell import ServerSession
 
@@ -128,15 +133,23 @@ def _connect(host: str, port: int, username: str | None, password: str | None) -
             raise click.UsageError("give --password: stdin holds the statements, not a password")
         password = click.prompt("Password", hide_input=True)
     try:
-        return ServerSession(host, port, username, password)
+        session = ServerSession(host, port, username, password)
     except (Error, OSError) as exc:
         raise click.ClickException(f"cannot connect to {host}:{port}: {exc}") from None
+    if database:
+        try:
+            session.execute("USE DATABASE `" + database.replace("`", "``") + "`")
+        except Error as exc:
+            session.close()
+            raise BadInput(f"--database={database}: {exc}") from None
+    return session
 
 
 @main.command()
 @click.argument("file", type=click.File("rb"))
+@database_choice
 @database_options
-def run(config: Config, file: Any) -> None:
+def run(config: Config, file: Any, database: str | None) -> None:
     """Run the Cypher statements in FILE ('-' for stdin).
 
     Statements end with `;`; `//` and `/* */` comments are allowed, as in
@@ -157,7 +170,7 @@ def run(config: Config, file: Any) -> None:
     from weftdb.query.script import split_statements
 
     statements = split_statements(read_text(file))
-    session = open_session(config)
+    session = open_session(config, database)
     try:
         for number, statement in enumerate(statements, 1):
             try:
@@ -181,8 +194,10 @@ def run(config: Config, file: Any) -> None:
 @click.option("--port", type=int, default=7687, show_default=True, help="Port of the server given by --host.")
 @click.option("--username", help="User name on the server.")
 @click.option("--password", help="Password on the server; asked for when --username is given without it.")
+@database_choice
 @database_options
-def dump(config: Config, target: str, host: str | None, port: int, username: str | None, password: str | None) -> None:
+def dump(config: Config, target: str, host: str | None, port: int, username: str | None, password: str | None,
+         database: str | None) -> None:
     """Write the database as Cypher statements, one a line (DUMP DATABASE).
 
     The format is Memgraph's dump format, so the file loads into WeftDB
@@ -195,11 +210,12 @@ def dump(config: Config, target: str, host: str | None, port: int, username: str
     Examples:
       weftdb dump --data-directory /var/lib/weftdb --to graph.cypherl
       weftdb dump --host 127.0.0.1 --port 7687 > graph.cypherl
+      weftdb dump --data-directory /var/lib/weftdb --database sales --to sales.cypherl
     """
-    if host is None:
-        db = open_database(config, must_exist=True, storage_snapshot_on_exit=False)  # reading leaves it as it was
+    if host is None:  # reading leaves it as it was
+        db = open_database(config, must_exist=True, database=database, storage_snapshot_on_exit=False)
     else:
-        db = _connect(host, port, username, password)
+        db = _connect(host, port, username, password, database)
     try:
         rows = db.execute("DUMP DATABASE").rows
     finally:
@@ -216,8 +232,10 @@ def dump(config: Config, target: str, host: str | None, port: int, username: str
 @click.option("--batch-size", type=click.IntRange(min=1), default=10_000, show_default=True, help="Statements per transaction.")
 @click.option("--skip-statements", type=click.IntRange(min=0), default=0, metavar="N",
               help="Leave out the first N statements: resume an import that stopped after N (it says so).")
+@database_choice
 @database_options
-def import_(config: Config, file: Any, force: bool, batch_size: int, skip_statements: int) -> None:
+def import_(config: Config, file: Any, force: bool, batch_size: int, skip_statements: int,
+            database: str | None) -> None:
     """Load a dump (or any `;`-separated Cypher script) into the database.
 
     Statements run in transactions of --batch-size statements; schema
@@ -241,7 +259,7 @@ def import_(config: Config, file: Any, force: bool, batch_size: int, skip_statem
     from weftdb.query.script import split_statements
 
     statements = split_statements(read_text(file))
-    db = open_database(config)
+    db = open_database(config, database=database)
     try:
         vertices, edges = db.storage.counts()
         if (vertices or edges) and not force:
@@ -258,8 +276,8 @@ def import_(config: Config, file: Any, force: bool, batch_size: int, skip_statem
             committed = skip_statements + failed.committed
             where = f"{file.name}:{error_line(failed.statement, failed.error)}"
             click.echo(f"{where}: {describe_error(failed.error)}", err=True)
-            click.echo(_how_to_go_on(config, file.name, committed, len(statements), was_empty=not (vertices or edges)),
-                       err=True)
+            click.echo(_how_to_go_on(config, file.name, committed, len(statements), was_empty=not (vertices or edges),
+                                     database=database), err=True)
             sys.exit(1)
         seconds = time.perf_counter() - started
     finally:
@@ -267,15 +285,17 @@ def import_(config: Config, file: Any, force: bool, batch_size: int, skip_statem
     click.echo(f"imported {done} statements in {seconds:.2f} s ({done / max(seconds, 1e-9):,.0f} statements/s)", err=True)
 
 
-def _how_to_go_on(config: Config, name: str, committed: int, total: int, was_empty: bool) -> str:
+def _how_to_go_on(config: Config, name: str, committed: int, total: int, was_empty: bool,
+                  database: str | None) -> str:
     """What an import that stopped left, and the commands that resume it or start over."""
     directory = config.data_directory
+    target = f"--data-directory {directory}" + (f" --database {database}" if database else "")
     lines = [f"stopped: the first {committed} of {total} statements are committed, the others did not run.",
-             f"  to go on from there:  weftdb import {name} --data-directory {directory} --force "
-             f"--skip-statements {committed}"]
+             f"  to go on from there:  weftdb import {name} {target} --force --skip-statements {committed}"]
     if was_empty:
-        lines.append(f"  to start over:        remove {directory} (it held no nodes or relationships before) "
-                     f"and run weftdb import {name} --data-directory {directory}")
+        emptied = f"DROP and CREATE DATABASE {database}" if database else f"remove {directory}"
+        lines.append(f"  to start over:        {emptied} (it held no nodes or relationships before) "
+                     f"and run weftdb import {name} {target}")
     else:
         lines.append("  to start over:        the database held data before this import: restore the backup "
                      "or dump taken before it")

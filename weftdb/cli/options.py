@@ -67,30 +67,40 @@ def database_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(wrapper)
 
 
-def open_session(config: Config) -> EmbeddedSession:
+database_choice = click.option(
+    "--database", metavar="NAME",
+    help="The database to use among the data directory's (or the server's); the default database without it.")
+"""The option of the commands that act on one database (docs/databases.md)."""
+
+
+def open_session(config: Config, database: str | None = None) -> EmbeddedSession:
     """An EmbeddedSession (BEGIN/COMMIT/ROLLBACK as statements) on the database for `config`."""
     from weftdb.cli.shell import EmbeddedSession
 
-    return EmbeddedSession(open_database(config))
+    return EmbeddedSession(open_database(config, database=database))
 
 
-def open_database(config: Config, *, must_exist: bool = False, **overrides: Any) -> Database:
+def open_database(config: Config, *, must_exist: bool = False, database: str | None = None,
+                  **overrides: Any) -> Database:
     """The embedded database for `config` (with `overrides` of its flags), or
     a clean exit with the reason. `must_exist`: a command that only reads
-    refuses a data directory that is not there rather than create it."""
+    refuses a data directory that is not there rather than create it.
+    `database`: another database of the directory than the default one."""
     import os
 
-    from weftdb import database
-    from weftdb.basics.errors import Error
+    from weftdb import database as weftdb_database
+    from weftdb.basics.errors import DatabaseNotFound, Error
 
     flags = {**config.as_dict(), **overrides}
     path = flags.pop("data_directory")
     if must_exist and not os.path.isdir(path):
         raise BadInput(f"--data-directory={path}: no such directory (this command reads a database, it makes none)")
     try:
-        return database.open(path, **flags)
+        return weftdb_database.open(path, database=database, **flags)
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
+    except DatabaseNotFound as exc:
+        raise BadInput(f"--database={database}: {exc}") from None
     except Error as exc:
         raise click.ClickException(f"cannot open {path}: {exc}") from None
 
