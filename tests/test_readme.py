@@ -47,7 +47,8 @@ def test_cypher_blocks_run(document, tmp_path):
     assert result.exit_code == 0, f"{document}: {result.stderr}"
 
 
-@pytest.mark.parametrize("document", ["README.md", "docs/configuration.md", "docs/transactions.md", "docs/storage-modes.md"])
+@pytest.mark.parametrize("document", ["README.md", "docs/configuration.md", "docs/transactions.md", "docs/storage-modes.md",
+                                      "docs/databases.md"])
 def test_python_blocks_run(document, tmp_path):
     program = blocks_only(ROOT / document, "python")
     assert program.strip(), f"{document} has no python examples"

@@ -53,3 +53,14 @@ def test_shell_over_bolt_uses_the_named_database(tmp_path):
         refused = cli("shell", "--host", "127.0.0.1", "--port", str(server.port), "--database", "nowhere",
                       input="RETURN 1;\n", code=2).output
         assert "--database=nowhere" in refused
+
+
+def test_a_script_switches_databases_with_use_database(tmp_path):
+    data = str(tmp_path / "data")
+    script = tmp_path / "s.cypherl"
+    script.write_text("CREATE DATABASE shop;\nUSE DATABASE shop;\nCREATE (:Item);\nBEGIN;\nCREATE (:Item);\nCOMMIT;\n"
+                      "USE DATABASE neo4j;\nCREATE (:Top);\n")
+    cli("run", str(script), "--data-directory", data)
+    with weftdb.open(data) as db:
+        assert db.database("shop").execute("MATCH (n:Item) RETURN count(n)").single() == 2
+        assert db.execute("MATCH (n) RETURN labels(n)").rows == [(["Top"],)]

@@ -325,12 +325,14 @@ _TRANSACTION_CONTROL = frozenset({"begin", "commit", "rollback"})
 
 
 class EmbeddedSession:
-    """An embedded Database with `BEGIN`, `COMMIT` and `ROLLBACK` as
-    statements, as a server session has them: between BEGIN and COMMIT the
-    statements run in one transaction; any other statement is its own."""
+    """An embedded Database with `BEGIN`, `COMMIT`, `ROLLBACK` and `USE
+    DATABASE` as statements, as a server session has them: between BEGIN and
+    COMMIT the statements run in one transaction; any other statement is its
+    own, in the database USE DATABASE chose last."""
 
     def __init__(self, db: Database):
-        self.db = db
+        self.db = db  # what close() closes
+        self.current = db  # where statements run
         self.tx: Transaction | None = None
 
     @property
@@ -352,13 +354,17 @@ class EmbeddedSession:
             if command != "begin" and not open_tx:
                 raise TransactionError(f"no transaction is open; {command.upper()} needs a BEGIN first")
             if command == "begin":
-                self.tx = self.db.begin()
+                self.tx = self.current.begin()
             else:
                 tx, self.tx = self.tx, None
                 tx.commit() if command == "commit" else tx.rollback()
             return Result([], [], query_type="s")
-        target = self.tx if self.in_transaction else self.db
-        return target.execute(query, params, interrupt=interrupt)
+        if self.in_transaction:
+            return self.tx.execute(query, params, interrupt=interrupt)
+        return self.current.execute(query, params, interrupt=interrupt, use=self._use)
+
+    def _use(self, name: str) -> None:
+        self.current = self.db.database(name)
 
     def cancel(self) -> None:
         """Nothing more to do: `execute`'s interrupt event stops the query."""

@@ -16,6 +16,7 @@ docs/formats.md ("Data directory") shows the tree.
       .restore-set-aside/    files a checkpoint restore moved out of the way, never deleted
       .restore-staging/      a `weftdb restore` being assembled or swapped in (durability/swap.py)
       .old/                  data set aside when started with recovery off
+      databases/             the other databases, each a data directory of its own (durability/catalog.py)
 
 A directory that holds `backup.json` is a backup (weftdb/backup/), not a data
 directory: only `weftdb restore` opens it.
