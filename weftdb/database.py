@@ -196,7 +196,8 @@ class Database:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ClientError("The database is closed.")
+            raise ClientError(f"The database {self.name} is closed" + (
+                "." if self.databases.default is self else " (dropped, stopped, or its data directory closed)."))
 
     def procedure(self, signature: str, *, mode: str = "read", description: str | None = None):
         """`@db.procedure("ns.name(x :: INTEGER) :: (y :: INTEGER)")` registers the

@@ -197,3 +197,26 @@ def test_open_names_a_database_and_closing_it_closes_them_all(tmp_path):
         weftdb.open(str(tmp_path), database="absent")
     with weftdb.open(str(tmp_path), database="neo4j") as db:
         assert db.name == "weftdb"
+
+
+def test_lock_checkpoint_and_retention_belong_to_each_database(tmp_path):
+    with weftdb.open(str(tmp_path), storage_snapshot_retention_count=1) as db:
+        db.execute("CREATE DATABASE a")
+        a = db.database("a")
+        a.execute("LOCK DATA DIRECTORY")
+        assert a.execute("DATA DIRECTORY LOCK STATUS").single() == "Data directory is locked."
+        assert db.execute("DATA DIRECTORY LOCK STATUS").single() == "Data directory is unlocked."
+        for k in range(3):  # a holds its old snapshots while locked; the default one keeps one
+            a.execute("CREATE (:N {k: $k})", {"k": k})
+            a.execute("CREATE SNAPSHOT")
+            db.execute("CREATE (:N {k: $k})", {"k": k})
+            db.execute("CREATE SNAPSHOT")
+        assert len(a.execute("SHOW SNAPSHOTS").rows) == 3 and len(db.execute("SHOW SNAPSHOTS").rows) == 1
+        a.execute("UNLOCK DATA DIRECTORY")
+        a.execute("CHECKPOINT CREATE")
+        assert os.path.exists(tmp_path / "databases" / "a" / "checkpoint.json")
+        assert not os.path.exists(tmp_path / "checkpoint.json")
+        assert db.execute("CHECKPOINT STATUS").rows != a.execute("CHECKPOINT STATUS").rows
+        a.execute("CHECKPOINT RELEASE")
+        dumped = a.execute("DUMP DATABASE").rows
+        assert len([r for r in dumped if "CREATE (" in r[0]]) == 3

@@ -138,10 +138,15 @@ def inspect(location: str) -> None:
     from weftdb.backup.target import open_target
 
     try:
-        manifest = Manifest.load(open_target(location))
+        target = open_target(location)
+        manifest = Manifest.load(target)
     except _errors() as exc:
         raise click.ClickException(str(exc)) from None
     if manifest is None:
+        held = target.databases()
+        if held:
+            raise click.ClickException(f"{location} holds a backup of each of {', '.join(held)}: inspect one, "
+                                       f"e.g. weftdb backup inspect {location.rstrip('/')}/{held[0]}")
         raise click.ClickException(f"{location} holds no backup.json: not a WeftDB backup")
     settings = [s for s in (manifest.compression, manifest.encryption) if s] or ["plain"]
     click.echo(f"backup of database {manifest.database_uuid} ({', '.join(settings)}), "
@@ -238,7 +243,9 @@ def is_backup(location: str) -> bool:
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
               help="Threads decoding snapshot batches during the dry-run recovery (data directories).")
 @click.option("--key-file", type=click.Path(exists=True, dir_okay=False), help="Key of an encrypted backup.")
-@click.option("--database", metavar="NAME", help="A data directory's database to check (databases/NAME/); the default one without it.")
+@click.option("--database", metavar="NAME",
+              help="The database to check: of a data directory (databases/NAME/), or of a backup of every database "
+                   "(NAME/); without it the default one, or every one of such a backup.")
 @click.pass_context
 def verify(ctx: click.Context, location: str, threads: int, key_file: str | None, database: str | None) -> None:
     """Check a backup or a data directory; exit status 0 only if all is well.
@@ -249,6 +256,9 @@ def verify(ctx: click.Context, location: str, threads: int, key_file: str | None
     chain's commit timestamps without a gap, then a trial restore into a
     temporary directory with its vertex and edge counts.
 
+    A backup of every database (weftdb backup --all-databases): each
+    database's backup in turn, or the one --database names.
+
     A data directory: every WAL record and snapshot batch, then a dry-run
     recovery into memory (see `weftdb/durability/verify.py`); nothing on disk
     is changed and no lock is taken.
@@ -258,15 +268,34 @@ def verify(ctx: click.Context, location: str, threads: int, key_file: str | None
       weftdb verify ./data
       weftdb verify ./data --database sales
       weftdb verify /backups/graph
+      weftdb verify /backups/server --database sales
       weftdb verify s3://bucket/graph --key-file backup.key
     """
     import os
 
+    from weftdb.backup.target import open_target
+
     if is_backup(location):
+        if database:
+            raise click.UsageError(f"{location} is the backup of one database: --database does not apply to it")
         try:
             status = verify_backup_command(location, key_file)
         except _errors() as exc:
             raise click.ClickException(str(exc)) from None
+        sys.exit(status)
+    held = open_target(location).databases() if os.path.isdir(location) else []
+    if held:
+        if database and database.lower() not in held:
+            raise click.BadParameter(f"{location} holds backups of {', '.join(held)}, not of {database!r}",
+                                     param_hint="--database")
+        status = 0
+        for name in [database.lower()] if database else held:
+            click.echo(f"== {name}")
+            try:
+                status = max(status, verify_backup_command(os.path.join(location, name), key_file))
+            except _errors() as exc:
+                click.echo(f"{name}: {exc}", err=True)
+                status = 1
         sys.exit(status)
     if not os.path.isdir(location):
         raise click.UsageError(f"{location} is neither a data directory nor a backup")
