@@ -14,12 +14,12 @@ timings are its own; `--repeat` rounds, interleaved, the median kept:
   first query  after the open of the 100, `MATCH (n:N {id: $id}) RETURN n.name`
                on each: the first (median and max), then a second one
 
-A process's first statement builds the Cypher parser (about a second, what
-ever the statement), so every worker runs one untimed `RETURN 1` before the
-statements it times, and after it measures the open's memory. Statements are
-parsed once a process, but each database plans them on its own: the first
-query on the first of the 100 databases pays the parse, each first query the
-plan.
+A process's first statement builds the Cypher parser (about a second,
+whatever the statement), so every worker runs one untimed `RETURN 1` before
+the statements it times (and after the open whose memory it measures).
+Statements are parsed once a process, but each database plans them on its
+own: the first query on the first of the 100 databases pays the parse, each
+first query its plan.
 
 Part 2, throughput isolation over Bolt. One server (`ServerThread`, in a
 process of its own) serves a data directory with databases `a` (10k `:P {id,
@@ -125,21 +125,20 @@ def open_worker(directory: str, scale: float) -> dict[str, Any]:
     """Open a data directory, then query each of its databases but the default one twice."""
     import weftdb
 
-    before = _resident()
     started = time.perf_counter()
     db = weftdb.open(directory)
     seconds = time.perf_counter() - started
     resident = _resident()
     db.execute("RETURN 1")
     rng = random.Random(0)
+    nodes = sizes(scale)["nodes_each"]
     first, second = [], []
     for (name,) in db.execute(OTHERS).rows:
         one = db.database(name)
-        first.append(_timed(lambda: one.execute(QUERY_N, {"id": rng.randrange(sizes(scale)["nodes_each"])})))
-        second.append(_timed(lambda: one.execute(QUERY_N, {"id": rng.randrange(sizes(scale)["nodes_each"])})))
+        first.append(_timed(lambda: one.execute(QUERY_N, {"id": rng.randrange(nodes)})))
+        second.append(_timed(lambda: one.execute(QUERY_N, {"id": rng.randrange(nodes)})))
     db.close()
-    return {"seconds": seconds, "resident": resident, "added_bytes": resident - before,
-            "first_query": first, "second_query": second}
+    return {"seconds": seconds, "resident": resident, "first_query": first, "second_query": second}
 
 
 # -- part 2: the server and the loader, each in a process of its own ---------------------------
@@ -357,14 +356,15 @@ def print_tables(costs: dict[str, float], isolated: dict[str, float], size: dict
           f"{'+' + format(costs['create_added_kib'] / 1024, '.2f'):>10}")
     print(f"{'open: the default database alone':52} {costs['open_none_ms']:>10.1f} {costs['resident_none_mib']:>10.1f}")
     print(f"{'open: and one empty database':52} {costs['open_one_ms']:>10.1f} {costs['resident_one_mib']:>10.1f}")
-    print(f"{f'open: and {many} databases of {size["nodes_each"]} nodes':52} {costs['open_many_ms']:>10.1f} "
-          f"{costs['resident_many_mib']:>10.1f}")
+    label = f"open: and {many} databases of {size['nodes_each']} nodes"
+    print(f"{label:52} {costs['open_many_ms']:>10.1f} {costs['resident_many_mib']:>10.1f}")
     print(f"{'  of which per database':52} {costs['open_ms_per_database']:>10.2f} "
           f"{costs['resident_kib_per_database'] / 1024:>10.3f}")
-    print(f"{f'first query on each of the {many}: median / max':52} "
-          f"{costs['first_query_median_ms']:>6.2f} / {costs['first_query_max_ms']:.2f}")
+    label = f"first query on each of the {many}: median / max"
+    print(f"{label:52} {costs['first_query_median_ms']:>6.2f} / {costs['first_query_max_ms']:.2f}")
     print(f"{'second query on each: median':52} {costs['second_query_median_ms']:>10.3f}")
-    print(f"\n{f'database a, {size["clients"]} Bolt clients (medians)':36} {'lookups/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    label = f"database a, {size['clients']} Bolt clients (medians)"
+    print(f"\n{label:36} {'lookups/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
     for part, label in (("alone", "alone"), ("during_load", "during the load into b")):
         print(f"{label:36} {isolated[f'{part}_lookups_per_s']:>10,.0f} {isolated[f'{part}_p50_ms']:>8.2f} "
               f"{isolated[f'{part}_p99_ms']:>8.2f}")

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 
-from weftdb.basics import errors
+from weftdb.basics import errors, identity
 from weftdb.basics.affinity import Placement
 from weftdb.durability.users import UserStore
 from weftdb.query.results import Node, Path, Relationship
@@ -40,6 +40,10 @@ def graph_values():
 
 
 class FakeDatabase:
+    """One database, the default: other names are not found, as a data directory of one database answers."""
+
+    name = identity.DATABASE
+
     def __init__(self):
         self.items: list = []
         self.users = UserStore(None)
@@ -47,8 +51,17 @@ class FakeDatabase:
         self.lock = threading.Lock()
         self.closed = False
         self.interrupted = 0  # SLEEP queries stopped by their interrupt event
+        self.databases = self  # no other database: its catalog is itself
 
-    def execute(self, query, params=None, *, timeout=None, interrupt=None, client=None):
+    def database(self, name, *, user=None):
+        if identity.is_default(name):
+            return self
+        raise errors.DatabaseNotFound(f"Database {name!r} does not exist")
+
+    def main_of(self, user):
+        return None
+
+    def execute(self, query, params=None, *, timeout=None, interrupt=None, client=None, use=None):
         writes: list = []
         result = self._run(query, params or {}, writes, timeout, interrupt)
         with self.lock:

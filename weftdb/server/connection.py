@@ -74,6 +74,7 @@ class Connection:
         self.interrupt = threading.Event()
         self.tx: Any = None  # the open explicit transaction
         self.tx_database = DATABASE_NAME  # the name its BEGIN gave the database
+        self.tx_db: Any = None  # the database it runs in
         self.session_database: str | None = None  # USE DATABASE's choice for requests that name none
         self.user = ""  # who logged in (while users are defined), for SHOW TRANSACTIONS
         self._plain_client: Client | None = None
@@ -248,6 +249,12 @@ class Connection:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.server.executor, functools.partial(function, *args, **kwargs))
 
+    async def _in_database(self, db: Any, function, *args, **kwargs):
+        """A statement of database `db` on a worker, once the database holds
+        fewer than its share of the workers (BoltServer.share)."""
+        async with self.server.share(db.name):
+            return await self._in_thread(function, *args, **kwargs)
+
     async def _rollback_quietly(self) -> None:
         tx, self.tx = self.tx, None
         if tx is not None and not tx.closed:
@@ -318,8 +325,8 @@ class Connection:
         self.proto.succeed()
 
     async def _on_begin(self, extra: dict) -> None:
-        self.tx_database, db = self._database(extra)
-        self.tx = await self._in_thread(db.begin, client=self._client(extra), **_access(extra))
+        self.tx_database, self.tx_db = self._database(extra)
+        self.tx = await self._in_thread(self.tx_db.begin, client=self._client(extra), **_access(extra))
         self.tx_timeout = self._timeout(extra)
         self.proto.succeed()
 
@@ -341,7 +348,7 @@ class Connection:
         self.proto.succeed({"rt": {"ttl": 300, "db": name, "servers": servers}})
 
     async def _on_run(self, query: str, parameters: dict, extra: dict) -> None:
-        name, db = self._database(extra) if self.tx is None else (self.tx_database, None)
+        name, db = self._database(extra) if self.tx is None else (self.tx_database, self.tx_db)
         control = control_command(query)
         if control is not None:
             await self._run_control(control)
@@ -353,7 +360,8 @@ class Connection:
         started = time.monotonic()
         # a transaction knows its client and access mode
         options = {} if tx is not None else {"client": self._client(extra), "use": self._use, **_access(extra)}
-        result = await self._in_thread(execute, query, params, timeout=timeout, interrupt=self.interrupt, **options)
+        result = await self._in_database(db, execute, query, params, timeout=timeout, interrupt=self.interrupt,
+                                         **options)
         t_first = int((time.monotonic() - started) * 1000)
         summary: dict[str, Any] = {"type": result.query_type, "db": name, "t_last": 0}
         if result.counters:
@@ -374,9 +382,9 @@ class Connection:
             if tx is not None:
                 self.tx = tx
                 raise errors.TransactionError("a transaction is open already; COMMIT or ROLLBACK it first")
-            self.tx_database, db = self._database({})
+            self.tx_database, self.tx_db = self._database({})
             summary["db"] = self.tx_database
-            self.tx = await self._in_thread(db.begin, client=self._client({}))
+            self.tx = await self._in_thread(self.tx_db.begin, client=self._client({}))
             self.tx_timeout = self._timeout({})
         elif control == "commit":
             if tx is None:

@@ -67,6 +67,10 @@ class BoltServer:
         self.query_timeout = config.query_execution_timeout_sec
         workers = config.bolt_num_workers or max(16, 4 * (os.cpu_count() or 1))
         self.executor = ThreadPoolExecutor(workers, thread_name_prefix="weftdb-bolt")
+        # A database's statements hold at most half the workers at once, so a busy
+        # database leaves workers for the others' (docs/databases.md, "Limits").
+        self.database_share = max(1, workers // 2)
+        self._shares: dict[str, asyncio.Semaphore] = {}
         self.connections: set[Connection] = set()
         self.public_address = ""
         self.port = 0
@@ -76,6 +80,13 @@ class BoltServer:
         self._last_bookmark = "weftdb:0"
         self._listener: asyncio.Server | None = None
         self._sweeper: asyncio.Task | None = None
+
+    def share(self, database: str) -> asyncio.Semaphore:
+        """The workers database `database`'s statements may hold at once (made at first use, on the loop)."""
+        share = self._shares.get(database)
+        if share is None:
+            share = self._shares[database] = asyncio.Semaphore(self.database_share)
+        return share
 
     def next_bookmark(self) -> str:
         """A new bookmark, for a commit."""
