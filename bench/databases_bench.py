@@ -29,8 +29,9 @@ random ids on `a` back to back for 10 s; then again while a loader (a process
 of its own, so that its driver does not share this process's interpreter
 lock) runs `UNWIND $rows AS r CREATE (:Q {id: r.id})` on `b` in 10k-row
 batches, back to back, from before the lookups start until after they stop.
-Reported: lookups/s, p50 and p99 latency in both phases, the ratio, and the
-rows/s the loader achieved. At the end `a` must hold its 10k `:P` and no
+Reported: lookups/s, p50 and p99 latency in both phases, the ratio, the
+rows/s the loader achieved, and the CPU each process (clients, server, loader)
+used over a phase, which says what bounds the rates. At the end `a` must hold its 10k `:P` and no
 `:Q`, and `b` every row the loaders wrote.
 
     python bench/databases_bench.py               # full sizes, a few minutes
@@ -184,6 +185,8 @@ def load_worker(port: str, scale: float) -> dict[str, Any]:
     return {"rows": rows, "seconds": seconds}
 
 
+# --worker KIND ARGUMENT: each gets its ARGUMENT (a directory or a port) and --scale, the same
+# signature whether it needs the scale or not; what it returns is printed as JSON.
 WORKERS: dict[str, Callable[[str, float], Any]] = {
     "create": create_worker, "build": build_worker, "open": open_worker, "serve": serve_worker, "load": load_worker,
 }
@@ -280,23 +283,39 @@ def lookups(port: int, size: dict[str, Any], seed: int) -> list[float]:
     return [x for client_latencies in latencies for x in client_latencies]
 
 
-def lookups_during_load(port: int, size: dict[str, Any], scale: float, seed: int) -> tuple[list[float], dict[str, Any]]:
-    """The lookups while a loader process writes into database b the whole time."""
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process `pid` has used so far."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def phase(port: int, size: dict[str, Any], seed: int, processes: dict[str, int]) -> dict[str, Any]:
+    """One phase of lookups: their rate and latencies, and the CPU each of
+    `processes` used over it (1.0 is one core busy the whole time), which
+    tells whose interpreter lock or core the rate is bound by."""
+    before = {name: _cpu_seconds(pid) for name, pid in processes.items()}
+    started = time.perf_counter()
+    ordered = sorted(lookups(port, size, seed))
+    wall = time.perf_counter() - started
+    return {"lookups_per_s": len(ordered) / size["seconds"], "p50_ms": statistics.median(ordered) * 1000,
+            "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+            "cpu": {name: (_cpu_seconds(pid) - before[name]) / wall for name, pid in processes.items()}}
+
+
+def phase_during_load(port: int, size: dict[str, Any], scale: float, seed: int,
+                      processes: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A phase of lookups while a loader process writes into database b the whole time; and what the loader did."""
     loader = subprocess.Popen(_worker_command("load", str(port), scale), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               text=True)
     if loader.stdout.readline().strip() != "ready":
         raise SystemExit("the loader did not start")
-    latencies = lookups(port, size, seed)
+    during = phase(port, size, seed, {**processes, "loader": loader.pid})
     out, _ = loader.communicate("")  # closing its stdin stops it after its current batch
     if loader.returncode:
         raise SystemExit("the loader failed")
-    return latencies, json.loads(out.strip().splitlines()[-1])
-
-
-def phase(latencies: list[float], seconds: float) -> dict[str, float]:
-    ordered = sorted(latencies)
-    return {"lookups_per_s": len(ordered) / seconds, "p50_ms": statistics.median(ordered) * 1000,
-            "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000}
+    load = json.loads(out.strip().splitlines()[-1])
+    return during, {**load, "rows_per_s": load["rows"] / load["seconds"]}
 
 
 def counts(port: int) -> dict[str, int]:
@@ -318,12 +337,11 @@ def isolation(scratch: Path, scale: float, repeat: int) -> dict[str, Any]:
                               stdout=subprocess.PIPE, text=True)
     try:
         port = json.loads(server.stdout.readline())["port"]
+        processes = {"clients": os.getpid(), "server": server.pid}
         rounds = []
         for round_ in range(repeat):
-            alone = phase(lookups(port, size, round_), size["seconds"])
-            latencies, load = lookups_during_load(port, size, scale, round_)
-            during = phase(latencies, size["seconds"])
-            load["rows_per_s"] = load["rows"] / load["seconds"]
+            alone = phase(port, size, round_, processes)
+            during, load = phase_during_load(port, size, scale, round_, processes)
             rounds.append({"alone": alone, "during_load": during, "load": load})
             print(f"  round {round_ + 1}: {alone['lookups_per_s']:,.0f} lookups/s alone, "
                   f"{during['lookups_per_s']:,.0f} during the load ({load['rows_per_s']:,.0f} rows/s)", flush=True)
@@ -343,6 +361,9 @@ def summarise_isolation(rounds: list[dict[str, Any]]) -> dict[str, float]:
                for key in ("lookups_per_s", "p50_ms", "p99_ms")}
     summary["ratio_during_over_alone"] = summary["during_load_lookups_per_s"] / summary["alone_lookups_per_s"]
     summary["load_rows_per_s"] = median("load", "rows_per_s")
+    for part in ("alone", "during_load"):
+        for process in rounds[0][part]["cpu"]:
+            summary[f"{part}_cpu_{process}"] = statistics.median(r[part]["cpu"][process] for r in rounds)
     return summary
 
 
@@ -364,10 +385,12 @@ def print_tables(costs: dict[str, float], isolated: dict[str, float], size: dict
     print(f"{label:52} {costs['first_query_median_ms']:>6.2f} / {costs['first_query_max_ms']:.2f}")
     print(f"{'second query on each: median':52} {costs['second_query_median_ms']:>10.3f}")
     label = f"database a, {size['clients']} Bolt clients (medians)"
-    print(f"\n{label:36} {'lookups/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"\n{label:36} {'lookups/s':>10} {'p50 ms':>8} {'p99 ms':>8}   CPU: clients / server / loader")
     for part, label in (("alone", "alone"), ("during_load", "during the load into b")):
+        cpu = " / ".join(f"{isolated[f'{part}_cpu_{p}']:.2f}" if f"{part}_cpu_{p}" in isolated else "-"
+                         for p in ("clients", "server", "loader"))
         print(f"{label:36} {isolated[f'{part}_lookups_per_s']:>10,.0f} {isolated[f'{part}_p50_ms']:>8.2f} "
-              f"{isolated[f'{part}_p99_ms']:>8.2f}")
+              f"{isolated[f'{part}_p99_ms']:>8.2f}   {cpu:>30}")
     print(f"{'during / alone':36} {isolated['ratio_during_over_alone']:>10.2f}")
     print(f"loader into b: {isolated['load_rows_per_s']:,.0f} rows/s")
 
