@@ -68,6 +68,7 @@ def test_every_database_each_at_its_own_point_and_all_restored(tmp_path):
     assert cli("verify", str(tmp_path / "all"), "--database", "hr").count("== ") == 1
     refused = CliRunner().invoke(main, ["backup", "inspect", str(tmp_path / "all")])
     assert refused.exit_code == 1 and "holds a backup of each of weftdb, hr, sales" in refused.output
+    assert "full" in cli("backup", "inspect", str(tmp_path / "all"), "--database", "HR")
     cli("restore", "--from", str(tmp_path / "all"), "--to", str(tmp_path / "copy"), "--all-databases")
     with weftdb.open(str(tmp_path / "copy")) as restored:
         assert [r[0] for r in restored.execute("SHOW DATABASES YIELD name").rows] == ["weftdb", "hr", "sales"]

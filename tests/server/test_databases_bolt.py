@@ -112,6 +112,8 @@ def test_access_rules_with_the_neo4j_driver(tmp_path):
             assert alice.execute_query("MATCH (n) RETURN labels(n) AS l").records[0]["l"] == ["Deal"]
             shown = {r["name"]: r["home"] for r in alice.execute_query("SHOW DATABASES").records}
             assert shown == {"weftdb": False, "sales": True}
+            assert [r["name"] for r in alice.execute_query("SHOW HOME DATABASE").records] == ["sales"]
+            assert [r["name"] for r in alice.execute_query("SHOW DEFAULT DATABASE").records] == ["weftdb"]
             errors = []
             for name in ("hr", "nowhere"):  # one exists, one does not: she cannot tell which
                 with pytest.raises(ClientError) as caught:

@@ -126,13 +126,17 @@ def aggregate(source: str, key_file: str | None) -> None:
 
 @backup.command()
 @click.argument("location", metavar="BACKUP")
-def inspect(location: str) -> None:
+@click.option("--database", metavar="NAME", help="Of a backup of every database: the one of database NAME (NAME/).")
+def inspect(location: str, database: str | None) -> None:
     """Show a backup's chain: kinds, commit timestamps, times and sizes.
 
     \b
-    Example:
+    Examples:
       weftdb backup inspect /backups/graph
+      weftdb backup inspect /backups/server --database sales
     """
+    if database:
+        location = f"{location.rstrip('/')}/{database.lower()}"
     from weftdb.backup.client import describe_time
     from weftdb.backup.manifest import Manifest
     from weftdb.backup.target import open_target

@@ -139,7 +139,7 @@ def listing_databases(ctx: ProcedureContext, name: str | None, which: str) -> An
         name = identity.DATABASE
     caller = running.current_client()
     for row in registry.databases.rows(registry.address, None if caller.embedded else caller.user or None):
-        if (row["default"] if which != "all" else name is None or row["name"] == name.lower()):
+        if row[which] if which != "all" else name is None or row["name"] == name.lower():
             yield tuple(row[c] for c in DATABASE_COLUMNS)
 
 
