@@ -220,3 +220,25 @@ def test_lock_checkpoint_and_retention_belong_to_each_database(tmp_path):
         a.execute("CHECKPOINT RELEASE")
         dumped = a.execute("DUMP DATABASE").rows
         assert len([r for r in dumped if "CREATE (" in r[0]]) == 3
+
+
+def test_users_of_an_earlier_users_file_may_use_every_database(tmp_path):
+    import json
+
+    with weftdb.open(str(tmp_path)) as db:
+        db.execute("CREATE DATABASE sales")
+        db.users.create("old", "pw")
+        db.users.create("new", "pw")
+    path = tmp_path / "auth" / "users.json"
+    document = json.loads(path.read_text())
+    document["version"] = 1  # as an earlier version wrote it: no databases, no main
+    for record in document["users"].values():
+        record.pop("databases", None)
+    path.write_text(json.dumps(document))
+    with weftdb.open(str(tmp_path)) as db:
+        assert db.users.may_use_all("old") and db.users.may_use_all("new")
+        assert db.database("sales", user="new").name == "sales"
+        db.execute("REVOKE DATABASE * FROM new")
+        with pytest.raises(DatabaseNotFound):
+            db.database("sales", user="new")
+    assert json.loads(path.read_text())["version"] == 2
