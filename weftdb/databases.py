@@ -107,7 +107,7 @@ class Databases:
         them another does not exist (None: the embedded caller, who may use all)."""
         key = identity.DATABASE if identity.is_default(name) else name.lower() if isinstance(name, str) else name
         if not self._may_use(user, key):
-            raise DatabaseNotFound(f"Database {name or key!r} does not exist (SHOW DATABASES lists the databases).")
+            raise DatabaseNotFound.named(name or key)
         if key == identity.DATABASE:
             return self.default
         db = self._served.get(key)
@@ -118,7 +118,7 @@ class Databases:
                                       "Repair it (weftdb verify) and run START DATABASE, or drop it.")
         if key in self._stopped:
             raise DatabaseUnavailable(f"Database {name!r} is stopped; START DATABASE {key} serves it again.")
-        raise DatabaseNotFound(f"Database {name!r} does not exist (SHOW DATABASES lists the databases).")
+        raise DatabaseNotFound.named(name)
 
     def _may_use(self, user: str | None, name: str) -> bool:
         users = self.default.users
@@ -190,7 +190,9 @@ class Databases:
             return self._start(name)
 
     def _exists(self, name: str) -> bool:
-        return identity.is_default(name) or name in self._served or name in self._failed or name in self._stopped
+        """Known to this process, or a directory on disk (one `weftdb restore --database` wrote meanwhile)."""
+        return (identity.is_default(name) or name in self._served or name in self._failed or name in self._stopped
+                or (self.root is not None and name in catalog.names(self._fs, self.root)))
 
     def _create(self, name: str, if_not_exists: bool) -> Result:
         if self._exists(name):
@@ -215,7 +217,7 @@ class Databases:
         if not self._exists(name):
             if if_exists:
                 return _status(f"Database {name} does not exist")
-            raise DatabaseNotFound(f"Database {name!r} does not exist (SHOW DATABASES lists the databases).")
+            raise DatabaseNotFound.named(name)
         db = self._served.get(name)
         if db is not None:
             self._refuse_in_use(db, current, "drop")
@@ -253,11 +255,12 @@ class Databases:
         `weftdb restore --database` wrote into this directory meanwhile."""
         if name in self._served:
             return _status(f"Database {name} is started already")
-        if len(self.names()) >= self.default.config.max_databases and not self._exists(name):
-            raise ClientError(f"START DATABASE {name}: this data directory serves {len(self.names())} databases, "
+        if not self._exists(name):
+            raise DatabaseNotFound.named(name)
+        known = self.names()
+        if name not in known and len(known) >= self.default.config.max_databases:
+            raise ClientError(f"START DATABASE {name}: this data directory serves {len(known)} databases, "
                               f"the most --max-databases={self.default.config.max_databases} allows.")
-        if not self._exists(name) and (self.root is None or name not in catalog.names(self._fs, self.root)):
-            raise DatabaseNotFound(f"Database {name!r} does not exist (SHOW DATABASES lists the databases).")
         if name in self._stopped:
             catalog.set_stopped(self._fs, self.root, self._stopped - {name})
             self._stopped.discard(name)

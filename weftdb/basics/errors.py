@@ -171,6 +171,12 @@ class DatabaseNotFound(ClientError):
     gql_status = "22N51"
     gql_description = "data exception - graph reference not found"
 
+    @classmethod
+    def named(cls, name: object) -> "DatabaseNotFound":
+        """The one wording, whether the database is absent or the user may not
+        use it: the answer must not tell the two apart."""
+        return cls(f"Database {name!r} does not exist (SHOW DATABASES lists the databases).")
+
 
 class ExistingDatabaseFound(ClientError):
     """CREATE DATABASE of a name that exists already (IF NOT EXISTS makes it a no-op)."""

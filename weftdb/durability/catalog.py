@@ -69,14 +69,9 @@ def names(fs: FileSystem, root: str) -> list[str]:
 def create(fs: FileSystem, root: str, name: str) -> str:
     """Make database `name`, which must not exist (FileExistsError); returns its path."""
     final = path_of(root, name)
-    fs.makedirs(directory(root))
     if fs.exists(final):
         raise FileExistsError(final)
-    try:
-        os.mkdir(final, 0o755)
-    except OSError as exc:
-        raise DurabilityError(f"creating database directory {final}: {exc.strerror or exc}") from exc
-    fs.fsync_dir(directory(root))
+    fs.makedirs(final)  # one mkdir, then an fsync of databases/
     return final
 
 

@@ -415,7 +415,7 @@ def _database_named(parts: Parts, name: str, every: bool = True) -> str:
         return identity.DATABASE
     known = parts.running.databases.names() if parts.running is not None and parts.running.databases else ()
     if name not in known:
-        raise DatabaseNotFound(f"Database {name!r} does not exist (SHOW DATABASES lists the databases).")
+        raise DatabaseNotFound.named(name)
     return name
 
 
