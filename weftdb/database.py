@@ -8,6 +8,7 @@ used by one thread at a time.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -32,6 +33,8 @@ from weftdb.query.results import Result
 from weftdb.query.running import Client, Entry, Running
 
 _INSPECTED = (ast.Explain, ast.Profile)  # planned afresh, never cached
+QUICK_SECONDS = 0.0005
+"""A plan whose last run took less is `quick` (Plan.quick): the server may run it on its event loop."""
 
 
 class Database:
@@ -127,17 +130,20 @@ class Database:
         timeout: float | None = None,
         read_only: bool = False,
         use: Callable[[str], None] | None = None,
+        budget: float | None = None,
     ) -> Result:
         """Run one statement in its own transaction (autocommit): on the
         store's transaction directly, with no `Transaction` around it, under
         its registry `entry` (which is also the interrupt it runs under).
-        `read_only` refuses a statement that writes (Bolt's read access mode)."""
+        `read_only` refuses a statement that writes (Bolt's read access mode);
+        `budget`: see `quick`."""
         statement = parse(query)
         if admin.runs_alone(statement):
             return self._administer(statement, params, read_only=read_only, use=use)
         tx = self.storage.begin()
         entry.attach(tx)  # a TERMINATE TRANSACTIONS before the commit rolls it back
-        result = self._run(tx, query, statement, params, timeout, entry, read_only, implicit=True)  # rolls back if it raises
+        result = self._run(tx, query, statement, params, timeout, entry, read_only, implicit=True,  # rolls back if it raises
+                           budget=budget)
         entry.commit(tx)
         return result
 
@@ -149,6 +155,15 @@ class Database:
         transaction = Transaction(self, self.storage.begin(), read_only)
         transaction._track(self.running.begin(client, explicit=True))
         return transaction
+
+    def quick(self, query: str) -> bool:
+        """Whether `query` may run on the server's event loop, saving the hop to a
+        worker: its cached plan only reads, runs no code the engine does not
+        bound (Plan.outside), and took under QUICK_SECONDS the last time. It
+        runs with a budget there (`execute(budget=...)`): past it, it stops at
+        its next check and goes to a worker."""
+        plan = self._plans.get(query)
+        return plan is not None and plan.quick and not plan.writes and not plan.outside and not plan.in_transactions
 
     def database(self, name: str | None, *, user: str | None = None) -> "Database":
         """Database `name` of this data directory (the default one's names
@@ -209,7 +224,7 @@ class Database:
         return self.procedures.function(signature, description=description)
 
     def _run(self, tx: GraphTransaction, query, statement, params, timeout, interrupt, read_only=False,
-             implicit=False) -> Result:
+             implicit=False, budget=None) -> Result:
         """Run one statement in `tx`. A statement that fails rolls its whole
         transaction back: a half-applied statement is never left for a later commit.
         `implicit`: `tx` is the statement's own (autocommit), so CALL { } IN
@@ -236,8 +251,12 @@ class Database:
             plan = self._plans.get(query)
             if plan is None:
                 plan = self._plan(query, statement, tx)
-            return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory, read_only=read_only,
-                       implicit=implicit, import_directory=self.import_directory)
+            started = time.perf_counter()
+            try:
+                return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory,
+                           read_only=read_only, implicit=implicit, import_directory=self.import_directory, budget=budget)
+            finally:  # a run stopped over its budget took longer: its next run goes to a worker
+                plan.quick = time.perf_counter() - started < QUICK_SECONDS
         except BaseException:
             if not tx.closed:
                 tx.abort()

@@ -61,6 +61,9 @@ class FakeDatabase:
     def main_of(self, user):
         return None
 
+    def quick(self, query):
+        return False  # every statement goes to a worker, as the fake's SLEEP tests need
+
     def execute(self, query, params=None, *, timeout=None, interrupt=None, client=None, use=None):
         writes: list = []
         result = self._run(query, params or {}, writes, timeout, interrupt)

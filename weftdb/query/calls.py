@@ -69,6 +69,7 @@ def plan_call(planner: Any, root: Operator, clause: ast.Call, scope: dict[str, i
         slots.append(slot)
     if proc.writes:
         planner.writes = True
+    planner.outside = True
     root = ProcedureCall(root, proc, args, outputs, registry, _text(clause, proc, names))
     if clause.where is not None:
         root = Filter(root, planner.expr(clause.where, new_scope), "YIELD ... WHERE")

@@ -33,13 +33,20 @@ CHECK_EVERY = 1024  # rows between checks for cancellation and timeout
 _TICKS = (False,) * (CHECK_EVERY - 1) + (True,)
 
 
+class OverBudget(BaseException):
+    """A statement run with a budget (on the server's event loop) ran past it;
+    it is rolled back, and the caller runs it again where it may take its
+    time. A BaseException, so that no `except Exception` on the way turns it
+    into a statement's error."""
+
+
 class ExecutionContext:
     """`tick()` is called for every row an operator handles and is true once
     every CHECK_EVERY calls; the operator then calls `check()`. It is a
     C-level iterator, not a method: a hot path (docs/hot-paths.md)."""
 
     __slots__ = ("tx", "params", "counters", "nslots", "interrupt", "deadline", "memory", "started_at", "tick",
-                 "read_only", "import_directory")
+                 "read_only", "import_directory", "budget")
 
     def __init__(self, tx: GraphTransaction, params: dict, nslots: int, interrupt: threading.Event | None,
                  deadline: float | None, memory: MemoryLimits | None = None, read_only: bool = False):
@@ -54,11 +61,14 @@ class ExecutionContext:
         self.started_at = resident_bytes() if memory is not None and memory.query is not None else 0
         self.tick = cycle(_TICKS).__next__
         self.import_directory = ""  # where LOAD CSV may read (the database's --import-directory); '' reads nothing
+        self.budget: float | None = None  # a time.monotonic() after which `check` raises OverBudget
 
     def check(self) -> None:
         """Stop the query when it was cancelled, is out of time or over a memory
         limit; and let the storage settle what a long transaction made."""
         self.check_cancelled()
+        if self.budget is not None and time.monotonic() > self.budget:
+            raise OverBudget
         self.tx.storage.settle(self.tx)
         if self.memory is not None:
             self.memory.check(self.started_at)
@@ -95,10 +105,12 @@ def run(
     deadline: float | None = None,
     implicit: bool = False,
     import_directory: str = "",
+    budget: float | None = None,
 ) -> Result:
     """`read_only`: refuse a plan that writes (Bolt's read access mode);
     `deadline` (a time.monotonic() value) instead of `timeout` for a statement
-    run inside another (a procedure's), which shares its time."""
+    run inside another (a procedure's), which shares its time. `budget`:
+    seconds after which the run stops at its next check with OverBudget."""
     if read_only and plan.writes:
         raise AccessModeError("Writing in read access mode not allowed: this transaction is read-only.")
     if plan.in_transactions and not implicit:
@@ -110,6 +122,8 @@ def run(
         deadline = time.monotonic() + timeout if timeout else None
     ctx = ExecutionContext(tx, params or {}, plan.nslots, interrupt, deadline, memory, read_only)
     ctx.import_directory = import_directory
+    if budget is not None:
+        ctx.budget = time.monotonic() + budget
     if interrupt is not None:
         ctx.check_cancelled()  # cancelled already (a deadline just set cannot have passed: it is checked at the end)
     slots = plan.column_slots

@@ -399,7 +399,8 @@ class ExpressionCompiler:
             from weftdb.query.calls import compile_function  # calls imports this module
 
             registered = compile_function(getattr(self.subplans, "procedures", None), expr.name, args)
-            if registered is not None:  # a user function, or APOC's
+            if registered is not None:  # a user function, or APOC's: code the planner does not bound
+                self.subplans.outside = True
                 return registered
         check_arity(expr.name, len(args))
         function = FUNCTIONS[name]

@@ -38,6 +38,11 @@ class Plan:
     writes: bool
     returns: bool
     in_transactions: bool = False  # CALL { } IN TRANSACTIONS: commits batches, so an implicit transaction only
+    # Runs code the engine does not bound: a procedure, a user or APOC function, LOAD CSV's file reads.
+    outside: bool = False
+    # Its last run took under the server's inline budget (Database records it): with
+    # `writes` and `outside` false, the server may run it on its event loop (server/connection.py).
+    quick: bool = False
 
     @cached_property  # read by every execution of a cached plan
     def query_type(self) -> str:
@@ -122,6 +127,7 @@ class Planner:
         self.writes = False
         self.subquery_depth = 0  # subqueries and FOREACH being planned around the current clause
         self.in_transactions = False
+        self.outside = False  # Plan.outside, found while planning
         self.compiler = ExpressionCompiler(self.new_slot, self)
 
     def new_slot(self) -> int:
@@ -143,6 +149,7 @@ class Planner:
         else:
             raise CypherSemanticError(f"Cannot plan a {type(statement).__name__}.")
         plan.in_transactions = self.in_transactions
+        plan.outside = self.outside
         return plan
 
     def union(self, statement: ast.Union) -> Plan:
@@ -270,6 +277,7 @@ class Planner:
         slots = (self.new_slot(), self.new_slot(), self.new_slot())
         source = self.expr(clause.source, scope)
         scope = {**scope, clause.variable: slots[0], load_csv.LINE: slots[1], load_csv.FILE: slots[2]}
+        self.outside = True
         return op.LoadCsv(root, source, slots, options, clause.variable), scope
 
     def subquery_expression(self, expr: ast.SubqueryExpression, scope):

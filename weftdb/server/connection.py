@@ -24,6 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from weftdb.basics import errors, identity
+from weftdb.query.executor import OverBudget
 from weftdb.query.running import Client
 from weftdb.server.bolt.protocol import BoltProtocol, ProtocolError, Request, Status
 from weftdb.server.bolt.values import hydrate
@@ -46,6 +47,9 @@ LINGER = 5.0
 OVER_CAP = Status("Neo.TransientError.General.MemoryPoolOutOfMemoryError", "51N72",
                   "system configuration or operation exception - memory pool out of memory")
 UNAUTHORIZED = "The client is unauthorized due to authentication failure."
+# How long a statement may hold the event loop (Database.quick): past it, it stops at its
+# next check (every CHECK_EVERY rows of an operator) and runs again on a worker.
+INLINE_BUDGET = 0.001
 _CONTROL_TEXTS = {"BEGIN": "begin", "COMMIT": "commit", "ROLLBACK": "rollback"}
 
 
@@ -360,8 +364,16 @@ class Connection:
         started = time.monotonic()
         # a transaction knows its client and access mode
         options = {} if tx is not None else {"client": self._client(extra), "use": self._use, **_access(extra)}
-        result = await self._in_database(db, execute, query, params, timeout=timeout, interrupt=self.interrupt,
-                                         **options)
+        result = None
+        if tx is None and db.quick(query):  # no hop to a worker (Database.quick)
+            try:
+                result = execute(query, params, timeout=timeout, interrupt=self.interrupt, budget=INLINE_BUDGET,
+                                 **options)
+            except OverBudget:
+                pass  # rolled back: it runs again on a worker
+        if result is None:
+            result = await self._in_database(db, execute, query, params, timeout=timeout, interrupt=self.interrupt,
+                                             **options)
         t_first = int((time.monotonic() - started) * 1000)
         summary: dict[str, Any] = {"type": result.query_type, "db": name, "t_last": 0}
         if result.counters:
