@@ -150,8 +150,9 @@ def serve_worker(directory: str, scale: float) -> None:
     port on stdout, then serve until stdin closes."""
     import weftdb
     from weftdb.basics.config import Config
-    from weftdb.server.server import ServerThread
+    from weftdb.server.server import SWITCH_INTERVAL, ServerThread
 
+    sys.setswitchinterval(SWITCH_INTERVAL)  # as `weftdb serve` runs: this process is the server's alone
     db = weftdb.open(directory, storage_snapshot_on_exit=False)  # nothing is measured after the close
     for name in ("a", "b"):
         db.execute(f"CREATE DATABASE {name}")
