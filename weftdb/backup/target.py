@@ -49,6 +49,11 @@ def is_backup_name(name: str) -> bool:
     return bool(_NAME.fullmatch(name))
 
 
+def of_database(location: str, name: str) -> str:
+    """The backup of database `name` inside a backup of every database at `location` (a path or URL)."""
+    return f"{location.rstrip('/')}/{name.lower()}"
+
+
 def is_url(location: str) -> bool:
     return "://" in location and not location.startswith("file://")
 

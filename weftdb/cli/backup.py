@@ -83,6 +83,7 @@ def backup(ctx: click.Context, source: str | None, to: str | None, kind: str, us
         raise click.UsageError("give --database NAME or --all-databases, not both")
     from weftdb.backup.client import backup as take_backup
     from weftdb.backup.client import databases
+    from weftdb.backup.target import of_database
 
     password = None
     if password_file:
@@ -94,7 +95,7 @@ def backup(ctx: click.Context, source: str | None, to: str | None, kind: str, us
     try:
         names = databases(source, username, password) if all_databases else [database]
         for name in names:
-            where = f"{to.rstrip('/')}/{name}" if all_databases else to
+            where = of_database(to, name) if all_databases else to
             with progress(f"receiving {name}" if all_databases else "receiving", unit="bytes") as meter:
                 summary = take_backup(source, where, kind, username, password, compress, key, meter,
                                       total=meter.total, database=name)
@@ -135,11 +136,12 @@ def inspect(location: str, database: str | None) -> None:
       weftdb backup inspect /backups/graph
       weftdb backup inspect /backups/server --database sales
     """
-    if database:
-        location = f"{location.rstrip('/')}/{database.lower()}"
     from weftdb.backup.client import describe_time
     from weftdb.backup.manifest import Manifest
-    from weftdb.backup.target import open_target
+    from weftdb.backup.target import of_database, open_target
+
+    if database:
+        location = of_database(location, database)
 
     try:
         target = open_target(location)
@@ -150,7 +152,7 @@ def inspect(location: str, database: str | None) -> None:
         held = target.databases()
         if held:
             raise click.ClickException(f"{location} holds a backup of each of {', '.join(held)}: inspect one, "
-                                       f"e.g. weftdb backup inspect {location.rstrip('/')}/{held[0]}")
+                                       f"e.g. weftdb backup inspect {of_database(location, held[0])}")
         raise click.ClickException(f"{location} holds no backup.json: not a WeftDB backup")
     settings = [s for s in (manifest.compression, manifest.encryption) if s] or ["plain"]
     click.echo(f"backup of database {manifest.database_uuid} ({', '.join(settings)}), "
@@ -195,14 +197,12 @@ def restore(source: str, to: str, until: str | None, overwrite: bool, key_file: 
       weftdb restore --from /backups/server --to /var/lib/weftdb --all-databases
     """
     from weftdb.backup.restore import restore as rebuild
-    from weftdb.basics import identity
+    from weftdb.backup.target import of_database, open_target
     from weftdb.durability import catalog
 
     if database and all_databases:
         raise click.UsageError("give --database NAME or --all-databases, not both")
     if all_databases:
-        from weftdb.backup.target import open_target
-
         names = open_target(source).databases()
         if not names:
             raise click.ClickException(f"{source} holds no backup of a database (weftdb backup --all-databases makes "
@@ -211,8 +211,8 @@ def restore(source: str, to: str, until: str | None, overwrite: bool, key_file: 
         names = [database]
     try:
         for name in names:
-            where = to if identity.is_default(name) else catalog.path_of(to, name)
-            origin = f"{source.rstrip('/')}/{name}" if all_databases else source
+            where = catalog.data_directory(to, name)
+            origin = of_database(source, name) if all_databases else source
             with progress(f"reading {name}" if all_databases else "reading", unit="bytes") as meter:
                 summary = rebuild(origin, where, until, overwrite, _key(key_file), progress=meter, total=meter.total)
             click.echo(f"{name}: {summary.line()}" if all_databases else summary.line(), err=True)
@@ -277,7 +277,7 @@ def verify(ctx: click.Context, location: str, threads: int, key_file: str | None
     """
     import os
 
-    from weftdb.backup.target import open_target
+    from weftdb.backup.target import of_database, open_target
 
     if is_backup(location):
         if database:
@@ -296,20 +296,19 @@ def verify(ctx: click.Context, location: str, threads: int, key_file: str | None
         for name in [database.lower()] if database else held:
             click.echo(f"== {name}")
             try:
-                status = max(status, verify_backup_command(os.path.join(location, name), key_file))
+                status = max(status, verify_backup_command(of_database(location, name), key_file))
             except _errors() as exc:
                 click.echo(f"{name}: {exc}", err=True)
                 status = 1
         sys.exit(status)
     if not os.path.isdir(location):
         raise click.UsageError(f"{location} is neither a data directory nor a backup")
-    from weftdb.basics import identity
     from weftdb.cli.files import verify as verify_data_directory
     from weftdb.durability import catalog
 
-    if database and not identity.is_default(database):
+    if database:
         try:
-            location = catalog.path_of(location, database)
+            location = catalog.data_directory(location, database)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--database") from None
         if not os.path.isdir(location):

@@ -48,6 +48,13 @@ def path_of(root: str, name: str) -> str:
     return os.path.join(directory(root), identity.database_name(name))
 
 
+def data_directory(root: str, name: str) -> str:
+    """Where database `name` of the data directory `root` lives: `root` itself
+    for the default database's names, else `path_of` (ValueError for a name
+    that is no database's)."""
+    return os.path.abspath(root) if identity.is_default(name) else path_of(root, name)
+
+
 def names(fs: FileSystem, root: str) -> list[str]:
     """The databases besides the default one, sorted. A stranger in
     `databases/` (a file, a name that is no database's) is left alone."""

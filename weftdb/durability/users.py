@@ -68,6 +68,11 @@ def _new_record(password: str) -> dict:
     return {"salt": salt.hex(), "hash": digest.hex(), "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P}
 
 
+def _access_of(record: dict) -> dict:
+    """A record's `databases`; a version 1 record has none and may use every database."""
+    return record.get("databases", {"grant": [ALL_DATABASES], "deny": []})
+
+
 def _check_name(user: str) -> None:
     if not isinstance(user, str) or not user or len(user) > MAX_NAME_LENGTH:
         raise UserError(f"a user name must be a non-empty string of at most {MAX_NAME_LENGTH} characters")
@@ -88,7 +93,7 @@ def parse(data: bytes) -> dict[str, dict]:
             n, r, p = int(record["n"]), int(record["r"]), int(record["p"])
             if n < 2 or n & (n - 1) or not 1 <= r <= 64 or not 1 <= p <= 16 or 128 * n * r > 32 * 1024 * 1024:
                 raise ValueError(f"scrypt parameters of user {name!r} are out of range")
-            access = record.get("databases", {"grant": [ALL_DATABASES], "deny": []})
+            access = _access_of(record)
             if not all(isinstance(access.get(k), list) and all(isinstance(n, str) for n in access[k])
                        for k in ("grant", "deny")) or not isinstance(record.get("main", ""), str):
                 raise ValueError(f"the databases of user {name!r} are not lists of names")
@@ -173,8 +178,8 @@ class UserStore:
             record = self._users.get(user)
             if record is None:
                 raise UnknownUser(f"user {user!r} does not exist")
-            granted = record.get("databases", {"grant": [ALL_DATABASES], "deny": []})
-            return list(granted["grant"]), list(granted["deny"]), record.get("main", "")
+            access = _access_of(record)
+            return list(access["grant"]), list(access["deny"]), record.get("main", "")
 
     def may_use(self, user: str, database: str) -> bool:
         """Whether `user` may use `database` (a denial wins; an unknown user may use none)."""
@@ -207,7 +212,7 @@ class UserStore:
     def set_access(self, user: str, database: str, how: str) -> None:
         """GRANT (`how` "grant"), DENY ("deny") or REVOKE ("revoke": neither) `database` (or `*`) for `user`."""
         def change(record: dict) -> dict:
-            access = record.get("databases", {"grant": [ALL_DATABASES], "deny": []})
+            access = _access_of(record)
             granted = [n for n in access["grant"] if n != database]
             denied = [n for n in access["deny"] if n != database]
             if how == "grant":
