@@ -272,3 +272,9 @@ def test_engine_queries_stop_on_reset_and_on_timeout():
     finally:
         server.stop()
         db.close()
+
+
+def test_the_server_runs_on_uvloop(fake_server):
+    import uvloop  # a dependency everywhere but Windows
+
+    assert isinstance(fake_server._loop, uvloop.Loop)

@@ -51,6 +51,19 @@ def tls_context(config: Config) -> ssl.SSLContext | None:
     return context
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop (libuv's, in C), else asyncio's own where uvloop is not
+    installed (it has no Windows build). A Bolt round trip costs the server's
+    loop about half the CPU on uvloop: an echo server on this 2-core VM took
+    88 to 102 µs of CPU a round trip with asyncio's streams and 36 to 45 µs
+    with uvloop's (a blocking thread per connection: 22 to 25 µs)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class BoltServer:
     """Accepts Bolt clients for one Database on the running event loop."""
 
@@ -173,7 +186,7 @@ class ServerThread:
 
     def __init__(self, db: Database, config: Config):
         self.server = BoltServer(db, config)
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_event_loop()
         self._thread = threading.Thread(target=self._run, name="weftdb-bolt-server", daemon=True)
         self._started = threading.Event()
         self._error: BaseException | None = None
@@ -273,6 +286,7 @@ def serve(config: Config) -> None:
     db = Database(config.data_directory, config)
     parse("RETURN 1")  # builds the Cypher grammar (about a second) now, not at the first client's query
     try:
-        asyncio.run(_serve_until_signal(db, config))
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            runner.run(_serve_until_signal(db, config))
     finally:
         db.close()
