@@ -236,7 +236,7 @@ class Connection:
     async def _linger(self) -> None:
         """After a FAILURE that refused the client's input: half-close, drop what the
         client still sends, and close once it closes or after LINGER seconds."""
-        if self.writer.can_write_eof():
+        if not self.writer.is_closing() and self.writer.can_write_eof():  # uvloop raises on a closed transport
             self.writer.write_eof()
         try:
             await asyncio.wait_for(self._read_done.wait(), LINGER)

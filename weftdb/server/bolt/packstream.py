@@ -63,17 +63,23 @@ def _size_header(out: bytearray, markers: tuple, size: int) -> None:
 
 def pack_into(out: bytearray, value: Any, depth: int = 0) -> None:
     """Append the encoding of `value` to `out`. With `_Reader.value`, a
-    hot path (docs/hot-paths.md): both find their code in a table."""
+    hot path (docs/hot-paths.md): both find their code in a table, and the
+    containers look up their items' encoders themselves."""
     if depth > DEFAULT_MAX_DEPTH:
         raise PackStreamError("value nested too deeply to encode")
-    packer = _PACKERS.get(type(value))
-    if packer is None:
-        packer = _packer_of(value)
-    packer(out, value, depth)
+    (_PACKERS.get(type(value)) or _packer_of(value))(out, value, depth)
 
 
 # One encoder per type, found by the value's exact type (`_PACKERS`); a
 # subclass (an IntEnum, an OrderedDict) by isinstance, in the order of `_KINDS`.
+# A container checks the depth of its items once, then calls their encoders.
+
+_TEXT_CACHE: dict[str, bytes] = {}
+"""The encodings of short strings seen before: map keys, labels, column names
+and the like recur in every message. At most `_TEXT_CACHE_SIZE` strings of at
+most `_TEXT_CACHED_LENGTH` bytes, the first ones met (a few hundred KiB)."""
+_TEXT_CACHE_SIZE = 4096
+_TEXT_CACHED_LENGTH = 64
 
 
 def _pack_none(out: bytearray, value: None, depth: int) -> None:
@@ -86,7 +92,7 @@ def _pack_bool(out: bytearray, value: bool, depth: int) -> None:
 
 def _pack_int(out: bytearray, value: int, depth: int) -> None:
     if -16 <= value < 128:
-        out += _SIGNED[1].pack(value)
+        out.append(value & 0xFF)
     elif -0x80 <= value < 0x80:
         out.append(0xC8)
         out += _SIGNED[1].pack(value)
@@ -109,9 +115,19 @@ def _pack_float(out: bytearray, value: float, depth: int) -> None:
 
 
 def _pack_str(out: bytearray, value: str, depth: int) -> None:
+    encoded = _TEXT_CACHE.get(value)
+    if encoded is not None:
+        out += encoded
+        return
     data = value.encode("utf-8")
-    _size_header(out, _STRING, len(data))
-    out += data
+    size = len(data)
+    if size > _TEXT_CACHED_LENGTH or len(_TEXT_CACHE) >= _TEXT_CACHE_SIZE:
+        _size_header(out, _STRING, size)
+        out += data
+        return
+    encoded = (bytes((0x80 + size,)) if size < 16 else bytes((0xD0, size))) + data
+    _TEXT_CACHE[value] = encoded
+    out += encoded
 
 
 def _pack_bytes(out: bytearray, value: bytes | bytearray, depth: int) -> None:
@@ -119,27 +135,42 @@ def _pack_bytes(out: bytearray, value: bytes | bytearray, depth: int) -> None:
     out += value
 
 
+def _items_depth(depth: int) -> int:
+    """The depth of a container's items, which must not be deeper than the limit."""
+    depth += 1
+    if depth > DEFAULT_MAX_DEPTH:
+        raise PackStreamError("value nested too deeply to encode")
+    return depth
+
+
 def _pack_list(out: bytearray, value: list | tuple, depth: int) -> None:
     _size_header(out, _LIST, len(value))
-    for item in value:
-        pack_into(out, item, depth + 1)
+    if value:
+        depth, packers = _items_depth(depth), _PACKERS
+        for item in value:
+            (packers.get(type(item)) or _packer_of(item))(out, item, depth)
 
 
 def _pack_dict(out: bytearray, value: dict, depth: int) -> None:
     _size_header(out, _MAP, len(value))
-    for key, item in value.items():
-        if not isinstance(key, str):
-            raise PackStreamError(f"map keys must be strings, got {type(key).__name__}")
-        pack_into(out, key, depth + 1)
-        pack_into(out, item, depth + 1)
+    if value:
+        depth, packers = _items_depth(depth), _PACKERS
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise PackStreamError(f"map keys must be strings, got {type(key).__name__}")
+            _pack_str(out, key, depth)
+            (packers.get(type(item)) or _packer_of(item))(out, item, depth)
 
 
 def _pack_structure(out: bytearray, value: Structure, depth: int) -> None:
-    if len(value.fields) > MAX_STRUCT_FIELDS:
+    fields = value.fields
+    if len(fields) > MAX_STRUCT_FIELDS:
         raise PackStreamError(f"a structure holds at most {MAX_STRUCT_FIELDS} fields")
-    out += bytes((0xB0 + len(value.fields), value.tag))
-    for item in value.fields:
-        pack_into(out, item, depth + 1)
+    out += bytes((0xB0 + len(fields), value.tag))
+    if fields:
+        depth, packers = _items_depth(depth), _PACKERS
+        for item in fields:
+            (packers.get(type(item)) or _packer_of(item))(out, item, depth)
 
 
 _KINDS = (

@@ -453,6 +453,8 @@ class BoltProtocol:
     def _encode(tag: int, *fields: Any) -> bytes:
         """A message framed in chunks of at most 64 KiB, ended by a zero-size chunk."""
         body = pack(Structure(tag, fields))
+        if len(body) <= MAX_CHUNK:  # nearly every message: one chunk
+            return len(body).to_bytes(2, "big") + body + b"\x00\x00"
         framed = bytearray()
         for start in range(0, len(body), MAX_CHUNK):
             piece = body[start : start + MAX_CHUNK]
