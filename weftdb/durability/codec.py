@@ -257,21 +257,24 @@ def packb(value: Any) -> bytes:
         raise CodecError(f"cannot encode: {e}") from e
 
 
-def packb_list(items: list, chunk: int = 10_000) -> bytes:
-    """The same bytes as `packb(items)`, packed `chunk` items at a time.
+def packb_parts(items: list, chunk: int = 1_000) -> list[bytes]:
+    """The encoding of the list `items` in parts, `chunk` items each: their
+    concatenation is `packb(items)`.
 
-    One packb call holds the GIL until it returns: for a snapshot batch of a
-    million items that is long enough to stall every committing thread. Between
-    chunks other threads run. Each chunk is packed as an array and its array
-    header (1, 3 or 5 bytes by the msgpack spec) is cut off, so the result is
-    one array header followed by every item's encoding."""
+    One packb call holds the GIL until it returns, and so does joining its
+    output: for a snapshot batch of a million items, 280 ms of packing in
+    chunks of 10,000 held it 4.3 ms at a time, and the join of the 18 MB
+    15 ms, long enough to stall every committing thread. A chunk of 1,000
+    takes about 0.5 ms; the caller writes the parts as they are. Each chunk is
+    packed as an array and its array header (1, 3 or 5 bytes by the msgpack
+    spec) is cut off; the first part is the header of the whole array."""
     if len(items) <= chunk:
-        return packb(items)
+        return [packb(items)]
     parts = [msgpack.Packer().pack_array_header(len(items))]
     for start in range(0, len(items), chunk):
         part = items[start : start + chunk]
         parts.append(packb(part)[_array_header_size(len(part)) :])
-    return b"".join(parts)
+    return parts
 
 
 def _array_header_size(n: int) -> int:

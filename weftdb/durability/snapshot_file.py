@@ -96,17 +96,26 @@ class SnapshotInfo:
 # --- writing ----------------------------------------------------------------
 
 
-def _block(kind: int, payload: bytes, items: int, compress: bool, seed: int, cctx) -> tuple[bytes, tuple]:
-    raw_length = len(payload)
+def _block(kind: int, parts: list[bytes], items: int, compress: bool, seed: int, cctx) -> tuple[list[bytes], tuple]:
+    """A block as pieces to write one after the other: its header with the CRC,
+    then the payload `parts` (codec.packb_parts), compressed part by part into
+    one zstd frame. Never joined: a copy of a batch's megabytes would hold the
+    GIL while committing threads wait."""
+    raw_length = sum(map(len, parts))
     flags = 0
     if compress:
-        payload = cctx.compress(payload)
+        compressor = cctx.compressobj(size=raw_length)
+        parts = [piece for part in parts if (piece := compressor.compress(part))]
+        parts.append(compressor.flush())
         flags = FLAG_ZSTD
-    if raw_length > MAX_BLOCK_SIZE or len(payload) > MAX_BLOCK_SIZE:
+    length = sum(map(len, parts))
+    if raw_length > MAX_BLOCK_SIZE or length > MAX_BLOCK_SIZE:
         raise ValueError(f"a snapshot block holds at most {MAX_BLOCK_SIZE} bytes; use smaller batches")
-    head = _BLOCK.pack(kind, flags, items, raw_length, len(payload))
-    crc = zlib.crc32(payload, zlib.crc32(head, seed))
-    return head + struct.pack("<I", crc) + payload, (kind, flags, len(payload), raw_length, items, crc)
+    head = _BLOCK.pack(kind, flags, items, raw_length, length)
+    crc = zlib.crc32(head, seed)
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    return [head + struct.pack("<I", crc), *parts], (kind, flags, length, raw_length, items, crc)
 
 
 def write_snapshot(
@@ -132,16 +141,18 @@ def write_snapshot(
         fs.write(f, prelude)
 
         def put(kind: int, value: Any, items: int) -> None:
-            payload = codec.packb_list(value) if kind in (VERTICES, EDGES) else codec.packb(value)
-            data, entry = _block(kind, payload, items, compress, seed, cctx)
+            parts = codec.packb_parts(value) if kind in (VERTICES, EDGES) else [codec.packb(value)]
+            pieces, entry = _block(kind, parts, items, compress, seed, cctx)
             entries.append((entry[0], entry[1], f.size) + entry[2:])
-            fs.write(f, data)
+            for piece in pieces:
+                fs.write(f, piece)
 
         put(HEADER, header, 1)
         put(NAMES, names, 1)
         for kind, batches in ((VERTICES, vertex_batches), (EDGES, edge_batches)):
             for batch in batches:
-                batch = list(batch)
+                if not isinstance(batch, list):  # a copy of a million-item list holds the GIL for 20 ms
+                    batch = list(batch)
                 put(kind, batch, len(batch))
                 counts[kind] += len(batch)
         put(SCHEMA, schema, 1)
