@@ -7,13 +7,14 @@ used by one thread at a time.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
 from typing import Any, Callable
 
 from weftdb import databases
-from weftdb.basics import affinity, identity
+from weftdb.basics import affinity, identity, storage_modes
 from weftdb.basics.config import Config, ConfigError
 from weftdb.basics.errors import AccessModeError, ClientError, ForbiddenInTransaction, TransactionError
 from weftdb.basics.temporal import adopt
@@ -112,14 +113,20 @@ class Database:
         """Run one statement in its own transaction (autocommit). `client` says
         who runs it (the server's connections), for SHOW TRANSACTIONS; the
         statement is listed there while it runs. `use(name)` is how USE
-        DATABASE switches the caller's session (a Bolt connection's)."""
+        DATABASE switches the caller's session (a Bolt connection's).
+        A read whose rows are many streams them (Result.streaming): it stays
+        listed, and its transaction open, until its stream ends."""
         self._check_open()
         entry = self.running.autocommit(client, query, interrupt)
+        streaming = False
         try:
             with entry:
-                return self._autocommit(entry, query, params, timeout=timeout, use=use, **options)
+                result = self._autocommit(entry, query, params, timeout=timeout, use=use, **options)
+            streaming = result.streaming
+            return result
         finally:
-            self.running.end(entry)
+            if not streaming:
+                self.running.end(entry)
 
     def _autocommit(
         self,
@@ -142,10 +149,25 @@ class Database:
             return self._administer(statement, params, read_only=read_only, use=use)
         tx = self.storage.begin()
         entry.attach(tx)  # a TERMINATE TRANSACTIONS before the commit rolls it back
+        # In IN_MEMORY_ANALYTICAL an open transaction holds off snapshots and mode
+        # switches, so there no result keeps one open: none streams.
+        on_end = None if self.storage.mode == storage_modes.ANALYTICAL else functools.partial(self._stream_ended, entry, tx)
         result = self._run(tx, query, statement, params, timeout, entry, read_only, implicit=True,  # rolls back if it raises
-                           budget=budget)
-        entry.commit(tx)
+                           budget=budget, on_end=on_end, guard=entry)
+        if not result.streaming:
+            entry.commit(tx)
         return result
+
+    def _stream_ended(self, entry: Entry, tx: GraphTransaction, finished: bool) -> None:
+        """The stream of an autocommit read ended: commit its transaction when it made
+        every row, roll it back when it was closed or failed; either way it is no longer open."""
+        try:
+            if finished:
+                entry.commit(tx)
+            else:
+                entry.rollback()
+        finally:
+            self.running.end(entry)
 
     def begin(self, read_only: bool = False, client: Client | None = None) -> "Transaction":
         """Start an explicit transaction; end it with commit() or rollback().
@@ -224,11 +246,13 @@ class Database:
         return self.procedures.function(signature, description=description)
 
     def _run(self, tx: GraphTransaction, query, statement, params, timeout, interrupt, read_only=False,
-             implicit=False, budget=None) -> Result:
+             implicit=False, budget=None, on_end=None, guard=None) -> Result:
         """Run one statement in `tx`. A statement that fails rolls its whole
         transaction back: a half-applied statement is never left for a later commit.
         `implicit`: `tx` is the statement's own (autocommit), so CALL { } IN
-        TRANSACTIONS may commit batches of its own beside it.
+        TRANSACTIONS may commit batches of its own beside it. `on_end`: the
+        statement may stream, and then ends `tx`; `guard` is entered around its
+        later fetches (executor.run).
         Its thread is pinned first (`--cpu-affinity`), as is a thread that begins
         or commits: over Bolt those can be three different workers."""
         self.placement.pin()
@@ -252,11 +276,15 @@ class Database:
             if plan is None:
                 plan = self._plan(query, statement, tx)
             started = time.perf_counter()
+            quick = False  # a run stopped over its budget took longer: its next run goes to a worker
             try:
-                return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory,
-                           read_only=read_only, implicit=implicit, import_directory=self.import_directory, budget=budget)
-            finally:  # a run stopped over its budget took longer: its next run goes to a worker
-                plan.quick = time.perf_counter() - started < QUICK_SECONDS
+                result = run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory,
+                             read_only=read_only, implicit=implicit, import_directory=self.import_directory,
+                             budget=budget, on_end=on_end, guard=guard)
+                quick = not result.streaming and time.perf_counter() - started < QUICK_SECONDS
+                return result
+            finally:
+                plan.quick = quick
         except BaseException:
             if not tx.closed:
                 tx.abort()

@@ -23,6 +23,7 @@ from weftdb.query.results import Node, Path, Relationship
 class FakeResult:
     plan_tree = None  # as weftdb.Result: no EXPLAIN or PROFILE here
     notifications = ()
+    streaming = False  # as a weftdb.Result that holds every row
 
     def __init__(self, columns, rows, query_type="r", counters=None):
         self.columns = columns

@@ -10,8 +10,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from itertools import cycle
-from typing import Any
+from contextlib import AbstractContextManager, nullcontext
+from itertools import cycle, islice
+from typing import Any, Callable, Iterator
 
 from weftdb.basics.errors import (
     AccessModeError,
@@ -106,11 +107,22 @@ def run(
     implicit: bool = False,
     import_directory: str = "",
     budget: float | None = None,
+    on_end: Callable[[bool], None] | None = None,
+    guard: AbstractContextManager | None = None,
 ) -> Result:
     """`read_only`: refuse a plan that writes (Bolt's read access mode);
     `deadline` (a time.monotonic() value) instead of `timeout` for a statement
     run inside another (a procedure's), which shares its time. `budget`:
-    seconds after which the run stops at its next check with OverBudget."""
+    seconds after which the run stops at its next check with OverBudget.
+
+    `on_end`: the statement may stream (`streams`): when its first
+    STREAM_AFTER rows are not all of them, the Result streams the rest, and
+    `tx` stays open until the stream ends: then `on_end(True)`, or
+    `on_end(False)` when it was closed or failed (the caller commits or rolls
+    back). Otherwise `on_end` is not called and the caller ends `tx` as ever.
+    `guard`: entered around each later fetch of the stream, as the caller's
+    `with` is around this call (the registry entry: it names a terminated
+    transaction's error)."""
     if read_only and plan.writes:
         raise AccessModeError("Writing in read access mode not allowed: this transaction is read-only.")
     if plan.in_transactions and not implicit:
@@ -131,6 +143,14 @@ def run(
     if profile:
         measured = _instrument(plan.root)
     produced = plan.root.run(ctx, (start,))
+    if on_end is not None and streams(plan) and not profile:
+        stream = _Stream(_public_rows(produced, slots, tx), ctx)
+        first = stream.fetch(STREAM_AFTER + 1)  # one more: is there anything after the first STREAM_AFTER?
+        if stream.ended:  # a failure raised, and the caller ends `tx`, as for any statement
+            return Result(list(plan.columns), first, plan.query_type, ctx.counters)
+        ctx.budget = None  # the budget is for the statement's start, on the server's event loop
+        stream.on_end, stream.guard = on_end, guard  # from now on the stream ends `tx`
+        return Result(list(plan.columns), first, plan.query_type, ctx.counters, stream=stream)
     running = limits.RUNNING.set(ctx)
     try:
         if not plan.returns:
@@ -149,6 +169,71 @@ def run(
     if profile:
         return _profiled(plan, measured, ctx)
     return Result(list(plan.columns), rows, plan.query_type, ctx.counters)
+
+
+STREAM_AFTER = 1_000
+"""Rows a statement that streams makes at once; when there are no more, it
+ends then, as a statement that does not stream (its transaction too)."""
+
+
+def streams(plan: Plan) -> bool:
+    """Whether a statement may stream its rows: it returns rows, writes
+    nothing (a statement's writes are all made before it returns) and runs no
+    code the engine does not bound (procedures, user functions, LOAD CSV)."""
+    return plan.returns and not plan.writes and not plan.outside and not plan.in_transactions
+
+
+def _public_rows(produced: Iterator[list], slots: list[int], tx: GraphTransaction) -> Iterator[tuple]:
+    if len(slots) == 1:
+        (slot,) = slots
+        return ((public(row[slot], tx),) for row in produced)
+    return (tuple([public(row[s], tx) for s in slots]) for row in produced)
+
+
+class _Stream:
+    """The rows of a statement that streams, made as they are fetched (results.Stream).
+
+    Each fetch runs the plan under the statement's context, as `run` does,
+    on whichever thread asks (over Bolt, a worker per PULL). A fetch that
+    makes the last row, or fails, or a close, ends the stream: `on_end` says
+    which, once (`run` sets it once the first rows are made)."""
+
+    __slots__ = ("rows", "ctx", "on_end", "guard", "ended")
+
+    def __init__(self, rows: Iterator[tuple], ctx: ExecutionContext):
+        self.rows = rows
+        self.ctx = ctx
+        self.on_end: Callable[[bool], None] | None = None
+        self.guard: AbstractContextManager = nullcontext()
+        self.ended = False
+
+    def fetch(self, n: int | None) -> list[tuple]:
+        if self.ended:
+            return []
+        running = limits.RUNNING.set(self.ctx)
+        try:
+            with self.guard:
+                rows = list(self.rows) if n is None else list(islice(self.rows, n))
+                if n is None or len(rows) < n:
+                    self.ctx.check_cancelled()
+        except BaseException:
+            self._end(False)
+            raise
+        finally:
+            limits.RUNNING.reset(running)
+        if n is None or len(rows) < n:
+            self._end(True)
+        return rows
+
+    def close(self) -> None:
+        if not self.ended:
+            self.rows.close()
+            self._end(False)
+
+    def _end(self, finished: bool) -> None:
+        self.ended = True
+        if self.on_end is not None:
+            self.on_end(finished)
 
 
 def _instrument(root) -> dict[int, tuple[int, int]]:

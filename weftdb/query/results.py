@@ -6,10 +6,26 @@ produced; holding one never pins a version of the graph in memory.
 
 from __future__ import annotations
 
+import weakref
+from collections import deque
 from operator import itemgetter
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol
 
 _COUNT = itemgetter(1)
+ITERATION_BATCH = 1_000
+"""Rows a streaming Result makes at a time while it is iterated."""
+
+
+class Stream(Protocol):
+    """The rows of a streaming result still to be made (executor.run makes one)."""
+
+    ended: bool  # every row is made, or the stream was closed or failed: its transaction has ended
+
+    def fetch(self, n: int | None) -> list[tuple]:
+        """The next `n` rows (all with None); fewer when the rows end, which ends the stream."""
+
+    def close(self) -> None:
+        """End the stream before its rows are all made."""
 
 
 def element_id(gid: int) -> str:
@@ -93,7 +109,7 @@ class Path:
 
 
 class Result:
-    """The outcome of one statement, fully materialised.
+    """The outcome of one statement.
 
     `columns` names the values of each row; iterating gives tuples in column
     order. `query_type` is "r" (read), "w" (write), "rw" or "s" (schema or
@@ -103,9 +119,17 @@ class Result:
     Neo4j's summary gives it (query/plans.py; a PROFILE's holds rows and times).
     `notifications` are what the statement has to say without failing (a
     CREATE INDEX of an index that exists), each a dict as Neo4j's summary
-    holds it: code, title, description, severity, category."""
+    holds it: code, title, description, severity, category.
 
-    __slots__ = ("columns", "rows", "query_type", "counters", "plan", "plan_tree", "notifications")
+    A large read streams (`streaming`; docs/transactions.md, "Results that
+    stream"): its first rows are made at once, the others as they are asked
+    for, in the statement's transaction, which ends with the stream. Then
+    iterating reads the rows once, as a cursor does, without keeping them;
+    `rows`, `data()`, `len()` and `single()` make the rest and keep them;
+    `close()` (or dropping the Result) ends the stream early."""
+
+    __slots__ = ("columns", "_rows", "query_type", "counters", "plan", "plan_tree", "notifications", "_ready",
+                 "_stream", "_closer", "__weakref__")
 
     def __init__(
         self,
@@ -116,17 +140,86 @@ class Result:
         plan: str | None = None,
         plan_tree: dict[str, Any] | None = None,
         notifications: list[dict[str, Any]] | None = None,
+        stream: Stream | None = None,
     ):
         self.columns = columns
-        self.rows = rows
         self.query_type = query_type
         self.counters = dict(filter(_COUNT, counters.items())) if counters else {}  # the non-zero ones, at C speed
         self.plan = plan
         self.plan_tree = plan_tree
         self.notifications = notifications or []
+        self._stream = stream
+        if stream is None:
+            self._rows, self._ready, self._closer = rows, None, None
+        else:  # `_ready`: the rows made and not handed out, until `rows` keeps them all
+            self._rows, self._ready = [], deque(rows)
+            # A streaming Result dropped unread ends its stream (its transaction) then.
+            self._closer = weakref.finalize(self, stream.close)
+
+    @property
+    def streaming(self) -> bool:
+        """Rows are still to be made (a read that streams)."""
+        return self._stream is not None
+
+    @property
+    def rows(self) -> list[tuple]:
+        """The rows, as a list: a streaming result makes the rest of its rows
+        first (those iteration handed out already are not among them)."""
+        if self._ready is not None:
+            self._rows, self._ready = self.fetch(None), None
+        return self._rows
+
+    def fetch(self, n: int | None) -> list[tuple]:
+        """The next `n` rows not handed out yet (all of them with None), made
+        as needed; fewer than `n` when the result ends. Handed-out rows are
+        not kept: this is how the Bolt server pages through a result."""
+        ready = self._ready
+        if ready is None:
+            rows = self._rows
+            if n is None or n >= len(rows):
+                self._rows = []
+                return rows
+            self._rows = rows[n:]
+            return rows[:n]
+        if n is not None and len(ready) >= n:
+            return [ready.popleft() for _ in range(n)]
+        rows = list(ready)
+        ready.clear()
+        return rows + self._make(None if n is None else n - len(rows))
+
+    def _make(self, n: int | None) -> list[tuple]:
+        """`n` more rows from the stream (all with None)."""
+        stream = self._stream
+        if stream is None:
+            return []
+        try:
+            return stream.fetch(n)
+        finally:
+            if stream.ended:  # made its last row, or failed
+                self._stream = None
+                self._closer.detach()
+
+    def close(self) -> None:
+        """End a streaming result's stream (and its transaction) now: no more
+        rows are handed out. Nothing to do for a result that is complete."""
+        if self._stream is not None:
+            self._stream = None
+            self._ready.clear()
+            self._closer()
 
     def __iter__(self) -> Iterator[tuple]:
-        return iter(self.rows)
+        if self._ready is None:
+            return iter(self._rows)
+        return self._read_once()
+
+    def _read_once(self) -> Iterator[tuple]:
+        ready = self._ready
+        while True:
+            while ready:
+                yield ready.popleft()
+            if self._stream is None:
+                return
+            ready.extend(self._make(ITERATION_BATCH))
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -137,9 +230,12 @@ class Result:
 
     def single(self) -> Any:
         """The one value of a one-row, one-column result."""
-        if len(self.rows) != 1 or len(self.columns) != 1:
-            raise ValueError(f"expected one row with one column, got {len(self.rows)} row(s) of {len(self.columns)}")
-        return self.rows[0][0]
+        rows = self.rows
+        if len(rows) != 1 or len(self.columns) != 1:
+            raise ValueError(f"expected one row with one column, got {len(rows)} row(s) of {len(self.columns)}")
+        return rows[0][0]
 
     def __repr__(self) -> str:
-        return f"Result(columns={self.columns!r}, rows={len(self.rows)})"
+        if self._ready is not None:
+            return f"Result(columns={self.columns!r}, streaming)" if self._stream else f"Result(columns={self.columns!r})"
+        return f"Result(columns={self.columns!r}, rows={len(self._rows)})"

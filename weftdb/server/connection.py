@@ -79,6 +79,7 @@ class Connection:
         self.tx: Any = None  # the open explicit transaction
         self.tx_database = DATABASE_NAME  # the name its BEGIN gave the database
         self.tx_db: Any = None  # the database it runs in
+        self.streaming: tuple[Any, Any] | None = None  # (Result, its database): an autocommit read that streams
         self.session_database: str | None = None  # USE DATABASE's choice for requests that name none
         self.user = ""  # who logged in (while users are defined), for SHOW TRANSACTIONS
         self._plain_client: Client | None = None
@@ -260,6 +261,9 @@ class Connection:
             return await self._in_thread(function, *args, **kwargs)
 
     async def _rollback_quietly(self) -> None:
+        streaming, self.streaming = self.streaming, None
+        if streaming is not None:  # ends its transaction
+            await self._in_thread(streaming[0].close)
         tx, self.tx = self.tx, None
         if tx is not None and not tx.closed:
             try:
@@ -384,7 +388,35 @@ class Connection:
             summary["profile" if "rows" in result.plan_tree else "plan"] = result.plan_tree
         if tx is None:
             summary["bookmark"] = self.server.last_bookmark if result.query_type == "r" else self.server.next_bookmark()
+        if result.streaming:  # PULL makes its rows (_on_pull)
+            self.streaming = (result, db)
+            self.proto.stream(result.columns, [], summary, t_first, more=True)
+            return
         self.proto.stream(result.columns, result.rows, summary, t_first)
+
+    async def _on_pull(self, extra: dict) -> None:
+        """A PULL that needs rows the streaming result has not made yet."""
+        await self._fill(discard=False)
+
+    async def _on_discard(self, extra: dict) -> None:
+        await self._fill(discard=True)
+
+    async def _fill(self, discard: bool) -> None:
+        """Make the rows the current PULL or DISCARD needs, on a worker; a
+        DISCARD of every row ends the stream instead."""
+        result, db = self.streaming
+        wanted = self.proto.wanted()
+        if discard and wanted is None:
+            self.streaming = None
+            await self._in_thread(result.close)
+            self.proto.deliver([], ended=True)
+            return
+        try:
+            rows = await self._in_database(db, result.fetch, wanted)
+        finally:
+            if not result.streaming:  # made its last row, or failed
+                self.streaming = None
+        self.proto.deliver(rows, ended=self.streaming is None)
 
     async def _run_control(self, control: str) -> None:
         """BEGIN, COMMIT and ROLLBACK sent as query text (pymgclient does this)."""

@@ -5,8 +5,11 @@ whatever bytes arrived (`receive_data`), asks for the next request the
 application must carry out (`next_request`), reports the outcome (`succeed`,
 `stream`, `fail`) and writes `data_to_send()`. Everything that needs no
 database is answered here: the handshake, IGNORED while failed or while a
-RESET is on its way, PULL and DISCARD paging over an already materialised
-result, TELEMETRY, and FAILURE for a message the current state does not allow.
+RESET is on its way, PULL and DISCARD paging over the rows of a result,
+TELEMETRY, and FAILURE for a message the current state does not allow. A
+result whose rows are not all made yet (a read that streams) is `open`: a
+PULL that wants more rows than it holds, or a DISCARD, goes to the
+application, which gives what it made (`deliver`).
 
 Versions: 4.0 to 4.4 and 5.0 to 5.8. What differs between them is kept to a
 few checks: where credentials arrive (HELLO before 5.1, LOGON after), which
@@ -142,9 +145,10 @@ class Request:
 
 @dataclass
 class _Stream:
-    rows: list
+    rows: list  # rows received and not yet sent from `position` on
     summary: dict
     position: int = 0
+    open: bool = False  # the application has more rows to give (`deliver`)
 
 
 def negotiate(proposals: bytes) -> tuple[int, int] | None:
@@ -323,6 +327,9 @@ class BoltProtocol:
                 self.state = State.DEFUNCT
                 return None
             if name in ("PULL", "DISCARD"):
+                if self._needs_rows(request):
+                    self._current = request
+                    return request
                 self._page(request)
             elif name == "TELEMETRY":
                 self._emit(SUCCESS, {})
@@ -354,10 +361,12 @@ class BoltProtocol:
         self.state = next_state
         self._emit(SUCCESS, metadata or {})
 
-    def stream(self, columns: list[str], rows: list, summary: dict, t_first: int = 0, control: str | None = None) -> None:
-        """The current RUN succeeded with a materialised result; PULL pages through `rows`
-        and the last PULL's SUCCESS carries `summary`. `control` is "begin", "commit" or
-        "rollback" when the RUN text was transaction control."""
+    def stream(self, columns: list[str], rows: list, summary: dict, t_first: int = 0, control: str | None = None,
+               more: bool = False) -> None:
+        """The current RUN succeeded; PULL pages through `rows` and the last PULL's
+        SUCCESS carries `summary`. `more`: the result has rows after `rows`, which
+        the application gives when a PULL needs them (`deliver`). `control` is
+        "begin", "commit" or "rollback" when the RUN text was transaction control."""
         request = self._take_current()
         if self.state is State.DEFUNCT:  # the connection broke while the request ran
             return
@@ -370,12 +379,35 @@ class BoltProtocol:
         qid = self._next_qid
         self._next_qid += 1
         self._last_qid = qid
-        self._streams[qid] = _Stream(rows, summary)
+        self._streams[qid] = _Stream(rows, summary, open=more)
         metadata = {"fields": list(columns), "t_first": t_first}
         if next_state is State.TX_STREAMING:
             metadata["qid"] = qid
         self.state = next_state
         self._emit(SUCCESS, metadata)
+
+    def wanted(self) -> int | None:
+        """How many more rows the current PULL or DISCARD needs than its result
+        holds; None: every row (a DISCARD of them all may end the result instead)."""
+        extra = self._current.fields[0]
+        n = extra.get("n", -1)
+        if n == -1:
+            return None
+        stream = self._streams[self._qid(extra)]
+        return n - (len(stream.rows) - stream.position)
+
+    def deliver(self, rows: list, ended: bool) -> None:
+        """The rows the current PULL or DISCARD needed (`wanted`); `ended`: the
+        result has no more. Then the PULL or DISCARD is answered."""
+        request = self._take_current()
+        if self.state is State.DEFUNCT:  # the connection broke while the rows were made
+            return
+        stream = self._streams[self._qid(request.fields[0])]
+        del stream.rows[: stream.position]
+        stream.position = 0
+        stream.rows += rows
+        stream.open = not ended
+        self._page(request)
 
     def fail(self, code: str | Status, message: str) -> None:
         """The current request failed: `code` is a Neo4j code or a Status with the GQL
@@ -399,6 +431,21 @@ class BoltProtocol:
             raise RuntimeError("no request is waiting for an outcome")
         return request
 
+    def _qid(self, extra: dict) -> int:
+        qid = extra.get("qid", -1)
+        return self._last_qid if qid == -1 else qid
+
+    def _needs_rows(self, request: Request) -> bool:
+        """A valid PULL or DISCARD of an open result that its rows do not answer."""
+        extra = request.fields[0]
+        n, qid = extra.get("n", -1), extra.get("qid", -1)
+        if not isinstance(n, int) or not isinstance(qid, int) or n == 0 or n < -1:
+            return False  # _page refuses it
+        stream = self._streams.get(self._qid(extra))
+        if stream is None or not stream.open:
+            return False
+        return n == -1 or n > len(stream.rows) - stream.position
+
     def _page(self, request: Request) -> None:
         extra = request.fields[0]
         n, qid = extra.get("n", -1), extra.get("qid", -1)
@@ -406,7 +453,7 @@ class BoltProtocol:
             self._emit_failure(INVALID_REQUEST, f"{request.name} needs n > 0 or n = -1")
             self.state = State.FAILED
             return
-        qid = self._last_qid if qid == -1 else qid
+        qid = self._qid(extra)
         stream = self._streams.get(qid)
         if stream is None:
             self._emit_failure(INVALID_REQUEST, f"no open result with qid {qid}")
@@ -424,7 +471,7 @@ class BoltProtocol:
             for record in records:
                 self._out += record
         stream.position = end
-        if end < len(stream.rows):
+        if end < len(stream.rows) or stream.open:
             self._emit(SUCCESS, {"has_more": True})
             return
         del self._streams[qid]
