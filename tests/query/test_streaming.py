@@ -7,17 +7,25 @@ import gc
 import pytest
 
 import weftdb
+from weftdb.basics import storage_modes
 from weftdb.query.executor import STREAM_AFTER
 
 MANY = STREAM_AFTER * 3 + 7
 READ = "MATCH (r:R) RETURN r.i AS i"
 
 
-@pytest.fixture
-def db():
-    with weftdb.open(None) as db:
-        db.execute("UNWIND range(1, $n) AS i CREATE (:R {i: i})", {"n": MANY})
-        yield db
+def filled(db):
+    db.execute("UNWIND range(1, $n) AS i CREATE (:R {i: i})", {"n": MANY})
+    return db
+
+
+@pytest.fixture(params=[storage_modes.TRANSACTIONAL, storage_modes.ON_DISK])
+def db(request, tmp_path):
+    """A database of MANY :R nodes in each mode that streams (not the shared one
+    of conftest.py: these tests leave transactions open on purpose)."""
+    path = str(tmp_path) if request.param == storage_modes.ON_DISK else None
+    with weftdb.open(path, storage_mode=request.param) as db:
+        yield filled(db)
 
 
 def open_transactions(db) -> int:
@@ -114,8 +122,8 @@ def test_an_explicit_transaction_s_results_are_complete(db):
         assert not result.streaming and len(result) == MANY
 
 
-def test_nothing_streams_in_the_analytical_mode(db):
-    db.execute("STORAGE MODE IN_MEMORY_ANALYTICAL")
-    result = db.execute(READ)
-    assert not result.streaming and len(result) == MANY
-    db.execute("STORAGE MODE IN_MEMORY_TRANSACTIONAL")  # no transaction is left open to refuse it
+def test_nothing_streams_in_the_analytical_mode():
+    with weftdb.open(storage_mode=storage_modes.ANALYTICAL) as db:
+        result = filled(db).execute(READ)
+        assert not result.streaming and len(result) == MANY
+        db.execute("STORAGE MODE IN_MEMORY_TRANSACTIONAL")  # no transaction is left open to refuse it
