@@ -88,8 +88,13 @@ def embedded(nodes: int) -> dict:
 def bolt(nodes: int, scratch: str) -> dict:
     import neo4j
 
+    import weftdb
+
+    # The server runs where this process's weftdb is (a `-c` program imports from its
+    # working directory first), so that PYTHONPATH=<a worktree> measures that code.
+    root = Path(weftdb.__file__).resolve().parents[1]
     process = subprocess.Popen([sys.executable, "-c", SERVE.format(path=os.path.join(scratch, "served"))],
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, cwd=root)
     try:
         line = process.stderr.readline()
         port = int(line.rsplit(":", 1)[1])
