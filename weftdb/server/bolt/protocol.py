@@ -8,8 +8,8 @@ database is answered here: the handshake, IGNORED while failed or while a
 RESET is on its way, PULL and DISCARD paging over the rows of a result,
 TELEMETRY, and FAILURE for a message the current state does not allow. A
 result whose rows are not all made yet (a read that streams) is `open`: a
-PULL that wants more rows than it holds, or a DISCARD, goes to the
-application, which gives what it made (`deliver`).
+PULL or DISCARD that wants more rows than it holds goes to the application,
+which gives what it made (`deliver`).
 
 Versions: 4.0 to 4.4 and 5.0 to 5.8. What differs between them is kept to a
 few checks: where credentials arrive (HELLO before 5.1, LOGON after), which
@@ -435,12 +435,18 @@ class BoltProtocol:
         qid = extra.get("qid", -1)
         return self._last_qid if qid == -1 else qid
 
+    @staticmethod
+    def _valid_page(extra: dict) -> bool:
+        """PULL and DISCARD ask for n > 0 rows or all (-1), of result qid or the last (-1)."""
+        n, qid = extra.get("n", -1), extra.get("qid", -1)
+        return isinstance(n, int) and isinstance(qid, int) and (n > 0 or n == -1)
+
     def _needs_rows(self, request: Request) -> bool:
         """A valid PULL or DISCARD of an open result that its rows do not answer."""
         extra = request.fields[0]
-        n, qid = extra.get("n", -1), extra.get("qid", -1)
-        if not isinstance(n, int) or not isinstance(qid, int) or n == 0 or n < -1:
+        if not self._valid_page(extra):
             return False  # _page refuses it
+        n = extra.get("n", -1)
         stream = self._streams.get(self._qid(extra))
         if stream is None or not stream.open:
             return False
@@ -448,8 +454,8 @@ class BoltProtocol:
 
     def _page(self, request: Request) -> None:
         extra = request.fields[0]
-        n, qid = extra.get("n", -1), extra.get("qid", -1)
-        if not isinstance(n, int) or not isinstance(qid, int) or n == 0 or n < -1:
+        n = extra.get("n", -1)
+        if not self._valid_page(extra):
             self._emit_failure(INVALID_REQUEST, f"{request.name} needs n > 0 or n = -1")
             self.state = State.FAILED
             return
