@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -75,6 +76,7 @@ class Database:
         self.import_directory = load_csv.import_root(self.config.import_directory)
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._plans_lock = threading.Lock()
+        self._streams: weakref.WeakSet[Result] = weakref.WeakSet()  # results streaming now: closing ends them
         self._closed = False
         # Procedures and functions: the built-ins, the user's (db.procedures.register,
         # @db.procedure) and those of --query-modules-directory, loaded now and by
@@ -123,6 +125,8 @@ class Database:
             with entry:
                 result = self._autocommit(entry, query, params, timeout=timeout, use=use, **options)
             streaming = result.streaming
+            if streaming:
+                self._streams.add(result)
             return result
         finally:
             if not streaming:
@@ -216,6 +220,8 @@ class Database:
         if self._closed:
             return
         self._closed = True
+        for result in list(self._streams):  # their transactions end before the store closes
+            result.close(f"The database {self.name} was closed while this result streamed; its other rows were not made.")
         try:
             if self.databases.default is self:
                 self.databases.close()

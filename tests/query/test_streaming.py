@@ -82,6 +82,18 @@ def test_close_and_dropping_a_result_end_its_transaction(db):
     assert open_transactions(db) == 0
 
 
+def test_closing_the_database_ends_its_streams_and_reading_on_says_so(db):
+    result, read_partway = db.execute(READ), db.execute(READ)
+    next(iter(read_partway))
+    db.close()
+    for unread in (result, read_partway):
+        assert not unread.streaming
+        with pytest.raises(weftdb.ClientError, match="closed while this result streamed"):
+            unread.rows
+    with pytest.raises(weftdb.ClientError, match="closed while this result streamed"):
+        list(read_partway)
+
+
 def test_a_failure_while_streaming_raises_there_and_ends_the_transaction(db):
     result = db.execute("UNWIND range(1, $n) AS i RETURN 100 / (i - $n) AS x", {"n": MANY})
     assert result.streaming  # the first rows were fine

@@ -11,6 +11,8 @@ from collections import deque
 from operator import itemgetter
 from typing import Any, Iterator, Protocol
 
+from weftdb.basics.errors import ClientError
+
 _COUNT = itemgetter(1)
 ITERATION_BATCH = 1_000
 """Rows a streaming Result makes at a time while it is iterated."""
@@ -129,7 +131,7 @@ class Result:
     `close()` (or dropping the Result) ends the stream early."""
 
     __slots__ = ("columns", "_rows", "query_type", "counters", "plan", "plan_tree", "notifications", "_ready",
-                 "_stream", "_closer", "__weakref__")
+                 "_stream", "_closer", "_cut", "__weakref__")
 
     def __init__(
         self,
@@ -149,6 +151,7 @@ class Result:
         self.plan_tree = plan_tree
         self.notifications = notifications or []
         self._stream = stream
+        self._cut: str | None = None  # why a stream closed by its database ended (close)
         if stream is None:
             self._rows, self._ready, self._closer = rows, None, None
         else:  # `_ready`: the rows made and not handed out, until `rows` keeps them all
@@ -191,6 +194,8 @@ class Result:
         """`n` more rows from the stream (all with None)."""
         stream = self._stream
         if stream is None:
+            if self._cut is not None:
+                raise ClientError(self._cut)
             return []
         try:
             return stream.fetch(n)
@@ -199,11 +204,13 @@ class Result:
                 self._stream = None
                 self._closer.detach()
 
-    def close(self) -> None:
+    def close(self, reason: str | None = None) -> None:
         """End a streaming result's stream (and its transaction) now: no more
-        rows are handed out. Nothing to do for a result that is complete."""
+        rows are handed out. Nothing to do for a result that is complete.
+        `reason`: why (its database closed): reading on raises it as a ClientError."""
         if self._stream is not None:
             self._stream = None
+            self._cut = reason
             self._ready.clear()
             self._closer()
 
@@ -217,9 +224,10 @@ class Result:
         while True:
             while ready:
                 yield ready.popleft()
-            if self._stream is None:
+            more = self._make(ITERATION_BATCH)
+            if not more:
                 return
-            ready.extend(self._make(ITERATION_BATCH))
+            ready.extend(more)
 
     def __len__(self) -> int:
         return len(self.rows)
