@@ -226,11 +226,17 @@ class _Stream:
         return rows
 
     def close(self) -> None:
-        if not self.ended:
+        if self.ended:
+            return
+        try:
             self.rows.close()
-            self._end(False)
+        except ValueError:  # being read on another thread (its database closing): that read ends it too
+            pass
+        self._end(False)
 
     def _end(self, finished: bool) -> None:
+        if self.ended:  # closed meanwhile from another thread
+            return
         self.ended = True
         if self.on_end is not None:
             self.on_end(finished)
