@@ -7,7 +7,6 @@ used by one thread at a time.
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 import weakref
@@ -155,23 +154,12 @@ class Database:
         entry.attach(tx)  # a TERMINATE TRANSACTIONS before the commit rolls it back
         # In IN_MEMORY_ANALYTICAL an open transaction holds off snapshots and mode
         # switches, so there no result keeps one open: none streams.
-        on_end = None if self.storage.mode == storage_modes.ANALYTICAL else functools.partial(self._stream_ended, entry, tx)
+        on_end = None if self.storage.mode == storage_modes.ANALYTICAL else entry.end_stream
         result = self._run(tx, query, statement, params, timeout, entry, read_only, implicit=True,  # rolls back if it raises
                            budget=budget, on_end=on_end, guard=entry)
         if not result.streaming:
             entry.commit(tx)
         return result
-
-    def _stream_ended(self, entry: Entry, tx: GraphTransaction, finished: bool) -> None:
-        """The stream of an autocommit read ended: commit its transaction when it made
-        every row, roll it back when it was closed or failed; either way it is no longer open."""
-        try:
-            if finished:
-                entry.commit(tx)
-            else:
-                entry.rollback()
-        finally:
-            self.running.end(entry)
 
     def begin(self, read_only: bool = False, client: Client | None = None) -> "Transaction":
         """Start an explicit transaction; end it with commit() or rollback().

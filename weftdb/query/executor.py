@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from contextlib import AbstractContextManager, nullcontext
 from itertools import cycle, islice
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from weftdb.basics.errors import (
     AccessModeError,
@@ -143,31 +143,26 @@ def run(
     if profile:
         measured = _instrument(plan.root)
     produced = plan.root.run(ctx, (start,))
-    if on_end is not None and streams(plan) and not profile:
-        stream = _Stream(_public_rows(produced, slots, tx), ctx)
-        first = stream.fetch(STREAM_AFTER + 1)  # one more: is there anything after the first STREAM_AFTER?
-        if stream.ended:  # a failure raised, and the caller ends `tx`, as for any statement
-            return Result(list(plan.columns), first, plan.query_type, ctx.counters)
-        ctx.budget = None  # the budget is for the statement's start, on the server's event loop
-        stream.on_end, stream.guard = on_end, guard  # from now on the stream ends `tx`
-        return Result(list(plan.columns), first, plan.query_type, ctx.counters, stream=stream)
+    # A statement that may stream makes one row more than STREAM_AFTER: is there anything after them?
+    limit = STREAM_AFTER + 1 if on_end is not None and streams(plan) and not profile else None
     running = limits.RUNNING.set(ctx)
     try:
         if not plan.returns:
             for _ in produced:  # every row runs its updates; a statement without RETURN has no result rows
                 pass
             rows = []
-        elif len(slots) == 1:
-            (slot,) = slots
-            rows = [(public(row[slot], tx),) for row in produced]
         else:
-            rows = [tuple([public(row[s], tx) for s in slots]) for row in produced]
+            rows = _public_rows(produced if limit is None else islice(produced, limit), slots, tx)
     finally:
         limits.RUNNING.reset(running)
     if interrupt is not None or deadline is not None:
         ctx.check_cancelled()
     if profile:
         return _profiled(plan, measured, ctx)
+    if limit is not None and len(rows) == limit:  # more rows to come: the rest streams, and ends `tx`
+        ctx.budget = None  # the budget is for the statement's start, on the server's event loop
+        stream = _Stream(produced, slots, ctx, on_end, guard or nullcontext())
+        return Result(list(plan.columns), rows, plan.query_type, ctx.counters, stream=stream)
     return Result(list(plan.columns), rows, plan.query_type, ctx.counters)
 
 
@@ -183,11 +178,12 @@ def streams(plan: Plan) -> bool:
     return plan.returns and not plan.writes and not plan.outside and not plan.in_transactions
 
 
-def _public_rows(produced: Iterator[list], slots: list[int], tx: GraphTransaction) -> Iterator[tuple]:
+def _public_rows(produced: Iterable[list], slots: list[int], tx: GraphTransaction) -> list[tuple]:
+    """The rows `produced` makes, as a Result holds them: public values in column order."""
     if len(slots) == 1:
         (slot,) = slots
-        return ((public(row[slot], tx),) for row in produced)
-    return (tuple([public(row[s], tx) for s in slots]) for row in produced)
+        return [(public(row[slot], tx),) for row in produced]
+    return [tuple([public(row[s], tx) for s in slots]) for row in produced]
 
 
 class _Stream:
@@ -196,24 +192,27 @@ class _Stream:
     Each fetch runs the plan under the statement's context, as `run` does,
     on whichever thread asks (over Bolt, a worker per PULL). A fetch that
     makes the last row, or fails, or a close, ends the stream: `on_end` says
-    which, once (`run` sets it once the first rows are made)."""
+    which, once."""
 
-    __slots__ = ("rows", "ctx", "on_end", "guard", "ended")
+    __slots__ = ("produced", "slots", "ctx", "on_end", "guard", "ended")
 
-    def __init__(self, rows: Iterator[tuple], ctx: ExecutionContext):
-        self.rows = rows
+    def __init__(self, produced: Iterator[list], slots: list[int], ctx: ExecutionContext,
+                 on_end: Callable[[bool], None], guard: AbstractContextManager):
+        self.produced = produced
+        self.slots = slots
         self.ctx = ctx
-        self.on_end: Callable[[bool], None] | None = None
-        self.guard: AbstractContextManager = nullcontext()
+        self.on_end = on_end
+        self.guard = guard
         self.ended = False
 
     def fetch(self, n: int | None) -> list[tuple]:
         if self.ended:
             return []
+        produced = self.produced
         running = limits.RUNNING.set(self.ctx)
         try:
             with self.guard:
-                rows = list(self.rows) if n is None else list(islice(self.rows, n))
+                rows = _public_rows(produced if n is None else islice(produced, n), self.slots, self.ctx.tx)
                 if n is None or len(rows) < n:
                     self.ctx.check_cancelled()
         except BaseException:
@@ -226,20 +225,14 @@ class _Stream:
         return rows
 
     def close(self) -> None:
-        if self.ended:
-            return
-        try:
-            self.rows.close()
-        except ValueError:  # being read on another thread (its database closing): that read ends it too
-            pass
+        self.produced = iter(())  # the plan's iterators go with their last reference (a read on another thread holds one)
         self._end(False)
 
     def _end(self, finished: bool) -> None:
-        if self.ended:  # closed meanwhile from another thread
+        if self.ended:  # closed meanwhile from another thread (its database closing)
             return
         self.ended = True
-        if self.on_end is not None:
-            self.on_end(finished)
+        self.on_end(finished)
 
 
 def _instrument(root) -> dict[int, tuple[int, int]]:

@@ -178,6 +178,18 @@ class Entry:
             raise terminated()
         tx.commit()
 
+    def end_stream(self, finished: bool) -> None:
+        """The stream of this autocommit read ended (executor.run's `on_end`):
+        commit when it made every row, roll back when it was closed or failed;
+        either way the transaction is no longer open."""
+        try:
+            if finished:
+                self.commit(self._tx)
+            else:
+                self.rollback()
+        finally:
+            self.registry.end(self)
+
     def rollback(self) -> None:
         """Roll the attached transaction back unless that is done (by a TERMINATE, a failed statement)."""
         tx = self._take()
