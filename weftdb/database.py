@@ -154,9 +154,9 @@ class Database:
         entry.attach(tx)  # a TERMINATE TRANSACTIONS before the commit rolls it back
         # In IN_MEMORY_ANALYTICAL an open transaction holds off snapshots and mode
         # switches, so there no result keeps one open: none streams.
-        on_end = None if self.storage.mode == storage_modes.ANALYTICAL else entry.end_stream
+        owner = None if self.storage.mode == storage_modes.ANALYTICAL else entry
         result = self._run(tx, query, statement, params, timeout, entry, read_only, implicit=True,  # rolls back if it raises
-                           budget=budget, on_end=on_end, guard=entry)
+                           budget=budget, owner=owner)
         if not result.streaming:
             entry.commit(tx)
         return result
@@ -240,13 +240,12 @@ class Database:
         return self.procedures.function(signature, description=description)
 
     def _run(self, tx: GraphTransaction, query, statement, params, timeout, interrupt, read_only=False,
-             implicit=False, budget=None, on_end=None, guard=None) -> Result:
+             implicit=False, budget=None, owner=None) -> Result:
         """Run one statement in `tx`. A statement that fails rolls its whole
         transaction back: a half-applied statement is never left for a later commit.
         `implicit`: `tx` is the statement's own (autocommit), so CALL { } IN
-        TRANSACTIONS may commit batches of its own beside it. `on_end`: the
-        statement may stream, and then ends `tx`; `guard` is entered around its
-        later fetches (executor.run).
+        TRANSACTIONS may commit batches of its own beside it. `owner`: the
+        statement may stream, and then `owner` ends `tx` (executor.run).
         Its thread is pinned first (`--cpu-affinity`), as is a thread that begins
         or commits: over Bolt those can be three different workers."""
         self.placement.pin()
@@ -274,7 +273,7 @@ class Database:
             try:
                 result = run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory,
                              read_only=read_only, implicit=implicit, import_directory=self.import_directory,
-                             budget=budget, on_end=on_end, guard=guard)
+                             budget=budget, owner=owner)
                 quick = not result.streaming and time.perf_counter() - started < QUICK_SECONDS
                 return result
             finally:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from contextlib import AbstractContextManager, nullcontext
 from itertools import cycle, islice
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Protocol
 
 from weftdb.basics.errors import (
     AccessModeError,
@@ -107,22 +106,17 @@ def run(
     implicit: bool = False,
     import_directory: str = "",
     budget: float | None = None,
-    on_end: Callable[[bool], None] | None = None,
-    guard: AbstractContextManager | None = None,
+    owner: StreamOwner | None = None,
 ) -> Result:
     """`read_only`: refuse a plan that writes (Bolt's read access mode);
     `deadline` (a time.monotonic() value) instead of `timeout` for a statement
     run inside another (a procedure's), which shares its time. `budget`:
     seconds after which the run stops at its next check with OverBudget.
 
-    `on_end`: the statement may stream (`streams`): when its first
+    `owner`: the statement may stream (`Plan.streams`): when its first
     STREAM_AFTER rows are not all of them, the Result streams the rest, and
-    `tx` stays open until the stream ends: then `on_end(True)`, or
-    `on_end(False)` when it was closed or failed (the caller commits or rolls
-    back). Otherwise `on_end` is not called and the caller ends `tx` as ever.
-    `guard`: entered around each later fetch of the stream, as the caller's
-    `with` is around this call (the registry entry: it names a terminated
-    transaction's error)."""
+    `tx` stays open until `owner.end_stream` ends it (StreamOwner).
+    Otherwise the caller ends `tx` as ever."""
     if read_only and plan.writes:
         raise AccessModeError("Writing in read access mode not allowed: this transaction is read-only.")
     if plan.in_transactions and not implicit:
@@ -144,7 +138,7 @@ def run(
         measured = _instrument(plan.root)
     produced = plan.root.run(ctx, (start,))
     # A statement that may stream makes one row more than STREAM_AFTER: is there anything after them?
-    limit = STREAM_AFTER + 1 if on_end is not None and streams(plan) and not profile else None
+    limit = STREAM_AFTER + 1 if owner is not None and plan.streams and not profile else None
     running = limits.RUNNING.set(ctx)
     try:
         if not plan.returns:
@@ -161,7 +155,7 @@ def run(
         return _profiled(plan, measured, ctx)
     if limit is not None and len(rows) == limit:  # more rows to come: the rest streams, and ends `tx`
         ctx.budget = None  # the budget is for the statement's start, on the server's event loop
-        stream = _Stream(produced, slots, ctx, on_end, guard or nullcontext())
+        stream = _Stream(produced, slots, ctx, owner)
         return Result(list(plan.columns), rows, plan.query_type, ctx.counters, stream=stream)
     return Result(list(plan.columns), rows, plan.query_type, ctx.counters)
 
@@ -171,11 +165,21 @@ STREAM_AFTER = 1_000
 ends then, as a statement that does not stream (its transaction too)."""
 
 
-def streams(plan: Plan) -> bool:
-    """Whether a statement may stream its rows: it returns rows, writes
-    nothing (a statement's writes are all made before it returns) and runs no
-    code the engine does not bound (procedures, user functions, LOAD CSV)."""
-    return plan.returns and not plan.writes and not plan.outside and not plan.in_transactions
+class StreamOwner(Protocol):
+    """Who ends the transaction of a statement that streams (query/running.py's
+    Entry). One object, passed as one argument, as every statement's run is
+    handed it."""
+
+    def __enter__(self) -> Any:
+        """Entered around each later fetch of the stream, as around the
+        statement's first run (the registry entry names a terminated
+        transaction's error)."""
+
+    def __exit__(self, *exc: Any) -> Any: ...
+
+    def end_stream(self, finished: bool) -> None:
+        """The stream ended, once: `finished` when it made every row (commit),
+        not when it was closed or failed (roll back)."""
 
 
 def _public_rows(produced: Iterable[list], slots: list[int], tx: GraphTransaction) -> list[tuple]:
@@ -191,18 +195,16 @@ class _Stream:
 
     Each fetch runs the plan under the statement's context, as `run` does,
     on whichever thread asks (over Bolt, a worker per PULL). A fetch that
-    makes the last row, or fails, or a close, ends the stream: `on_end` says
-    which, once."""
+    makes the last row, or fails, or a close, ends the stream: its owner's
+    `end_stream` says which, once."""
 
-    __slots__ = ("produced", "slots", "ctx", "on_end", "guard", "ended")
+    __slots__ = ("produced", "slots", "ctx", "owner", "ended")
 
-    def __init__(self, produced: Iterator[list], slots: list[int], ctx: ExecutionContext,
-                 on_end: Callable[[bool], None], guard: AbstractContextManager):
+    def __init__(self, produced: Iterator[list], slots: list[int], ctx: ExecutionContext, owner: StreamOwner):
         self.produced = produced
         self.slots = slots
         self.ctx = ctx
-        self.on_end = on_end
-        self.guard = guard
+        self.owner = owner
         self.ended = False
 
     def fetch(self, n: int | None) -> list[tuple]:
@@ -211,7 +213,7 @@ class _Stream:
         produced = self.produced
         running = limits.RUNNING.set(self.ctx)
         try:
-            with self.guard:
+            with self.owner:
                 rows = _public_rows(produced if n is None else islice(produced, n), self.slots, self.ctx.tx)
                 if n is None or len(rows) < n:
                     self.ctx.check_cancelled()
@@ -232,7 +234,7 @@ class _Stream:
         if self.ended:  # closed meanwhile from another thread (its database closing)
             return
         self.ended = True
-        self.on_end(finished)
+        self.owner.end_stream(finished)
 
 
 def _instrument(root) -> dict[int, tuple[int, int]]:

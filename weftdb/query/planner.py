@@ -50,6 +50,13 @@ class Plan:
             return "rw" if self.returns else "w"
         return "r"
 
+    @cached_property  # read by every execution of a cached plan
+    def streams(self) -> bool:
+        """Whether its rows may stream (executor.run): it returns rows, writes
+        nothing (a statement's writes are all made before it returns) and runs
+        no code the engine does not bound (procedures, user functions, LOAD CSV)."""
+        return self.returns and not self.writes and not self.outside and not self.in_transactions
+
     def explain(self) -> list[str]:
         return self.root.explain()
 

@@ -131,7 +131,7 @@ class Result:
     `close()` (or dropping the Result) ends the stream early."""
 
     __slots__ = ("columns", "_rows", "query_type", "counters", "plan", "plan_tree", "notifications", "_ready",
-                 "_stream", "_closer", "_cut", "__weakref__")
+                 "streaming", "_stream", "_closer", "_cut", "__weakref__")
 
     def __init__(
         self,
@@ -151,18 +151,16 @@ class Result:
         self.plan_tree = plan_tree
         self.notifications = notifications or []
         self._stream = stream
-        self._cut: str | None = None  # why a stream closed by its database ended (close)
+        # Rows are still to be made (a read that streams). A plain attribute, as
+        # every statement's caller reads it (a property costs a lookup per read).
+        self.streaming = stream is not None
         if stream is None:
             self._rows, self._ready, self._closer = rows, None, None
         else:  # `_ready`: the rows made and not handed out, until `rows` keeps them all
             self._rows, self._ready = [], deque(rows)
+            self._cut: str | None = None  # why a stream closed by its database ended (close)
             # A streaming Result dropped unread ends its stream (its transaction) then.
             self._closer = weakref.finalize(self, stream.close)
-
-    @property
-    def streaming(self) -> bool:
-        """Rows are still to be made (a read that streams)."""
-        return self._stream is not None
 
     @property
     def rows(self) -> list[tuple]:
@@ -201,7 +199,7 @@ class Result:
             return stream.fetch(n)
         finally:
             if stream.ended:  # made its last row, or failed
-                self._stream = None
+                self._stream, self.streaming = None, False
                 self._closer.detach()
 
     def close(self, reason: str | None = None) -> None:
@@ -209,7 +207,7 @@ class Result:
         rows are handed out. Nothing to do for a result that is complete.
         `reason`: why (its database closed): reading on raises it as a ClientError."""
         if self._stream is not None:
-            self._stream = None
+            self._stream, self.streaming = None, False
             self._cut = reason
             self._ready.clear()
             self._closer()

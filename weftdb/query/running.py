@@ -179,7 +179,7 @@ class Entry:
         tx.commit()
 
     def end_stream(self, finished: bool) -> None:
-        """The stream of this autocommit read ended (executor.run's `on_end`):
+        """The stream of this autocommit read ended (executor.StreamOwner):
         commit when it made every row, roll back when it was closed or failed;
         either way the transaction is no longer open."""
         try:
