@@ -48,7 +48,7 @@ def test_cypher_blocks_run(document, tmp_path):
 
 
 @pytest.mark.parametrize("document", ["README.md", "docs/configuration.md", "docs/transactions.md", "docs/storage-modes.md",
-                                      "docs/databases.md"])
+                                      "docs/databases.md", "docs/analytics.md"])
 def test_python_blocks_run(document, tmp_path):
     program = blocks_only(ROOT / document, "python")
     assert program.strip(), f"{document} has no python examples"

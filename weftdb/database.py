@@ -258,7 +258,7 @@ class Database:
             if timeout is None:
                 timeout = self.config.query_execution_timeout_sec or None
             if isinstance(statement, _INSPECTED):
-                plan = plan_statement(statement.statement, tx, self.procedures)
+                plan = plan_statement(statement.statement, tx, self.procedures, self.config.analytics_image.lower())
                 if isinstance(statement, ast.Profile):
                     return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory, profile=True,
                                read_only=read_only, implicit=implicit, import_directory=self.import_directory)
@@ -285,7 +285,7 @@ class Database:
 
     def _plan(self, query: str, statement: ast.Statement, tx: GraphTransaction) -> Plan:
         """Plan a statement not in the cache, and cache it."""
-        plan = plan_statement(statement, tx, self.procedures)
+        plan = plan_statement(statement, tx, self.procedures, self.config.analytics_image.lower())
         with self._plans_lock:
             self._plans[query] = plan
             if len(self._plans) > self.config.query_plan_cache_size:

@@ -18,23 +18,38 @@ ON_DISK_TRANSACTIONAL keeps in RocksDB instead (tests/durability/test_disk_store
 checks those). Neither is collected in that mode, rather than skipped there."""
 
 
+DATABASES = [(mode, "AUTO") for mode in storage_modes.ALL] + [
+    (storage_modes.TRANSACTIONAL, "NEVER"), (storage_modes.TRANSACTIONAL, "ALWAYS")]
+"""(storage mode, --analytics-image) of each shared database: every mode as
+it starts by default, and the in-memory one with the columnar image forced
+off (the row engine alone) and forced on (every statement of a columnar
+shape answered from the image; docs/analytics.md)."""
+
+
+def _id(database):
+    mode, image = database
+    return mode if image == "AUTO" else f"{mode}-image-{image}"
+
+
 def pytest_collection_modifyitems(config, items):
     left_out = [item for item in items for marker, mode in NOT_IN.items()
                 if item.get_closest_marker(marker) and getattr(item, "callspec", None) is not None
-                and item.callspec.params.get("_shared_database") == mode]
+                and item.callspec.params.get("_shared_database", ("",))[0] == mode]
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = [item for item in items if item not in left_out]
 
 
-@pytest.fixture(scope="session", params=storage_modes.ALL)
+@pytest.fixture(scope="session", params=DATABASES, ids=_id)
 def _shared_database(request, tmp_path_factory):
-    """Every test of `db` runs in each storage mode: the answers are the
-    same whether writes keep versions, apply in place or go to RocksDB."""
-    if request.param == storage_modes.ON_DISK:
-        database = weftdb.open(str(tmp_path_factory.mktemp("on-disk")), storage_mode=request.param)
+    """Every test of `db` runs in each storage mode, and with the columnar
+    image off and on: the answers are the same whether writes keep versions,
+    apply in place or go to RocksDB, and whichever path a read takes."""
+    mode, image = request.param
+    if mode == storage_modes.ON_DISK:
+        database = weftdb.open(str(tmp_path_factory.mktemp("on-disk")), storage_mode=mode, analytics_image=image)
     else:
-        database = weftdb.open(storage_mode=request.param)
+        database = weftdb.open(storage_mode=mode, analytics_image=image)
     yield database
     database.close()
 

@@ -144,6 +144,15 @@ FLAGS: tuple[Flag, ...] = (
     ),
     Flag("query-execution-timeout-sec", float, 600.0, "Stop a query that runs longer than this; 0 means no limit.", minimum=0),
     Flag("query-plan-cache-size", int, 1000, "Parsed statements kept by query text.", minimum=0),
+    Flag(
+        "analytics-image",
+        str,
+        "AUTO",
+        "Reads of the shapes docs/analytics.md lists (counts, groups, top-k over a label or a short pattern) run "
+        "on a columnar image of the graph: AUTO (not a statement an index seek answers; after writes the image is "
+        "rebuilt when the statement would read about as much), ALWAYS (every such statement), NEVER.",
+        choices=("AUTO", "ALWAYS", "NEVER"),
+    ),
     Flag("query-modules-directory", str, "", "Directories (comma-separated) whose Python files register procedures "
          "and functions at start, reloaded by CALL mg.load_all(); none by default.", metavar="DIRS"),
     Flag("memory-limit", int, 0, "MiB of memory the whole process may hold; a query that finds it over is stopped. "

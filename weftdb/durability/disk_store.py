@@ -61,6 +61,7 @@ from weftdb.durability import codec
 from weftdb.durability import disk_keys as keys
 from weftdb.graph import schema
 from weftdb.graph.constraints import Constraints
+from weftdb.graph.image import ImageCache
 from weftdb.graph.indexes import Indexes, index_keys, values_key
 from weftdb.graph.objects import Edge, Vertex
 from weftdb.graph.storage import RETIRED
@@ -98,6 +99,7 @@ class DiskStore:
         self._active: dict[int, DiskTransaction] = {}  # open transactions, by id()
         self._begun = 0  # transactions begun: each one's sequence number
         self.retired = False
+        self.images = ImageCache()  # the columnar image of the newest version read (graph/image.py)
         self._building: list[bytes] = []  # the prefixes apply_schema wrote entries under ahead of its batch
         self._sync = WriteOptions()
         self._sync.sync = True
@@ -532,6 +534,11 @@ class DiskTransaction:
         self._named: set[bytes] = set()  # the names its commit adds to meta
         self._created_at: dict[tuple[str, int], list[Edge]] = {}  # (out | in, vertex gid) -> relationships it created there
         self._filed: dict[tuple, set] = {}  # (index shape, values) -> what it wrote under them (`_file`)  # (out | in, vertex gid) -> edge gids on disk at the start
+
+    def image_version(self) -> int | None:
+        """The version of the graph it reads, for the columnar image: its
+        start, unless it wrote (graph/transaction.py's Transaction says why)."""
+        return None if self.deltas else self.start_ts
 
     # -- end -------------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from weftdb.graph.constraints import Constraints
+from weftdb.graph.image import ImageCache
 from weftdb.graph.indexes import Indexes
 from weftdb.graph.objects import Edge, Vertex
 from weftdb.graph.schema import Catalog
@@ -40,6 +41,9 @@ class GraphTransaction(Protocol):
     deltas: Sequence[Any]  # what it wrote so far (empty: a read-only transaction so far)
     in_place: bool
 
+    def image_version(self) -> int | None:
+        """The version of the graph it reads, or None when no columnar image
+        can serve it (graph/image.py, docs/analytics.md)."""
     # -- end
     def commit(self) -> None: ...
     def abort(self) -> None: ...
@@ -87,6 +91,7 @@ class GraphStore(Protocol):
     edge_types: set[str]
     property_keys: set[str]
     write_lock: Any  # held to read the schema at one moment
+    images: ImageCache  # the columnar image of the newest version read
 
     def begin(self) -> GraphTransaction: ...
     def renew(self, tx: GraphTransaction) -> None: ...

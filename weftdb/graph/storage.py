@@ -33,6 +33,7 @@ from weftdb.basics import collector, storage_modes
 from weftdb.basics.errors import ClientError, TransactionError, TransientError
 from weftdb.graph import redo, schema
 from weftdb.graph.constraints import Constraints
+from weftdb.graph.image import ImageCache
 from weftdb.graph.indexes import Indexes
 from weftdb.graph.objects import (
     CREATED,
@@ -122,6 +123,7 @@ class Storage:
         # IN_MEMORY_ANALYTICAL: id() of each object an open transaction wrote -> that transaction
         # (InPlaceTransaction): writes of two open transactions never mix.
         self.owners: dict[int, Transaction] = {}
+        self.images = ImageCache()  # the columnar image of the newest version read (graph/image.py)
 
     # -- transactions -----------------------------------------------------------
 
@@ -151,6 +153,7 @@ class Storage:
             if self._active:
                 raise ClientError(f"{len(self._active)} transaction(s) run: {SWITCH_RULE}")
             self.mode = mode
+            self.images.clear()  # versions count differently in each mode (image_version)
             self._kind = InPlaceTransaction if mode == storage_modes.ANALYTICAL else Transaction
             return True
 

@@ -48,6 +48,12 @@ class Transaction:
         self.closed = False
         self.frozen = 0  # len(deltas) when Storage.settle last froze this transaction's objects
 
+    def image_version(self) -> int | None:
+        """The version of the graph this transaction reads, for the columnar
+        image (graph/image.py): its start, unless it wrote (it sees its own
+        writes, which no image holds)."""
+        return None if self.deltas else self.start_ts
+
     # -- end -----------------------------------------------------------------------
 
     def commit(self) -> None:
@@ -438,6 +444,11 @@ class InPlaceTransaction(Transaction):
             self.removed.add(id(obj))
         self.storage.owners[id(obj)] = self
         self.deltas.append(Delta(kind, key, value, self.info, obj))
+
+    def image_version(self) -> int | None:
+        """Every transaction reads the newest state, which is the last commit's
+        while no open transaction has written in place."""
+        return None if self.deltas or self.storage.owners else self.storage.last_commit_ts
 
     def _conflicts(self, obj: Vertex | Edge) -> bool:
         """Whether another open transaction wrote `obj`. A committed deletion

@@ -22,7 +22,7 @@ from weftdb.basics.errors import (
 )
 from weftdb.graph.interface import GraphTransaction
 from weftdb.graph.objects import Edge, Vertex
-from weftdb.query import ast, limits, plans, semantics
+from weftdb.query import ast, columnar, limits, plans, semantics
 from weftdb.query.expressions import GraphPath
 from weftdb.query.limits import MemoryLimits, resident_bytes
 from weftdb.query.planner import Plan, Planner
@@ -87,9 +87,18 @@ class ExecutionContext:
         return value
 
 
-def plan_statement(statement: ast.Statement, tx: GraphTransaction, procedures: Registry | None = None) -> Plan:
+def plan_statement(statement: ast.Statement, tx: GraphTransaction, procedures: Registry | None = None,
+                   images: str = "auto") -> Plan:
+    """The row plan of `statement` and, when it has the shape of a columnar
+    read (query/columnar.py) and `images` (the --analytics-image flag)
+    allows, its columnar program above it (a ColumnarRead root)."""
     semantics.check(statement)  # compile-time errors before any planning
-    return Planner(tx.storage.indexes, procedures).plan(statement)
+    plan = Planner(tx.storage.indexes, procedures).plan(statement)
+    if images != "never":
+        program = columnar.compile(statement)
+        if program is not None and (images == "always" or not columnar.seeks(plan.root)):
+            plan.root = columnar.ColumnarRead(plan.root, program, plan.column_slots, plan.nslots)
+    return plan
 
 
 def run(
