@@ -117,15 +117,23 @@ class Image:
         return Adjacency(offsets, far[numbers][order], numbers[order])
 
 
-def build(tx: GraphTransaction, version: int) -> Image:
+CHECK_EVERY = 8192
+"""Objects a build reads between two calls of its `check` (the statement's
+timeout and TERMINATE)."""
+
+
+def build(tx: GraphTransaction, version: int, check: Callable[[], None] = lambda: None) -> Image:
     """The image of what `tx` reads. Reads every visible vertex and edge once
-    through the transaction, as a full scan of the row engine does."""
+    through the transaction, as a full scan of the row engine does, calling
+    `check` every CHECK_EVERY objects (it raises to stop the build)."""
     gids: list[int] = []
     members: dict[str, list[int]] = {}
     keyed: dict[str, tuple[list[int], list[Any]]] = {}
     view = tx.view
     for number, vertex in enumerate(tx.scan_vertices()):
         labels, props, _ = view(vertex)
+        if not number % CHECK_EVERY:
+            check()
         gids.append(vertex.gid)
         for label in labels:
             members.setdefault(label, []).append(number)
@@ -143,7 +151,7 @@ def build(tx: GraphTransaction, version: int) -> Image:
         mask[numbers] = True
         labels[label] = mask
     columns = {key: _column(n, numbers, values) for key, (numbers, values) in keyed.items()}
-    src, dst, types, type_codes = _edges(tx, gid_array)
+    src, dst, types, type_codes = _edges(tx, gid_array, check)
     return Image(version, gid_array, labels, columns, src, dst, types, type_codes)
 
 
@@ -173,7 +181,8 @@ def _objects(values: list[Any]) -> np.ndarray:
     return array
 
 
-def _edges(tx: GraphTransaction, gids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+def _edges(tx: GraphTransaction, gids: np.ndarray,
+           check: Callable[[], None]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
     """The visible edges' ends (vertex numbers) and type codes, in scan order."""
     type_codes: dict[str, int] = {}
     src_gids: list[int] = []
@@ -183,6 +192,8 @@ def _edges(tx: GraphTransaction, gids: np.ndarray) -> tuple[np.ndarray, np.ndarr
         code = type_codes.get(edge.type)
         if code is None:
             code = type_codes[edge.type] = len(type_codes)
+        if not len(codes) % CHECK_EVERY:
+            check()
         src_gids.append(edge.src.gid)
         dst_gids.append(edge.dst.gid)
         codes.append(code)
@@ -205,10 +216,12 @@ class ImageCache:
         self._image: Image | None = None
         self._lock = threading.Lock()
 
-    def get(self, tx: GraphTransaction, rebuild: Callable[[Image | None], bool]) -> Image | None:
+    def get(self, tx: GraphTransaction, rebuild: Callable[[Image | None], bool],
+            check: Callable[[], None] = lambda: None) -> Image | None:
         """The image `tx` reads, or None: `tx` cannot be served by one (it
         wrote), or the image is at another version and `rebuild(that image,
-        None if there is none)` says a build would cost more than it saves."""
+        None if there is none)` says a build would cost more than it saves.
+        `check` is called as a build goes (build)."""
         version = tx.image_version()
         if version is None:
             return None
@@ -221,7 +234,7 @@ class ImageCache:
             image = self._image
             if image is not None and image.version == version:
                 return image
-            image = build(tx, version)
+            image = build(tx, version, check)
             if tx.image_version() != version:  # IN_MEMORY_ANALYTICAL: written meanwhile, in place
                 return None
             if self._image is None or self._image.version <= version:

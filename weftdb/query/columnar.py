@@ -183,7 +183,7 @@ class ColumnarRead(op.Operator):
 
     def run(self, ctx, rows) -> Iterator[op.Row]:
         tx = ctx.tx
-        image = tx.storage.images.get(tx, self.program.worth_rebuilding)
+        image = tx.storage.images.get(tx, self.program.worth_rebuilding, ctx.check_cancelled)
         answer = None if image is None else self.program.run(image, ctx.params, ctx.check_cancelled)
         if answer is None:
             yield from self.input.run(ctx, rows)
