@@ -228,17 +228,20 @@ class ImageCache:
         image = self._image
         if image is not None and image.version == version:
             return image
+        if image is not None and image.version > version:
+            return None  # a reader older than the image: its row plan, not a build per statement
         if not rebuild(image):
             return None
         with self._lock:
             image = self._image
             if image is not None and image.version == version:
                 return image
+            if image is not None and image.version > version:  # built by the statement waited for
+                return None
             image = build(tx, version, check)
             if tx.image_version() != version:  # IN_MEMORY_ANALYTICAL: written meanwhile, in place
                 return None
-            if self._image is None or self._image.version <= version:
-                self._image = image
+            self._image = image
             return image
 
     def clear(self) -> None:
