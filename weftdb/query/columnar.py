@@ -22,6 +22,7 @@ from weftdb.graph.image import FLOAT, INT, OBJECT, Image
 from weftdb.query import ast
 from weftdb.query import operators as op
 from weftdb.query.aggregates import make_aggregate
+from weftdb.query.planner import split_and
 from weftdb.query.values import group_key, order_key
 
 _FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
@@ -220,7 +221,7 @@ def compile(statement: ast.Statement) -> Program | None:
     nodes, rels, positions = _path(path)
     if nodes is None:
         return None
-    for term in _split_and(match.where):
+    for term in split_and(match.where):
         placed = _term(term, positions)
         if placed is None:
             return None
@@ -269,14 +270,6 @@ def _path(path: ast.PatternPart) -> tuple[list[NodeStep] | None, list[RelStep], 
             positions[rel.variable] = -1  # a relationship: only count(r) reads it
         rels.append(RelStep(rel.types[0] if rel.types else None, rel.direction))
     return nodes, rels, positions
-
-
-def _split_and(expr: ast.Expr | None) -> list[ast.Expr]:
-    if expr is None:
-        return []
-    if isinstance(expr, ast.BinaryOp) and expr.op == "and":
-        return _split_and(expr.left) + _split_and(expr.right)
-    return [expr]
 
 
 def _node_property(expr: ast.Expr, positions: dict[str, int]) -> tuple[int, str] | None:
