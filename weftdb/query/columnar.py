@@ -4,8 +4,8 @@ the graph's image (graph/image.py; the design is docs/analytics.md).
 `compile` looks at a statement's syntax tree and returns a `Program` when
 the statement has the covered shape (one MATCH of one path, WHERE terms
 about one node each, RETURN of node properties, ids and aggregates), None
-otherwise. The planner keeps it beside the row plan (`Plan.columnar`), under
-a `ColumnarRead` operator that EXPLAIN shows. At run time `Program.run`
+otherwise. The planner puts it above the row plan, as a `ColumnarRead`
+root (executor.plan_statement), which EXPLAIN shows. At run time `Program.run`
 answers from an image, or returns None when a value is of a kind the batch
 operators do not handle the way Cypher does (then the row plan runs): the
 answer through either path is the same.
@@ -46,7 +46,8 @@ class Declined(Exception):
 class NodeStep:
     variable: str | None
     labels: tuple[str, ...]
-    terms: list[tuple] = field(default_factory=list)  # ("cmp", key, op, value expr) | ("null", key, is null) | ("label", name)
+    # ("cmp", key, op, value expr) | ("null", key, is null) | ("labels", names)
+    terms: list[tuple] = field(default_factory=list)
 
 
 @dataclass
@@ -100,20 +101,25 @@ class Program:
         what = "aggregate" if self.aggregates else "project"
         return f"{len(self.nodes)} node mask(s), {len(self.rels)} expand(s) {path or 'none'}, {what} {len(self.items)} column(s)"
 
-    def worth_rebuilding(self, stale: Image | None) -> bool:
+    def worth_rebuilding(self, stale: Image | None, params: dict) -> bool:
         """Whether to build the image anew for this statement, judged on the
         image of an earlier version (none yet: build it). A build reads every
         vertex and edge once; the row plan reads the first node's label and
         each expansion's edges. Build when the row plan would read at least
-        REBUILD_SHARE of what the build reads: a small label in a large graph
-        keeps the row plan while writes keep making the image stale."""
+        REBUILD_SHARE of what the build reads: a small label, or a selective
+        WHERE, in a large graph keeps the row plan while writes keep making
+        the image stale. The first node's rows are counted on the stale image."""
         if stale is None:
             return True
         total = stale.vertex_count + len(stale.src)
-        rows = float(stale.vertex_count)
+        labelled = np.ones(stale.vertex_count, dtype=bool)
         for label in self.nodes[0].labels:
-            rows = min(rows, float(stale.label(label).sum()))
-        work = rows
+            labelled &= stale.label(label)
+        try:
+            rows = float(_mask(stale, self.nodes[0], params).sum())
+        except Declined:  # a value the mask does not compare: the row plan's scan of the label
+            rows = float(labelled.sum())
+        work = float(labelled.sum())
         for rel in self.rels:
             rows *= stale.edges_of(rel.type) / max(stale.vertex_count, 1)
             work += rows
@@ -184,7 +190,8 @@ class ColumnarRead(op.Operator):
 
     def run(self, ctx, rows) -> Iterator[op.Row]:
         tx = ctx.tx
-        image = tx.storage.images.get(tx, self.program.worth_rebuilding, ctx.check_cancelled)
+        image = tx.storage.images.get(tx, lambda stale: self.program.worth_rebuilding(stale, ctx.params),
+                                      ctx.check_cancelled)
         answer = None if image is None else self.program.run(image, ctx.params, ctx.check_cancelled)
         if answer is None:
             yield from self.input.run(ctx, rows)
