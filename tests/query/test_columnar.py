@@ -281,3 +281,14 @@ def test_readers_at_every_boundary_agree_with_the_row_plan(mode, tmp_path):
         reader.rollback()
     assert db.execute(THROUGH_IMAGE).rows == db.execute(THROUGH_ROWS).rows
     db.close()
+
+
+def test_a_statement_about_nodes_alone_does_not_read_the_edges():
+    db = weftdb.open(analytics_image="ALWAYS")
+    db.execute("UNWIND range(1, 100) AS i CREATE (:N {i: i})-[:E]->(:M)")
+    assert db.execute("MATCH (n:N) RETURN count(n), max(n.i)").rows == [(100, 100)]
+    image = db.storage.images.get(db.storage.begin(), lambda stale: False)
+    assert image is not None and image.edges is None
+    assert db.execute("MATCH (n:N)-[:E]->(m) RETURN count(m)").single() == 100  # reads them now, same version
+    assert image.edges is not None and image.edges.count("E") == 100
+    db.close()

@@ -8,7 +8,8 @@ lazily, when a statement finds it at another version. Nothing on the write
 path knows it exists.
 
 Vertices are numbered densely in scan order; an edge is numbered by its
-position in the scan of edges. Arrays are never changed once built, and the
+position in the scan of edges, which is read when a statement first needs
+edges (`Image.edges_for`). Arrays are never changed once built, and the
 parts made on first use (adjacency) are whole arrays put in place at once, so
 readers on other threads share an image without a lock.
 """
@@ -54,46 +55,26 @@ class Adjacency:
         self.edges = edges
 
 
-class Image:
-    """The graph at `version`: vertex ids, label masks, property columns,
-    edge ends and types, and adjacency built on first use."""
+class Edges:
+    """The edges of an image: their ends (vertex numbers) and type codes, in
+    scan order, and adjacency built on first use."""
 
-    def __init__(self, version: int, gids: np.ndarray, labels: dict[str, np.ndarray],
-                 columns: dict[str, Column], src: np.ndarray, dst: np.ndarray, types: np.ndarray,
+    def __init__(self, vertex_count: int, src: np.ndarray, dst: np.ndarray, types: np.ndarray,
                  type_codes: dict[str, int]):
-        self.version = version
-        self.gids = gids
-        self.labels = labels
-        self.columns = columns
+        self.vertex_count = vertex_count
         self.src = src
         self.dst = dst
         self.types = types
         self.type_codes = type_codes
-        self._adjacency: dict[tuple[str | None, str], Adjacency] = {}
         self.type_counts = np.bincount(types, minlength=len(type_codes))
+        self._adjacency: dict[tuple[str | None, str], Adjacency] = {}
 
-    def edges_of(self, type_: str | None) -> int:
+    def count(self, type_: str | None) -> int:
         """How many edges of type `type_` (None: of every type) there are."""
         if type_ is None:
             return len(self.src)
         code = self.type_codes.get(type_)
         return 0 if code is None else int(self.type_counts[code])
-
-    @property
-    def vertex_count(self) -> int:
-        return len(self.gids)
-
-    def label(self, name: str) -> np.ndarray:
-        """The mask of the vertices with label `name` (all False for an unknown label)."""
-        mask = self.labels.get(name)
-        return mask if mask is not None else np.zeros(self.vertex_count, dtype=bool)
-
-    def column(self, key: str) -> Column:
-        column = self.columns.get(key)
-        if column is None:
-            n = self.vertex_count
-            column = Column(np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), INT)
-        return column
 
     def adjacency(self, type_: str | None, direction: str) -> Adjacency:
         """The edges of type `type_` (None: every type) leaving each vertex
@@ -117,15 +98,58 @@ class Image:
         return Adjacency(offsets, far[numbers][order], numbers[order])
 
 
+class Image:
+    """The graph at `version`: vertex ids, label masks and property columns,
+    and its edges, read when a statement first needs them (`edges_for`): a
+    statement about nodes alone does not pay to read every edge."""
+
+    def __init__(self, version: int, gids: np.ndarray, labels: dict[str, np.ndarray], columns: dict[str, Column]):
+        self.version = version
+        self.gids = gids
+        self.labels = labels
+        self.columns = columns
+        self.edges: Edges | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def vertex_count(self) -> int:
+        return len(self.gids)
+
+    def label(self, name: str) -> np.ndarray:
+        """The mask of the vertices with label `name` (all False for an unknown label)."""
+        mask = self.labels.get(name)
+        return mask if mask is not None else np.zeros(self.vertex_count, dtype=bool)
+
+    def column(self, key: str) -> Column:
+        column = self.columns.get(key)
+        if column is None:
+            n = self.vertex_count
+            column = Column(np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool), INT)
+        return column
+
+    def edges_for(self, tx: GraphTransaction, check: Callable[[], None] = lambda: None) -> Edges | None:
+        """The image's edges, read through `tx` (which reads this version)
+        the first time; None when a write overlapped the read (in place)."""
+        if self.edges is None:
+            with self._lock:
+                if self.edges is None:
+                    edges = _edges(tx, self.gids, check)
+                    if tx.image_version() != self.version:  # IN_MEMORY_ANALYTICAL: written meanwhile
+                        return None
+                    self.edges = edges
+        return self.edges
+
+
 CHECK_EVERY = 8192
 """Objects a build reads between two calls of its `check` (the statement's
 timeout and TERMINATE)."""
 
 
 def build(tx: GraphTransaction, version: int, check: Callable[[], None] = lambda: None) -> Image:
-    """The image of what `tx` reads. Reads every visible vertex and edge once
-    through the transaction, as a full scan of the row engine does, calling
-    `check` every CHECK_EVERY objects (it raises to stop the build)."""
+    """The image of what `tx` reads, its vertices now (its edges when first
+    needed: Image.edges_for). Reads every visible vertex once through the
+    transaction, as a full scan of the row engine does, calling `check` every
+    CHECK_EVERY objects (it raises to stop the build)."""
     gids: list[int] = []
     members: dict[str, list[int]] = {}
     keyed: dict[str, tuple[list[int], list[Any]]] = {}
@@ -151,8 +175,7 @@ def build(tx: GraphTransaction, version: int, check: Callable[[], None] = lambda
         mask[numbers] = True
         labels[label] = mask
     columns = {key: _column(n, numbers, values) for key, (numbers, values) in keyed.items()}
-    src, dst, types, type_codes = _edges(tx, gid_array, check)
-    return Image(version, gid_array, labels, columns, src, dst, types, type_codes)
+    return Image(version, gid_array, labels, columns)
 
 
 def _column(n: int, numbers: list[int], values: list[Any]) -> Column:
@@ -181,8 +204,7 @@ def _objects(values: list[Any]) -> np.ndarray:
     return array
 
 
-def _edges(tx: GraphTransaction, gids: np.ndarray,
-           check: Callable[[], None]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+def _edges(tx: GraphTransaction, gids: np.ndarray, check: Callable[[], None]) -> Edges:
     """The visible edges' ends (vertex numbers) and type codes, in scan order."""
     type_codes: dict[str, int] = {}
     src_gids: list[int] = []
@@ -203,9 +225,7 @@ def _edges(tx: GraphTransaction, gids: np.ndarray,
     size = 1 + max((int(array.max()) for array in (gids, src, dst) if len(array)), default=-1)
     number_of = np.full(size, -1, dtype=np.int64)
     number_of[gids] = np.arange(len(gids), dtype=np.int64)
-    src, dst = number_of[src], number_of[dst]
-    types = np.array(codes, dtype=np.int32)
-    return src, dst, types, type_codes
+    return Edges(len(gids), number_of[src], number_of[dst], np.array(codes, dtype=np.int32), type_codes)
 
 
 class ImageCache:

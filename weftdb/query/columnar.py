@@ -104,14 +104,15 @@ class Program:
     def worth_rebuilding(self, stale: Image | None, params: dict) -> bool:
         """Whether to build the image anew for this statement, judged on the
         image of an earlier version (none yet: build it). A build reads every
-        vertex and edge once; the row plan reads the first node's label and
+        vertex, and every edge when the statement expands; the row plan reads the first node's label and
         each expansion's edges. Build when the row plan would read at least
         REBUILD_SHARE of what the build reads: a small label, or a selective
         WHERE, in a large graph keeps the row plan while writes keep making
         the image stale. The first node's rows are counted on the stale image."""
-        if stale is None:
-            return True
-        total = stale.vertex_count + len(stale.src)
+        if stale is None or (self.rels and stale.edges is None):
+            return True  # the first image (with edges): nothing to judge by
+        edges = stale.edges
+        total = stale.vertex_count + (len(edges.src) if self.rels else 0)
         labelled = np.ones(stale.vertex_count, dtype=bool)
         for label in self.nodes[0].labels:
             labelled &= stale.label(label)
@@ -121,7 +122,7 @@ class Program:
             rows = float(labelled.sum())
         work = float(labelled.sum())
         for rel in self.rels:
-            rows *= stale.edges_of(rel.type) / max(stale.vertex_count, 1)
+            rows *= edges.count(rel.type) / max(stale.vertex_count, 1)
             work += rows
         return work >= REBUILD_SHARE * total
 
@@ -190,8 +191,10 @@ class ColumnarRead(op.Operator):
 
     def run(self, ctx, rows) -> Iterator[op.Row]:
         tx = ctx.tx
-        image = tx.storage.images.get(tx, lambda stale: self.program.worth_rebuilding(stale, ctx.params),
-                                      ctx.check_cancelled)
+        check = ctx.check_cancelled
+        image = tx.storage.images.get(tx, lambda stale: self.program.worth_rebuilding(stale, ctx.params), check)
+        if image is not None and self.program.rels and image.edges_for(tx, check) is None:
+            image = None
         answer = None if image is None else self.program.run(image, ctx.params, ctx.check_cancelled)
         if answer is None:
             yield from self.input.run(ctx, rows)
@@ -412,7 +415,7 @@ def _expand(image: Image, rel: RelStep, vertices: list[np.ndarray], edges: list[
     """Each row times its edges of `rel` whose other end is in `mask`; a row
     that would use an edge a second time is dropped (Cypher's relationship
     uniqueness within a pattern)."""
-    adjacency = image.adjacency(rel.type, rel.direction)
+    adjacency = image.edges.adjacency(rel.type, rel.direction)
     frontier = vertices[-1]
     starts = adjacency.offsets[frontier]
     degrees = adjacency.offsets[frontier + 1] - starts
@@ -433,14 +436,15 @@ def _degrees(image: Image, rel: RelStep, frontier: np.ndarray, edges: list[np.nd
     """How many edges of `rel` each row could take from its last vertex: its
     degree, less the earlier edges of the row that are among them (an edge
     is used once in a pattern)."""
-    adjacency = image.adjacency(rel.type, rel.direction)
+    every = image.edges
+    adjacency = every.adjacency(rel.type, rel.direction)
     degrees = adjacency.offsets[frontier + 1] - adjacency.offsets[frontier]
-    near = image.src if rel.direction == "out" else image.dst
-    code = None if rel.type is None else image.type_codes.get(rel.type, -1)
+    near = every.src if rel.direction == "out" else every.dst
+    code = None if rel.type is None else every.type_codes.get(rel.type, -1)
     for earlier in edges:
         among = near[earlier] == frontier
         if code is not None:
-            among &= image.types[earlier] == code
+            among &= every.types[earlier] == code
         degrees = degrees - among
     return degrees
 
