@@ -104,11 +104,12 @@ class Program:
     def worth_rebuilding(self, stale: Image | None, params: dict) -> bool:
         """Whether to build the image anew for this statement, judged on the
         image of an earlier version (none yet: build it). A build reads every
-        vertex, and every edge when the statement expands; the row plan reads the first node's label and
-        each expansion's edges. Build when the row plan would read at least
-        REBUILD_SHARE of what the build reads: a small label, or a selective
-        WHERE, in a large graph keeps the row plan while writes keep making
-        the image stale. The first node's rows are counted on the stale image."""
+        vertex, and every edge when the statement expands; the row plan reads
+        the first node's label and each expansion's edges. Build when the row
+        plan would read at least REBUILD_SHARE of what the build reads: a
+        small label, or a selective WHERE, in a large graph keeps the row plan
+        while writes keep making the image stale. The first node's rows are
+        counted on the stale image."""
         if stale is None or (self.rels and stale.edges is None):
             return True  # the first image (with edges): nothing to judge by
         edges = stale.edges
