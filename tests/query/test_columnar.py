@@ -173,6 +173,15 @@ def test_the_on_disk_mode_answers_the_same_through_the_image(tmp_path):
     off.close()
 
 
+def test_by_default_the_on_disk_mode_keeps_its_memory_bound_and_its_row_plans(tmp_path):
+    """An image holds every vertex and edge in memory; the on-disk mode's memory is bounded by its flag."""
+    db = weftdb.open(str(tmp_path), storage_mode=storage_modes.ON_DISK)
+    _graph(db, 5)
+    assert _path(db, SHAPES[0]) == "row plan"
+    assert db.storage.images.get(db.storage.begin(), lambda stale: False) is None  # none was built
+    db.close()
+
+
 def test_explain_shows_the_columnar_read_over_the_row_plan(pair):
     off, on = pair
     rows = [row[0] for row in on.execute("EXPLAIN MATCH (p:P) RETURN count(p)").rows]

@@ -149,8 +149,9 @@ FLAGS: tuple[Flag, ...] = (
         str,
         "AUTO",
         "Reads of the shapes docs/analytics.md lists (counts, groups, top-k over a label or a short pattern) run "
-        "on a columnar image of the graph: AUTO (not a statement an index seek answers; after writes the image is "
-        "rebuilt when the statement would read about as much), ALWAYS (every such statement), NEVER.",
+        "on a columnar image of the graph: AUTO (not a statement an index seek answers, not in ON_DISK_TRANSACTIONAL; "
+        "after writes the image is rebuilt when the statement would read about as much), ALWAYS (every such "
+        "statement), NEVER.",
         choices=("AUTO", "ALWAYS", "NEVER"),
     ),
     Flag("query-modules-directory", str, "", "Directories (comma-separated) whose Python files register procedures "

@@ -99,7 +99,7 @@ class DiskStore:
         self._active: dict[int, DiskTransaction] = {}  # open transactions, by id()
         self._begun = 0  # transactions begun: each one's sequence number
         self.retired = False
-        self.images = ImageCache()  # the columnar image of the newest version read (graph/image.py)
+        self.images = ImageCache(automatic=False)  # the columnar image, with --analytics-image ALWAYS only (graph/image.py)
         self._building: list[bytes] = []  # the prefixes apply_schema wrote entries under ahead of its batch
         self._sync = WriteOptions()
         self._sync.sync = True

@@ -221,7 +221,7 @@ def _edges(tx: GraphTransaction, gids: np.ndarray, check: Callable[[], None]) ->
         codes.append(code)
     src, dst = np.array(src_gids, dtype=np.int64), np.array(dst_gids, dtype=np.int64)
     # An end not among the vertices (-1) is a torn read of IN_MEMORY_ANALYTICAL,
-    # whose writes apply in place: ImageCache.get then finds the version moved on.
+    # whose writes apply in place: Image.edges_for then finds the version moved on.
     size = 1 + max((int(array.max()) for array in (gids, src, dst) if len(array)), default=-1)
     number_of = np.full(size, -1, dtype=np.int64)
     number_of[gids] = np.arange(len(gids), dtype=np.int64)
@@ -230,9 +230,13 @@ def _edges(tx: GraphTransaction, gids: np.ndarray, check: Callable[[], None]) ->
 
 class ImageCache:
     """A store's image of the newest version asked for. One build at a time:
-    a second statement that needs the same version waits for the first's."""
+    a second statement that needs the same version waits for the first's.
+    `automatic`: whether `--analytics-image AUTO` may build images for this
+    store; not for ON_DISK_TRANSACTIONAL's, whose memory its flag bounds while
+    an image holds every vertex and edge in memory (ALWAYS still does)."""
 
-    def __init__(self) -> None:
+    def __init__(self, automatic: bool = True) -> None:
+        self.automatic = automatic
         self._image: Image | None = None
         self._lock = threading.Lock()
 

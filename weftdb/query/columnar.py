@@ -181,11 +181,12 @@ class ColumnarRead(op.Operator):
 
     name = "ColumnarRead"
 
-    def __init__(self, input: op.Operator, program: Program, slots: list[int], nslots: int):
+    def __init__(self, input: op.Operator, program: Program, slots: list[int], nslots: int, automatic: bool):
         self.input = input
         self.program = program
         self.slots = slots
         self.nslots = nslots
+        self.automatic = automatic  # planned under --analytics-image AUTO: only stores that allow it (ImageCache)
 
     def detail(self) -> str:
         return self.program.describe() + "; the row plan below when the image cannot serve the transaction"
@@ -193,7 +194,10 @@ class ColumnarRead(op.Operator):
     def run(self, ctx, rows) -> Iterator[op.Row]:
         tx = ctx.tx
         check = ctx.check_cancelled
-        image = tx.storage.images.get(tx, lambda stale: self.program.worth_rebuilding(stale, ctx.params), check)
+        images = tx.storage.images
+        image = None
+        if images.automatic or not self.automatic:
+            image = images.get(tx, lambda stale: self.program.worth_rebuilding(stale, ctx.params), check)
         if image is not None and self.program.rels and image.edges_for(tx, check) is None:
             image = None
         answer = None if image is None else self.program.run(image, ctx.params, ctx.check_cancelled)

@@ -97,7 +97,7 @@ def plan_statement(statement: ast.Statement, tx: GraphTransaction, procedures: R
     if images != "never":
         program = columnar.compile(statement)
         if program is not None and (images == "always" or not columnar.seeks(plan.root)):
-            plan.root = columnar.ColumnarRead(plan.root, program, plan.column_slots, plan.nslots)
+            plan.root = columnar.ColumnarRead(plan.root, program, plan.column_slots, plan.nslots, images == "auto")
     return plan
 
 
