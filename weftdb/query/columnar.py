@@ -78,7 +78,6 @@ class Program:
     order: list[tuple[int, bool]]  # (item, descending)
     skip: ast.Expr | None
     limit: ast.Expr | None
-    seek: bool  # the first node is matched by equality: a lookup, which the row plan's index answers
 
     @property
     def aggregates(self) -> bool:
@@ -255,8 +254,7 @@ def compile(statement: ast.Statement) -> Program | None:
         return None
     if not order and projection.limit is None and not any(item.kind in _AGGREGATES for item in items):
         return None  # plain rows: the row plan hands them out as they are made (a large result streams)
-    seek = any(term[0] == "cmp" and term[2] == "=" for term in nodes[0].terms)
-    return Program(nodes, rels, items, order, projection.skip, projection.limit, seek)
+    return Program(nodes, rels, items, order, projection.skip, projection.limit)
 
 
 def _path(path: ast.PatternPart) -> tuple[list[NodeStep] | None, list[RelStep], dict[str, int]]:
