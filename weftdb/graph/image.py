@@ -153,9 +153,8 @@ def build(tx: GraphTransaction, version: int, check: Callable[[], None] = lambda
     gids: list[int] = []
     members: dict[str, list[int]] = {}
     keyed: dict[str, tuple[list[int], list[Any]]] = {}
-    view = tx.view
     for number, vertex in enumerate(tx.scan_vertices()):
-        labels, props, _ = view(vertex)
+        labels, props, _ = tx.view(vertex)
         if not number % CHECK_EVERY:
             check()
         gids.append(vertex.gid)

@@ -199,14 +199,13 @@ class ColumnarRead(op.Operator):
             image = images.get(tx, lambda stale: self.program.worth_rebuilding(stale, ctx.params), check)
         if image is not None and self.program.rels and image.edges_for(tx, check) is None:
             image = None
-        answer = None if image is None else self.program.run(image, ctx.params, ctx.check_cancelled)
+        answer = None if image is None else self.program.run(image, ctx.params, check)
         if answer is None:
             yield from self.input.run(ctx, rows)
             return
-        slots, nslots = self.slots, self.nslots
         for values in answer:
-            row = [None] * nslots
-            for slot, value in zip(slots, values):
+            row = [None] * self.nslots
+            for slot, value in zip(self.slots, values):
                 row[slot] = value
             yield row
 
