@@ -73,6 +73,8 @@ class Database:
                                address=f"{self.config.bolt_address}:{self.config.bolt_port}", database=name)
         # LOAD CSV reads only under this directory (--import-directory), fixed when the database opens.
         self.import_directory = load_csv.import_root(self.config.import_directory)
+        # Which statements get a columnar program (--analytics-image), fixed when the database opens.
+        self.analytics_image = self.config.analytics_image.lower()
         self._plans: OrderedDict[str, Plan] = OrderedDict()
         self._plans_lock = threading.Lock()
         self._streams: weakref.WeakSet[Result] = weakref.WeakSet()  # results streaming now: closing ends them
@@ -258,7 +260,7 @@ class Database:
             if timeout is None:
                 timeout = self.config.query_execution_timeout_sec or None
             if isinstance(statement, _INSPECTED):
-                plan = plan_statement(statement.statement, tx, self.procedures, self.config.analytics_image.lower())
+                plan = plan_statement(statement.statement, tx, self.procedures, self.analytics_image)
                 if isinstance(statement, ast.Profile):
                     return run(plan, tx, params, timeout=timeout, interrupt=interrupt, memory=self.memory, profile=True,
                                read_only=read_only, implicit=implicit, import_directory=self.import_directory)
@@ -285,7 +287,7 @@ class Database:
 
     def _plan(self, query: str, statement: ast.Statement, tx: GraphTransaction) -> Plan:
         """Plan a statement not in the cache, and cache it."""
-        plan = plan_statement(statement, tx, self.procedures, self.config.analytics_image.lower())
+        plan = plan_statement(statement, tx, self.procedures, self.analytics_image)
         with self._plans_lock:
             self._plans[query] = plan
             if len(self._plans) > self.config.query_plan_cache_size:
