@@ -6,7 +6,7 @@ and a commit leaves no versions behind (deleted objects go at once)."""
 import pytest
 
 import weftdb
-from weftdb.basics.errors import CypherArithmeticError, SerializationError
+from weftdb.basics.errors import CypherArithmeticError, EntityNotFound, SerializationError
 
 
 @pytest.fixture
@@ -134,3 +134,25 @@ def test_concurrent_writers_deleters_and_readers_leave_a_whole_graph(db):
     assert not any(vertex.deleted for vertex in storage.vertices.values())
     assert not any(edge.deleted for vertex in storage.vertices.values() for edge in (*vertex.out_edges, *vertex.in_edges))
     assert db.execute("MATCH (n) WHERE n:M OR n.k >= 100 RETURN count(n)").single() == 0
+
+
+def test_a_node_another_transaction_deletes_meanwhile_reads_as_it_is_not_as_an_error(db):
+    """Reading a node one's own transaction deleted is an error
+    (DeletedEntityAccess); one that another deleted in place while the query ran
+    is read as the writer left it (READ_UNCOMMITTED), not refused."""
+    import threading
+
+    db.execute("CREATE (:N {k: 1})-[:R {w: 2}]->(:M)")
+
+    @db.function("test.another_deletes() :: INTEGER")
+    def another_deletes():
+        deleter = threading.Thread(target=db.execute, args=("MATCH (n:N) DETACH DELETE n",))
+        deleter.start()
+        deleter.join()
+        return 0
+
+    row = db.execute("MATCH (n:N)-[r]->() WITH n, r, test.another_deletes() AS _ "
+                     "RETURN n.k AS k, r.w AS w, labels(n) AS labels").rows
+    assert row == [(1, 2, ["N"])] and db.execute("MATCH (n) RETURN count(n)").single() == 1
+    with pytest.raises(EntityNotFound, match="it was deleted"):
+        db.execute("MATCH (n:M) DELETE n RETURN n.k")

@@ -805,6 +805,9 @@ class DiskTransaction:
     def exists(self, obj: Vertex | Edge) -> bool:
         return not obj.deleted
 
+    def deleted_here(self, obj: Vertex | Edge) -> bool:
+        return obj.deleted and ("v" if type(obj) is Vertex else "e", obj.gid) in self.claimed
+
     def view(self, obj: Vertex | Edge) -> tuple[Any, dict[str, Any], bool]:
         labels = set(obj.labels) if type(obj) is Vertex else None
         return labels, dict(obj.props), obj.deleted

@@ -233,7 +233,7 @@ class Transaction:
         obj.delta = delta
         self.deltas.append(delta)
 
-    def _deleted_here(self, obj: Vertex | Edge) -> bool:
+    def deleted_here(self, obj: Vertex | Edge) -> bool:
         """Whether this transaction deleted `obj` already (a second delete does nothing)."""
         return obj.deleted and obj.delta is not None and obj.delta.info is self.info
 
@@ -362,7 +362,7 @@ class Transaction:
     def delete_edge(self, edge: Edge) -> bool:
         """False when this transaction already deleted it."""
         with self.storage.write_lock:
-            if self._deleted_here(edge):
+            if self.deleted_here(edge):
                 return False
             self._prepare(edge)
             self._push(edge, DELETED, None, None)
@@ -373,7 +373,7 @@ class Transaction:
         """Returns (deleted now, edges deleted). Without `detach` a vertex
         that still has relationships is refused."""
         with self.storage.write_lock:
-            if self._deleted_here(vertex):
+            if self.deleted_here(vertex):
                 return False, 0
             self._prepare(vertex)
             for edge in (*vertex.out_edges, *vertex.in_edges):
@@ -484,5 +484,5 @@ class InPlaceTransaction(Transaction):
             self.storage.owners[id(edge)] = self
         return edge
 
-    def _deleted_here(self, obj: Vertex | Edge) -> bool:
+    def deleted_here(self, obj: Vertex | Edge) -> bool:
         return obj.deleted and id(obj) in self.removed

@@ -79,7 +79,7 @@ def check_alive(entity: Vertex | Edge, ctx: Any, what: str) -> None:
     """A node or relationship this transaction deleted has no properties or
     labels left to read: openCypher makes that an error (DeletedEntityAccess),
     not a silent null. Its id and type stay readable."""
-    if entity.deleted and not ctx.tx.exists(entity):
+    if entity.deleted and ctx.tx.deleted_here(entity):
         kind = "node" if type(entity) is Vertex else "relationship"
         raise EntityNotFound(f"Cannot read {what} of {kind} {entity.gid}: it was deleted.")
 
