@@ -255,8 +255,8 @@ def test_show_and_drop_constraints(db):
 
 
 def test_repeated_parameterised_query_parses_once(db):
-    # the parse cache is the process's: each storage mode's run asks a query of its own
-    query = f"MATCH (n:CacheProbe_{db.storage.mode} {{k: $k}}) RETURN count(n) AS c"
+    # the parse cache is the process's: each database of the fixture asks a query of its own
+    query = f"MATCH (n:CacheProbe_{db.storage.mode}_{db.analytics_image} {{k: $k}}) RETURN count(n) AS c"
     before = parse.cache_info()
     assert value(db, query, {"k": 1}) == 0
     assert value(db, query, {"k": 2}) == 0
