@@ -275,6 +275,22 @@ def test_constraint_creation_checks_the_data(sdb):
     assert rows(sdb, "SHOW CONSTRAINTS") == [] and rows(sdb, "SHOW INDEXES") == []  # nothing left behind
 
 
+def test_unique_values_are_compared_as_cypher_compares_them(sdb):
+    """true is not 1 (though the index files them together), 1.0 is 1; in lists too."""
+    sdb.execute("CREATE (:P {k: 1}), (:P {k: true}), (:P {k: [1]}), (:P {k: [true]}), (:P {k: 'a'})")
+    sdb.execute("CREATE CONSTRAINT c FOR (n:P) REQUIRE n.k IS UNIQUE")
+    sdb.execute("CREATE (:P {k: false}), (:P {k: 0})")
+    with pytest.raises(ConstraintViolation, match="`k` = 1.0"):
+        sdb.execute("CREATE (:P {k: 1.0})")
+    with pytest.raises(ConstraintViolation):
+        sdb.execute("CREATE (:P {k: [1.0]})")
+    sdb.execute("DROP CONSTRAINT c")
+    sdb.execute("CREATE (:P {k: 1.0})")
+    with pytest.raises(SchemaError, match=r"vertices \d+ and \d+ share the value 1"):  # true between them in the index
+        sdb.execute("CREATE CONSTRAINT c FOR (n:P) REQUIRE n.k IS UNIQUE")
+    assert rows(sdb, "SHOW CONSTRAINTS") == []
+
+
 def test_unique_constraint_gives_the_planner_an_index(sdb):
     sdb.execute("CREATE CONSTRAINT FOR (u:User) REQUIRE u.id IS UNIQUE")
     assert "ScanAllByLabelPropertyValue (u :User(id))" in plan(sdb, "MATCH (u:User {id: 1}) RETURN u")

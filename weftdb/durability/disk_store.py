@@ -263,10 +263,13 @@ class DiskStore:
             else:
                 self._use_index(definition.shape, batch, ts)
         else:
-            checked = [] if batch is None else list(self._newest_with_label(definition.label))
-            self.constraints.create(definition.kind, definition.label, definition.keys, checked, _state)
-            if definition.owns_index:
-                self._use_index((schema.NODE, definition.label, definition.keys), batch, ts)
+            shape, checked = (schema.NODE, definition.label, definition.keys), batch is not None
+            if definition.owns_index:  # first: the uniqueness check reads the vertices in its order
+                self._use_index(shape, batch, ts)
+            # (read back at open, the data were checked when it was first applied)
+            self.constraints.create(definition.kind, definition.label, definition.keys,
+                                    self._newest_with_label(definition.label) if checked else (), _state,
+                                    by_value=self._newest_by_value(shape) if checked and definition.owns_index else None)
         self.catalog.add(definition)
         return True
 
@@ -315,14 +318,10 @@ class DiskStore:
                         if ukey is not None:
                             yield prefix + keys.index_values(ukey) + item
                 return
-            labelled = keys.label_prefix(token)
-            for item, mark in tx._visible(keys.LABEL, labelled):
-                gid = item[len(labelled):]
-                record = tx._newest(keys.VERTEX, gid) if mark else None
-                if record:
-                    ukey = values_key(codec.unpackb(record)[1], keys_)
-                    if ukey is not None:
-                        yield prefix + keys.index_values(ukey) + gid
+            for gid, _labels, props in _labelled(tx, token):
+                ukey = values_key(props, keys_)
+                if ukey is not None:
+                    yield prefix + keys.index_values(ukey) + gid
 
     def _unuse_index(self, shape: tuple, batch: WriteBatch | None) -> None:
         """One user fewer; the last one's going removes the entries."""
@@ -340,9 +339,31 @@ class DiskStore:
             batch.delete(keys.BUILT + prefix, self.handles[keys.META])
 
     def _newest_with_label(self, label: str) -> Iterator[Vertex]:
-        """The vertices with `label` in the newest committed state (under the write lock)."""
+        """The vertices with `label` in the newest committed state (under the
+        write lock), each made from its record for its caller alone: none is
+        kept here, so a label larger than the memory limit streams through."""
         with self.reading() as tx:
-            yield from tx.vertices_with_label(label)
+            for gid, labels, props in _labelled(tx, label):
+                yield Vertex(keys.number(gid), tuple(labels), props)
+
+    def _newest_by_value(self, shape: tuple) -> Iterator[Vertex]:
+        """The vertices the property index `shape` files, in the newest
+        committed state, in the index's order: those sharing an index key one
+        after another. Under the write lock, after the index's entries are
+        written (a build's, stamped with the coming commit, included): each
+        entry's first version is its newest."""
+        prefix = self.index_prefixes[shape]
+        current = None
+        with self.reading() as tx:
+            for key, mark in _prefixed(self.families[keys.INDEX], prefix):
+                item = key[:-8]
+                if item == current:
+                    continue
+                current = item
+                record = tx._newest(keys.VERTEX, item[-8:]) if mark else None
+                if record:
+                    labels, props = codec.unpackb(record)
+                    yield Vertex(keys.number(item, len(item) - 8), tuple(labels), props)
 
     def renew(self, tx: DiskTransaction) -> None:
         with self.write_lock:
@@ -1173,6 +1194,18 @@ def _options(limit: int, cache: Cache, buffers: WriteBufferManager) -> Options:
     options.set_write_buffer_size(max(limit // (4 * 2 * len(keys.FAMILIES)), 1 << 20))
     options.set_max_write_buffer_number(2)
     return options
+
+
+def _labelled(tx: DiskTransaction, label: str) -> Iterator[tuple[bytes, list, dict[str, Any]]]:
+    """(gid key, labels, properties) of each vertex with `label` that `tx`
+    sees, read from the records: no object is made or cached in `tx`."""
+    labelled = keys.label_prefix(label)
+    for item, mark in tx._visible(keys.LABEL, labelled):
+        gid = item[len(labelled):]
+        record = tx._newest(keys.VERTEX, gid) if mark else None
+        if record:
+            labels, props = codec.unpackb(record)
+            yield gid, labels, props
 
 
 def _state(vertex: Vertex) -> tuple[set[str], dict[str, Any], bool]:

@@ -95,22 +95,32 @@ class Constraints:
                 ukey = values_key(props, keys)
                 if ukey is None:
                     continue
+                unique = _told_apart(ukey)
                 for other in candidates(label, keys, ukey):
-                    if other is not vertex and _holds(newest(other), label, keys, ukey):
-                        raise _clash(vertex, other, label, keys, ukey, what, props,
-                                     seen_before=_holds(seen(other), label, keys, ukey))
+                    if other is not vertex and _holds(newest(other), label, keys, unique):
+                        raise _clash(vertex, other, label, keys, what, props,
+                                     seen_before=_holds(seen(other), label, keys, unique))
 
     # -- schema ---------------------------------------------------------------
     # Creating checks the existing data first; the caller keeps the index a
     # unique or node key constraint needs (Storage).
 
-    def create(self, kind: str, label: str, keys: tuple[str, ...], vertices: Iterable[Vertex], newest: View) -> None:
-        vertices = list(vertices)
+    def create(self, kind: str, label: str, keys: tuple[str, ...], vertices: Iterable[Vertex], newest: View,
+               by_value: Iterable[Vertex] | None = None) -> None:
+        """Check the existing data, then add the constraint. `vertices` are
+        those with `label`, `newest` gives their state. An existence check
+        keeps none of them. A uniqueness check keeps each value it met, unless
+        `by_value` gives the vertices again in the order of their index key
+        (the on-disk store reads its index): then only the current key's. So
+        the on-disk store streams a label larger than memory through."""
+        what = {EXISTS: "existence", UNIQUE: "uniqueness", NODE_KEY: "node key"}[kind]
+        if kind == NODE_KEY and by_value is None:
+            vertices = list(vertices)  # read twice
         if kind in (EXISTS, NODE_KEY):
-            for key in keys:
-                _check_present(label, key, vertices, newest, "existence" if kind == EXISTS else "node key")
+            _check_present(label, keys, vertices, newest, what)
         if kind in (UNIQUE, NODE_KEY):
-            _check_distinct(label, keys, vertices, newest, "uniqueness" if kind == UNIQUE else "node key")
+            _check_distinct(label, keys, vertices if by_value is None else by_value, newest, what,
+                            grouped=by_value is not None)
         if kind == EXISTS:
             self.existence.add((label, keys[0]))
         else:
@@ -125,17 +135,21 @@ class Constraints:
         self._derive()
 
 
-def _check_present(label: str, key: str, vertices: list[Vertex], newest: View, what: str) -> None:
+def _check_present(label: str, keys: tuple[str, ...], vertices: Iterable[Vertex], newest: View, what: str) -> None:
     for vertex in vertices:
         labels, props, deleted = newest(vertex)
-        if not deleted and label in labels and props.get(key) is None:
-            raise ConstraintCreationFailed(
-                f"Cannot create {what} constraint {describe(label, (key,))}: vertex {vertex.gid} has no property `{key}`."
-            )
+        if not deleted and label in labels:
+            for key in keys:
+                if props.get(key) is None:
+                    raise ConstraintCreationFailed(f"Cannot create {what} constraint {describe(label, (key,))}: "
+                                                   f"vertex {vertex.gid} has no property `{key}`.")
 
 
-def _check_distinct(label: str, keys: tuple[str, ...], vertices: list[Vertex], newest: View, what: str) -> None:
-    holders: dict[tuple, Vertex] = {}
+def _check_distinct(label: str, keys: tuple[str, ...], vertices: Iterable[Vertex], newest: View, what: str,
+                    grouped: bool) -> None:
+    """`grouped`: vertices under one index key come one after another."""
+    holders: dict[tuple, int] = {}
+    group = None
     for vertex in vertices:
         labels, props, deleted = newest(vertex)
         if deleted or label not in labels:
@@ -143,21 +157,34 @@ def _check_distinct(label: str, keys: tuple[str, ...], vertices: list[Vertex], n
         ukey = values_key(props, keys)
         if ukey is None:
             continue
-        other = holders.setdefault(ukey, vertex)
-        if other is not vertex:
-            raise ConstraintCreationFailed(
-                f"Cannot create {what} constraint {describe(label, keys)}: vertices "
-                f"{other.gid} and {vertex.gid} share the value {_show(ukey)}."
-            )
+        if grouped and ukey != group:
+            holders.clear()
+            group = ukey
+        other = holders.setdefault(_told_apart(ukey), vertex.gid)
+        if other != vertex.gid:
+            raise ConstraintCreationFailed(f"Cannot create {what} constraint {describe(label, keys)}: "
+                                           f"vertices {other} and {vertex.gid} share the value {_show(props, keys)}.")
+
+
+def _told_apart(ukey: Any) -> Any:
+    """An index key with its booleans told apart from numbers: the index files
+    true under 1, as Python's dicts do (its readers compare each object they
+    find), but in Cypher true is not 1, and a uniqueness check compares keys."""
+    kind = type(ukey)
+    if kind is bool:
+        return (bool, ukey)
+    if kind is tuple:
+        return tuple(_told_apart(item) for item in ukey)
+    return ukey
 
 
 def _holds(version: tuple[set[str], dict[str, Any], bool], label: str, keys: tuple[str, ...], ukey: tuple) -> bool:
-    """Whether a version (labels, props, deleted) holds the unique value `ukey` of :label(keys)."""
+    """Whether a version (labels, props, deleted) holds the unique value `ukey` (told apart) of :label(keys)."""
     labels, props, deleted = version
-    return not deleted and label in labels and values_key(props, keys) == ukey
+    return not deleted and label in labels and _told_apart(values_key(props, keys)) == ukey
 
 
-def _clash(vertex: Vertex, other: Vertex, label: str, keys: tuple[str, ...], ukey: tuple, what: str,
+def _clash(vertex: Vertex, other: Vertex, label: str, keys: tuple[str, ...], what: str,
            props: dict[str, Any], seen_before: bool) -> ConstraintViolation | SerializationError:
     if seen_before:
         # Neo4j's words, which clients match on (neomodel's UniqueProperty).
@@ -167,11 +194,12 @@ def _clash(vertex: Vertex, other: Vertex, label: str, keys: tuple[str, ...], uke
             f"{holds}: node {vertex.gid} cannot have the same value ({what} {describe(label, keys)})."
         )
     return SerializationError(
-        f"Vertex {vertex.gid} would share the value {_show(ukey)} of {describe(label, keys)} with vertex {other.gid}, "
+        f"Vertex {vertex.gid} would share the value {_show(props, keys)} of {describe(label, keys)} with vertex {other.gid}, "
         f"which another transaction committed after this one began ({what}). "
         "This transaction was rolled back; retry it: it will see that vertex."
     )
 
 
-def _show(ukey: tuple) -> str:
-    return repr(ukey[0]) if len(ukey) == 1 else repr(ukey)
+def _show(props: dict[str, Any], keys: tuple[str, ...]) -> str:
+    values = tuple(props.get(key) for key in keys)
+    return repr(values[0]) if len(values) == 1 else repr(values)
