@@ -14,7 +14,6 @@ allocated, nesting depth is bounded, and any malformed input raises
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 INT64_MIN = -(2**63)
@@ -37,12 +36,27 @@ class PackStreamError(ValueError):
     """The bytes are not valid PackStream, or a value cannot be encoded."""
 
 
-@dataclass(frozen=True)
 class Structure:
-    """A tagged tuple: a Bolt message or a typed value such as a Node or a Date."""
+    """A tagged tuple: a Bolt message or a typed value such as a Node or a Date.
+    A plain class with slots: every message in and out is one, and a frozen
+    dataclass costs three times as much to make."""
 
-    tag: int
-    fields: tuple
+    __slots__ = ("tag", "fields")
+
+    def __init__(self, tag: int, fields: tuple):
+        self.tag = tag
+        self.fields = fields
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Structure:
+            return NotImplemented
+        return self.tag == other.tag and self.fields == other.fields
+
+    def __hash__(self) -> int:
+        return hash((self.tag, self.fields))
+
+    def __repr__(self) -> str:
+        return f"Structure(tag={self.tag!r}, fields={self.fields!r})"
 
 
 def _size_header(out: bytearray, markers: tuple, size: int) -> None:
@@ -154,19 +168,28 @@ def _pack_list(out: bytearray, value: list | tuple, depth: int) -> None:
 def _pack_dict(out: bytearray, value: dict, depth: int) -> None:
     _size_header(out, _MAP, len(value))
     if value:
-        depth, packers = _items_depth(depth), _PACKERS
+        depth, packers, texts = _items_depth(depth), _PACKERS, _TEXT_CACHE
         for key, item in value.items():
-            if not isinstance(key, str):
+            encoded = texts.get(key)  # nearly every key: met before
+            if encoded is not None and type(key) is str:
+                out += encoded
+            elif isinstance(key, str):
+                _pack_str(out, key, depth)
+            else:
                 raise PackStreamError(f"map keys must be strings, got {type(key).__name__}")
-            _pack_str(out, key, depth)
             (packers.get(type(item)) or _packer_of(item))(out, item, depth)
 
 
 def _pack_structure(out: bytearray, value: Structure, depth: int) -> None:
-    fields = value.fields
+    pack_structure_into(out, value.tag, value.fields, depth)
+
+
+def pack_structure_into(out: bytearray, tag: int, fields: tuple | list, depth: int = 0) -> None:
+    """Append a structure of `tag` and `fields` (a Bolt message: its caller
+    need not make a Structure)."""
     if len(fields) > MAX_STRUCT_FIELDS:
         raise PackStreamError(f"a structure holds at most {MAX_STRUCT_FIELDS} fields")
-    out += bytes((0xB0 + len(fields), value.tag))
+    out += bytes((0xB0 + len(fields), tag))
     if fields:
         depth, packers = _items_depth(depth), _PACKERS
         for item in fields:
@@ -212,34 +235,43 @@ def pack(value: Any) -> bytes:
 
 
 class _Reader:
-    """Decodes values from one buffer, checking every size before it allocates."""
+    """Decodes values from one buffer, checking every size before it allocates.
+    `value` and the decoders of strings, lists, maps and structures are a hot
+    path (docs/hot-paths.md): they read the buffer by position themselves."""
+
+    __slots__ = ("data", "pos", "end", "max_depth")
 
     def __init__(self, data: bytes, max_depth: int):
-        self.data = memoryview(data)
+        self.data = bytes(data)
         self.pos = 0
+        self.end = len(self.data)
         self.max_depth = max_depth
 
     def fail(self, reason: str) -> PackStreamError:
         return PackStreamError(f"{reason} at byte {self.pos}")
 
-    def take(self, n: int) -> memoryview:
-        if n > len(self.data) - self.pos:
-            raise self.fail(f"truncated: {n} bytes declared, {len(self.data) - self.pos} present")
-        chunk = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
+    def take(self, n: int) -> bytes:
+        pos = self.pos
+        if n > self.end - pos:
+            raise self.fail(f"truncated: {n} bytes declared, {self.end - pos} present")
+        self.pos = pos + n
+        return self.data[pos : pos + n]
 
     def count(self, n: int, min_item_bytes: int) -> int:
         # Every item takes at least `min_item_bytes`, so a count the remaining
         # bytes cannot hold is rejected before any list or dict grows.
-        if n * min_item_bytes > len(self.data) - self.pos:
-            raise self.fail(f"declared {n} items but only {len(self.data) - self.pos} bytes follow")
+        if n * min_item_bytes > self.end - self.pos:
+            raise self.fail(f"declared {n} items but only {self.end - self.pos} bytes follow")
         return n
 
     def value(self, depth: int = 0) -> Any:
         if depth > self.max_depth:
             raise self.fail(f"nesting deeper than {self.max_depth}")
-        marker = self.take(1)[0]
+        pos = self.pos
+        if pos >= self.end:
+            raise self.fail("truncated: 1 bytes declared, 0 present")
+        marker = self.data[pos]
+        self.pos = pos + 1
         if marker < 0x80:
             return marker
         return _DECODERS[marker](self, marker, depth)
@@ -282,7 +314,7 @@ class _Reader:
         return self.text(self._size(marker))
 
     def _sized_bytes(self, marker: int, depth: int) -> bytes:
-        return bytes(self.take(self._size(marker)))
+        return self.take(self._size(marker))
 
     def _sized_list(self, marker: int, depth: int) -> list:
         return self.list(self._size(marker), depth)
@@ -295,27 +327,45 @@ class _Reader:
         raise self.fail(f"unknown marker 0x{marker:02X}")
 
     def text(self, size: int) -> str:
-        raw = self.take(size)
+        pos = self.pos
+        end = pos + size
+        if end > self.end:
+            raise self.fail(f"truncated: {size} bytes declared, {self.end - pos} present")
+        self.pos = end
         try:
-            return str(raw, "utf-8")
+            return self.data[pos:end].decode()
         except UnicodeDecodeError:
             raise self.fail("string is not valid UTF-8") from None
 
     def list(self, size: int, depth: int) -> list:
-        return [self.value(depth + 1) for _ in range(self.count(size, 1))]
+        self.count(size, 1)
+        depth += 1
+        value = self.value
+        return [value(depth) for _ in range(size)]
 
     def map(self, size: int, depth: int) -> dict:
-        result = {}
-        for _ in range(self.count(size, 2)):
-            key = self.value(depth + 1)
-            if not isinstance(key, str):
-                raise self.fail(f"map key must be a string, got {type(key).__name__}")
-            result[key] = self.value(depth + 1)
+        """A map's keys are strings, nearly always short ones: read here."""
+        self.count(size, 2)
+        depth += 1
+        value, data, result = self.value, self.data, {}
+        for _ in range(size):
+            pos = self.pos
+            if pos < self.end and 0x80 <= data[pos] < 0x90:
+                self.pos = pos + 1
+                key = self.text(data[pos] & 0x0F)
+            else:
+                key = value(depth)
+                if type(key) is not str:
+                    raise self.fail(f"map key must be a string, got {type(key).__name__}")
+            result[key] = value(depth)
         return result
 
     def structure(self, size: int, depth: int) -> Structure:
         tag = self.take(1)[0]
-        return Structure(tag, tuple(self.value(depth + 1) for _ in range(self.count(size, 1))))
+        self.count(size, 1)
+        depth += 1
+        value = self.value
+        return Structure(tag, tuple([value(depth) for _ in range(size)]))
 
 
 _DECODERS = [_Reader._unknown] * 256
@@ -345,6 +395,6 @@ def unpack(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """Decode exactly one value that fills `data`; trailing bytes are an error."""
     reader = _Reader(data, max_depth)
     value = reader.value()
-    if reader.pos != len(reader.data):
-        raise reader.fail(f"{len(reader.data) - reader.pos} unexpected bytes after the value")
+    if reader.pos != reader.end:
+        raise reader.fail(f"{reader.end - reader.pos} unexpected bytes after the value")
     return value

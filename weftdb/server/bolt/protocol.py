@@ -42,7 +42,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from weftdb.server.bolt.packstream import DEFAULT_MAX_DEPTH, PackStreamError, Structure, pack, unpack
+from weftdb.server.bolt.packstream import DEFAULT_MAX_DEPTH, PackStreamError, Structure, pack_structure_into, unpack
 from weftdb.server.bolt.values import BadValue, dehydrate
 
 MAGIC = b"\x60\x60\xb0\x17"
@@ -137,13 +137,13 @@ TOO_LARGE = Status("Neo.ClientError.Request.Invalid", "22N56", "data exception -
 UNSENDABLE = Status("Neo.DatabaseError.Statement.ExecutionFailed", "22N00", "data exception - unsupported value")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Request:
     name: str
     fields: tuple
 
 
-@dataclass
+@dataclass(slots=True)
 class _Stream:
     rows: list  # rows received and not yet sent from `position` on
     summary: dict
@@ -235,22 +235,27 @@ class BoltProtocol:
         self.state = State.CONNECTED
 
     def _read_chunks(self) -> None:
-        inbox, pos = self._inbox, 0
+        inbox, message, pos = self._inbox, self._message, 0
         while len(inbox) - pos >= 2:
             size = (inbox[pos] << 8) | inbox[pos + 1]
             if size == 0:
                 pos += 2
-                if self._message:  # an empty message is a NOOP keep-alive
-                    self._requests.append(self._decode(bytes(self._message)))
-                    self._message.clear()
+                if message:  # an empty message is a NOOP keep-alive
+                    self._requests.append(self._decode(bytes(message)))
+                    message.clear()
                 continue
-            if len(self._message) + size > self._limit:
+            if len(message) + size > self._limit:
                 self.refuse(TOO_LARGE, self._too_large())
                 return
-            if len(inbox) - pos - 2 < size:
+            end = pos + 2 + size
+            if len(inbox) < end:
                 break
-            self._message += inbox[pos + 2 : pos + 2 + size]
-            pos += 2 + size
+            if not message and inbox[end : end + 2] == b"\x00\x00":  # a message in one chunk: nearly all
+                self._requests.append(self._decode(bytes(inbox[pos + 2 : end])))
+                end += 2
+            else:
+                message += inbox[pos + 2 : end]
+            pos = end
         del inbox[:pos]
 
     def _too_large(self) -> str:
@@ -277,8 +282,11 @@ class BoltProtocol:
         if self.version < since:
             raise ProtocolError(f"{name} does not exist in Bolt {self.version[0]}.{self.version[1]}")
         fields = message.fields
-        if len(fields) != len(types) or not all(isinstance(f, t) for f, t in zip(fields, types)):
+        if len(fields) != len(types):
             raise ProtocolError(f"{name} with malformed fields")
+        for field, kind in zip(fields, types):
+            if not isinstance(field, kind):
+                raise ProtocolError(f"{name} with malformed fields")
         if name == "RESET":
             self._resets_pending += 1
         return Request(name, fields)
@@ -467,15 +475,15 @@ class BoltProtocol:
             return
         end = len(stream.rows) if n == -1 else min(len(stream.rows), stream.position + n)
         if request.name == "PULL":
-            major = self.version[0]
+            major, mark = self.version[0], len(self._out)
             try:
-                records = [self._encode(RECORD, [dehydrate(v, major) for v in row]) for row in stream.rows[stream.position : end]]
+                for row in stream.rows[stream.position : end]:
+                    self._emit(RECORD, [dehydrate(v, major) for v in row])
             except (BadValue, PackStreamError) as exc:  # a value this version cannot carry
+                del self._out[mark:]  # none of the page's records
                 self._emit_failure(UNSENDABLE, f"cannot send the result: {exc}")
                 self.state = State.FAILED
                 return
-            for record in records:
-                self._out += record
         stream.position = end
         if end < len(stream.rows) or stream.open:
             self._emit(SUCCESS, {"has_more": True})
@@ -500,20 +508,29 @@ class BoltProtocol:
             self._emit(FAILURE, {"code": status.code, "message": message})
 
     def _emit(self, tag: int, *fields: Any) -> None:
-        self._out += self._encode(tag, *fields)
-
-    @staticmethod
-    def _encode(tag: int, *fields: Any) -> bytes:
-        """A message framed in chunks of at most 64 KiB, ended by a zero-size chunk."""
-        body = pack(Structure(tag, fields))
-        if len(body) <= MAX_CHUNK:  # nearly every message: one chunk
-            return len(body).to_bytes(2, "big") + body + b"\x00\x00"
-        framed = bytearray()
-        for start in range(0, len(body), MAX_CHUNK):
-            piece = body[start : start + MAX_CHUNK]
-            framed += len(piece).to_bytes(2, "big") + piece
-        framed += b"\x00\x00"
-        return bytes(framed)
+        """Append a message to the output, framed in chunks of at most 64 KiB
+        and ended by a zero-size chunk. It is packed in place, behind room for
+        the header of its one chunk (nearly every message needs only one)."""
+        out = self._out
+        start = len(out)
+        out += b"\x00\x00"
+        try:
+            pack_structure_into(out, tag, fields)
+        except BaseException:
+            del out[start:]
+            raise
+        size = len(out) - start - 2
+        if size <= MAX_CHUNK:
+            out[start : start + 2] = size.to_bytes(2, "big")
+            out += b"\x00\x00"
+            return
+        body = bytes(out[start + 2 :])
+        del out[start:]
+        for at in range(0, size, MAX_CHUNK):
+            piece = body[at : at + MAX_CHUNK]
+            out += len(piece).to_bytes(2, "big")
+            out += piece
+        out += b"\x00\x00"
 
 
 def _kib(size: int) -> str:
