@@ -1,14 +1,20 @@
 """One Bolt client: the asyncio glue between its socket, `BoltProtocol` and the Database.
 
-Two tasks per client. The reader feeds bytes to the protocol as they arrive,
-so a RESET or a dropped connection is seen while a query is still running and
-sets `interrupt`, which the engine checks at every row. The worker takes the
-protocol's requests one at a time, in order, runs queries in the server's
-thread pool (one slow query never stalls the event loop or other clients) and
-writes the answers. Everything Bolt-specific is in `bolt/protocol.py`; this
-module only knows what each request asks of the Database.
+The event loop hands each connection's bytes to `Connection.data_received`
+as they arrive, so a RESET or a dropped connection is seen while a query is
+still running and sets `interrupt`, which the engine checks at every row.
+The requests are carried out one at a time, in order. One that needs no
+wait is carried out there and then: a PULL of rows in hand, and a RUN of a
+statement that ran quickly before (Database.quick), outside a transaction,
+on the loop with a budget. The first that needs a wait (a statement on a
+worker thread, a login's delay) starts the connection's task, which carries
+out that one and those that arrive meanwhile, and ends when none is left.
+Statements run in the server's thread pool there, so one slow query never
+stalls the event loop or other clients. Everything Bolt-specific is in
+`bolt/protocol.py`; this module only knows what each request asks of the
+Database.
 
-The reader also keeps the count of bytes this connection holds in unfinished
+The connection also keeps the count of bytes it holds in unfinished
 messages (the server caps their sum, `--bolt-max-buffered-mib`) and since when
 a message has been arriving, so that the server's sweeper can cut off a
 connection that is too slow (`overdue`).
@@ -64,16 +70,15 @@ def control_command(query: str) -> str | None:
     return _CONTROL_TEXTS.get(query.strip().rstrip(";").strip().upper())
 
 
-class Connection:
+class Connection(asyncio.Protocol):
     """One client connection, from its first byte to its close."""
 
-    def __init__(self, server: "BoltServer", reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int):
+    def __init__(self, server: "BoltServer", number: int):
         self.server = server
         self.db = server.db
-        self.reader = reader
-        self.writer = writer
+        self.transport: asyncio.Transport | None = None
         self.id = f"bolt-{number}"
-        self.peer = writer.get_extra_info("peername")
+        self.peer: Any = None
         self.proto = BoltProtocol(max_message_size=server.max_message_size)
         self.interrupt = threading.Event()
         self.tx: Any = None  # the open explicit transaction
@@ -91,35 +96,60 @@ class Connection:
         self.partial_since = 0.0  # since when a message has been arriving (0: none is)
         self.partial_bytes = 0  # bytes received since then
         self._paused = False  # reading waits for the backlog to shrink
-        self._wake = asyncio.Event()
-        self._room = asyncio.Event()  # the backlog has room again
-        self._read_done = asyncio.Event()
-        self._reading = True
+        self._task: asyncio.Task | None = None  # carrying out requests that wait (`_work`)
+        self._writable = asyncio.Event()  # the transport takes more output (asyncio's flow control)
+        self._writable.set()
+        self._lost = asyncio.Event()  # the connection is gone
+        self.ended: asyncio.Future | None = None  # done once it is gone and its transaction rolled back
 
-    # -- lifecycle -----------------------------------------------------------------------
+    # -- lifecycle (asyncio.Protocol) ------------------------------------------------------
 
-    async def run(self) -> None:
-        worker = asyncio.create_task(self._work())
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.peer = transport.get_extra_info("peername")
+        server = self.server
+        self.ended = asyncio.get_running_loop().create_future()
+        if len(server.connections) >= server.config.bolt_max_connections:
+            log.warning("refused %s: %d connections open already", self.peer, len(server.connections))
+            transport.close()
+            return
+        server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The end, however it came: the running query is cancelled, and once it
+        has stopped the open transaction is rolled back (`_end`)."""
+        self._lost.set()
+        self._writable.set()  # what waits to write finds the connection gone
+        self.interrupt.set()
+        if self in self.server.connections:
+            asyncio.get_running_loop().create_task(self._end())
+        elif not self.ended.done():  # refused at once
+            self.ended.set_result(None)
+
+    async def _end(self) -> None:
         try:
-            await self._read()
+            if self._task is not None:
+                await asyncio.wait([self._task])
+            self._hold(0)
+            await self._rollback_quietly()
+        except Exception:  # one client's trouble never reaches the others
+            log.exception("%s %s: connection failed", self.id, self.peer)
         finally:
-            self._read_done.set()
-            self._reading = False
-            self.interrupt.set()
-            self._wake.set()
-            try:
-                await worker
-            finally:
-                self._hold(0)
-                await self._rollback_quietly()
-                self.writer.close()
+            self.server.connections.discard(self)
+            self.ended.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._writable.clear()
+
+    def resume_writing(self) -> None:
+        self._writable.set()
 
     def close(self, reason: str) -> None:
         """Close from outside (a limit, idle, shutdown): cancels the running query, rolls back."""
         log.info("%s %s: closing: %s", self.id, self.peer, reason)
         self.closing = True
         self.interrupt.set()
-        self.writer.close()
+        self.transport.close()
 
     def overdue(self, now: float) -> str | None:
         """Why the connection must be closed now, if it has run out of time: no
@@ -141,52 +171,43 @@ class Connection:
             return f"no message for {server.idle_timeout} s (--bolt-session-inactivity-timeout)"
         return None
 
-    async def _read(self) -> None:
+    # -- bytes in --------------------------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
         proto = self.proto
-        while self._reading:  # until the worker is done; after a refusal, what arrives is dropped
-            if proto.backlog >= (MAX_BACKLOG if proto.authenticated else LOGIN_BACKLOG) and not proto.closed:
-                await self._pause()
-                continue
-            try:
-                data = await self.reader.read(READ_SIZE)
-            except (ConnectionError, OSError):
-                return
-            if not data:
-                return
-            self.last_activity = now = time.monotonic()
-            try:
-                proto.receive_data(data)
-            except ProtocolError as exc:  # not a Bolt client: there is nothing to answer in Bolt
-                log.warning("%s %s: closing the connection: %s", self.id, self.peer, exc)
-                self._write(proto.data_to_send())
-                return
-            held = proto.buffered
-            if held:
-                if not self.partial_since:
-                    self.partial_since, self.partial_bytes = now, 0
-                self.partial_bytes += len(data)
-            else:
-                self.partial_since = 0.0
-            if held != self.held:
-                self._hold(held)
-            if proto.interrupt_pending:
-                self.interrupt.set()
-            self._write(proto.data_to_send())  # the handshake's answer
-            self._wake.set()
-
-    def _write(self, data: bytes) -> None:
-        if data and not self.writer.is_closing():
-            self.writer.write(data)
-
-    async def _pause(self) -> None:
-        """Wait until the worker has taken requests from the backlog. The time
-        paused does not count against the message rate."""
-        self._room.clear()
-        self._paused = True
+        self.last_activity = now = time.monotonic()
         try:
-            await self._room.wait()
-        finally:
+            proto.receive_data(data)  # after a refusal, what arrives is dropped
+        except ProtocolError as exc:  # not a Bolt client: there is nothing to answer in Bolt
+            log.warning("%s %s: closing the connection: %s", self.id, self.peer, exc)
+            self._write(proto.data_to_send())
+            self.transport.close()
+            return
+        held = proto.buffered
+        if held:
+            if not self.partial_since:
+                self.partial_since, self.partial_bytes = now, 0
+            self.partial_bytes += len(data)
+        else:
+            self.partial_since = 0.0
+        if held != self.held:
+            self._hold(held)
+        if proto.interrupt_pending:
+            self.interrupt.set()
+        self._write(proto.data_to_send())  # the handshake's answer
+        if proto.backlog >= (MAX_BACKLOG if proto.authenticated else LOGIN_BACKLOG) and not proto.closed:
+            self._paused = True  # until the requests are taken (`_room`); the time does not count against the rate
+            self.transport.pause_reading()
+        self._next()
+
+    def eof_received(self) -> bool:
+        return False  # a client that stops sending has gone: close, which cancels its query
+
+    def _room(self) -> None:
+        """Read again once requests have been taken from a full backlog."""
+        if self._paused and self.proto.backlog < MAX_BACKLOG and not self._lost.is_set():
             self._paused = False
+            self.transport.resume_reading()
             if self.partial_since:
                 self.partial_since, self.partial_bytes = time.monotonic(), 0
 
@@ -204,51 +225,90 @@ class Connection:
                               "from all connections, the limit set by --bolt-max-buffered-mib; try again later")
             self._hold(self.proto.buffered)
 
-    async def _work(self) -> None:
+    # -- carrying out requests -------------------------------------------------------------
+
+    def _next(self) -> None:
+        """Carry out the requests that have arrived: here, while each needs no
+        wait; from the first that does, in the connection's task. The answers
+        leave in one write: a RUN and the PULL sent with it are answered together."""
+        if self._task is not None:
+            return  # it takes them in turn
+        proto = self.proto
+        while not proto.closed and self._writable.is_set():
+            request = proto.next_request()
+            self._room()
+            if request is None:
+                break
+            if not self._inline(request):
+                self._task = asyncio.get_running_loop().create_task(self._work(request))
+                return
+            self.last_activity = time.monotonic()
+        self._write(proto.data_to_send())
+        if proto.closed or not self._writable.is_set():
+            self._task = asyncio.get_running_loop().create_task(self._work(None))
+
+    def _inline(self, request: Request) -> bool:
+        """Carry out `request` here and now if it needs no wait (`_run_quick`)."""
+        if request.name != "RUN":
+            return False
         try:
-            while self._reading:
-                self._wake.clear()
-                request = self.proto.next_request()
-                self._room.set()
+            return self._run_quick(*request.fields)
+        except Exception as exc:  # noqa: BLE001 - answered as `_handle` answers it
+            self._failed(request, exc)
+            return True
+
+    async def _work(self, request: Request | None) -> None:
+        """Carry out `request`, then those that arrived meanwhile, writing the
+        answers as they go; end when none is left (the next bytes to arrive
+        carry on), or close when the protocol says the connection is over."""
+        proto = self.proto
+        try:
+            while True:
+                if request is not None:
+                    self.busy = True
+                    try:
+                        await self._handle(request)
+                    finally:
+                        self.busy = False
+                        self.last_activity = time.monotonic()
+                    # no flush here: pipelined PULLs are answered first, so a
+                    # RUN and its records leave in one write
+                request = proto.next_request()
+                self._room()
                 await self._flush()
-                if self.proto.closed:
-                    if self.proto.violation:
-                        log.warning("%s %s: closing the connection: %s", self.id, self.peer, self.proto.violation)
+                if proto.closed:
+                    if proto.violation:
+                        log.warning("%s %s: closing the connection: %s", self.id, self.peer, proto.violation)
                         await self._linger()
-                    break
-                if request is None:
-                    await self._wake.wait()
-                    continue
-                self.busy = True
-                try:
-                    await self._handle(request)
-                finally:
-                    self.busy = False
-                    self.last_activity = time.monotonic()
-                # no flush here: the loop answers pipelined PULLs first, so a
-                # RUN and its records leave in one write
+                    self.transport.close()
+                    return
+                if request is None or self._lost.is_set():
+                    return
         except (ConnectionError, OSError):
-            pass
+            self.transport.close()
         finally:
-            self._reading = False
-            self._room.set()
-            self.writer.close()  # ends the reader too
+            self._task = None
+
+    def _write(self, data: bytes) -> None:
+        if data and not self.transport.is_closing():
+            self.transport.write(data)
 
     async def _linger(self) -> None:
         """After a FAILURE that refused the client's input: half-close, drop what the
         client still sends, and close once it closes or after LINGER seconds."""
-        if not self.writer.is_closing() and self.writer.can_write_eof():  # uvloop raises on a closed transport
-            self.writer.write_eof()
+        if not self.transport.is_closing() and self.transport.can_write_eof():  # uvloop raises on a closed transport
+            self.transport.write_eof()
         try:
-            await asyncio.wait_for(self._read_done.wait(), LINGER)
+            await asyncio.wait_for(self._lost.wait(), LINGER)
         except asyncio.TimeoutError:
             pass
 
     async def _flush(self) -> None:
-        data = self.proto.data_to_send()
-        if data and not self.writer.is_closing():
-            self.writer.write(data)
-            await self.writer.drain()
+        self._write(self.proto.data_to_send())
+        if not self._writable.is_set():
+            await self._writable.wait()
+        if self._lost.is_set():
+            raise ConnectionResetError("the connection is gone")
 
     async def _in_thread(self, function, *args, **kwargs):
         loop = asyncio.get_running_loop()
@@ -277,11 +337,17 @@ class Connection:
         handler = getattr(self, "_on_" + request.name.lower())
         try:
             await handler(*request.fields)
-        except errors.Error as exc:
+        except Exception as exc:  # noqa: BLE001 - answered by `_failed`
+            self._failed(request, exc)
+
+    def _failed(self, request: Request, exc: Exception) -> None:
+        """Answer a request that raised with a FAILURE."""
+        if isinstance(exc, errors.Error):
             self.proto.fail(Status(exc.code, exc.gql_status, exc.gql_description), str(exc))
-        except Exception as exc:  # an engine bug must not take the server down
-            log.exception("%s: %s failed unexpectedly", self.id, request.name)
-            self.proto.fail("Neo.DatabaseError.General.UnknownError", f"internal error: {type(exc).__name__}: {exc}")
+            return
+        # an engine bug must not take the server down
+        log.error("%s: %s failed unexpectedly", self.id, request.name, exc_info=exc)
+        self.proto.fail("Neo.DatabaseError.General.UnknownError", f"internal error: {type(exc).__name__}: {exc}")
 
     async def _on_hello(self, extra: dict) -> None:
         if self.proto.version < (5, 1):
@@ -355,7 +421,29 @@ class Connection:
         servers = [{"addresses": [address], "role": role} for role in ("ROUTE", "READ", "WRITE")]
         self.proto.succeed({"rt": {"ttl": 300, "db": name, "servers": servers}})
 
+    def _run_quick(self, query: str, parameters: dict, extra: dict) -> bool:
+        """RUN a statement on the event loop, without the hop to a worker, when
+        it runs outside a transaction and its plan is quick (Database.quick),
+        with a budget: past it, the statement stops at its next check, is
+        rolled back, and this returns False, as it does for any other RUN."""
+        if self.tx is not None or control_command(query) is not None:
+            return False
+        name, db = self._database(extra)
+        if not db.quick(query):
+            return False
+        started = time.monotonic()
+        try:
+            result = db.execute(query, hydrate(parameters, self.proto.version[0]), timeout=self._timeout(extra),
+                                interrupt=self.interrupt, budget=INLINE_BUDGET, client=self._client(extra),
+                                use=self._use, **_access(extra))
+        except OverBudget:
+            return False
+        self._answer_run(result, name, db, started)
+        return True
+
     async def _on_run(self, query: str, parameters: dict, extra: dict) -> None:
+        if self._run_quick(query, parameters, extra):
+            return
         name, db = self._database(extra) if self.tx is None else (self.tx_database, self.tx_db)
         control = control_command(query)
         if control is not None:
@@ -368,16 +456,12 @@ class Connection:
         started = time.monotonic()
         # a transaction knows its client and access mode
         options = {} if tx is not None else {"client": self._client(extra), "use": self._use, **_access(extra)}
-        result = None
-        if tx is None and db.quick(query):  # no hop to a worker (Database.quick)
-            try:
-                result = execute(query, params, timeout=timeout, interrupt=self.interrupt, budget=INLINE_BUDGET,
-                                 **options)
-            except OverBudget:
-                pass  # rolled back: it runs again on a worker
-        if result is None:
-            result = await self._in_database(db, execute, query, params, timeout=timeout, interrupt=self.interrupt,
-                                             **options)
+        result = await self._in_database(db, execute, query, params, timeout=timeout, interrupt=self.interrupt,
+                                         **options)
+        self._answer_run(result, name, db, started)
+
+    def _answer_run(self, result: Any, name: str, db: Any, started: float) -> None:
+        """Answer a RUN with `result`, a statement's of database `db` (asked for as `name`)."""
         t_first = int((time.monotonic() - started) * 1000)
         summary: dict[str, Any] = {"type": result.query_type, "db": name, "t_last": 0}
         if result.counters:
@@ -386,7 +470,7 @@ class Connection:
             summary["notifications"] = result.notifications
         if result.plan_tree is not None:  # EXPLAIN, PROFILE: the drivers' summary.plan / summary.profile
             summary["profile" if "rows" in result.plan_tree else "plan"] = result.plan_tree
-        if tx is None:
+        if self.tx is None:
             summary["bookmark"] = self.server.last_bookmark if result.query_type == "r" else self.server.next_bookmark()
         if result.streaming:  # PULL makes its rows (_on_pull)
             self.streaming = (result, db)

@@ -87,7 +87,6 @@ class BoltServer:
         self.connections: set[Connection] = set()
         self.public_address = ""
         self.port = 0
-        self._tasks: set[asyncio.Task] = set()
         self._numbers = itertools.count(1)
         self._bookmarks = itertools.count(1)
         self._last_bookmark = "weftdb:0"
@@ -116,8 +115,8 @@ class BoltServer:
         # --cpu-affinity it runs where the workers do, so neither wakes another CPU.
         self.db.placement.pin()
         context = tls_context(self.config)
-        self._listener = await asyncio.start_server(
-            self._accept,
+        self._listener = await asyncio.get_running_loop().create_server(
+            lambda: Connection(self, next(self._numbers)),
             self.config.bolt_address,
             self.config.bolt_port,
             ssl=context,
@@ -145,24 +144,6 @@ class BoltServer:
                 if reason is not None:
                     connection.close(reason)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        if len(self.connections) >= self.config.bolt_max_connections:
-            log.warning("refused %s: %d connections open already", peer, len(self.connections))
-            writer.close()
-            return
-        connection = Connection(self, reader, writer, next(self._numbers))
-        task = asyncio.current_task()
-        self.connections.add(connection)
-        self._tasks.add(task)
-        try:
-            await connection.run()
-        except Exception:  # one client's trouble never reaches the others
-            log.exception("%s %s: connection failed", connection.id, peer)
-        finally:
-            self.connections.discard(connection)
-            self._tasks.discard(task)
-
     async def shutdown(self, grace: float) -> None:
         """Stop accepting, let running work finish for up to `grace` seconds, then roll
         back and close every connection."""
@@ -174,10 +155,11 @@ class BoltServer:
         deadline = loop.time() + grace
         while any(c.busy or c.tx is not None for c in self.connections) and loop.time() < deadline:
             await asyncio.sleep(0.05)
-        for connection in list(self.connections):
+        connections = list(self.connections)
+        for connection in connections:
             connection.close("the server is shutting down")
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=max(grace, 1.0))
+        if connections:
+            await asyncio.wait([connection.ended for connection in connections], timeout=max(grace, 1.0))
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
