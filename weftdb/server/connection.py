@@ -44,7 +44,6 @@ DATABASE_NAME = identity.DATABASE
 AUTH_FAILURE_DELAY = 0.5  # seconds; slows password guessing, says nothing about why
 MAX_BACKLOG = 64  # pipelined requests buffered before reading pauses
 LOGIN_BACKLOG = 2  # the same before the login: a HELLO and a LOGON
-READ_SIZE = 64 * 1024
 MESSAGE_GRACE = 10.0  # seconds a message may take before --bolt-min-message-rate-kib applies
 # After a FAILURE that refused the client's input, how long the client may go on
 # sending (dropped unread) before the close: closing a socket with unread input
@@ -288,6 +287,8 @@ class Connection(asyncio.Protocol):
             self.transport.close()
         finally:
             self._task = None
+            if not (proto.closed or self.transport.is_closing()):
+                self._next()  # what arrived while an answer waited for the client to read
 
     def _write(self, data: bytes) -> None:
         if data and not self.transport.is_closing():
