@@ -327,13 +327,9 @@ class _Reader:
         raise self.fail(f"unknown marker 0x{marker:02X}")
 
     def text(self, size: int) -> str:
-        pos = self.pos
-        end = pos + size
-        if end > self.end:
-            raise self.fail(f"truncated: {size} bytes declared, {self.end - pos} present")
-        self.pos = end
+        raw = self.take(size)
         try:
-            return self.data[pos:end].decode()
+            return raw.decode()
         except UnicodeDecodeError:
             raise self.fail("string is not valid UTF-8") from None
 
