@@ -209,7 +209,8 @@ class BackupService:
         temporary = tempfile.mkdtemp(prefix="weftdb-backup-")
         try:
             info, snapshot_ts = snapshot.write(durability.storage, FileSystem(), temporary, durability.db_uuid,
-                                               durability.config.storage_items_per_batch)
+                                               durability.config.storage_items_per_batch,
+                                               fork=durability.config.storage_snapshot_fork)
             wall_time_us = SnapshotReader(FileSystem(), info.path).header["wall_time_us"]
             _stream(conn, {"type": "snapshot", "commit_ts": snapshot_ts, "wall_time_us": wall_time_us}, info.path)
         finally:

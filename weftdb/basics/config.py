@@ -98,6 +98,14 @@ FLAGS: tuple[Flag, ...] = (
     Flag("storage-snapshot-interval-sec", int, 300, "Seconds between periodic snapshots; 0 turns them off.", minimum=0),
     Flag("storage-snapshot-on-exit", _parse_bool, True, "Write a snapshot when the database closes."),
     Flag("storage-snapshot-retention-count", int, 3, "How many snapshots to keep.", minimum=1),
+    Flag(
+        "storage-snapshot-fork",
+        _parse_bool,
+        True,
+        "Write in-memory snapshots (and online full backups) from a forked child process, so commits keep their "
+        "latency; the child may use up to the graph's memory again while it writes. false writes them from a "
+        "thread of the server. Ignored where the system has no fork().",
+    ),
     Flag("storage-items-per-batch", int, 1_000_000, "Vertices or edges per snapshot batch.", minimum=1),
     Flag("storage-recovery-thread-count", int, 1, "Threads decoding snapshot batches during recovery.", minimum=1, maximum=256),
     Flag(

@@ -252,7 +252,7 @@ class Durability:
             if self.storage.mode == storage_modes.ON_DISK:
                 self.storage.close()
             elif self.config.storage_snapshot_on_exit and (self.wal is None or self.wal.failed is None):
-                self.create_snapshot()
+                self.create_snapshot(serving=False)
         finally:
             try:
                 if self.wal is not None:
@@ -271,11 +271,13 @@ class Durability:
 
     # -- snapshots ------------------------------------------------------------------------
 
-    def create_snapshot(self) -> str:
+    def create_snapshot(self, serving: bool = True) -> str:
         """Write a snapshot now; one at a time. Returns its path. When nothing
         was committed since the newest snapshot, that one is the snapshot asked
         for: writing its twin would only push an older, different one out of
-        retention."""
+        retention. `serving`: others may commit meanwhile, so a forked child
+        writes it (--storage-snapshot-fork); as the database closes nobody
+        does, and writing it here spares the fork and its page copies."""
         if not self._snapshot_running.acquire(blocking=False):
             raise ClientError("A snapshot is already being created; wait for it to finish.")
         try:
@@ -288,7 +290,8 @@ class Durability:
             started = time.monotonic()
             try:
                 info, commit_ts = snapshot.write(
-                    self.storage, self.fs, self.layout.snapshots, self.db_uuid, self.config.storage_items_per_batch
+                    self.storage, self.fs, self.layout.snapshots, self.db_uuid, self.config.storage_items_per_batch,
+                    fork=serving and self.config.storage_snapshot_fork,
                 )
             except DurabilityError as exc:  # no commit failed: the WAL goes on and the data stays as committed
                 raise SnapshotFailed(f"the snapshot could not be written: {exc}") from exc
