@@ -12,6 +12,11 @@ back to back for `--seconds` per measurement, in one run on the same data:
               `RETURN 1`) and 16 connections; it costs its process far less
               than the Python driver, so more of the time measured is the
               server's
+  floor       what pymgclient sends for a query (two round trips), from one
+              plain-socket client process, to a server on the same event
+              loop that answers at once and does nothing else: the most
+              any server could give pymgclient on this machine, divided by
+              the embedded lookup rate like the rest
   mixed       15 pymgclient clients doing lookups, first alone, then while a
               16th runs an analytical query that takes about `--seconds` on
               its own: what one long query does to everyone's latency
@@ -111,7 +116,50 @@ def _connect_mgclient(port: int, query: str):
     return run_one, conn.close
 
 
-CONNECT = {"neo4j": _connect_neo4j, "pymgclient": _connect_mgclient}
+# The floor: a server that answers without doing anything, on the server's own
+# event loop, and a client that sends what pymgclient sends for a query (a RUN
+# and, once it is answered, a PULL; each message as two writes, its chunk and
+# then its end marker, as strace shows mgclient doing) and reads an answer of
+# the size WeftDB's. No Bolt server on this machine can answer pymgclient faster.
+FLOOR_SERVER = """
+import asyncio, sys
+from weftdb.server.server import new_event_loop
+class Answer(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport = transport
+    def data_received(self, data):
+        if data.endswith(b"\\0\\0"):  # a message's end marker: answer it
+            self.transport.write(bytes({answer}))
+async def main():
+    server = await asyncio.get_running_loop().create_server(Answer, "127.0.0.1", 0)
+    print(f"bolt://127.0.0.1:{{server.sockets[0].getsockname()[1]}}", file=sys.stderr, flush=True)
+    await asyncio.Event().wait()
+new_event_loop().run_until_complete(main())
+"""
+FLOOR_MESSAGES = (bytes.fromhex("000db31088") + b"RETURN 1" + bytes.fromhex("a0a0"), bytes.fromhex("0006b13fa1816eff"))
+FLOOR_ANSWER = 64  # bytes: about WeftDB's SUCCESS to a RUN, and its RECORD and SUCCESS to a PULL
+
+
+def _connect_floor(port: int, query: str):
+    """A client of the floor server that sends what pymgclient sends for a query."""
+    import socket
+
+    conn = socket.create_connection(("127.0.0.1", port))
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def run_one(i: int) -> int:
+        for message in FLOOR_MESSAGES:
+            conn.sendall(message)
+            conn.sendall(b"\0\0")
+            got = 0
+            while got < FLOOR_ANSWER:
+                got += len(conn.recv(FLOOR_ANSWER - got))
+        return got
+
+    return run_one, conn.close
+
+
+CONNECT = {"neo4j": _connect_neo4j, "pymgclient": _connect_mgclient, "floor": _connect_floor}
 
 
 def _bolt_client(index: int, driver: str, query: str, port: int, seconds: float, ready, out) -> None:
@@ -311,8 +359,8 @@ def mixed(pid: int, port: int, k: int, seconds: float) -> dict:
     }
 
 
-def start_server(path: str) -> tuple[subprocess.Popen, int]:
-    process = subprocess.Popen([sys.executable, "-c", SERVE.format(path=path)], stderr=subprocess.PIPE, text=True)
+def start_server(script: str) -> tuple[subprocess.Popen, int]:
+    process = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
     line = process.stderr.readline()
     match = re.search(r"bolt://127\.0\.0\.1:(\d+)", line)
     if not match:
@@ -345,6 +393,7 @@ def _print(rows: list[dict], mg: dict, mix: dict, cal: dict, seconds: float) -> 
     line("pymgclient lookup", 1, mg["lookup_1"], mg["lookup_1"]["qps_ratio_over_embedded"])
     line("pymgclient RETURN 1", 1, mg["return1_1"], mg["return1_1"]["qps_ratio_over_embedded"])
     line("pymgclient lookup", CLIENTS, mg["lookup_16"], mg["lookup_16"]["qps_ratio_over_embedded"])
+    line("floor: pymgclient's bytes, no work", 1, mg["floor_1"], mg["floor_1"]["qps_ratio_over_embedded"])
     line("mixed: lookups alone", MIXED_CLIENTS, mix["alone"])
     line("mixed: lookups during the long query", MIXED_CLIENTS, mix["with_analytical"])
     print(f"mixed, during / alone: p50 {mix['p50_ratio_with_over_alone']:.2f}x, "
@@ -369,7 +418,7 @@ def main() -> None:
         db = weftdb.open(os.path.join(scratch, "embedded"))
         db.execute("CREATE INDEX ON :Person(id)")
         db.execute(LOAD, {"n": NODES})
-        process, port = start_server(os.path.join(scratch, "served"))
+        process, port = start_server(SERVE.format(path=os.path.join(scratch, "served")))
         pid = process.pid
         try:
             with neo4j.GraphDatabase.driver(f"bolt://127.0.0.1:{port}", auth=None) as driver:
@@ -401,6 +450,13 @@ def main() -> None:
                 mg[name]["qps_ratio_over_embedded"] = _ratio(mg[name], base)
             mix = mixed(pid, port, cal["k"], seconds)
             mix["analytical_alone_s"] = cal["alone_s"]
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        try:
+            process, port = start_server(FLOOR_SERVER.format(answer=FLOOR_ANSWER))
+            mg["floor_1"] = bolt(process.pid, port, "floor", 1, seconds)
+            mg["floor_1"]["qps_ratio_over_embedded"] = _ratio(mg["floor_1"], local[1])
         finally:
             process.terminate()
             process.wait(timeout=30)
