@@ -111,6 +111,19 @@ def test_a_child_killed_mid_write_fails_the_snapshot_and_leaves_no_file(tmp_path
     db.close()
 
 
+def test_a_snapshot_asked_for_from_another_thread_is_forked_from_it(tmp_path, forks):
+    """A server asks from a worker thread, the periodic snapshot from its timer's."""
+    db = weftdb.open(str(tmp_path), storage_snapshot_interval_sec=0, storage_snapshot_on_exit=False)
+    db.execute("UNWIND range(1, 100) AS i CREATE (:N {i: i})")
+    made = []
+    thread = threading.Thread(target=lambda: made.append(db.execute("CREATE SNAPSHOT").rows[0][0]))
+    thread.start()
+    thread.join()
+    db.close()
+    assert len(forks) == 1 and os.path.exists(made[0])
+    assert snapshot_file.SnapshotReader(FileSystem(), made[0]).vertex_count == 100
+
+
 def test_with_the_flag_off_no_child_is_forked(tmp_path, forks):
     db = weftdb.open(str(tmp_path), storage_snapshot_interval_sec=0, storage_snapshot_fork=False)
     db.execute("CREATE (:N)")
