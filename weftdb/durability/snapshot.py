@@ -28,15 +28,15 @@ File names sort by commit timestamp: `<commit ts, 20 digits>_<UTC time>.snapshot
 from __future__ import annotations
 
 import gc
+import json
 import os
-import pickle
 import re
 import signal
 import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from itertools import islice
 from typing import Any, Iterator, NoReturn
@@ -188,24 +188,24 @@ def _from_child(fs: FileSystem, path: str, header: dict, names: dict, vertex_bat
     """`write_snapshot` run by a forked child, as Redis writes its RDB file:
     the child sees a copy-on-write image of this process, so the transaction
     the batches read from holds still in it without holding anything here,
-    and the parent's threads keep the interpreter. Writing in a thread cost one writer's commit p99 5 to 7
-    times its quiet value (the commit waits for the interpreter at each
-    fsync); from the child, 1.1 to 1.5 times (bench/README.md).
+    and the parent's threads keep the interpreter. Written from a thread, a
+    snapshot cost one writer's commit p99 5 to 7 times its quiet value (the
+    commit waits for the interpreter at each fsync); from the child, 1.1 to
+    1.5 times (bench/README.md).
 
     The child's memory grows with every page it touches (reading an object
-    writes its reference count), up to the graph's size again. Its result
-    comes back pickled through a pipe: the SnapshotInfo or the exception.
-    A child that dies without one (killed, out of memory) fails the snapshot
-    and its temporary file is removed here; the child stops by itself when
-    this process is gone."""
+    writes its reference count), up to the graph's size again. Its answer
+    comes back through a pipe as JSON (DESIGN.md invariant 8: nothing is
+    unpickled): the SnapshotInfo's fields, or the error's text, raised here
+    as a DurabilityError. A child that dies without one (killed, out of
+    memory) fails the snapshot and its temporary file is removed here; the
+    child stops by itself when this process is gone."""
     readable, writable = os.pipe()
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:
-        def work(check) -> SnapshotInfo:
-            return write_snapshot(fs, path, header, names, _checked(vertex_batches, check),
-                                  _checked(edge_batches, check), schema, compress)
-        _child(parent, writable, work)
+        _child(writable, lambda: write_snapshot(fs, path, header, names, _while_alive(vertex_batches, parent),
+                                                _while_alive(edge_batches, parent), schema, compress))
     os.close(writable)
     try:
         with open(readable, "rb") as answer:
@@ -219,13 +219,13 @@ def _from_child(fs: FileSystem, path: str, header: dict, names: dict, vertex_bat
     if not outcome:
         fs.discard(temporary(path))
         raise DurabilityError(f"the snapshot's writer process ended without an answer ({_ended(status)})")
-    kind, value = pickle.loads(outcome)
-    if kind == "error":
-        raise value
-    return value
+    answer = json.loads(outcome)
+    if "error" in answer:
+        raise DurabilityError(answer["error"])
+    return SnapshotInfo(**answer["info"])
 
 
-def _child(parent: int, answer: int, work) -> NoReturn:
+def _child(answer: int, work) -> NoReturn:
     """The forked child's whole life: write, answer, `os._exit` (no atexit
     handlers, no flushing of the parent's buffers). It keeps only standard
     input, output and error and its answer pipe open: a listening socket or
@@ -241,30 +241,23 @@ def _child(parent: int, answer: int, work) -> NoReturn:
             signal.signal(number, signal.SIG_DFL)
         os.closerange(3, answer)
         os.closerange(answer + 1, os.sysconf("SC_OPEN_MAX"))
-
-        def check() -> None:  # raised, so that the temporary file is removed on the way out
-            if os.getppid() != parent:
-                raise DurabilityError("the process that asked for this snapshot is gone")
-
         try:
-            outcome = ("done", work(check))
+            outcome = {"info": asdict(work())}
         except BaseException as exc:  # every failure is the parent's to report
-            outcome = ("error", exc)
-        try:
-            data = pickle.dumps(outcome)
-            pickle.loads(data)  # an exception class whose arguments do not rebuild it would fail in the parent
-        except Exception:  # one that does not pickle still reaches the parent, as text
-            data = pickle.dumps(("error", DurabilityError(f"{type(outcome[1]).__name__}: {outcome[1]}")))
+            outcome = {"error": str(exc) if isinstance(exc, DurabilityError) else f"{type(exc).__name__}: {exc}"}
         with open(answer, "wb") as out:
-            out.write(data)
+            out.write(json.dumps(outcome).encode())
         code = 0
     finally:
         os._exit(code)
 
 
-def _checked(batches: Iterator[list], check) -> Iterator[list]:
+def _while_alive(batches: Iterator[list], parent: int) -> Iterator[list]:
+    """`batches` while the process `parent` lives; once it is gone an error,
+    so that the temporary file is removed on the way out."""
     for batch in batches:
-        check()
+        if os.getppid() != parent:
+            raise DurabilityError("the process that asked for this snapshot is gone")
         yield batch
 
 
