@@ -11,7 +11,7 @@ import threading
 import time
 from collections import defaultdict
 from itertools import cycle, islice
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from weftdb.basics.errors import (
     AccessModeError,
@@ -40,6 +40,13 @@ class OverBudget(BaseException):
     into a statement's error."""
 
 
+pace: Callable[[], None] | None = None
+"""Called at every check of a statement that runs without a budget (on a
+worker, not on the server's event loop); None but in `weftdb serve`, which
+sets it to its BoltServer's `pace` (server/server.py) for as long as it
+serves: long statements then leave the interpreter lock to a busy loop."""
+
+
 class ExecutionContext:
     """`tick()` is called for every row an operator handles and is true once
     every CHECK_EVERY calls; the operator then calls `check()`. It is a
@@ -65,10 +72,14 @@ class ExecutionContext:
 
     def check(self) -> None:
         """Stop the query when it was cancelled, is out of time or over a memory
-        limit; and let the storage settle what a long transaction made."""
+        limit; let the storage settle what a long transaction made; and, on a
+        worker of `weftdb serve`, let its event loop have the interpreter (`pace`)."""
         self.check_cancelled()
-        if self.budget is not None and time.monotonic() > self.budget:
-            raise OverBudget
+        if self.budget is not None:
+            if time.monotonic() > self.budget:
+                raise OverBudget
+        elif pace is not None:
+            pace()
         self.tx.storage.settle(self.tx)
         if self.memory is not None:
             self.memory.check(self.started_at)

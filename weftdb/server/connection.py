@@ -198,6 +198,7 @@ class Connection(asyncio.Protocol):
             self._paused = True  # until the requests are taken (`_room`); the time does not count against the rate
             self.transport.pause_reading()
         self._next()
+        self.server.loop_busy += time.monotonic() - now
 
     def eof_received(self) -> bool:
         return False  # a client that stops sending has gone: close, which cancels its query
