@@ -208,8 +208,8 @@ def _from_child(fs: FileSystem, path: str, header: dict, names: dict, vertex_bat
                                                 _while_alive(edge_batches, parent), schema, compress))
     os.close(writable)
     try:
-        with open(readable, "rb") as answer:
-            outcome = answer.read()
+        with open(readable, "rb") as pipe:
+            outcome = pipe.read()
     except BaseException:  # interrupted while waiting: the child's work is for nobody
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
