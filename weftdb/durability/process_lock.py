@@ -14,6 +14,13 @@ The file holds the holder's PID (text, one line) so the error can name it. The
 PID is informational: the lock, not the file's content, decides. The file is
 never deleted — removing it while held would let a third opener lock a new
 inode beside the old one.
+
+A forked child shares the open file description, and with it the lock, until
+it closes its copy: a snapshot's writer (snapshot.py `_child`) does so first
+thing, but a holder killed right after forking one leaves the lock held for
+that moment. So an opener that finds the lock held while the process that
+wrote the PID is gone waits a little (GONE_HOLDER_WAIT_SEC) for the child to
+let go, instead of failing a restart that follows a kill -9 at once.
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ import time
 from weftdb.basics.config import ConfigError
 from weftdb.basics.errors import DataDirectoryLocked
 from weftdb.durability.layout import Layout
+
+GONE_HOLDER_WAIT_SEC = 2.0
+"""How long an opener waits for a lock whose recorded holder is gone (above)."""
 
 VIRTUAL = ("/proc", "/sys", "/dev")
 """File systems made up by the kernel: a directory there holds no data."""
@@ -69,21 +79,36 @@ class ProcessLock:
                                   "Remove it (the lock file is made anew).") from None
             raise ConfigError(f"--data-directory={self.data_dir}: cannot open its lock file: {e.strerror}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
+            locked = _try_lock(fd) or self._after_gone_holder(fd)
+        except BaseException:
             os.close(fd)
-            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise
-            raise self._locked_error() from None
+            raise
+        if not locked:
+            os.close(fd)
+            raise self._locked_error()
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
         return self
 
+    def _after_gone_holder(self, fd: int) -> bool:
+        """Whether the lock was taken while waiting, for at most
+        GONE_HOLDER_WAIT_SEC, as long as the process that wrote the lock
+        file's PID is gone (a child it forked still holds the lock)."""
+        deadline = time.monotonic() + GONE_HOLDER_WAIT_SEC
+        while _gone(_read_pid(self.path)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+            if _try_lock(fd):
+                return True
+        return False
+
     def _locked_error(self) -> DataDirectoryLocked:
         pid = _read_pid(self.path)
         if pid == os.getpid():
             who = f"this process (PID {pid}) already has it open"
+        elif _gone(pid):
+            who = (f"the process with PID {pid} that opened it is gone, but a process it started still holds it "
+                   f"after {GONE_HOLDER_WAIT_SEC:g} s (`fuser -v {self.path}` names it)")
         elif pid is not None:
             who = f"it is in use by the process with PID {pid}"
         else:
@@ -108,6 +133,34 @@ class ProcessLock:
 def lock_process(data_dir: str) -> ProcessLock:
     """Take the data directory's process lock or raise DataDirectoryLocked naming the holder's PID."""
     return ProcessLock(data_dir).acquire()
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise
+        return False
+    return True
+
+
+def _gone(pid: int | None) -> bool:
+    """Whether the process `pid` has ended (a zombie, killed and not yet
+    reaped by its parent, counts as ended). Not this process."""
+    if pid is None or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's: alive
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _read_pid(path: str) -> int | None:
