@@ -35,7 +35,7 @@ def test_what_one_open_transaction_wrote_another_may_read_but_not_write(db):
     first, second = db.begin(), db.begin()
     first.execute("MATCH (a:A) SET a.v = 1 CREATE (:B)")
     assert second.execute("MATCH (a:A) RETURN a.v").single() == 1
-    with pytest.raises(SerializationError, match="another transaction changed or deleted it and has not ended"):
+    with pytest.raises(SerializationError, match="another transaction created, changed or deleted it and has not ended"):
         second.execute("MATCH (a:A) SET a.v = 2")
     third = db.begin()
     with pytest.raises(SerializationError):
@@ -44,6 +44,30 @@ def test_what_one_open_transaction_wrote_another_may_read_but_not_write(db):
     assert db.execute("MATCH (a:A) RETURN a.v").single() == 0
     db.execute("MATCH (a:A) SET a.v = 2")  # once it ended, anyone may
     assert db.execute("MATCH (a:A) RETURN a.v").single() == 2
+
+
+def test_what_two_open_transactions_create_in_turns_stays_each_ones_own(db):
+    """Two loads whose identifiers interleave: each reads the other's new
+    nodes and relationships but may not write them or connect to them, and a
+    rollback of one drops exactly its own."""
+    first, second = db.begin(), db.begin()
+    for i in range(3):
+        first.execute("CREATE (:F {i: $i})-[:R]->(:F {i: -1})", {"i": i})
+        second.execute("CREATE (:S {i: $i})-[:R]->(:S {i: -1})", {"i": i})
+    assert first.execute("MATCH (s:S) RETURN count(s)").single() == 6
+    for statement in ("MATCH (s:S {i: 1}) SET s.x = 1", "MATCH (f:F {i: 0}), (s:S {i: 2}) CREATE (f)-[:T]->(s)",
+                      "MATCH (:S)-[r:R]->() SET r.x = 1", "MATCH (s:S {i: 2}) DETACH DELETE s"):
+        probe = db.begin()
+        with pytest.raises(SerializationError, match="created, changed or deleted"):
+            probe.execute(statement)
+    first.execute("MATCH (f:F {i: 1}) SET f.x = 1 CREATE (f)-[:T]->(:F {i: 9})")  # its own, in any order
+    second.rollback()
+    assert db.execute("MATCH (n) RETURN labels(n)[0] AS l, count(n) ORDER BY l").rows == [("F", 6 + 1)]
+    assert db.execute("MATCH ()-[r]->() RETURN count(r)").single() == 4
+    first.commit()
+    db.execute("MATCH (f:F {i: 0}) SET f.x = 2")  # committed: anyone may write it
+    assert len(db.storage.vertices) == 7 and len(db.storage.edges) == 4
+    assert not db.storage.creators and not db.storage.owners
 
 
 def test_a_failed_statement_undoes_all_of_its_writes(db):

@@ -120,9 +120,11 @@ class Storage:
         self._ended = threading.Condition(self.write_lock)
         self._quiet_holder: int | None = None
         self.retired = False  # replaced by another store (`retire`)
-        # IN_MEMORY_ANALYTICAL: id() of each object an open transaction wrote -> that transaction
-        # (InPlaceTransaction): writes of two open transactions never mix.
+        # IN_MEMORY_ANALYTICAL: writes of two open transactions never mix (InPlaceTransaction).
+        # id() of each object an open transaction changed or deleted -> that transaction, and
+        # the open transactions that created objects (each knows which).
         self.owners: dict[int, Transaction] = {}
+        self.creators: set[InPlaceTransaction] = set()
         self.images = ImageCache()  # the columnar image of the newest version read (graph/image.py)
 
     # -- transactions -----------------------------------------------------------
@@ -226,10 +228,15 @@ class Storage:
 
     def _disown(self, tx: Transaction) -> None:
         """(Under the lock.) An in-place transaction ended: what it wrote may be written again."""
+        self.creators.discard(tx)
         owners = self.owners
-        for delta in tx.deltas:
-            if owners.get(id(delta.obj)) is tx:
-                del owners[id(delta.obj)]
+        if not owners:
+            return
+        for item in tx.deltas:
+            if type(item) is Delta and owners.get(id(item.obj)) is tx:
+                del owners[id(item.obj)]
+        if not owners:
+            self.owners = {}  # an emptied dict keeps its table, as large as the most it held
 
     def _wait_for_quiet(self) -> None:
         """(Under the lock.) Wait until no other thread holds the store still."""
@@ -280,8 +287,9 @@ class Storage:
             self._left(tx)
             if tx.in_place:  # no reader needs what its Deltas undo
                 self._disown(tx)
-                for delta in tx.deltas:
-                    self._cut(delta)
+                for item in tx.deltas:
+                    if type(item) is Delta:
+                        self._cut(item)
             else:
                 self._finished.append(tx)
             if log is None:
@@ -329,15 +337,21 @@ class Storage:
 
     def _abort(self, tx: Transaction) -> None:
         with self.write_lock:
-            for delta in reversed(tx.deltas):
-                restore(delta)
+            for item in reversed(tx.deltas):
+                if type(item) is Delta:
+                    restore(item)
+                else:  # an object an InPlaceTransaction created
+                    item.deleted = True
             tx.info.aborted = True
             tx.abort_seq = self._begin_seq
             self._left(tx)
             if tx.in_place:  # its Deltas were never hung on the objects
                 self._disown(tx)
-                for delta in tx.deltas:
-                    self._undone(delta)
+                for item in tx.deltas:
+                    if type(item) is Delta:
+                        self._undone(item)
+                    else:
+                        self._drop(item)
             elif tx.deltas:
                 self._finished.append(tx)
             self._collect()

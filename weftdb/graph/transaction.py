@@ -9,6 +9,8 @@ SerializationError.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from weftdb.basics.errors import ConstraintVerificationFailed, EntityNotFound, SerializationError, TransactionError
@@ -43,7 +45,7 @@ class Transaction:
         self.info = CommitInfo()
         self.start_ts = start_ts
         self.seq = seq
-        self.deltas: list[Delta] = []
+        self.deltas: list[Any] = []  # Deltas, newest last (InPlaceTransaction: and the objects it created)
         self.abort_seq = 0
         self.closed = False
         self.frozen = 0  # len(deltas) when Storage.settle last froze this transaction's objects
@@ -233,6 +235,12 @@ class Transaction:
         obj.delta = delta
         self.deltas.append(delta)
 
+    def _created(self, obj: Vertex | Edge) -> None:
+        """Record the creation of `obj`: a Delta that hides it from older
+        snapshots until the commit and undoes it on a rollback."""
+        obj.delta = delta = Delta(CREATED, None, None, self.info, obj)
+        self.deltas.append(delta)
+
     def deleted_here(self, obj: Vertex | Edge) -> bool:
         """Whether this transaction deleted `obj` already (a second delete does nothing)."""
         return obj.deleted and obj.delta is not None and obj.delta.info is self.info
@@ -276,8 +284,7 @@ class Transaction:
             gid = storage.next_vertex_id
             storage.next_vertex_id = gid + 1
             vertex = Vertex(gid, labels, props)
-            vertex.delta = delta = Delta(CREATED, None, None, self.info, vertex)  # _push, inlined: bulk loads
-            self.deltas.append(delta)
+            self._created(vertex)
             storage.vertices[gid] = vertex
             if props:
                 storage.property_keys.update(props)
@@ -306,8 +313,7 @@ class Transaction:
             gid = storage.next_edge_id
             storage.next_edge_id = gid + 1
             edge = Edge(gid, type_, src, dst, props)
-            edge.delta = delta = Delta(CREATED, None, None, self.info, edge)  # _push, inlined: bulk loads
-            self.deltas.append(delta)
+            self._created(edge)
             storage.edges[gid] = edge
             storage.edge_types.add(type_)
             if props:
@@ -388,8 +394,8 @@ class Transaction:
 
     def touched_vertices(self) -> list[Vertex]:
         seen: dict[int, Vertex] = {}
-        for delta in self.deltas:
-            obj = delta.obj
+        for item in self.deltas:
+            obj = item.obj if type(item) is Delta else item  # InPlaceTransaction: an object it created
             if type(obj) is Vertex:
                 seen[id(obj)] = obj
         return list(seen.values())
@@ -424,20 +430,28 @@ def _conflict(obj: Vertex | Edge) -> SerializationError:
 
 class InPlaceTransaction(Transaction):
     """A transaction of IN_MEMORY_ANALYTICAL: its writes apply in place and
-    keep no version for anyone to read. Its Deltas are only the undo log of a
-    rollback, never hung on the objects, so every transaction reads the
-    newest state, other transactions' uncommitted writes included. Writes do
-    not mix: what one open transaction created, changed or deleted another
+    keep no version for anyone to read, so every transaction reads the
+    newest state, other transactions' uncommitted writes included. Its undo
+    log, `deltas`, holds a Delta for each change to an object that existed
+    before and, for an object it created, the object itself: a bulk load
+    makes no record per node or relationship but that one list entry. Writes
+    do not mix: what one open transaction created, changed or deleted another
     may read but not write (a retryable SerializationError), or a rollback
-    would restore, or drop, what the other built on (`Storage.owners`). The
-    commit has nothing to publish and writes no WAL (Storage._commit)."""
+    would restore, or drop, what the other built on. What it changed or
+    deleted is in `Storage.owners`; what it created, by identifier, in its
+    `runs`. The commit has nothing to publish and writes no WAL
+    (Storage._commit)."""
 
-    __slots__ = ("removed",)
+    __slots__ = ("removed", "runs")
     in_place = True
 
     def __init__(self, storage: "Storage", start_ts: int, seq: int):
         super().__init__(storage, start_ts, seq)
         self.removed: set[int] = set()  # id() of what this transaction deleted
+        # The identifiers of what it created, as [first, end) runs, one list
+        # for nodes and one for relationships: identifiers are handed out in
+        # order, so a load alone makes one run of each.
+        self.runs: tuple[list[list[int]], list[list[int]]] = ([], [])
 
     def _push(self, obj: Vertex | Edge, kind: int, key: str | None, value: Any) -> None:
         if kind == DELETED:
@@ -445,44 +459,70 @@ class InPlaceTransaction(Transaction):
         self.storage.owners[id(obj)] = self
         self.deltas.append(Delta(kind, key, value, self.info, obj))
 
+    def _created(self, obj: Vertex | Edge) -> None:
+        self.deltas.append(obj)
+        runs = self.runs[type(obj) is Edge]
+        gid = obj.gid
+        if runs and runs[-1][1] == gid:
+            runs[-1][1] = gid + 1
+        else:
+            runs.append([gid, gid + 1])
+            self.storage.creators.add(self)
+
+    def created(self, obj: Vertex | Edge) -> bool:
+        """Whether this transaction created `obj`."""
+        runs = self.runs[type(obj) is Edge]
+        at = bisect_right(runs, obj.gid, key=itemgetter(0)) - 1
+        return at >= 0 and obj.gid < runs[at][1]
+
     def image_version(self) -> int | None:
         """Every transaction reads the newest state, which is the last commit's
         while no open transaction has written in place."""
-        return None if self.deltas or self.storage.owners else self.storage.last_commit_ts
+        storage = self.storage
+        return None if self.deltas or storage.owners or storage.creators else storage.last_commit_ts
 
     def _conflicts(self, obj: Vertex | Edge) -> bool:
         """Whether another open transaction wrote `obj`. A committed deletion
         drops the object at once, so a deleted one not deleted here is
         another's (or a stale reference to a dropped one)."""
-        owner = self.storage.owners.get(id(obj))
-        return (owner is not None and owner is not self) or (obj.deleted and id(obj) not in self.removed)
+        storage = self.storage
+        owner = storage.owners.get(id(obj))
+        if owner is not None:
+            return owner is not self
+        if obj.deleted:
+            return id(obj) not in self.removed
+        creators = storage.creators
+        if len(creators) > 1 or (creators and self not in creators):
+            return any(tx is not self and tx.created(obj) for tx in creators)
+        return False
 
     def _prepare(self, obj: Vertex | Edge) -> None:
         if self._conflicts(obj) and not self.closed:
             kind = "node" if type(obj) is Vertex else "relationship"
             raise SerializationError(
-                f"Cannot change {kind} {obj.gid}: another transaction changed or deleted it and has not ended "
-                "(in IN_MEMORY_ANALYTICAL it may be read meanwhile, not written). This transaction was rolled back; "
-                "retry it."
+                f"Cannot change {kind} {obj.gid}: another transaction created, changed or deleted it and has not "
+                "ended (in IN_MEMORY_ANALYTICAL it may be read meanwhile, not written). This transaction was rolled "
+                "back; retry it."
             )
         super()._prepare(obj)
 
-    def create_vertex(self, labels: tuple[str, ...], props: dict[str, Any]) -> Vertex:
-        with self.storage.write_lock:
-            vertex = super().create_vertex(labels, props)
-            vertex.delta = None  # the undo log holds its Delta
-            self.storage.owners[id(vertex)] = self
-        return vertex
-
     def create_edge(self, src: Vertex, dst: Vertex, type_: str, props: dict[str, Any]) -> Edge:
-        with self.storage.write_lock:
-            for end in (src, dst):  # another's rollback could drop it, or bring back what it deleted
-                if self._conflicts(end):
-                    self._prepare(end)  # says so
-            edge = super().create_edge(src, dst, type_, props)
-            edge.delta = None
-            self.storage.owners[id(edge)] = self
-        return edge
+        """Another's rollback could drop an end it created, or bring back one
+        it deleted: such an end conflicts. With no other open transaction
+        holding anything (a load alone, the hot path), there is nothing to
+        check beyond what Transaction.create_edge checks under the lock (an
+        end deleted meanwhile); an end another transaction writes later is
+        its conflict, with this new relationship (`_conflicts`)."""
+        storage = self.storage
+        creators = storage.creators
+        if storage.owners or len(creators) > 1 or (creators and self not in creators):
+            with storage.write_lock:
+                if self._conflicts(src):
+                    self._prepare(src)  # says so
+                if dst is not src and self._conflicts(dst):
+                    self._prepare(dst)
+                return super().create_edge(src, dst, type_, props)
+        return super().create_edge(src, dst, type_, props)
 
     def deleted_here(self, obj: Vertex | Edge) -> bool:
         return obj.deleted and id(obj) in self.removed
