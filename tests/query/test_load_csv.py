@@ -239,6 +239,27 @@ def test_records_are_the_csv_modules_on_random_text(tmp_path):
                     assert all(n == f or (f == "" and n is None) for f, n in zip(text_fields, fields, strict=True))
 
 
+def test_a_header_maps_each_record_as_dict_of_zip_would(tmp_path):
+    """Records of every width, the short ones the reader compiles a map for
+    and the wider ones: each is the header's names zipped with its fields,
+    a repeated name keeping its last field, and a short row of Neo4j's form
+    padded with null."""
+    import random
+
+    from weftdb.query import load_csv
+
+    rng = random.Random(20261207)
+    path = tmp_path / "header.csv"
+    for width in range(1, 10):
+        for _ in range(20):
+            header = [rng.choice(["a", "b", "c", "id", "é"]) for _ in range(width)]
+            rows = [[str(rng.randrange(100)) for _ in range(width)] for _ in range(5)]
+            path.write_text("\n".join(",".join(row) for row in [header, *rows, rows[0][:-1]]) + "\n")
+            got = list(load_csv.read_rows(str(path), "header.csv", load_csv.Options(header=True)))
+            padded = [*rows, rows[0][:-1] + [None]] if width > 1 else rows  # one field less: a blank line
+            assert got == [(line, dict(zip(header, row))) for line, row in enumerate(padded, start=2)]
+
+
 def test_syntax_of_both_forms(db):
     with pytest.raises(CypherSemanticError, match="cannot end with LOAD CSV"):
         db.execute("LOAD CSV FROM 'people.csv' AS row")
