@@ -491,10 +491,14 @@ class InPlaceTransaction(Transaction):
             return owner is not self
         if obj.deleted:
             return id(obj) not in self.removed
-        creators = storage.creators
-        if len(creators) > 1 or (creators and self not in creators):
-            return any(tx is not self and tx.created(obj) for tx in creators)
+        if self._others_created():
+            return any(tx is not self and tx.created(obj) for tx in storage.creators)
         return False
+
+    def _others_created(self) -> bool:
+        """Whether another open transaction has created something."""
+        creators = self.storage.creators
+        return len(creators) > 1 or (bool(creators) and self not in creators)
 
     def _prepare(self, obj: Vertex | Edge) -> None:
         if self._conflicts(obj) and not self.closed:
@@ -514,8 +518,7 @@ class InPlaceTransaction(Transaction):
         end deleted meanwhile); an end another transaction writes later is
         its conflict, with this new relationship (`_conflicts`)."""
         storage = self.storage
-        creators = storage.creators
-        if storage.owners or len(creators) > 1 or (creators and self not in creators):
+        if storage.owners or self._others_created():
             with storage.write_lock:
                 if self._conflicts(src):
                     self._prepare(src)  # says so
